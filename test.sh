@@ -1,0 +1,16 @@
+#!/bin/bash
+# The whole test suite: unit and property tests under ASan+UBSan, the flow map's self-test in
+# userspace, the same self-test as a kernel module in a real Linux kernel booted in qemu.
+set -euo pipefail
+cd "$(dirname "$0")"
+./setup.sh
+
+echo "== build with ASan+UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DECONSIM_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)" >build-asan/build.log 2>&1 || { tail -40 build-asan/build.log; exit 1; }
+
+echo "== ctest (ASan+UBSan)"
+(cd build-asan && ctest --output-on-failure -j"$(nproc)")
+
+echo "== kernel module: build against the installed Debian 6.1 headers, self-test in qemu"
+kernel-port/module/run-in-qemu
