@@ -1,0 +1,464 @@
+// agent: runs a timed socket script inside one container namespace and logs what happened.
+//
+//   agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT
+//
+// T0 is an absolute CLOCK_REALTIME instant ("sec.nsec"); every script line is "<ms> <op> <args>" and
+// runs at T0 + ms. The same program is the server (node B) and the client (node A): what it does is
+// only what its script says. Ops:
+//
+//   <ms> socket  NAME udp|tcp
+//   <ms> bind    NAME IP:PORT [reuseaddr] [reuseport]
+//   <ms> connect NAME IP:PORT          UDP: connect (0.0.0.0:0 disconnects); TCP: blocking connect
+//   <ms> listen  NAME BACKLOG
+//   <ms> close   NAME                  drains what is queued first, so nothing delivered goes unlogged
+//   <ms> send    NAME IP:PORT|- INTERVAL_MS COUNT [ports N]
+//                                      COUNT tagged datagrams/writes, one every INTERVAL_MS; with
+//                                      "ports N" the destination port cycles over PORT..PORT+N-1
+//   <ms> end                           close what is still open and exit
+//
+// Every payload is one record "TAG%06u\n" (10 bytes), unique per agent run (TAGBASE + counter).
+// Log lines on stdout, stamped with CLOCK_REALTIME (the pcap clock) right after the call returned:
+//
+//   T socket NAME NS PROTO | T bind NAME ADDR REUSEADDR REUSEPORT | T connect NAME PEER
+//   T listen NAME BACKLOG  | T accept LISTENER NAME | T close NAME | T recv NAME TAG
+//   T sent NAME TAG DEST   | T senderr NAME TAG ERRNO | T error OP NAME ERRNO | T late OP MS BY_US
+//
+// Accepted TCP connections are named LISTENER/PEERIP:PEERPORT and closed when the peer closes.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SOCKS 256
+#define MAX_ACTIONS 65536
+#define NAME_LEN 64
+#define RECORD_LEN 10 /* "TAG" + 6 digits + '\n' */
+
+enum role { R_PLAIN, R_LISTENER, R_ACCEPTED, R_TCP_CLIENT };
+
+struct sock {
+	char name[NAME_LEN];
+	int fd; /* -1 when closed */
+	int tcp;
+	enum role role;
+	char buf[RECORD_LEN]; /* partial record of an accepted stream */
+	size_t buflen;
+};
+
+enum op { OP_SOCKET, OP_BIND, OP_CONNECT, OP_LISTEN, OP_CLOSE, OP_SEND, OP_END };
+
+struct action {
+	long long at_ns; /* absolute CLOCK_REALTIME */
+	long ms;
+	int line; /* script order breaks ties */
+	enum op op;
+	char name[NAME_LEN];
+	char arg[NAME_LEN]; /* proto, address, backlog */
+	int reuseaddr, reuseport;
+	int port_offset; /* send: added to the destination port */
+};
+
+static struct sock socks[MAX_SOCKS];
+static int nsocks;
+static struct action actions[MAX_ACTIONS];
+static int nactions;
+static const char *container = "?";
+static unsigned tag_next;
+static int failed;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void stamp(void)
+{
+	long long ns = now_ns();
+	printf("%lld.%06lld ", ns / 1000000000LL, (ns % 1000000000LL) / 1000);
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "agent %s: %s\n", container, what);
+	exit(2);
+}
+
+static struct sock *find_sock(const char *name)
+{
+	for (int i = 0; i < nsocks; i++)
+		if (socks[i].fd >= 0 && strcmp(socks[i].name, name) == 0)
+			return &socks[i];
+	return NULL;
+}
+
+static struct sock *new_sock(const char *name, int fd, int tcp, enum role role)
+{
+	for (int i = 0; i < nsocks; i++)
+		if (strcmp(socks[i].name, name) == 0)
+			die("socket name used twice");
+	if (nsocks == MAX_SOCKS)
+		die("too many sockets");
+	struct sock *s = &socks[nsocks++];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->fd = fd;
+	s->tcp = tcp;
+	s->role = role;
+	s->buflen = 0;
+	return s;
+}
+
+static int parse_addr(const char *text, struct sockaddr_in *sa)
+{
+	char ip[32];
+	const char *colon = strrchr(text, ':');
+	if (!colon || (size_t)(colon - text) >= sizeof(ip))
+		return -1;
+	memcpy(ip, text, colon - text);
+	ip[colon - text] = 0;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((unsigned short)atoi(colon + 1));
+	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static void log_error(const char *op, const char *name)
+{
+	stamp();
+	printf("error %s %s %s\n", op, name, strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	failed = 1;
+}
+
+static void log_tags(struct sock *s, const char *data, size_t len)
+{
+	/* A stream may split a record anywhere: reassemble before logging. */
+	for (size_t i = 0; i < len; i++) {
+		if (s->buflen < RECORD_LEN)
+			s->buf[s->buflen++] = data[i];
+		if (data[i] == '\n') {
+			if (s->buflen == RECORD_LEN && memcmp(s->buf, "TAG", 3) == 0) {
+				stamp();
+				printf("recv %s %.*s\n", s->name, RECORD_LEN - 1, s->buf);
+			} else {
+				stamp();
+				printf("garbage %s %zu\n", s->name, s->buflen);
+			}
+			s->buflen = 0;
+		}
+	}
+}
+
+static void do_close(struct sock *s)
+{
+	close(s->fd);
+	s->fd = -1;
+	stamp();
+	printf("close %s\n", s->name);
+}
+
+static void accept_one(struct sock *l)
+{
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	char ip[INET_ADDRSTRLEN], name[NAME_LEN + 32];
+	inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+	snprintf(name, sizeof(name), "%.40s/%s:%u", l->name, ip, ntohs(peer.sin_port));
+	new_sock(name, fd, 1, R_ACCEPTED);
+	stamp();
+	printf("accept %s %s\n", l->name, name);
+}
+
+/* Read everything queued on s without blocking. Returns 0 when an accepted stream ended. */
+static int drain(struct sock *s)
+{
+	char buf[2048];
+	if (s->role == R_LISTENER) {
+		int before = nsocks;
+		accept_one(s);
+		return nsocks == before ? 1 : drain(s);
+	}
+	if (s->role == R_TCP_CLIENT)
+		return 1;
+	for (;;) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			if (s->tcp)
+				log_tags(s, buf, n);
+			else if (n == RECORD_LEN && memcmp(buf, "TAG", 3) == 0) {
+				stamp();
+				printf("recv %s %.*s\n", s->name, RECORD_LEN - 1, buf);
+			} else {
+				stamp();
+				printf("garbage %s %zd\n", s->name, n);
+			}
+			continue;
+		}
+		if (n == 0 && s->tcp)
+			return 0;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 1;
+		if (n < 0 && !s->tcp) /* a UDP socket may hold a queued ICMP error: read on */
+			continue;
+		return s->tcp ? 0 : 1;
+	}
+}
+
+static void run(struct action *a)
+{
+	struct sock *s = a->op == OP_SOCKET || a->op == OP_END ? NULL : find_sock(a->name);
+	if (a->op != OP_SOCKET && a->op != OP_END && !s) {
+		stamp();
+		printf("error %d no_such_socket %s\n", a->op, a->name);
+		failed = 1;
+		return;
+	}
+	switch (a->op) {
+	case OP_SOCKET: {
+		int tcp = strcmp(a->arg, "tcp") == 0;
+		int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+		if (fd < 0) {
+			log_error("socket", a->name);
+			return;
+		}
+		if (tcp) {
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		new_sock(a->name, fd, tcp, tcp ? R_TCP_CLIENT : R_PLAIN);
+		stamp();
+		printf("socket %s %s %s\n", a->name, container, tcp ? "tcp" : "udp");
+		break;
+	}
+	case OP_BIND: {
+		struct sockaddr_in sa;
+		if (parse_addr(a->arg, &sa))
+			die("bad address");
+		if (a->reuseaddr)
+			setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &a->reuseaddr, sizeof(int));
+		if (a->reuseport)
+			setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &a->reuseport, sizeof(int));
+		if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			log_error("bind", a->name);
+			return;
+		}
+		stamp();
+		printf("bind %s %s %s %s\n", a->name, a->arg, a->reuseaddr ? "true" : "false",
+		       a->reuseport ? "true" : "false");
+		break;
+	}
+	case OP_CONNECT: {
+		struct sockaddr_in sa;
+		if (parse_addr(a->arg, &sa))
+			die("bad address");
+		if (!s->tcp && sa.sin_addr.s_addr == 0 && sa.sin_port == 0)
+			sa.sin_family = AF_UNSPEC;
+		if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			log_error("connect", a->name);
+			return;
+		}
+		stamp();
+		printf("connect %s %s\n", a->name, a->arg);
+		break;
+	}
+	case OP_LISTEN:
+		if (listen(s->fd, atoi(a->arg))) {
+			log_error("listen", a->name);
+			return;
+		}
+		s->role = R_LISTENER;
+		stamp();
+		printf("listen %s %s\n", a->name, a->arg);
+		break;
+	case OP_CLOSE:
+		drain(s);
+		do_close(s);
+		break;
+	case OP_SEND: {
+		char rec[RECORD_LEN + 1];
+		unsigned tag = tag_next++;
+		snprintf(rec, sizeof(rec), "TAG%06u\n", tag);
+		ssize_t n;
+		if (strcmp(a->arg, "-") == 0) {
+			n = send(s->fd, rec, RECORD_LEN, MSG_NOSIGNAL);
+		} else {
+			struct sockaddr_in sa;
+			if (parse_addr(a->arg, &sa))
+				die("bad address");
+			sa.sin_port = htons(ntohs(sa.sin_port) + a->port_offset);
+			n = sendto(s->fd, rec, RECORD_LEN, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
+		}
+		stamp();
+		if (n == RECORD_LEN)
+			printf("sent %s TAG%06u %s+%d\n", a->name, tag, a->arg, a->port_offset);
+		else
+			printf("senderr %s TAG%06u %s\n", a->name, tag,
+			       n < 0 && strerrorname_np(errno) ? strerrorname_np(errno) : "short");
+		break;
+	}
+	case OP_END:
+		break;
+	}
+}
+
+static int by_time(const void *x, const void *y)
+{
+	const struct action *a = x, *b = y;
+	if (a->at_ns != b->at_ns)
+		return a->at_ns < b->at_ns ? -1 : 1;
+	return a->line - b->line;
+}
+
+static void add_action(struct action a)
+{
+	if (nactions == MAX_ACTIONS)
+		die("too many actions");
+	actions[nactions++] = a;
+}
+
+static void load(const char *path, long long t0)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("cannot open script");
+	char line[512];
+	int lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *words[12];
+		int n = 0;
+		lineno++;
+		for (char *w = strtok(line, " \t\r\n"); w && n < 12; w = strtok(NULL, " \t\r\n"))
+			words[n++] = w;
+		if (n == 0 || words[0][0] == '#')
+			continue;
+		struct action a = { .ms = atol(words[0]), .line = lineno };
+		a.at_ns = t0 + a.ms * 1000000LL;
+		const char *op = words[1];
+		if (n >= 3)
+			snprintf(a.name, sizeof(a.name), "%s", words[2]);
+		if (n >= 4)
+			snprintf(a.arg, sizeof(a.arg), "%s", words[3]);
+		for (int i = 4; i < n; i++) {
+			a.reuseaddr |= strcmp(words[i], "reuseaddr") == 0;
+			a.reuseport |= strcmp(words[i], "reuseport") == 0;
+		}
+		if (strcmp(op, "socket") == 0 && n == 4)
+			a.op = OP_SOCKET;
+		else if (strcmp(op, "bind") == 0 && n >= 4)
+			a.op = OP_BIND;
+		else if (strcmp(op, "connect") == 0 && n == 4)
+			a.op = OP_CONNECT;
+		else if (strcmp(op, "listen") == 0 && n == 4)
+			a.op = OP_LISTEN;
+		else if (strcmp(op, "close") == 0 && n == 3)
+			a.op = OP_CLOSE;
+		else if (strcmp(op, "end") == 0 && n == 2)
+			a.op = OP_END;
+		else if (strcmp(op, "send") == 0 && (n == 6 || (n == 8 && strcmp(words[6], "ports") == 0))) {
+			a.op = OP_SEND;
+			long every = atol(words[4]), count = atol(words[5]);
+			int ports = n == 8 ? atoi(words[7]) : 1;
+			for (long i = 0; i < count; i++) {
+				struct action b = a;
+				b.ms = a.ms + i * every;
+				b.at_ns = t0 + b.ms * 1000000LL;
+				b.port_offset = (int)(i % ports);
+				add_action(b);
+			}
+			continue;
+		} else {
+			fprintf(stderr, "agent %s: %s:%d: cannot parse\n", container, path, lineno);
+			exit(2);
+		}
+		add_action(a);
+	}
+	fclose(f);
+	qsort(actions, nactions, sizeof(actions[0]), by_time);
+}
+
+static void serve_until(long long deadline)
+{
+	for (;;) {
+		struct pollfd pfd[MAX_SOCKS];
+		struct sock *who[MAX_SOCKS];
+		int n = 0;
+		for (int i = 0; i < nsocks; i++) {
+			if (socks[i].fd < 0 || socks[i].role == R_TCP_CLIENT)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
+			who[n++] = &socks[i];
+		}
+		long long left = deadline - now_ns();
+		if (left <= 0)
+			return;
+		struct timespec ts = { left / 1000000000LL, left % 1000000000LL };
+		int r = ppoll(pfd, n, &ts, NULL);
+		if (r < 0 && errno != EINTR)
+			die("ppoll");
+		for (int i = 0; i < n && r > 0; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (!drain(who[i]))
+				do_close(who[i]);
+		}
+		fflush(stdout);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *t0text = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "n:t:b:")) != -1) {
+		switch (opt) {
+		case 'n': container = optarg; break;
+		case 't': t0text = optarg; break;
+		case 'b': tag_next = (unsigned)atol(optarg); break;
+		default: die("usage: agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT");
+		}
+	}
+	if (!t0text || optind + 1 != argc)
+		die("usage: agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT");
+	long long sec = 0, nsec = 0;
+	const char *dot = strchr(t0text, '.');
+	sec = atoll(t0text);
+	if (dot) {
+		char frac[10] = "000000000";
+		memcpy(frac, dot + 1, strnlen(dot + 1, 9));
+		nsec = atoll(frac);
+	}
+	long long t0 = sec * 1000000000LL + nsec;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	load(argv[optind], t0);
+
+	for (int i = 0; i < nactions; i++) {
+		serve_until(actions[i].at_ns);
+		long long late = now_ns() - actions[i].at_ns;
+		if (late > 2000000LL) { /* the schedule's margins are 5 ms: say so when they shrink */
+			stamp();
+			printf("late %s %ld %lld\n", actions[i].name, actions[i].ms, late / 1000);
+		}
+		if (actions[i].op == OP_END)
+			break;
+		run(&actions[i]);
+	}
+	for (int i = 0; i < nsocks; i++)
+		if (socks[i].fd >= 0) {
+			drain(&socks[i]);
+			do_close(&socks[i]);
+		}
+	return failed ? 1 : 0;
+}
