@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The flow map's self-test. The same file runs as a userspace binary (through
+ * compat/, under ASan and UBSan) and inside a real kernel as a module.
+ */
+#include <asm/byteorder.h>
+#include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/errno.h>
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+#include "../fpmap.h"
+#include "fpmap_selftest.h"
+
+static int tests_passed;
+static int tests_failed;
+
+static void check(bool ok, const char *what, int line)
+{
+	if (ok) {
+		tests_passed++;
+		return;
+	}
+	tests_failed++;
+	pr_err("fpmap selftest: FAILED at line %d: %s\n", line, what);
+}
+
+#define CHECK(cond) check(!!(cond), #cond, __LINE__)
+
+#define NS_UNDERLAY 1
+#define NS_C1 7
+#define NS_C2 8
+#define PROTO_UDP 17
+#define PROTO_TCP 6
+
+static struct fpmap *new_map(unsigned int entries)
+{
+	struct fpmap_config config = { .entries_per_cpu = entries };
+
+	return fpmap_create(&config);
+}
+
+static struct fpmap_flow udp_flow(u16 sport, u16 dport, u32 vni)
+{
+	struct fpmap_flow flow;
+
+	memset(&flow, 0, sizeof(flow));
+	flow.saddr = cpu_to_be32(0x0ae90202);	/* 10.233.2.2 */
+	flow.daddr = cpu_to_be32(0x0ae90102);	/* 10.233.1.2 */
+	flow.sport = cpu_to_be16(sport);
+	flow.dport = cpu_to_be16(dport);
+	flow.proto = PROTO_UDP;
+	flow.vni = vni;
+	flow.netns = NS_UNDERLAY;
+	return flow;
+}
+
+/* A hash that collides on purpose when asked to: the key must still decide. */
+static u32 flow_hash(const struct fpmap_flow *flow)
+{
+	return be16_to_cpu(flow->sport) * 2654435761u ^ be16_to_cpu(flow->dport);
+}
+
+static struct fpmap_rx_dest rx_dest(u64 cookie, u32 netns, int ifindex)
+{
+	struct fpmap_rx_dest dest;
+
+	memset(&dest, 0, sizeof(dest));
+	dest.sock_cookie = cookie;
+	dest.sk = (void *)(unsigned long)(0x1000 + cookie);
+	dest.sock_netns = netns;
+	dest.dev.netns = netns;
+	dest.dev.ifindex = ifindex;
+	return dest;
+}
+
+/* vxlan42 and br42 in the underlay, the host veth end, the container's eth0. */
+static struct fpmap_path container_path(u32 netns)
+{
+	struct fpmap_path path;
+
+	memset(&path, 0, sizeof(path));
+	path.dev[0].netns = NS_UNDERLAY;
+	path.dev[0].ifindex = 10;
+	path.dev[1].netns = NS_UNDERLAY;
+	path.dev[1].ifindex = 11;
+	path.dev[2].netns = NS_UNDERLAY;
+	path.dev[2].ifindex = 12;
+	path.dev[3].netns = netns;
+	path.dev[3].ifindex = 2;
+	return path;
+}
+
+static int insert_rx(struct fpmap *map, const struct fpmap_flow *flow, u64 cookie,
+		     u32 netns)
+{
+	struct fpmap_rx_dest dest = rx_dest(cookie, netns, 2);
+	struct fpmap_path path = container_path(netns);
+	struct fpmap_rx_dest found;
+	u32 ticket;
+
+	fpmap_rx_lookup(map, flow, flow_hash(flow), &found, &ticket);
+	return fpmap_rx_insert(map, ticket, flow, flow_hash(flow), &dest, &path);
+}
+
+/* Returns the cookie the flow hits, or 0 on a miss. */
+static u64 lookup_rx(struct fpmap *map, const struct fpmap_flow *flow)
+{
+	struct fpmap_rx_dest dest;
+	u32 ticket;
+
+	if (!fpmap_rx_lookup(map, flow, flow_hash(flow), &dest, &ticket))
+		return 0;
+	return dest.sock_cookie;
+}
+
+static struct fpmap_stats stats_of(struct fpmap *map, int cpu)
+{
+	struct fpmap_stats stats;
+
+	fpmap_cpu_stats(map, cpu, &stats);
+	return stats;
+}
+
+static void test_config(void)
+{
+	struct fpmap_config zero = { .entries_per_cpu = 0 };
+	struct fpmap *map;
+
+	CHECK(!fpmap_create(&zero));
+	map = new_map(1000);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 1024);
+	fpmap_destroy(map);
+	map = new_map(100000);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 131072);
+	fpmap_destroy(map);
+	map = new_map(1);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 16);
+	fpmap_destroy(map);
+}
+
+static void test_insert_hit_miss(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
+	struct fpmap_flow other_port = udp_flow(4001, 5000, 42);
+	struct fpmap_flow other_vni = udp_flow(4000, 5000, 43);
+	struct fpmap_flow other_netns = flow;
+	struct fpmap_flow other_addr = flow;
+	struct fpmap_rx_dest dest;
+	struct fpmap_stats before, after;
+	u32 ticket;
+	int cpu;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	before = stats_of(map, cpu);
+	other_netns.netns = NS_UNDERLAY + 1;
+	other_addr.saddr = cpu_to_be32(0x0ae90203);
+
+	CHECK(lookup_rx(map, &flow) == 0);
+	CHECK(insert_rx(map, &flow, 11, NS_C1) == 0);
+	CHECK(fpmap_rx_lookup(map, &flow, flow_hash(&flow), &dest, &ticket));
+	CHECK(dest.sock_cookie == 11 && dest.sk == (void *)0x100b);
+	CHECK(dest.dev.netns == NS_C1 && dest.dev.ifindex == 2);
+	CHECK(lookup_rx(map, &other_port) == 0);
+	/* Same 5-tuple, another tenant: a miss, whatever the hash says. */
+	CHECK(fpmap_rx_lookup(map, &other_vni, flow_hash(&flow), &dest, &ticket) == false);
+	CHECK(fpmap_rx_lookup(map, &other_netns, flow_hash(&flow), &dest, &ticket) == false);
+	CHECK(fpmap_rx_lookup(map, &other_addr, flow_hash(&flow), &dest, &ticket) == false);
+	/* The right key under another hash lands in another bucket: a miss, never a wrong hit. */
+	CHECK(fpmap_rx_lookup(map, &flow, flow_hash(&flow) + 1, &dest, &ticket) == false);
+
+	after = stats_of(map, cpu);
+	CHECK(after.inserts - before.inserts == 1);
+	CHECK(after.hits - before.hits == 1);
+	CHECK(after.misses - before.misses == 7);
+	CHECK(after.entries == 1);
+	fpmap_destroy(map);
+}
+
+static void test_colliding_hashes(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow tenant_a = udp_flow(4000, 5000, 42);
+	struct fpmap_flow tenant_b = udp_flow(4000, 5000, 43);
+	struct fpmap_rx_dest a = rx_dest(21, NS_C1, 2), b = rx_dest(22, NS_C2, 2);
+	struct fpmap_path pa = container_path(NS_C1), pb = container_path(NS_C2);
+	struct fpmap_rx_dest found;
+	u32 hash = 0xdeadbeef, ticket;
+
+	fpmap_rx_lookup(map, &tenant_a, hash, &found, &ticket);
+	CHECK(fpmap_rx_insert(map, ticket, &tenant_a, hash, &a, &pa) == 0);
+	CHECK(fpmap_rx_insert(map, ticket, &tenant_b, hash, &b, &pb) == 0);
+	CHECK(fpmap_rx_lookup(map, &tenant_a, hash, &found, &ticket) && found.sock_cookie == 21);
+	CHECK(fpmap_rx_lookup(map, &tenant_b, hash, &found, &ticket) && found.sock_cookie == 22);
+	fpmap_destroy(map);
+}
+
+static void test_replace_same_key(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
+	int cpu;
+
+	CHECK(insert_rx(map, &flow, 31, NS_C1) == 0);
+	CHECK(insert_rx(map, &flow, 32, NS_C1) == 0);
+	CHECK(lookup_rx(map, &flow) == 32);
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	CHECK(stats_of(map, cpu).entries == 1);
+	fpmap_destroy(map);
+}
+
+/* An event between the miss and the insert: the slow path's answer may be old. */
+static void test_insert_race(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
+	struct fpmap_rx_dest dest = rx_dest(41, NS_C1, 2), found;
+	struct fpmap_path path = container_path(NS_C1);
+	u32 ticket;
+	int cpu;
+
+	fpmap_rx_lookup(map, &flow, flow_hash(&flow), &found, &ticket);
+	fpmap_sock_rebound(map, NS_C2, PROTO_UDP, 9999);
+	CHECK(fpmap_rx_insert(map, ticket, &flow, flow_hash(&flow), &dest, &path) == -EAGAIN);
+	CHECK(lookup_rx(map, &flow) == 0);
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	CHECK(stats_of(map, cpu).insert_races == 1);
+	CHECK(stats_of(map, cpu).entries == 0);
+	fpmap_destroy(map);
+}
+
+struct insert_on_cpu_args {
+	struct fpmap *map;
+	struct fpmap_flow flow;
+	u64 cookie;
+};
+
+static long insert_on_cpu(void *data)
+{
+	struct insert_on_cpu_args *args = data;
+
+	return insert_rx(args->map, &args->flow, args->cookie, NS_C1);
+}
+
+static long lookup_on_cpu(void *data)
+{
+	struct insert_on_cpu_args *args = data;
+
+	return (long)lookup_rx(args->map, &args->flow);
+}
+
+static void test_sock_close(void)
+{
+	struct fpmap *map = new_map(64);
+	struct insert_on_cpu_args args = { .map = map };
+	unsigned long closed_before;
+	int cpu, port;
+
+	/* Socket 51 has three flows on every CPU; socket 52 one. */
+	for_each_online_cpu(cpu) {
+		for (port = 4000; port < 4003; port++) {
+			args.flow = udp_flow(port, 5000, 42);
+			args.cookie = 51;
+			CHECK(work_on_cpu(cpu, insert_on_cpu, &args) == 0);
+		}
+		args.flow = udp_flow(4100, 5001, 42);
+		args.cookie = 52;
+		CHECK(work_on_cpu(cpu, insert_on_cpu, &args) == 0);
+	}
+	CHECK(fpmap_has_cookie(map, 51));
+	closed_before = 0;
+	for_each_online_cpu(cpu)
+		closed_before += stats_of(map, cpu).invalidated;
+
+	fpmap_sock_closed(map, 51);
+
+	CHECK(!fpmap_has_cookie(map, 51));
+	CHECK(fpmap_has_cookie(map, 52));
+	CHECK(fpmap_event_count(map, FPMAP_EV_SOCK_CLOSE) == 1);
+	for_each_online_cpu(cpu) {
+		args.flow = udp_flow(4001, 5000, 42);
+		CHECK(work_on_cpu(cpu, lookup_on_cpu, &args) == 0);
+		args.flow = udp_flow(4100, 5001, 42);
+		CHECK(work_on_cpu(cpu, lookup_on_cpu, &args) == 52);
+		CHECK(stats_of(map, cpu).invalidated == 3);
+		CHECK(stats_of(map, cpu).entries == 1);
+	}
+	CHECK(closed_before == 0);
+	fpmap_destroy(map);
+}
+
+static void test_rebind_shadows_port(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow to_5000 = udp_flow(4000, 5000, 42);
+	struct fpmap_flow to_6000 = udp_flow(4000, 6000, 42);
+	struct fpmap_stats before;
+	int cpu;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	CHECK(insert_rx(map, &to_5000, 61, NS_C1) == 0);
+	CHECK(insert_rx(map, &to_6000, 62, NS_C1) == 0);
+	/* The same port in another namespace, or another protocol: no effect. */
+	fpmap_sock_rebound(map, NS_C2, PROTO_UDP, 5000);
+	fpmap_sock_rebound(map, NS_C1, PROTO_TCP, 5000);
+	CHECK(lookup_rx(map, &to_5000) == 61);
+	before = stats_of(map, cpu);
+
+	/* A socket bound or connected on port 5000 in c1 may now win the lookup. */
+	fpmap_sock_rebound(map, NS_C1, PROTO_UDP, 5000);
+	CHECK(lookup_rx(map, &to_5000) == 0);
+	CHECK(stats_of(map, cpu).stale - before.stale == 1);
+	CHECK(lookup_rx(map, &to_6000) == 62);
+	CHECK(fpmap_event_count(map, FPMAP_EV_SOCK_REBIND) == 3);
+	/* The slow path's new answer replaces the stale entry. */
+	CHECK(insert_rx(map, &to_5000, 63, NS_C1) == 0);
+	CHECK(lookup_rx(map, &to_5000) == 63);
+	fpmap_destroy(map);
+}
+
+static void test_device_events(void)
+{
+	static const enum fpmap_event events[] = {
+		FPMAP_EV_DEV_DOWN, FPMAP_EV_DEV_DELETE, FPMAP_EV_FDB_CHANGE,
+		FPMAP_EV_VNI_CHANGE,
+	};
+	struct fpmap_flow in_c1 = udp_flow(4000, 5000, 42);
+	struct fpmap_flow in_c2 = udp_flow(4000, 5000, 43);
+	struct fpmap_path path = container_path(NS_C1);
+	struct fpmap_dev unrelated = { .netns = NS_C2, .ifindex = 10 };
+	int i, hop;
+
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		/* Each hop of the path, in turn, invalidates the flows crossing it. */
+		for (hop = 0; hop < FPMAP_PATH_MAX; hop++) {
+			struct fpmap *map = new_map(64);
+			struct fpmap_path c2_path = container_path(NS_C2);
+			struct fpmap_rx_dest c2_dest = rx_dest(72, NS_C2, 2), found;
+			u32 ticket;
+
+			c2_path.dev[0].ifindex = 20;	/* vxlan43, br43, its veth */
+			c2_path.dev[1].ifindex = 21;
+			c2_path.dev[2].ifindex = 22;
+			CHECK(insert_rx(map, &in_c1, 71, NS_C1) == 0);
+			fpmap_rx_lookup(map, &in_c2, flow_hash(&in_c2), &found, &ticket);
+			CHECK(fpmap_rx_insert(map, ticket, &in_c2, flow_hash(&in_c2),
+					      &c2_dest, &c2_path) == 0);
+			fpmap_dev_event(map, &unrelated, events[i]);
+			CHECK(lookup_rx(map, &in_c1) == 71);
+			fpmap_dev_event(map, &path.dev[hop], events[i]);
+			CHECK(lookup_rx(map, &in_c1) == 0);
+			CHECK(lookup_rx(map, &in_c2) == 72);
+			CHECK(fpmap_event_count(map, events[i]) == 2);
+			fpmap_destroy(map);
+		}
+	}
+}
+
+static void test_netns_exit(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow to_c1 = udp_flow(4000, 5000, 42);
+	struct fpmap_flow to_c2 = udp_flow(4000, 5000, 43);
+
+	CHECK(insert_rx(map, &to_c1, 81, NS_C1) == 0);
+	CHECK(insert_rx(map, &to_c2, 82, NS_C2) == 0);
+	fpmap_netns_exit(map, NS_C1);
+	CHECK(lookup_rx(map, &to_c1) == 0);
+	CHECK(lookup_rx(map, &to_c2) == 82);
+	/* The underlay going away takes every RX flow with it. */
+	fpmap_netns_exit(map, NS_UNDERLAY);
+	CHECK(lookup_rx(map, &to_c2) == 0);
+	CHECK(fpmap_event_count(map, FPMAP_EV_NETNS_EXIT) == 2);
+	fpmap_destroy(map);
+}
+
+static void test_flush(void)
+{
+	struct fpmap *map = new_map(64);
+	struct insert_on_cpu_args args = { .map = map, .cookie = 91 };
+	int cpu, port;
+
+	for_each_online_cpu(cpu) {
+		for (port = 4000; port < 4010; port++) {
+			args.flow = udp_flow(port, 5000, 42);
+			CHECK(work_on_cpu(cpu, insert_on_cpu, &args) == 0);
+		}
+	}
+	fpmap_flush(map);
+	CHECK(fpmap_event_count(map, FPMAP_EV_FLUSH) == 1);
+	CHECK(!fpmap_has_cookie(map, 91));
+	for_each_online_cpu(cpu) {
+		CHECK(stats_of(map, cpu).entries == 0);
+		CHECK(stats_of(map, cpu).invalidated == 10);
+		args.flow = udp_flow(4005, 5000, 42);
+		CHECK(work_on_cpu(cpu, lookup_on_cpu, &args) == 0);
+	}
+	fpmap_destroy(map);
+}
+
+/* Capacity bounds memory; recently hit flows survive the clock hand once. */
+static void test_eviction(void)
+{
+	struct fpmap *map = new_map(8);
+	struct fpmap_flow flow;
+	struct fpmap_stats stats;
+	int cpu, port, hot_survivors = 0;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	for (port = 0; port < 8; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(insert_rx(map, &flow, 100 + port, NS_C1) == 0);
+	}
+	for (port = 0; port < 4; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(lookup_rx(map, &flow) == 100 + port);
+	}
+	for (port = 8; port < 12; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(insert_rx(map, &flow, 100 + port, NS_C1) == 0);
+	}
+	stats = stats_of(map, cpu);
+	CHECK(stats.entries == 8);
+	CHECK(stats.evictions == 4);
+	for (port = 0; port < 4; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hot_survivors += lookup_rx(map, &flow) == 100 + port;
+	}
+	CHECK(hot_survivors == 4);
+	for (port = 4; port < 8; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(lookup_rx(map, &flow) == 0);
+	}
+	/* Well past capacity, the bound holds. */
+	for (port = 100; port < 1100; port++) {
+		flow = udp_flow(port, 5000, 42);
+		CHECK(insert_rx(map, &flow, 7, NS_C1) == 0);
+	}
+	CHECK(stats_of(map, cpu).entries == 8);
+	fpmap_destroy(map);
+}
+
+static void test_tx_template(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(5000, 4000, 0);
+	struct fpmap_tx_template tmpl, found;
+	struct fpmap_path path = container_path(NS_C1);
+	u32 hash = flow_hash(&flow), ticket;
+	int i;
+
+	flow.netns = NS_C1;
+	memset(&tmpl, 0, sizeof(tmpl));
+	for (i = 0; i < FPMAP_OUTER_LEN; i++)
+		tmpl.outer[i] = (u8)i;
+	for (i = 0; i < FPMAP_INNER_MACS_LEN; i++)
+		tmpl.inner_macs[i] = (u8)(0xa0 + i);
+	tmpl.egress.netns = NS_UNDERLAY;
+	tmpl.egress.ifindex = 3;
+
+	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
+	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	CHECK(fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
+	CHECK(!memcmp(&found, &tmpl, sizeof(tmpl)));
+	/* Another socket sending the same 5-tuple does not get this socket's header. */
+	CHECK(!fpmap_tx_lookup(map, &flow, hash, 112, &found, &ticket));
+	/* A change of route or neighbour on the NIC is a device event. */
+	fpmap_dev_event(map, &tmpl.egress, FPMAP_EV_DEV_DOWN);
+	CHECK(fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
+	path.dev[0] = tmpl.egress;
+	ticket = fpmap_ticket(map);
+	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	fpmap_dev_event(map, &tmpl.egress, FPMAP_EV_DEV_DOWN);
+	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
+	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	fpmap_sock_closed(map, 111);
+	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
+	CHECK(!fpmap_has_cookie(map, 111));
+	fpmap_destroy(map);
+}
+
+/*
+ * Readers on every CPU look up while a writer inserts for socket n, closes
+ * socket n - 1, rebinds, flushes and overflows the map. A reader must never
+ * get a socket whose close had completed before its lookup began.
+ */
+#define STRESS_ROUNDS 400
+#define STRESS_FLOWS 16
+
+struct stress_state {
+	struct fpmap *map;
+	unsigned long closed_upto;	/* every cookie <= this is closed */
+	atomic64_t lookups;
+	atomic_t violations;
+};
+
+static int stress_reader(void *data)
+{
+	struct stress_state *st = data;
+	unsigned int i = 0;
+
+	while (!kthread_should_stop()) {
+		struct fpmap_flow flow = udp_flow(4000 + i % STRESS_FLOWS, 5000, 42);
+		unsigned long closed = smp_load_acquire(&st->closed_upto);
+		struct fpmap_rx_dest dest;
+		u32 ticket;
+
+		if (fpmap_rx_lookup(st->map, &flow, flow_hash(&flow), &dest, &ticket) &&
+		    dest.sock_cookie <= closed)
+			atomic_inc(&st->violations);
+		atomic64_inc(&st->lookups);
+		i++;
+		if (!(i % 64))
+			cond_resched();
+	}
+	return 0;
+}
+
+/* Without a lookup: the readers' counters are theirs alone. */
+static long stress_insert_on_cpu(void *data)
+{
+	struct insert_on_cpu_args *args = data;
+	struct fpmap_rx_dest dest = rx_dest(args->cookie, NS_C1, 2);
+	struct fpmap_path path = container_path(NS_C1);
+
+	return fpmap_rx_insert(args->map, fpmap_ticket(args->map), &args->flow,
+			       flow_hash(&args->flow), &dest, &path);
+}
+
+static void stress_writer_round(struct stress_state *st, unsigned long round)
+{
+	struct insert_on_cpu_args args = { .map = st->map, .cookie = round };
+	int cpu, f;
+
+	for_each_online_cpu(cpu) {
+		for (f = 0; f < STRESS_FLOWS; f++) {
+			args.flow = udp_flow(4000 + f, 5000, 42);
+			work_on_cpu(cpu, stress_insert_on_cpu, &args);
+		}
+	}
+	fpmap_sock_closed(st->map, round - 1);
+	smp_store_release(&st->closed_upto, round - 1);
+	if (!(round % 7))
+		fpmap_sock_rebound(st->map, NS_C1, PROTO_UDP, 5000);
+	if (!(round % 50))
+		fpmap_flush(st->map);
+	cond_resched();
+}
+
+static void test_concurrent_readers(void)
+{
+	struct task_struct *readers[64];
+	struct stress_state st;
+	struct fpmap_stats stats;
+	u64 counted = 0;
+	int cpu, nr = 0, i;
+	unsigned long round;
+
+	memset(&st, 0, sizeof(st));
+	/* Fewer entries than flows: eviction runs under the readers too. */
+	st.map = new_map(STRESS_FLOWS / 2);
+	CHECK(st.map);
+	if (!st.map)
+		return;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		if (nr == ARRAY_SIZE(readers))
+			break;
+		t = kthread_run_on_cpu(stress_reader, &st, cpu, "fpmap_reader/%u");
+		CHECK(!IS_ERR_OR_NULL(t));
+		if (!IS_ERR_OR_NULL(t))
+			readers[nr++] = t;
+	}
+	for (round = 1; round <= STRESS_ROUNDS; round++)
+		stress_writer_round(&st, round);
+	for (i = 0; i < nr; i++)
+		CHECK(kthread_stop(readers[i]) == 0);
+
+	CHECK(atomic_read(&st.violations) == 0);
+	for_each_online_cpu(cpu) {
+		stats = stats_of(st.map, cpu);
+		counted += stats.hits + stats.misses + stats.stale;
+		CHECK(stats.entries <= STRESS_FLOWS / 2);
+		CHECK(stats.evictions > 0);
+	}
+	CHECK(counted == (u64)atomic64_read(&st.lookups));
+	CHECK(atomic64_read(&st.lookups) > 0);
+	fpmap_destroy(st.map);
+}
+
+int fpmap_selftest(void)
+{
+	tests_passed = 0;
+	tests_failed = 0;
+	test_config();
+	test_insert_hit_miss();
+	test_colliding_hashes();
+	test_replace_same_key();
+	test_insert_race();
+	test_sock_close();
+	test_rebind_shadows_port();
+	test_device_events();
+	test_netns_exit();
+	test_flush();
+	test_eviction();
+	test_tx_template();
+	test_concurrent_readers();
+	pr_info("fpmap selftest: %d passed, %d failed\n", tests_passed, tests_failed);
+	return tests_failed;
+}
