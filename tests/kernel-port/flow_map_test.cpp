@@ -1,0 +1,179 @@
+// The flow map through its C++ wrapper: the shared C header compiles as C++,
+// and the map behaves per CPU as the simulator relies on.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "flow_map.h"
+
+using econsim::sim::FlowMap;
+
+namespace {
+
+constexpr uint32_t kUnderlay = 1;
+constexpr uint32_t kContainer = 7;
+constexpr uint8_t kUdp = 17;
+
+fpmap_flow udp_flow(uint16_t sport, uint16_t dport, uint32_t vni)
+{
+	fpmap_flow flow{};
+	flow.saddr = htonl(0x0ae90202);
+	flow.daddr = htonl(0x0ae90102);
+	flow.sport = htons(sport);
+	flow.dport = htons(dport);
+	flow.proto = kUdp;
+	flow.vni = vni;
+	flow.netns = kUnderlay;
+	return flow;
+}
+
+fpmap_rx_dest dest_for(uint64_t cookie)
+{
+	fpmap_rx_dest dest{};
+	dest.sock_cookie = cookie;
+	dest.sock_netns = kContainer;
+	dest.dev = {kContainer, 2};
+	return dest;
+}
+
+fpmap_path path_through(int vxlan_ifindex)
+{
+	fpmap_path path{};
+	path.dev[0] = {kUnderlay, vxlan_ifindex};
+	path.dev[1] = {kContainer, 2};
+	return path;
+}
+
+// Inserts as the simulator does: the ticket comes from the lookup that missed.
+void cache(FlowMap &map, unsigned cpu, const fpmap_flow &flow, uint64_t cookie, int vxlan = 10)
+{
+	uint32_t ticket = 0;
+	ASSERT_FALSE(map.rx_lookup(cpu, flow, 0x1234, ticket).has_value());
+	ASSERT_EQ(map.rx_insert(cpu, ticket, flow, 0x1234, dest_for(cookie), path_through(vxlan)), 0);
+}
+
+std::optional<uint64_t> cookie_at(FlowMap &map, unsigned cpu, const fpmap_flow &flow)
+{
+	uint32_t ticket = 0;
+	auto dest = map.rx_lookup(cpu, flow, 0x1234, ticket);
+	if (!dest)
+		return std::nullopt;
+	return dest->sock_cookie;
+}
+
+} // namespace
+
+TEST(FlowMap, EntriesArePerCpu)
+{
+	FlowMap map(2, 64);
+	auto flow = udp_flow(4000, 5000, 42);
+	cache(map, 0, flow, 11);
+	EXPECT_EQ(cookie_at(map, 0, flow), 11u);
+	EXPECT_FALSE(cookie_at(map, 1, flow).has_value());
+	EXPECT_EQ(map.cpu_stats(0).entries, 1u);
+	EXPECT_EQ(map.cpu_stats(1).entries, 0u);
+}
+
+TEST(FlowMap, SameFiveTupleOnAnotherVniIsAMiss)
+{
+	FlowMap map(1, 64);
+	cache(map, 0, udp_flow(4000, 5000, 42), 11);
+	EXPECT_FALSE(cookie_at(map, 0, udp_flow(4000, 5000, 43)).has_value());
+}
+
+TEST(FlowMap, CloseRemovesTheSocketsEntriesOnEveryCpu)
+{
+	FlowMap map(2, 64);
+	for (unsigned cpu = 0; cpu < 2; cpu++) {
+		cache(map, cpu, udp_flow(4000, 5000, 42), 21);
+		cache(map, cpu, udp_flow(4001, 5000, 42), 22);
+	}
+	map.sock_closed(21);
+	EXPECT_FALSE(map.has_cookie(21));
+	EXPECT_TRUE(map.has_cookie(22));
+	EXPECT_EQ(map.total_stats().invalidated, 2u);
+	EXPECT_EQ(map.total_stats().entries, 2u);
+	EXPECT_EQ(map.event_count(FPMAP_EV_SOCK_CLOSE), 1u);
+}
+
+TEST(FlowMap, RebindMakesFlowsToThatPortStale)
+{
+	FlowMap map(1, 64);
+	auto flow = udp_flow(4000, 5000, 42);
+	cache(map, 0, flow, 31);
+	map.sock_rebound(kContainer, kUdp, 5000);
+	EXPECT_FALSE(cookie_at(map, 0, flow).has_value());
+	EXPECT_EQ(map.cpu_stats(0).stale, 1u);
+}
+
+TEST(FlowMap, DeviceEventOnThePathMakesTheFlowStale)
+{
+	FlowMap map(1, 64);
+	auto via_10 = udp_flow(4000, 5000, 42);
+	auto via_20 = udp_flow(4001, 5000, 43);
+	cache(map, 0, via_10, 41, 10);
+	cache(map, 0, via_20, 42, 20);
+	map.dev_event({kUnderlay, 10}, FPMAP_EV_VNI_CHANGE);
+	EXPECT_FALSE(cookie_at(map, 0, via_10).has_value());
+	EXPECT_EQ(cookie_at(map, 0, via_20), 42u);
+	EXPECT_EQ(map.event_count(FPMAP_EV_VNI_CHANGE), 1u);
+}
+
+TEST(FlowMap, InsertAfterAnEventSinceTheTicketIsRefused)
+{
+	FlowMap map(1, 64);
+	auto flow = udp_flow(4000, 5000, 42);
+	uint32_t ticket = 0;
+	ASSERT_FALSE(map.rx_lookup(0, flow, 1, ticket).has_value());
+	map.flush();
+	EXPECT_NE(map.rx_insert(0, ticket, flow, 1, dest_for(51), path_through(10)), 0);
+	EXPECT_EQ(map.cpu_stats(0).insert_races, 1u);
+}
+
+TEST(FlowMap, TxTemplateRoundTripsAndIsPerSocket)
+{
+	FlowMap map(1, 64);
+	auto flow = udp_flow(5000, 4000, 0);
+	fpmap_tx_template tmpl{};
+	for (unsigned i = 0; i < FPMAP_OUTER_LEN; i++)
+		tmpl.outer[i] = static_cast<uint8_t>(i * 3);
+	tmpl.egress = {kUnderlay, 3};
+	uint32_t ticket = 0;
+	EXPECT_FALSE(map.tx_lookup(0, flow, 9, 61, ticket).has_value());
+	ASSERT_EQ(map.tx_insert(0, ticket, flow, 9, 61, tmpl, path_through(10)), 0);
+	auto hit = map.tx_lookup(0, flow, 9, 61, ticket);
+	ASSERT_TRUE(hit.has_value());
+	EXPECT_EQ(std::memcmp(hit->outer, tmpl.outer, FPMAP_OUTER_LEN), 0);
+	EXPECT_FALSE(map.tx_lookup(0, flow, 9, 62, ticket).has_value());
+}
+
+TEST(FlowMap, CapacityBoundsEntries)
+{
+	FlowMap map(1, 16);
+	for (uint16_t port = 0; port < 100; port++)
+		cache(map, 0, udp_flow(1000 + port, 5000, 42), 70);
+	EXPECT_EQ(map.cpu_stats(0).entries, 16u);
+	EXPECT_EQ(map.cpu_stats(0).evictions, 84u);
+	EXPECT_EQ(map.buckets_per_cpu(), 16u);
+}
+
+TEST(FlowMap, RejectsBadCpuAndMixedCpuCounts)
+{
+	FlowMap map(2, 64);
+	uint32_t ticket = 0;
+	EXPECT_THROW(map.rx_lookup(2, udp_flow(1, 2, 3), 0, ticket), std::out_of_range);
+	EXPECT_THROW(FlowMap(3, 64), std::invalid_argument);
+	EXPECT_THROW(FlowMap(0, 64), std::invalid_argument);
+}
+
+TEST(FlowMap, NothingStaysAllocatedAfterTheLastMap)
+{
+	{
+		FlowMap map(2, 64);
+		cache(map, 0, udp_flow(4000, 5000, 42), 81);
+		map.sock_closed(81);
+		cache(map, 1, udp_flow(4000, 5000, 42), 82);
+	}
+	EXPECT_EQ(FlowMap::live_allocations(), 0);
+}
