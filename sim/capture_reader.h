@@ -1,0 +1,72 @@
+// Streaming reader over a capture file (pcap or pcapng, through libpcap): one frame at a time, so
+// that a replay's memory never grows with the capture.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+struct pcap; // libpcap's handle (pcap_t); kept out of this header so users need no pcap.h
+
+namespace econsim::sim {
+
+// A capture that cannot be opened or read further. The frames before the failing one have already
+// been returned by next(); what() names the file, the frame and the byte offset of its record.
+class CaptureError : public std::runtime_error {
+public:
+	CaptureError(std::string file, std::uint64_t frame, long offset, const std::string &detail);
+
+	const std::string &file() const { return file_; }
+	std::uint64_t frame() const { return frame_; } // 0: the file header
+	long offset() const { return offset_; }        // -1 when unknown
+
+private:
+	std::string file_;
+	std::uint64_t frame_;
+	long offset_;
+};
+
+struct CaptureFrame {
+	std::uint64_t number = 0;            // from 1, as Wireshark counts
+	std::int64_t timestamp_ns = 0;       // since the epoch (CLOCK_REALTIME), exact
+	double timestamp = 0;                // the same in seconds, for printing and rough comparisons
+	std::uint32_t captured_length = 0;   // bytes.size()
+	std::uint32_t wire_length = 0;       // the frame's length on the wire
+	int link_type = 0;                   // pcap LINKTYPE_, see frame_parser.h for the ones decoded
+	std::span<const std::uint8_t> bytes; // valid until the next call to next()
+};
+
+class CaptureReader {
+public:
+	// Throws CaptureError when the file is missing or its header is not a capture's.
+	explicit CaptureReader(std::string path);
+	~CaptureReader();
+	CaptureReader(const CaptureReader &) = delete;
+	CaptureReader &operator=(const CaptureReader &) = delete;
+
+	// The next frame, or nullopt at the end of the file. Throws CaptureError on a truncated or
+	// corrupt record.
+	std::optional<CaptureFrame> next();
+
+	const std::string &path() const { return path_; }
+	int link_type() const { return link_type_; }
+
+private:
+	struct PcapCloser {
+		void operator()(::pcap *handle) const;
+	};
+
+	long current_offset() const;
+
+	std::string path_;
+	std::unique_ptr<::pcap, PcapCloser> handle_;
+	int link_type_ = 0;
+	std::uint64_t frames_read_ = 0;
+	bool at_end_ = false;
+};
+
+} // namespace econsim::sim

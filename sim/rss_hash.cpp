@@ -1,0 +1,65 @@
+#include "rss_hash.h"
+
+#include <cassert>
+
+namespace econsim::sim {
+
+namespace {
+
+void put_be32(std::uint8_t *at, std::uint32_t value)
+{
+	at[0] = static_cast<std::uint8_t>(value >> 24);
+	at[1] = static_cast<std::uint8_t>(value >> 16);
+	at[2] = static_cast<std::uint8_t>(value >> 8);
+	at[3] = static_cast<std::uint8_t>(value);
+}
+
+void put_be16(std::uint8_t *at, std::uint16_t value)
+{
+	at[0] = static_cast<std::uint8_t>(value >> 8);
+	at[1] = static_cast<std::uint8_t>(value);
+}
+
+} // namespace
+
+std::uint32_t toeplitz_hash(std::span<const std::uint8_t> key, std::span<const std::uint8_t> input)
+{
+	assert(key.size() >= input.size() + 4);
+	std::uint32_t result = 0;
+	// window holds the key bits aligned with the current input bit: its top 32 bits are the
+	// "left-most 32 bits of K" of the specification; the low 32 bits are the bits about to enter.
+	std::uint64_t window = 0;
+	for (std::size_t i = 0; i < 8; ++i)
+		window = window << 8 | key[i];
+	for (std::size_t byte = 0; byte < input.size(); ++byte) {
+		for (int bit = 7; bit >= 0; --bit) {
+			if (input[byte] >> bit & 1)
+				result ^= static_cast<std::uint32_t>(window >> 32);
+			window <<= 1;
+		}
+		// After 8 shifts the low byte is empty: feed the next key byte into it.
+		std::size_t next = byte + 8;
+		window |= next < key.size() ? key[next] : 0;
+	}
+	return result;
+}
+
+std::uint32_t rss_hash_l3(Ipv4Address src, Ipv4Address dst, std::span<const std::uint8_t> key)
+{
+	std::array<std::uint8_t, 8> input;
+	put_be32(&input[0], src.value);
+	put_be32(&input[4], dst.value);
+	return toeplitz_hash(key, input);
+}
+
+std::uint32_t rss_hash_l4(Endpoint src, Endpoint dst, std::span<const std::uint8_t> key)
+{
+	std::array<std::uint8_t, 12> input;
+	put_be32(&input[0], src.address.value);
+	put_be32(&input[4], dst.address.value);
+	put_be16(&input[8], src.port);
+	put_be16(&input[10], dst.port);
+	return toeplitz_hash(key, input);
+}
+
+} // namespace econsim::sim
