@@ -1,0 +1,152 @@
+// The scenario (S.yaml, or the same as JSON), version 1: the receiving host and a timeline of
+// socket and device events, per ../shared/docs/scenario-format.md and docs/scenario-extensions.md.
+// Parsing checks everything that can be checked without the kernel model: keys, values, names,
+// references, and each socket's lifetime along the timeline. Every error names the file and line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "address.h"
+#include "frame_parser.h"
+
+namespace econsim::sim {
+
+class ScenarioError : public std::runtime_error {
+public:
+	ScenarioError(std::string file, int line, const std::string &message); // line from 1; 0: none
+	const std::string &file() const { return file_; }
+	int line() const { return line_; }
+
+private:
+	std::string file_;
+	int line_;
+};
+
+enum class RssMode { l4, l3, none };
+enum class FastpathMode { off, econ, fixed };
+enum class SocketProto { udp, tcp };
+
+struct Nic {
+	std::string name;
+	MacAddress mac;
+	Ipv4Prefix ip;
+	std::size_t mtu = 1500; // extension: optional
+	int line = 0;
+};
+
+struct VxlanDevice {
+	std::string name;
+	std::uint32_t vni = 0;
+	std::uint16_t port = 0;
+	std::string bridge;
+	int line = 0;
+};
+
+// A static bridge FDB entry (extension): frames to mac leave through port, a device attached to the
+// bridge (a VXLAN device or a container's host-side veth); dst is the remote VTEP for a VXLAN port.
+struct FdbEntry {
+	MacAddress mac;
+	std::string port;
+	std::optional<Ipv4Address> dst;
+	int line = 0;
+};
+
+struct Bridge {
+	std::string name;
+	std::vector<FdbEntry> fdb;
+	int line = 0;
+};
+
+struct Container {
+	std::string name; // also the name of its network namespace
+	std::string bridge;
+	std::string veth; // the host-side end, attached to bridge
+	MacAddress mac;   // of the container's end
+	Ipv4Prefix ip;
+	int line = 0;
+};
+
+struct Host {
+	std::string name;
+	int cpus = 1;
+	RssMode rss = RssMode::l4;
+	Nic nic;
+	std::vector<VxlanDevice> vxlan;
+	std::vector<Bridge> bridges;
+	std::vector<Container> containers;
+};
+
+enum class EventOp {
+	socket,
+	bind,
+	connect,
+	listen,
+	close,
+	link,
+	flush,
+	// Extensions (docs/scenario-extensions.md):
+	fdb,       // set or move a bridge FDB entry
+	fdb_del,   // remove one
+	vni,       // change a VXLAN device's VNI
+	netns_del, // tear down a container's namespace: its sockets close, its veth pair goes
+};
+
+// One timeline event. Only the fields of its op are meaningful:
+//   socket: sock ns proto        bind: sock addr reuseaddr reuseport     connect: sock peer
+//   listen: sock backlog         close: sock        link: dev up          flush: -
+//   fdb: bridge mac port dst     fdb_del: bridge mac   vni: dev vni       netns_del: ns
+struct Event {
+	std::int64_t t_ns = 0; // exact, from the decimal text; ordering and comparisons use this
+	double t = 0;          // the same in seconds, for printing
+	EventOp op = EventOp::flush;
+	int line = 0;
+	std::string sock;
+	std::string ns; // a container's name, or "host"
+	SocketProto proto = SocketProto::udp;
+	Endpoint addr;
+	bool reuseaddr = false;
+	bool reuseport = false;
+	Endpoint peer; // 0.0.0.0:0 disconnects (AF_UNSPEC)
+	int backlog = 0;
+	std::string dev;
+	bool up = true;
+	std::uint32_t vni = 0;
+	std::string bridge;
+	MacAddress mac;
+	std::string port;
+	std::optional<Ipv4Address> dst;
+};
+
+struct Scenario {
+	std::string file;
+	int version = 1;
+	Host host;
+	std::optional<FastpathMode> mode; // fastpath.mode; absent when the scenario leaves it to --mode
+	std::vector<Event> events;        // sorted by time; equal times keep the file's order
+
+	const Container *find_container(std::string_view name) const;
+	const Bridge *find_bridge(std::string_view name) const;
+	const VxlanDevice *find_vxlan(std::string_view name) const;
+};
+
+inline constexpr std::string_view kHostNamespace = "host";
+
+// Throws ScenarioError. The file may be YAML or JSON.
+Scenario load_scenario(const std::string &path);
+// The same from text; file is only used in error messages.
+Scenario parse_scenario(const std::string &text, const std::string &file);
+
+// What the frame parser needs from the scenario: the VXLAN devices' ports and the NIC's MTU.
+ParserConfig parser_config(const Scenario &scenario);
+
+std::string_view to_string(RssMode mode);
+std::string_view to_string(FastpathMode mode);
+std::string_view to_string(SocketProto proto);
+std::string_view to_string(EventOp op);
+std::optional<FastpathMode> parse_fastpath_mode(std::string_view text); // for --mode
+
+} // namespace econsim::sim
