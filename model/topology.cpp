@@ -1,0 +1,358 @@
+#include "model/topology.h"
+
+namespace econsim::model {
+
+std::string container_end_name(std::string_view container)
+{
+	return std::string(container) + "/eth0";
+}
+
+const char* to_string(DeviceKind kind)
+{
+	switch (kind) {
+	case DeviceKind::nic: return "nic";
+	case DeviceKind::vxlan: return "vxlan";
+	case DeviceKind::bridge: return "bridge";
+	case DeviceKind::veth_host_end: return "veth";
+	case DeviceKind::veth_container_end: return "veth (container end)";
+	}
+	return "?";
+}
+
+Topology::Topology() = default;
+
+Error Topology::add_device(Device device)
+{
+	if (devices_.contains(device.name))
+		return Error::device_exists;
+	std::string name = device.name;
+	devices_.emplace(std::move(name), std::move(device));
+	return Error::none;
+}
+
+Error Topology::add_nic(std::string name, MacAddress mac, Ipv4Interface address)
+{
+	Device nic{.name = std::move(name), .kind = DeviceKind::nic, .ns = std::string(host_namespace)};
+	nic.mac = mac;
+	nic.address = address;
+	return add_device(std::move(nic));
+}
+
+Error Topology::add_bridge(std::string name)
+{
+	if (devices_.contains(name))
+		return Error::device_exists;
+	fdbs_.try_emplace(name);
+	return add_device(Device{.name = std::move(name), .kind = DeviceKind::bridge,
+				 .ns = std::string(host_namespace)});
+}
+
+Error Topology::add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge)
+{
+	const Device* master = device(bridge);
+	if (!master)
+		return Error::unknown_device;
+	if (master->kind != DeviceKind::bridge)
+		return Error::wrong_device_kind;
+	for (const auto& [_, other] : devices_)
+		if (other.kind == DeviceKind::vxlan && other.vni == vni && other.udp_port == udp_port)
+			return Error::device_exists; // vxlan_vni_in_use: "VNI already exists"
+	return add_device(Device{.name = std::move(name), .kind = DeviceKind::vxlan,
+				 .ns = std::string(host_namespace), .bridge = std::move(bridge),
+				 .vni = vni, .udp_port = udp_port});
+}
+
+Error Topology::add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
+			      Ipv4Interface address)
+{
+	const Device* master = device(bridge);
+	if (!master)
+		return Error::unknown_device;
+	if (master->kind != DeviceKind::bridge)
+		return Error::wrong_device_kind;
+	if (name == host_namespace || containers_.contains(name))
+		return Error::device_exists;
+	std::string inside = container_end_name(name);
+	if (devices_.contains(veth) || devices_.contains(inside) || veth == inside)
+		return Error::device_exists;
+
+	Device host_end{.name = veth, .kind = DeviceKind::veth_host_end, .ns = std::string(host_namespace),
+			.bridge = bridge, .peer = inside};
+	Device container_end{.name = inside, .kind = DeviceKind::veth_container_end, .ns = name, .peer = veth};
+	container_end.mac = mac;
+	container_end.address = address;
+	(void)add_device(std::move(host_end));
+	(void)add_device(std::move(container_end));
+	containers_.emplace(name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address});
+	return Error::none;
+}
+
+Error Topology::add_static_fdb_entry(std::string_view bridge, const MacAddress& mac, std::string_view port)
+{
+	BridgeFdb* table = fdb(bridge);
+	if (!table || bridge_of(port) != bridge)
+		return Error::unknown_device;
+	table->add_static(mac, port);
+	return Error::none;
+}
+
+Error Topology::set_link(std::string_view name, bool up)
+{
+	auto it = devices_.find(name);
+	if (it == devices_.end())
+		return Error::unknown_device;
+	const std::vector<std::string> forwarding_before = forwarding_ports();
+	it->second.admin_up = up;
+	for (const std::string& port : forwarding_before)
+		if (!bridge_port_forwards(port))
+			fdbs_.find(bridge_of(port))->second.forget_learned_on(port);
+	return Error::none;
+}
+
+const Device* Topology::device(std::string_view name) const
+{
+	auto it = devices_.find(name);
+	return it == devices_.end() ? nullptr : &it->second;
+}
+
+const Container* Topology::container(std::string_view name) const
+{
+	auto it = containers_.find(name);
+	return it == containers_.end() ? nullptr : &it->second;
+}
+
+bool Topology::has_namespace(std::string_view ns) const
+{
+	return ns == host_namespace || containers_.contains(ns);
+}
+
+bool Topology::is_up(std::string_view name) const
+{
+	const Device* dev = device(name);
+	return dev && dev->admin_up;
+}
+
+bool Topology::has_carrier(std::string_view name) const
+{
+	const Device* dev = device(name);
+	if (!dev || !dev->admin_up)
+		return false;
+	if (dev->kind == DeviceKind::veth_host_end || dev->kind == DeviceKind::veth_container_end)
+		return is_up(dev->peer);
+	return true;
+}
+
+bool Topology::bridge_port_forwards(std::string_view port) const
+{
+	const std::string bridge = bridge_of(port);
+	return !bridge.empty() && is_up(bridge) && has_carrier(port);
+}
+
+const Device* Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
+{
+	for (const auto& [_, dev] : devices_)
+		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.vni == vni && dev.admin_up)
+			return &dev;
+	return nullptr;
+}
+
+bool Topology::vxlan_port_in_use(std::uint16_t udp_port) const
+{
+	for (const auto& [_, dev] : devices_)
+		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.admin_up)
+			return true;
+	return false;
+}
+
+std::string Topology::bridge_of(std::string_view port) const
+{
+	const Device* dev = device(port);
+	return dev ? dev->bridge : std::string();
+}
+
+std::optional<std::string> Topology::blocked_device_on_path(std::string_view vxlan, std::string_view name) const
+{
+	for (const auto& [_, dev] : devices_)
+		if (dev.kind == DeviceKind::nic && !dev.admin_up)
+			return dev.name;
+	const Container* target = container(name);
+	if (!target)
+		return std::string(name);
+	if (!is_up(vxlan))
+		return std::string(vxlan);
+	if (!is_up(target->bridge))
+		return target->bridge;
+	if (!bridge_port_forwards(vxlan))
+		return std::string(vxlan);
+	if (!bridge_port_forwards(target->host_end))
+		return target->host_end;
+	if (!is_up(target->container_end))
+		return target->container_end;
+	return std::nullopt;
+}
+
+std::vector<std::string> Topology::containers_with_address(Ipv4Address address) const
+{
+	std::vector<std::string> owners;
+	for (const auto& [name, c] : containers_)
+		if (c.address.address == address)
+			owners.push_back(name);
+	return owners;
+}
+
+// The one interface address a namespace has: the NIC's for "host", eth0's for a container.
+const Ipv4Interface* Topology::namespace_address(std::string_view ns) const
+{
+	for (const auto& [_, dev] : devices_)
+		if (dev.ns == ns && dev.address && (dev.kind == DeviceKind::nic || dev.kind == DeviceKind::veth_container_end))
+			return &*dev.address;
+	return nullptr;
+}
+
+// fib_frontend.c: inet_addr_type_table, with the routes fib_add_ifaddr installs. Every namespace
+// is assumed to have lo up (container runtimes bring it up), so 127/8 is local.
+AddressType Topology::address_type(std::string_view ns, Ipv4Address address) const
+{
+	if (address.is_multicast())
+		return AddressType::multicast;
+	if (address.is_limited_broadcast() || (address.value >> 24) == 0) // ipv4_is_lbcast, ipv4_is_zeronet
+		return AddressType::broadcast;
+	if (address.is_loopback())
+		return AddressType::local;
+	for (const auto& [_, dev] : devices_) {
+		if (dev.ns != ns || !dev.address)
+			continue;
+		// The local route is added with the address, whether the device is up or not; the subnet
+		// broadcast route only while it is up, and only for prefixes shorter than /31.
+		if (dev.address->address == address)
+			return AddressType::local;
+		if (dev.admin_up && dev.address->prefix_length < 31 && dev.address->subnet_broadcast() == address)
+			return AddressType::broadcast;
+	}
+	return AddressType::remote;
+}
+
+// route.c: ip_route_connect → ip_route_output_key → fib_select_default/inet_select_addr. The model
+// gives each namespace one interface and a default route through it, so the source is that
+// interface's address, or 127.0.0.1 towards loopback.
+Ipv4Address Topology::source_address_for(std::string_view ns, Ipv4Address peer) const
+{
+	if (peer.is_loopback())
+		return loopback_address;
+	if (address_type(ns, peer) == AddressType::local)
+		return peer;
+	const Ipv4Interface* own = namespace_address(ns);
+	return own ? own->address : loopback_address;
+}
+
+std::vector<std::string> Topology::ports_of(std::string_view bridge) const
+{
+	std::vector<std::string> ports;
+	for (const auto& [name, dev] : devices_)
+		if (dev.bridge == bridge)
+			ports.push_back(name);
+	return ports;
+}
+
+std::vector<std::string> Topology::forwarding_ports() const
+{
+	std::vector<std::string> ports;
+	for (const auto& [name, dev] : devices_)
+		if (!dev.bridge.empty() && bridge_port_forwards(name))
+			ports.push_back(name);
+	return ports;
+}
+
+// veth.c: veth_xmit → __dev_forward_skb refuses a peer that is down (is_skb_forwardable); then
+// eth_type_trans on the container's eth0 marks a frame for another MAC PACKET_OTHERHOST, which
+// ip_rcv drops.
+void Topology::receive_on_container_end(std::string_view host_end, const MacAddress& destination,
+					InnerFrameResult& result) const
+{
+	const Device* end = device(host_end);
+	if (!end || end->kind != DeviceKind::veth_host_end)
+		return; // another VXLAN device on the bridge: the copy leaves the host
+	const Device* inside = device(end->peer);
+	if (!inside->admin_up) {
+		result.explanation += ", " + inside->name + " down";
+		result.drop_reason = "device_down";
+		return;
+	}
+	if (destination.is_multicast() || inside->mac == destination) {
+		result.receivers.push_back(inside->ns);
+		result.explanation += ", " + inside->name + " takes it";
+		return;
+	}
+	result.explanation += ", " + inside->name + " ignores it (PACKET_OTHERHOST)";
+	result.drop_reason = "other_host";
+}
+
+InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const MacAddress& source,
+					       const MacAddress& destination, double now)
+{
+	InnerFrameResult result;
+	const Device* ingress = device(vxlan);
+	auto drop = [&result](const char* reason, std::string why) {
+		result.drop_reason = reason;
+		result.explanation = std::move(why);
+		return result;
+	};
+	if (!ingress || ingress->kind != DeviceKind::vxlan)
+		return drop("unknown_device", "no VXLAN device " + std::string(vxlan));
+	if (!ingress->admin_up)
+		return drop("device_down", ingress->name + " is down");
+	if (ingress->bridge.empty())
+		return drop("no_bridge", ingress->name + " is not a bridge port");
+	if (!bridge_port_forwards(vxlan))
+		return drop("bridge_port_disabled", "bridge " + ingress->bridge + ": port " + ingress->name +
+							    " does not forward (br_handle_frame_finish)");
+	// br_input.c: br_handle_frame drops a frame whose source is not a valid unicast MAC.
+	if (source.is_multicast() || source == MacAddress{})
+		return drop("invalid_source_mac", "bridge " + ingress->bridge + ": source " + to_string(source) +
+							  " is not a unicast MAC (br_handle_frame)");
+
+	BridgeFdb& table = fdbs_.find(ingress->bridge)->second;
+	table.learn(source, vxlan, now); // br_fdb_update, before forwarding
+	result.explanation = "bridge " + ingress->bridge + ": learned " + to_string(source) + " on " + ingress->name;
+
+	std::vector<std::string> egress;
+	const bool unicast = !destination.is_multicast();
+	const std::optional<std::string> known = unicast ? table.lookup(destination, now) : std::nullopt;
+	if (known) {
+		result.explanation += "; fdb " + to_string(destination) + " -> " + *known + " (br_fdb_find_rcu)";
+		// br_forward.c: should_deliver: not back out of the port it came in on (no hairpin mode),
+		// and only to a port that forwards.
+		if (*known == vxlan)
+			return drop("fdb_same_port", result.explanation + ", the ingress port: dropped (should_deliver)");
+		if (!bridge_port_forwards(*known))
+			return drop("bridge_port_disabled", result.explanation + ", which does not forward");
+		egress.push_back(*known);
+	} else {
+		result.explanation += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
+					      : "; broadcast/multicast: flood (br_flood)";
+		for (const std::string& port : ports_of(ingress->bridge))
+			if (port != vxlan && bridge_port_forwards(port))
+				egress.push_back(port);
+	}
+	for (const std::string& port : egress)
+		receive_on_container_end(port, destination, result);
+	if (!result.receivers.empty())
+		result.drop_reason.clear();
+	else if (result.drop_reason.empty() || egress.size() != 1)
+		result.drop_reason = "no_receiver";
+	return result;
+}
+
+const BridgeFdb* Topology::fdb(std::string_view bridge) const
+{
+	auto it = fdbs_.find(bridge);
+	return it == fdbs_.end() ? nullptr : &it->second;
+}
+
+BridgeFdb* Topology::fdb(std::string_view bridge)
+{
+	auto it = fdbs_.find(bridge);
+	return it == fdbs_.end() ? nullptr : &it->second;
+}
+
+} // namespace econsim::model

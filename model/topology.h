@@ -1,0 +1,135 @@
+// The receiving host's devices and network namespaces: the NIC, VXLAN devices, bridges (with their
+// FDB), veth pairs and the containers at their ends. Answers what the kernel's device layer decides:
+// which VXLAN device takes a VNI, where a bridge sends a frame, which addresses are local.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/bridge_fdb.h"
+#include "model/error.h"
+#include "model/types.h"
+
+namespace econsim::model {
+
+inline constexpr std::string_view host_namespace = "host";
+
+// The container end of a veth pair is "<container>/eth0": the scenario names only the host end.
+std::string container_end_name(std::string_view container);
+
+enum class DeviceKind { nic, vxlan, bridge, veth_host_end, veth_container_end };
+const char* to_string(DeviceKind kind);
+
+struct Device {
+	std::string name{};
+	DeviceKind kind = DeviceKind::nic;
+	std::string ns{};                        // "host", or the container's name
+	bool admin_up = true;                  // IFF_UP: what `ip link set dev X up|down` changes
+	std::optional<MacAddress> mac{};       // nic and veth container end; the scenario gives no others
+	std::optional<Ipv4Interface> address{};  // nic and veth container end
+	std::string bridge{};                    // vxlan, veth host end: the bridge it is a port of
+	std::string peer{};                      // veth ends: the other end
+	std::uint32_t vni = 0;                 // vxlan
+	std::uint16_t udp_port = 0;            // vxlan
+};
+
+struct Container {
+	std::string name{}; // also the name of its network namespace
+	std::string bridge{};
+	std::string host_end{};      // the veth end on the bridge (the scenario's `veth`)
+	std::string container_end{}; // container_end_name(name)
+	MacAddress mac;
+	Ipv4Interface address;
+};
+
+// inet_addr_type_table's answer for an address in a namespace (RTN_LOCAL, RTN_BROADCAST,
+// RTN_MULTICAST, or RTN_UNICAST: somebody else's).
+enum class AddressType { local, broadcast, multicast, remote };
+
+// Where a frame that left a VXLAN device ended, after the bridge and the veth pairs.
+struct InnerFrameResult {
+	// The namespaces whose eth0 took it (PACKET_HOST, or a broadcast/multicast copy). A known
+	// unicast MAC reaches at most one; an unknown one is flooded and reaches the owner of the MAC.
+	std::vector<std::string> receivers;
+	std::string drop_reason{}; // snake_case, when nobody took it
+	std::string explanation{}; // one line for `econ-sim trace`
+};
+
+class Topology {
+public:
+	Topology();
+
+	// Building the host from the scenario. Each returns Error::none or why it refused.
+	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
+	Error add_bridge(std::string name);
+	// vxlan.c: vxlan_config_validate refuses a second device with the same VNI and UDP port.
+	Error add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge);
+	Error add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
+			    Ipv4Interface address);
+	Error add_static_fdb_entry(std::string_view bridge, const MacAddress& mac, std::string_view port);
+
+	// `ip link set dev X up|down`. A bridge port that stops forwarding loses its learned FDB entries
+	// (br_stp_disable_port → br_fdb_delete_by_port). Taking a VXLAN device up can fail in the kernel
+	// when its UDP port is taken: Host::set_link checks that, this does not.
+	Error set_link(std::string_view device, bool up);
+
+	const Device* device(std::string_view name) const;
+	const Container* container(std::string_view name) const;
+	const std::map<std::string, Container, std::less<>>& containers() const { return containers_; }
+	bool has_namespace(std::string_view ns) const;
+
+	// netif_running.
+	bool is_up(std::string_view device) const;
+	// netif_oper_up: a veth end has carrier only while both ends are up (veth_open, veth_close).
+	bool has_carrier(std::string_view device) const;
+	// A bridge port forwards when the bridge is up and the port device is up with carrier
+	// (br_if.c: br_port_carrier_check; with STP off an enabled port forwards at once).
+	bool bridge_port_forwards(std::string_view port) const;
+
+	// vxlan_core.c: vxlan_vs_find_vni. Only devices that are up are on their socket's VNI list
+	// (vxlan_open → vxlan_vs_add_dev), so a device that is down takes nothing.
+	const Device* vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const;
+	// Whether a VXLAN device on this UDP port is up: then the kernel holds a UDP socket on
+	// 0.0.0.0:port in the host namespace (vxlan_sock_add).
+	bool vxlan_port_in_use(std::uint16_t udp_port) const;
+
+	// The bridge a port (vxlan device or veth host end) belongs to, or "" when none.
+	std::string bridge_of(std::string_view port) const;
+	// The first device on nic → vxlan → bridge → veth host end → container eth0 that would stop a
+	// frame (down, no carrier, or a port that does not forward); nullopt when the path is open.
+	std::optional<std::string> blocked_device_on_path(std::string_view vxlan, std::string_view container) const;
+
+	// The containers whose address is `address` (tenants on different bridges may share one).
+	std::vector<std::string> containers_with_address(Ipv4Address address) const;
+	// fib_frontend.c: inet_addr_type_table for the namespace's local table.
+	AddressType address_type(std::string_view ns, Ipv4Address address) const;
+	// The source address ip_route_connect picks for a connect() to `peer`.
+	Ipv4Address source_address_for(std::string_view ns, Ipv4Address peer) const;
+
+	// A VXLAN device handed an inner Ethernet frame to its bridge at `now`: br_handle_frame_finish
+	// (learn the source, look up the destination), br_forward or br_flood, veth_xmit to the
+	// container end, and the container's eth0 accepting or ignoring the destination MAC.
+	InnerFrameResult deliver_inner_frame(std::string_view vxlan, const MacAddress& source,
+					     const MacAddress& destination, double now);
+
+	const BridgeFdb* fdb(std::string_view bridge) const;
+	BridgeFdb* fdb(std::string_view bridge);
+
+private:
+	Error add_device(Device device);
+	std::vector<std::string> ports_of(std::string_view bridge) const;
+	std::vector<std::string> forwarding_ports() const;
+	const Ipv4Interface* namespace_address(std::string_view ns) const;
+	void receive_on_container_end(std::string_view host_end, const MacAddress& destination,
+				      InnerFrameResult& result) const;
+
+	std::map<std::string, Device, std::less<>> devices_;
+	std::map<std::string, Container, std::less<>> containers_;
+	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
+};
+
+} // namespace econsim::model

@@ -1,0 +1,47 @@
+#include "model/types.h"
+
+#include <cstdio>
+
+namespace econsim::model {
+
+std::string to_string(Ipv4Address address)
+{
+	const std::uint32_t v = address.value;
+	return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff) + "." +
+	       std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff);
+}
+
+std::string to_string(const Ipv4Interface& interface)
+{
+	return to_string(interface.address) + "/" + std::to_string(interface.prefix_length);
+}
+
+std::string to_string(const MacAddress& address)
+{
+	char text[18];
+	const auto& b = address.bytes;
+	std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+	return text;
+}
+
+std::string to_string(Protocol protocol)
+{
+	return protocol == Protocol::udp ? "udp" : "tcp";
+}
+
+std::string to_string(const Endpoint& endpoint)
+{
+	return to_string(endpoint.address) + ":" + std::to_string(endpoint.port);
+}
+
+std::string to_string(const FourTuple& tuple)
+{
+	return to_string(tuple.source) + " > " + to_string(tuple.destination);
+}
+
+std::string to_string(const FiveTuple& tuple)
+{
+	return to_string(tuple.protocol) + " " + to_string(tuple.addresses);
+}
+
+} // namespace econsim::model
