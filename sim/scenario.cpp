@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <utility>
 
 namespace econsim::sim {
@@ -699,16 +697,6 @@ void ScenarioReader::check_timeline(const Scenario &scenario) const
 	TimelineChecker(scenario, file_).check();
 }
 
-std::string read_file(const std::string &path)
-{
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw ScenarioError(path, 0, "cannot open the scenario");
-	std::stringstream text;
-	text << in.rdbuf();
-	return text.str();
-}
-
 template <typename Enum, std::size_t N>
 std::string_view name_in(const EnumName<Enum> (&table)[N], Enum value)
 {
@@ -719,12 +707,6 @@ std::string_view name_in(const EnumName<Enum> (&table)[N], Enum value)
 }
 
 } // namespace
-
-ScenarioError::ScenarioError(std::string file, int line, const std::string &message)
-	: std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message),
-	  file_(std::move(file)), line_(line)
-{
-}
 
 const Container *Scenario::find_container(std::string_view name) const
 {
@@ -765,7 +747,10 @@ Scenario parse_scenario(const std::string &text, const std::string &file)
 
 Scenario load_scenario(const std::string &path)
 {
-	return parse_scenario(read_file(path), path);
+	auto text = read_input_file(path);
+	if (!text)
+		throw ScenarioError(path, 0, "cannot open the scenario");
+	return parse_scenario(*text, path);
 }
 
 ParserConfig parser_config(const Scenario &scenario)

@@ -6,24 +6,18 @@
 
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "address.h"
 #include "frame_parser.h"
+#include "input_file.h"
 
 namespace econsim::sim {
 
-class ScenarioError : public std::runtime_error {
+class ScenarioError : public InputError {
 public:
-	ScenarioError(std::string file, int line, const std::string &message); // line from 1; 0: none
-	const std::string &file() const { return file_; }
-	int line() const { return line_; }
-
-private:
-	std::string file_;
-	int line_;
+	using InputError::InputError;
 };
 
 enum class RssMode { l4, l3, none };

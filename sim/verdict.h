@@ -1,0 +1,62 @@
+// What happened to one frame of the trace: one line of V.jsonl (scenario-format.md, "Verdicts").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace econsim::sim {
+
+enum class Direction { rx, tx, other };   // addressed to this host, sent by it, neither
+enum class Path { fast, slow };
+enum class VerdictKind { deliver, drop, transmit, ignore };
+
+struct Verdict {
+	std::uint64_t pkt = 0;             // frame number from 1
+	std::int64_t ts_ns = 0;            // the frame's capture timestamp, exact (printed as seconds)
+	Direction dir = Direction::other;
+	std::optional<unsigned> cpu;
+	std::optional<std::uint32_t> vni;
+	std::optional<std::string> flow;   // "udp 10.233.2.2:4000 > 10.233.1.2:5000", see format_flow()
+	std::optional<Path> path;
+	VerdictKind verdict = VerdictKind::ignore;
+	std::optional<std::string> sock;   // the socket delivered to
+	std::optional<std::string> reason; // why dropped or ignored: a snake_case word
+};
+
+constexpr std::string_view to_string(Direction dir)
+{
+	switch (dir) {
+	case Direction::rx: return "rx";
+	case Direction::tx: return "tx";
+	case Direction::other: return "other";
+	}
+	return "?";
+}
+
+constexpr std::string_view to_string(Path path)
+{
+	return path == Path::fast ? "fast" : "slow";
+}
+
+constexpr std::string_view to_string(VerdictKind kind)
+{
+	switch (kind) {
+	case VerdictKind::deliver: return "deliver";
+	case VerdictKind::drop: return "drop";
+	case VerdictKind::transmit: return "transmit";
+	case VerdictKind::ignore: return "ignore";
+	}
+	return "?";
+}
+
+constexpr std::optional<VerdictKind> parse_verdict_kind(std::string_view text)
+{
+	for (VerdictKind kind : {VerdictKind::deliver, VerdictKind::drop, VerdictKind::transmit, VerdictKind::ignore})
+		if (to_string(kind) == text)
+			return kind;
+	return std::nullopt;
+}
+
+} // namespace econsim::sim

@@ -1,0 +1,43 @@
+// Writes V.jsonl: one JSON object per line, keys in the order of scenario-format.md (pkt, ts, dir,
+// cpu, vni, flow, path, verdict, sock, reason), absent optionals left out, no spaces, "\n" endings.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "address.h"
+#include "verdict.h"
+
+namespace econsim::sim {
+
+// One line, without the newline.
+std::string format_verdict(const Verdict &verdict);
+
+// Seconds with the fewest decimals that give back the exact nanoseconds: 1764150000.1,
+// 1764150000.000123, 1764150000.0.
+std::string format_timestamp(std::int64_t ns);
+
+// "udp 10.233.2.2:4000 > 10.233.1.2:5000"; TCP alike; ports are left out for other protocols
+// ("icmp 10.0.0.1 > 10.0.0.2", "proto 47 10.0.0.1 > 10.0.0.2").
+std::string format_flow(std::uint8_t ip_protocol, Endpoint src, Endpoint dst);
+
+class VerdictWriter {
+public:
+	explicit VerdictWriter(std::ostream &out, std::string name = "verdicts");
+	// Opens (truncates) path; throws std::runtime_error naming it when it cannot.
+	explicit VerdictWriter(const std::string &path);
+
+	// Throws std::runtime_error naming the output when the write fails (disk full, closed pipe).
+	void write(const Verdict &verdict);
+	void flush();
+
+private:
+	std::ofstream file_;
+	std::ostream *out_;
+	std::string name_;
+};
+
+} // namespace econsim::sim
