@@ -121,7 +121,9 @@ public:
 		expect_keys(root, "the scenario", {"version", "host"}, {"fastpath", "events"});
 		Scenario scenario;
 		scenario.file = file_;
-		scenario.version = static_cast<int>(integer(root, "version", 1, 1));
+		if (scalar(root, "version") != "1")
+			fail(root["version"], "'version': " + quoted(scalar(root, "version")) + " is not a known version (this reads version 1)");
+		scenario.version = 1;
 		scenario.host = read_host(root["host"]);
 		if (root["fastpath"].IsDefined()) {
 			expect_keys(root["fastpath"], "fastpath", {"mode"});
@@ -256,9 +258,12 @@ private:
 		fail(map[std::string(key)], quoted(key) + ": " + quoted(text) + " is not one of " + names_of(table));
 	}
 
+	// A key written with no value ("events:") is an empty list.
 	template <typename Read>
 	void for_each_in_list(const YAML::Node &list, std::string_view what, Read read) const
 	{
+		if (list.IsNull())
+			return;
 		if (!list.IsSequence())
 			fail(list, std::string(what) + " must be a list");
 		for (std::size_t i = 0; i < list.size(); ++i)

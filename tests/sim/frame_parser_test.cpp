@@ -383,6 +383,22 @@ TEST(FrameParser, VlanPriorityTagIsAcceptedOtherIdsNoted)
 	EXPECT_REASON(parse(cut), truncated_ethernet);
 }
 
+TEST(FrameParser, LinuxCookedV2)
+{
+	// protocol, reserved, ifindex 3, ARPHRD_ETHER, packet type 4 (outgoing), address length 6, address.
+	Bytes bytes{0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 0x02, 0, 0, 0, 0, 0x02, 0, 0};
+	Bytes packet = test::udp_packet(endpoint("192.168.0.2:5000"), endpoint("192.168.0.1:40000"), Bytes{1, 2});
+	bytes.insert(bytes.end(), packet.begin(), packet.end());
+	ParsedFrame frame = parse_frame(bytes, bytes.size(), kLinkTypeLinuxSll2, {});
+	EXPECT_REASON(frame, ok);
+	EXPECT_EQ(frame.link->sll_packet_type, 4);
+	EXPECT_EQ(frame.link->src, test::kHostMac);
+	EXPECT_FALSE(frame.link->dst);
+	EXPECT_EQ(frame.outer_ip->offset, 20u);
+	EXPECT_EQ(frame.outer_l4->src_port, 5000);
+	EXPECT_REASON(parse_frame(std::span(bytes).first(19), 19, kLinkTypeLinuxSll2, {}), truncated_ethernet);
+}
+
 TEST(FrameParser, SnappedHeadersAreTheCapturesFault)
 {
 	Bytes bytes = test::simple_vxlan_udp_frame();

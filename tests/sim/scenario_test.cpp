@@ -145,6 +145,11 @@ TEST(Scenario, LoadsFromAFileAndNamesIt)
 	}
 }
 
+TEST(Scenario, AnEmptyListMayBeWrittenAsAKeyAlone)
+{
+	EXPECT_TRUE(parse_scenario(kHost, "S.yaml").events.empty()); // kHost ends in "events:"
+}
+
 TEST(Scenario, ExtensionOps)
 {
 	Scenario s = parse_scenario(with_events({
@@ -223,7 +228,7 @@ TEST(ScenarioErrors, BadValues)
 	expect_error(rss, 5, {"'rss'", "l4|l3|none"});
 	std::string version = kHost;
 	version.replace(0, 10, "version: 2");
-	expect_error(version, 1, {"'version'"});
+	expect_error(version, 1, {"'version'", "version 1"});
 	expect_error(with_events({"{t: 1, op: link, dev: eth0, up: yes}"}), kFirstEventLine, {"true or false"});
 	expect_error(with_events({"{t: -1, op: flush}"}), kFirstEventLine, {"'t'"});
 	expect_error(with_events({"{t: 1.0000000001, op: flush}"}), kFirstEventLine, {"'t'", "9 decimals"});
