@@ -22,7 +22,7 @@ namespace detail {
 
 template <typename Entry>
 EconMapBase<Entry>::EconMapBase(unsigned cpus)
-    : cpus_(cpus), heads_(std::size_t{cpus} * kEconMapSize, kNil), sizes_(cpus), timestamps_(cpus)
+    : cpus_(cpus), chains_(std::size_t{cpus} * kEconMapSize), sizes_(cpus), timestamps_(cpus)
 {
 	if (cpus == 0)
 		throw std::invalid_argument("econ map: at least one CPU");
@@ -35,14 +35,30 @@ template <typename Entry> void EconMapBase<Entry>::check_cpu(unsigned cpu) const
 					std::to_string(cpus_));
 }
 
-template <typename Entry> std::uint32_t &EconMapBase<Entry>::head(unsigned cpu, unsigned bucket)
+template <typename Entry>
+auto EconMapBase<Entry>::chain(unsigned cpu, unsigned bucket) const -> const Chain &
 {
-	return heads_[std::size_t{cpu} * kEconMapSize + bucket];
+	return chains_[std::size_t{cpu} * kEconMapSize + bucket];
 }
 
-template <typename Entry> std::uint32_t EconMapBase<Entry>::head(unsigned cpu, unsigned bucket) const
+template <typename Entry>
+auto EconMapBase<Entry>::chain(unsigned cpu, unsigned bucket) -> Chain &
 {
-	return heads_[std::size_t{cpu} * kEconMapSize + bucket];
+	return chains_[std::size_t{cpu} * kEconMapSize + bucket];
+}
+
+template <typename Entry>
+auto EconMapBase<Entry>::chain_of_key(unsigned cpu, std::uint32_t key) const -> const Chain &
+{
+	check_cpu(cpu);
+	return chain(cpu, econ_bucket(key));
+}
+
+template <typename Entry>
+auto EconMapBase<Entry>::chain_of_key(unsigned cpu, std::uint32_t key) -> Chain &
+{
+	check_cpu(cpu);
+	return chain(cpu, econ_bucket(key));
 }
 
 template <typename Entry> std::size_t EconMapBase<Entry>::size() const
@@ -65,10 +81,7 @@ std::size_t EconMapBase<Entry>::chain_length(unsigned cpu, unsigned bucket) cons
 	check_cpu(cpu);
 	if (bucket >= kEconMapSize)
 		throw std::out_of_range("econ map: bucket " + std::to_string(bucket));
-	std::size_t length = 0;
-	for (std::uint32_t n = head(cpu, bucket); n != kNil; n = nodes_[n].next)
-		length++;
-	return length;
+	return chain(cpu, bucket).size();
 }
 
 template <typename Entry> std::vector<Entry> EconMapBase<Entry>::entries(unsigned cpu) const
@@ -76,9 +89,10 @@ template <typename Entry> std::vector<Entry> EconMapBase<Entry>::entries(unsigne
 	check_cpu(cpu);
 	std::vector<Entry> out;
 	out.reserve(sizes_[cpu]);
-	for (unsigned bucket = 0; bucket < kEconMapSize; bucket++)
-		for (std::uint32_t n = head(cpu, bucket); n != kNil; n = nodes_[n].next)
-			out.push_back(nodes_[n].entry);
+	for (unsigned bucket = 0; bucket < kEconMapSize; bucket++) {
+		const Chain &c = chain(cpu, bucket);
+		out.insert(out.end(), c.rbegin(), c.rend());
+	}
 	return out;
 }
 
@@ -88,10 +102,12 @@ std::vector<EconPlacedEntry<Entry>> EconMapBase<Entry>::entries_of(EconSocket so
 	std::vector<EconPlacedEntry<Entry>> out;
 	for (unsigned cpu = 0; cpu < cpus_; cpu++)
 		for (unsigned bucket = 0; bucket < kEconMapSize; bucket++) {
-			unsigned depth = 0;
-			for (std::uint32_t n = head(cpu, bucket); n != kNil; n = nodes_[n].next, depth++)
-				if (nodes_[n].entry.socket == socket)
-					out.push_back({cpu, bucket, depth, nodes_[n].entry});
+			const Chain &c = chain(cpu, bucket);
+			for (std::size_t depth = 0; depth < c.size(); depth++) {
+				const Entry &e = c[c.size() - 1 - depth];
+				if (e.socket == socket)
+					out.push_back({cpu, bucket, static_cast<unsigned>(depth), e});
+			}
 		}
 	return out;
 }
@@ -114,69 +130,43 @@ bool EconMapBase<Entry>::guarded(unsigned cpu, std::uint64_t now_ns) const
 	return flushed && now_ns - *flushed < kEconInsertGuardNs;
 }
 
-template <typename Entry> std::uint32_t EconMapBase<Entry>::allocate(const Entry &entry)
-{
-	std::uint32_t n = free_;
-	if (n != kNil) {
-		free_ = nodes_[n].next;
-		nodes_[n].entry = entry;
-		return n;
-	}
-	if (nodes_.size() >= kNil)
-		throw std::length_error("econ map: node pool full");
-	nodes_.push_back({entry, kNil});
-	return static_cast<std::uint32_t>(nodes_.size() - 1);
-}
-
-template <typename Entry> void EconMapBase<Entry>::release(std::uint32_t node)
-{
-	nodes_[node].next = free_;
-	free_ = node;
-}
-
 template <typename Entry> void EconMapBase<Entry>::hash_add(unsigned cpu, const Entry &entry)
 {
-	check_cpu(cpu);
 	// B6: no cap, no eviction, no aging; the chain just grows (kzalloc never fails here, B5).
-	std::uint32_t n = allocate(entry);
-	std::uint32_t &first = head(cpu, econ_bucket(entry.key));
-	nodes_[n].next = first;
-	first = n;
+	chain_of_key(cpu, entry.key).push_back(entry);
 	sizes_[cpu]++;
 }
 
 template <typename Entry>
-template <typename Match>
-std::uint32_t EconMapBase<Entry>::find_first(unsigned cpu, std::uint32_t key, Match match,
-					     std::uint32_t &visited) const
+template <typename ChainRef, typename Match>
+auto EconMapBase<Entry>::first_match(ChainRef &chain, Match match, std::uint32_t &visited)
+	-> decltype(&chain.back())
 {
-	check_cpu(cpu);
-	for (std::uint32_t n = head(cpu, econ_bucket(key)); n != kNil; n = nodes_[n].next) {
+	for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
 		visited++;
-		if (match(nodes_[n].entry))
-			return n;
+		if (match(*it))
+			return &*it;
 	}
-	return kNil;
+	return nullptr;
 }
 
 template <typename Entry>
 EconInsert EconMapBase<Entry>::insert_or_overwrite(unsigned cpu, std::uint64_t now_ns,
 						   const Entry &fresh)
 {
-	check_cpu(cpu);
+	Chain &c = chain_of_key(cpu, fresh.key);
 	if (guarded(cpu, now_ns))
 		return EconInsert::guarded;
 	std::uint32_t visited = 0;
-	std::uint32_t n = find_first(
-		cpu, fresh.key, [&](const Entry &e) { return e.key == fresh.key; }, visited);
-	if (n == kNil) {
+	Entry *found = first_match(c, [&](const Entry &e) { return e.key == fresh.key; }, visited);
+	if (!found) {
 		hash_add(cpu, fresh);
 		return EconInsert::inserted;
 	}
 	// Keyed by the hash alone: whatever flow or socket held the entry loses it (B8).
-	if (nodes_[n].entry == fresh)
+	if (*found == fresh)
 		return EconInsert::refreshed;
-	nodes_[n].entry = fresh;
+	*found = fresh;
 	return EconInsert::overwritten;
 }
 
@@ -188,13 +178,12 @@ std::uint64_t EconMapBase<Entry>::delete_first_match_per_bucket(unsigned cpu, Ma
 	std::uint64_t deleted = 0;
 	for (unsigned bucket = 0; bucket < kEconMapSize; bucket++) {
 		stats.buckets_visited++;
-		for (std::uint32_t *link = &head(cpu, bucket); *link != kNil; link = &nodes_[*link].next) {
+		Chain &c = chain(cpu, bucket);
+		for (auto it = c.rbegin(); it != c.rend(); ++it) {
 			stats.entries_visited++;
-			if (!match(nodes_[*link].entry))
+			if (!match(*it))
 				continue;
-			std::uint32_t dead = *link;
-			*link = nodes_[dead].next;
-			release(dead);
+			c.erase(std::next(it).base());
 			sizes_[cpu]--;
 			deleted++;
 			// B4: hash_for_each, not _safe. hash_del (hlist_del_init) has set the freed
@@ -216,20 +205,20 @@ EconRxLookup EconRxMap::lookup(unsigned cpu, std::uint32_t key, const EconFlow &
 	EconRxLookup out;
 	// Only the first entry with the key is looked at; on a flow mismatch the lookup misses,
 	// even if a later entry with the same key would match.
-	std::uint32_t n = find_first(
-		cpu, key, [key](const EconRxEntry &e) { return e.key == key; }, out.visited);
-	if (n == kNil)
+	const EconRxEntry *found = first_match(
+		chain_of_key(cpu, key), [key](const EconRxEntry &e) { return e.key == key; },
+		out.visited);
+	if (!found)
 		return out;
-	const EconRxEntry &found = entry(n);
 	// B8: the 32-bit NIC hash is verified by the inner 5-tuple only. VNI, netns, ingress
 	// device and outer headers are not compared: overlapping tenants hit each other's entries.
-	if (found.flow != inner) {
+	if (found->flow != inner) {
 		out.result = EconRxLookupResult::flow_mismatch;
 		return out;
 	}
 	out.result = EconRxLookupResult::hit;
-	out.socket = found.socket;
-	out.device = found.device;
+	out.socket = found->socket;
+	out.device = found->device;
 	return out;
 }
 
@@ -245,13 +234,14 @@ EconTxLookup EconTxMap::lookup(unsigned cpu, std::uint32_t key, EconSocket socke
 	EconTxLookup out;
 	// B8: the key carries no addresses and the entry stores none, so a socket sending to
 	// several peers with the same ports gets the first peer's outer header and inner MACs.
-	std::uint32_t n = find_first(
-		cpu, key, [key, socket](const EconTxEntry &e) { return e.key == key && e.socket == socket; },
+	const EconTxEntry *found = first_match(
+		chain_of_key(cpu, key),
+		[key, socket](const EconTxEntry &e) { return e.key == key && e.socket == socket; },
 		out.visited);
-	if (n == kNil)
+	if (!found)
 		return out;
 	out.hit = true;
-	out.entry = entry(n);
+	out.entry = *found;
 	return out;
 }
 

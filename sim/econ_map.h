@@ -136,9 +136,10 @@ class EconMaps;
 
 namespace detail {
 
-// One map type on every CPU: per CPU, 1024 singly linked chains (the hlist_head array) and the
-// flush timestamp. Nodes live in one pool and are linked by index, which keeps millions of
-// entries cheap; the order and deletion rules are exactly the hlist ones ECON relies on.
+// One map type on every CPU: per CPU, 1024 chains (the hlist_head array) and the flush
+// timestamp. Each chain is one vector stored tail first, so that back() is the hlist head: head
+// insertion is push_back, and a walk from the head runs through contiguous memory, which keeps
+// millions of entries cheap. Order and deletion rules are exactly the hlist ones ECON relies on.
 template <typename Entry> class EconMapBase {
 public:
 	unsigned cpus() const { return cpus_; }
@@ -163,21 +164,19 @@ public:
 protected:
 	explicit EconMapBase(unsigned cpus);
 
-	static constexpr std::uint32_t kNil = UINT32_MAX;
-	struct Node {
-		Entry entry;
-		std::uint32_t next;
-	};
+	using Chain = std::vector<Entry>; // tail first: back() is the head
 
-	std::uint32_t &head(unsigned cpu, unsigned bucket);
-	std::uint32_t head(unsigned cpu, unsigned bucket) const;
-	const Entry &entry(std::uint32_t node) const { return nodes_[node].entry; }
-	// The first entry of the key's bucket that `match` accepts, or kNil; counts what it walks.
-	template <typename Match>
-	std::uint32_t find_first(unsigned cpu, std::uint32_t key, Match match,
-				 std::uint32_t &visited) const;
+	const Chain &chain(unsigned cpu, unsigned bucket) const;
+	Chain &chain(unsigned cpu, unsigned bucket);
+	// The chain a key hashes to on `cpu`, after checking the CPU.
+	const Chain &chain_of_key(unsigned cpu, std::uint32_t key) const;
+	Chain &chain_of_key(unsigned cpu, std::uint32_t key);
+	// The first entry from the head of `chain` that `match` accepts, or null; counts the walk.
+	template <typename ChainRef, typename Match>
+	static auto first_match(ChainRef &chain, Match match, std::uint32_t &visited)
+		-> decltype(&chain.back());
 	// econ_rx_insert / econ_tx_insert after the field extraction: the guard, then overwrite
-	// the first entry with the key, or allocate one at the head.
+	// the first entry with the key, or add one at the head.
 	EconInsert insert_or_overwrite(unsigned cpu, std::uint64_t now_ns, const Entry &fresh);
 
 private:
@@ -190,15 +189,11 @@ private:
 						    EconRemoveStats &stats);
 	void flush_timestamp(unsigned cpu, std::uint64_t now_ns) { timestamps_[cpu] = now_ns; }
 	void check_cpu(unsigned cpu) const;
-	std::uint32_t allocate(const Entry &entry);
-	void release(std::uint32_t node);
 
 	unsigned cpus_;
-	std::vector<std::uint32_t> heads_; // cpus_ x kEconMapSize
-	std::vector<std::size_t> sizes_;   // per CPU
+	std::vector<Chain> chains_;      // cpus_ x kEconMapSize
+	std::vector<std::size_t> sizes_; // per CPU
 	std::vector<std::optional<std::uint64_t>> timestamps_;
-	std::vector<Node> nodes_;
-	std::uint32_t free_ = kNil;
 };
 
 } // namespace detail
