@@ -30,6 +30,19 @@ public:
 		}
 		if (!node.IsMap())
 			fail("not a JSON object");
+		try {
+			return read_object(node);
+		} catch (const YAML::Exception &e) {
+			fail(e.msg); // the reader checks shapes before it converts; this is the net under anything it missed
+		}
+	}
+
+private:
+	const std::string &file_;
+	int line_;
+
+	Expectation read_object(const YAML::Node &node) const
+	{
 		check_keys(node);
 		Expectation expectation;
 		expectation.line = line_;
@@ -41,10 +54,6 @@ public:
 			expectation.reason = read_word(node["reason"], "reason");
 		return expectation;
 	}
-
-private:
-	const std::string &file_;
-	int line_;
 
 	[[noreturn]] void fail(const std::string &message) const { throw ExpectationError(file_, line_, message); }
 

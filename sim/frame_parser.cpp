@@ -86,18 +86,19 @@ constexpr LevelReasons kInner{
 	ParseReason::inner_bad_tcp_offset,  ParseReason::inner_bad_tcp_checksum,
 };
 
-// Ones' complement sum of 16-bit big-endian words (RFC 1071), not yet folded or inverted.
-std::uint32_t sum_words(std::span<const std::uint8_t> data, std::uint32_t sum = 0)
+// Ones' complement sum of 16-bit big-endian words (RFC 1071), not yet folded or inverted. 64 bits
+// wide so that a 256 KiB super-frame cannot overflow it.
+std::uint64_t sum_words(std::span<const std::uint8_t> data, std::uint64_t sum = 0)
 {
 	std::size_t i = 0;
 	for (; i + 1 < data.size(); i += 2)
-		sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
+		sum += static_cast<std::uint64_t>(data[i] << 8 | data[i + 1]);
 	if (i < data.size())
-		sum += static_cast<std::uint32_t>(data[i] << 8);
+		sum += static_cast<std::uint64_t>(data[i] << 8);
 	return sum;
 }
 
-bool checksum_verifies(std::uint32_t sum)
+bool checksum_verifies(std::uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -107,10 +108,10 @@ bool checksum_verifies(std::uint32_t sum)
 // The TCP/UDP checksum covers a pseudo-header of addresses, protocol and L4 length (RFC 768, 793).
 bool l4_checksum_verifies(const Ipv4Header &ip, std::span<const std::uint8_t> segment)
 {
-	std::uint32_t sum = (ip.src.value >> 16) + (ip.src.value & 0xffff) + (ip.dst.value >> 16) +
+	std::uint64_t sum = (ip.src.value >> 16) + (ip.src.value & 0xffff) + (ip.dst.value >> 16) +
 			    (ip.dst.value & 0xffff) + ip.protocol;
 	// A segment over 64 KiB (BIG TCP) does not fit the 16-bit length; sum its 32-bit length as words.
-	sum += static_cast<std::uint32_t>(segment.size() >> 16) + static_cast<std::uint32_t>(segment.size() & 0xffff);
+	sum += (segment.size() >> 16) + (segment.size() & 0xffff);
 	return checksum_verifies(sum_words(segment, sum));
 }
 

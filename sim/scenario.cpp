@@ -747,7 +747,12 @@ Scenario parse_scenario(const std::string &text, const std::string &file)
 	}
 	if (documents.size() > 1)
 		throw ScenarioError(file, line_of(documents[1]), "a scenario is one YAML document; this is the second");
-	return ScenarioReader(file).read(documents.empty() ? YAML::Node() : documents[0]);
+	try {
+		return ScenarioReader(file).read(documents.empty() ? YAML::Node() : documents[0]);
+	} catch (const YAML::Exception &e) {
+		// The reader checks shapes before it converts; this is the net under anything it missed.
+		throw ScenarioError(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
+	}
 }
 
 Scenario load_scenario(const std::string &path)

@@ -168,6 +168,16 @@ TEST(FrameParser, ZeroTotalLengthIsBigTcpOnlyOver64KiB)
 	EXPECT_EQ(frame.outer_l4->checksum_ok, true);
 }
 
+TEST(FrameParser, ChecksumOfTheLargestCapturableFrame)
+{
+	// libpcap's largest snap length is 256 KiB; all-ones words are the worst case for the sum.
+	Bytes big = test::ethernet_frame(test::tcp_packet(endpoint("10.0.0.1:1"), endpoint("10.0.0.2:2"), 0x18, Bytes(262000, 0xff)));
+	test::put_be16(big, kOuterIp + 2, 0);
+	test::fix_ipv4_checksum(big, kOuterIp);
+	ParsedFrame frame = parse(big);
+	EXPECT_EQ(frame.outer_l4->checksum_ok, true);
+}
+
 TEST(FrameParser, FirstFragmentKeepsPortsButIsNotDecapsulated)
 {
 	Bytes bytes = test::simple_vxlan_udp_frame();

@@ -34,19 +34,19 @@ void append_le16(Bytes &bytes, std::uint16_t value)
 	bytes.push_back(static_cast<std::uint8_t>(value >> 8));
 }
 
-std::uint16_t fold_checksum(std::uint32_t sum)
+std::uint16_t fold_checksum(std::uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return static_cast<std::uint16_t>(~sum);
 }
 
-std::uint32_t sum_words(const std::uint8_t *data, std::size_t length, std::uint32_t sum = 0)
+std::uint64_t sum_words(const std::uint8_t *data, std::size_t length, std::uint64_t sum = 0)
 {
 	for (std::size_t i = 0; i + 1 < length; i += 2)
-		sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
+		sum += static_cast<std::uint64_t>(data[i] << 8 | data[i + 1]);
 	if (length % 2)
-		sum += static_cast<std::uint32_t>(data[length - 1] << 8);
+		sum += static_cast<std::uint64_t>(data[length - 1] << 8);
 	return sum;
 }
 
@@ -54,7 +54,7 @@ std::uint32_t sum_words(const std::uint8_t *data, std::size_t length, std::uint3
 void fill_l4_checksum(Bytes &packet, std::size_t checksum_at)
 {
 	const std::size_t l4 = 20;
-	std::uint32_t sum = sum_words(&packet[12], 8) + packet[9] + static_cast<std::uint32_t>(packet.size() - l4);
+	std::uint64_t sum = sum_words(&packet[12], 8) + packet[9] + (packet.size() - l4);
 	std::uint16_t checksum = fold_checksum(sum_words(&packet[l4], packet.size() - l4, sum));
 	if (packet[9] == 17 && checksum == 0)
 		checksum = 0xffff; // UDP sends a computed 0 as all ones
