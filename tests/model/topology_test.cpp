@@ -1,0 +1,167 @@
+// Devices and the bridge: drivers/net/vxlan/vxlan_core.c vxlan_vs_find_vni; net/bridge br_fdb.c,
+// br_input.c, br_forward.c, br_stp_if.c; drivers/net/veth.c; net/ipv4/fib_frontend.c.
+#include "host_fixture.h"
+
+namespace econsim::model::testing {
+namespace {
+
+using Topo = HostTest;
+
+// vxlan_vs_find_vni: the device for a VNI on a UDP port; only devices that are up.
+TEST_F(Topo, VxlanVsFindVni_DeviceForVniAndPort)
+{
+	Topology& topology = host.topology();
+	ASSERT_NE(topology.vxlan_for(4789, 42), nullptr);
+	EXPECT_EQ(topology.vxlan_for(4789, 42)->name, "vxlan42");
+	EXPECT_EQ(topology.vxlan_for(4789, 43)->name, "vxlan43");
+	EXPECT_EQ(topology.vxlan_for(4789, 44), nullptr);
+	EXPECT_EQ(topology.vxlan_for(8472, 42), nullptr);
+	EXPECT_EQ(topology.bridge_of("vxlan42"), "br42");
+	ASSERT_EQ(host.set_link("vxlan42", false), Error::none);
+	EXPECT_EQ(topology.vxlan_for(4789, 42), nullptr);
+}
+
+// vxlan_config_validate → vxlan_vni_in_use: one device per VNI and port.
+TEST_F(Topo, VxlanVniInUse_SecondDeviceRefused)
+{
+	EXPECT_EQ(host.add_vxlan("again42", 42, 4789, "br42"), Error::device_exists);
+	EXPECT_EQ(host.add_vxlan("flannel42", 42, 8472, "br42"), Error::none);
+	EXPECT_EQ(host.add_vxlan("vxlan42", 44, 4789, "br42"), Error::device_exists); // name taken
+	EXPECT_EQ(host.add_vxlan("nobridge", 45, 4789, "br99"), Error::unknown_device);
+}
+
+// br_fdb_update learns and moves; br_fdb_find_rcu finds; has_expired after the ageing time.
+TEST_F(Topo, BrFdbUpdate_LearnMoveAndAge)
+{
+	BridgeFdb fdb;
+	fdb.learn(peer_mac, "vxlan42", 10.0);
+	EXPECT_EQ(fdb.lookup(peer_mac, 10.0), "vxlan42");
+	EXPECT_EQ(fdb.lookup(c1_mac, 10.0), std::nullopt);
+	fdb.learn(peer_mac, "veth-c1", 20.0); // the MAC moved
+	EXPECT_EQ(fdb.lookup(peer_mac, 20.0), "veth-c1");
+	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 299.0), "veth-c1");
+	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 300.0), std::nullopt); // updated + 300 s <= now
+	fdb.learn(peer_mac, "vxlan42", 400.0);
+	EXPECT_EQ(fdb.lookup(peer_mac, 400.0), "vxlan42");
+}
+
+// has_expired: static entries never age; br_fdb_delete_by_port(.., do_all = 0) keeps them.
+TEST_F(Topo, BrFdbDeleteByPort_StaticEntriesStay)
+{
+	BridgeFdb fdb;
+	fdb.add_static(c1_mac, "veth-c1");
+	fdb.learn(c2_mac, "veth-c1", 0.0);
+	EXPECT_EQ(fdb.lookup(c1_mac, 1e6), "veth-c1");
+	fdb.forget_learned_on("veth-c1");
+	EXPECT_EQ(fdb.lookup(c1_mac, 0.0), "veth-c1");
+	EXPECT_EQ(fdb.lookup(c2_mac, 0.0), std::nullopt);
+}
+
+// br_handle_frame_finish: learn the source on the VXLAN port, forward a known destination to its
+// port; veth_xmit hands it to c1's eth0.
+TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
+{
+	Topology& topology = host.topology();
+	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "veth-c1"), Error::none);
+	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0);
+	EXPECT_EQ(result.receivers, Names{"c1"});
+	EXPECT_EQ(result.drop_reason, "");
+	EXPECT_EQ(topology.fdb("br42")->lookup(peer_mac, 1.0), "vxlan42"); // learned
+	EXPECT_NE(result.explanation.find("br_fdb_find_rcu"), std::string::npos) << result.explanation;
+}
+
+// br_flood: an unknown destination is flooded; only the container owning the MAC takes it
+// (the others see PACKET_OTHERHOST). A frame to a MAC nobody has reaches nobody.
+TEST_F(Topo, BrFlood_UnknownMacReachesItsOwner)
+{
+	Topology& topology = host.topology();
+	ASSERT_EQ(host.add_container("c3", "br42", "veth-c3", mac(2, 0x42, 0, 0, 0, 3), Ipv4Interface{ipv4(10, 233, 1, 3), 16}),
+		  Error::none);
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0).receivers, Names{"c1"});
+	const InnerFrameResult nobody = topology.deliver_inner_frame("vxlan42", peer_mac, mac(2, 9, 9, 9, 9, 9), 1.0);
+	EXPECT_EQ(nobody.receivers, Names{});
+	EXPECT_EQ(nobody.drop_reason, "no_receiver");
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, broadcast_mac, 1.0).receivers, (Names{"c1", "c3"}));
+	// c2 is on br43: VNI 42 never reaches it, although it has c1's address.
+}
+
+// br_handle_frame: a multicast source MAC is dropped before learning.
+TEST_F(Topo, BrHandleFrame_InvalidSourceMacDropped)
+{
+	Topology& topology = host.topology();
+	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", broadcast_mac, c1_mac, 1.0);
+	EXPECT_EQ(result.drop_reason, "invalid_source_mac");
+	EXPECT_TRUE(topology.fdb("br42")->entries().empty());
+}
+
+// should_deliver: no hairpin; a destination learned on the ingress port is dropped.
+TEST_F(Topo, ShouldDeliver_NotBackOutOfTheIngressPort)
+{
+	Topology& topology = host.topology();
+	topology.deliver_inner_frame("vxlan42", c1_mac, peer_mac, 1.0); // c1's MAC now learned on vxlan42
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).drop_reason, "fdb_same_port");
+}
+
+// veth_open/veth_close: with the container end down the host end has no carrier, so the bridge
+// port stops forwarding (br_port_carrier_check → br_stp_disable_port) and forgets what it
+// learned there (br_fdb_delete_by_port).
+TEST_F(Topo, BrStpDisablePort_DeviceDownStopsDeliveryAndForgetsLearnedEntries)
+{
+	Topology& topology = host.topology();
+	BridgeFdb& fdb = *topology.fdb("br42");
+	fdb.learn(c1_mac, "veth-c1", 1.0);
+	ASSERT_TRUE(topology.bridge_port_forwards("veth-c1"));
+
+	ASSERT_EQ(host.set_link(container_end_name("c1"), false), Error::none);
+	EXPECT_FALSE(topology.has_carrier("veth-c1"));
+	EXPECT_FALSE(topology.bridge_port_forwards("veth-c1"));
+	EXPECT_EQ(fdb.lookup(c1_mac, 1.0), std::nullopt);
+	EXPECT_EQ(topology.blocked_device_on_path("vxlan42", "c1"), "veth-c1");
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).receivers, Names{});
+
+	ASSERT_EQ(host.set_link(container_end_name("c1"), true), Error::none);
+	EXPECT_EQ(topology.blocked_device_on_path("vxlan42", "c1"), std::nullopt);
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 3.0).receivers, Names{"c1"});
+}
+
+// br_stp_disable_bridge: a bridge going down disables every port; nothing crosses it.
+TEST_F(Topo, BrStpDisableBridge_BridgeDownBlocksThePath)
+{
+	Topology& topology = host.topology();
+	topology.fdb("br42")->learn(c1_mac, "veth-c1", 1.0);
+	ASSERT_EQ(host.set_link("br42", false), Error::none);
+	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1.0), std::nullopt);
+	EXPECT_EQ(topology.blocked_device_on_path("vxlan42", "c1"), "br42");
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).drop_reason, "bridge_port_disabled");
+	ASSERT_EQ(host.set_link("eth0", false), Error::none);
+	EXPECT_EQ(topology.blocked_device_on_path("vxlan42", "c1"), "eth0");
+	EXPECT_EQ(host.set_link("no-such-device", false), Error::unknown_device);
+}
+
+// fib_add_ifaddr: the local route comes with the address, up or down; the subnet broadcast only
+// while the device is up. Checked against a real kernel while writing this (see README).
+TEST_F(Topo, InetAddrType_LocalAndBroadcastRoutes)
+{
+	Topology& topology = host.topology();
+	EXPECT_EQ(topology.address_type("c1", c1_ip), AddressType::local);
+	EXPECT_EQ(topology.address_type("c1", ipv4(10, 233, 255, 255)), AddressType::broadcast);
+	EXPECT_EQ(topology.address_type("c1", ipv4(127, 0, 0, 9)), AddressType::local);
+	EXPECT_EQ(topology.address_type("c1", ipv4(224, 0, 0, 1)), AddressType::multicast);
+	EXPECT_EQ(topology.address_type("c1", nic_ip), AddressType::remote);
+	EXPECT_EQ(topology.address_type("host", nic_ip), AddressType::local);
+
+	ASSERT_EQ(host.set_link(container_end_name("c1"), false), Error::none);
+	EXPECT_EQ(topology.address_type("c1", c1_ip), AddressType::local);
+	EXPECT_EQ(topology.address_type("c1", ipv4(10, 233, 255, 255)), AddressType::remote);
+}
+
+TEST_F(Topo, ContainersWithAddress_TenantsMayShareAnAddress)
+{
+	EXPECT_EQ(host.topology().containers_with_address(c1_ip), (Names{"c1", "c2"}));
+	EXPECT_EQ(host.topology().containers_with_address(peer_ip), Names{});
+	EXPECT_EQ(host.topology().source_address_for("c1", peer_ip), c1_ip);
+	EXPECT_EQ(host.topology().source_address_for("c1", loopback_address), loopback_address);
+}
+
+} // namespace
+} // namespace econsim::model::testing
