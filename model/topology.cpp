@@ -215,7 +215,8 @@ AddressType Topology::address_type(std::string_view ns, Ipv4Address address) con
 {
 	if (address.is_multicast())
 		return AddressType::multicast;
-	if (address.is_limited_broadcast() || (address.value >> 24) == 0) // ipv4_is_lbcast, ipv4_is_zeronet
+	// ipv4_is_lbcast, ipv4_is_zeronet (which in 6.1 is 0.0.0.0 only: the rest of 0/8 is unicast)
+	if (address.is_limited_broadcast() || address.is_any())
 		return AddressType::broadcast;
 	if (address.is_loopback())
 		return AddressType::local;

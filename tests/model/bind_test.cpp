@@ -113,6 +113,7 @@ TEST_F(Bind, InetBind_AddressMustBeLocal)
 	EXPECT_EQ(attempt(ipv4(10, 233, 255, 255)), Error::none);
 	EXPECT_EQ(attempt(ipv4(255, 255, 255, 255)), Error::none);
 	EXPECT_EQ(attempt(ipv4(239, 1, 1, 1)), Error::none);
+	EXPECT_EQ(attempt(ipv4(0, 1, 2, 3)), Error::address_not_available); // 0/8 is unicast in 6.1
 }
 
 // __inet_bind: EINVAL for a socket that holds a port already, or is not TCP_CLOSE.

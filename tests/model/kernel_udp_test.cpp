@@ -305,7 +305,7 @@ TEST(KernelUdp, Ip4DatagramConnect_RehashAndDisconnect)
 	});
 }
 
-// udp_lib_lport_inuse, and an SO_REUSEPORT group answering as a group.
+// udp_lib_lport_inuse, an SO_REUSEPORT group answering as a group, and which addresses bind.
 TEST(KernelUdp, UdpLibGetPort_ConflictsAndReuseportGroup)
 {
 	expect_model_agrees_with_kernel({
@@ -319,6 +319,13 @@ TEST(KernelUdp, UdpLibGetPort_ConflictsAndReuseportGroup)
 		open_step("r3", wildcard(5006), reuseport),
 		send_step(lo(2, 4000), lo(1, 5006)),
 		send_step(lo(2, 4000), lo(3, 5006)),
+
+		// __inet_bind's address check (inet_addr_type_table)
+		open_step("zeronet", Endpoint{ipv4(0, 1, 2, 3), 5007}),
+		open_step("limited-broadcast", Endpoint{ipv4(255, 255, 255, 255), 5007}),
+		open_step("loopback-net", lo(99, 5007)),
+		open_step("elsewhere", Endpoint{ipv4(10, 1, 2, 3), 5007}),
+		open_step("multicast", Endpoint{ipv4(239, 1, 2, 3), 5007}),
 	});
 }
 
