@@ -4,7 +4,21 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "model/host.h"
+
+namespace econsim::model {
+
+// gtest prints these by name (found by argument-dependent lookup).
+inline void PrintTo(Error error, std::ostream* out) { *out << to_string(error); }
+inline void PrintTo(TcpEvent event, std::ostream* out) { *out << to_string(event); }
+inline void PrintTo(SocketState state, std::ostream* out) { *out << to_string(state); }
+inline void PrintTo(UdpMatch match, std::ostream* out) { *out << to_string(match); }
+inline void PrintTo(Ipv4Address address, std::ostream* out) { *out << to_string(address); }
+inline void PrintTo(const Endpoint& endpoint, std::ostream* out) { *out << to_string(endpoint); }
+
+} // namespace econsim::model
 
 namespace econsim::model::testing {
 

@@ -31,16 +31,21 @@ namespace {
 // One step of a case: open (socket + bind), connect (peer 0.0.0.0:0 disconnects), or send a
 // datagram from `from` to `to` and see who gets it.
 struct Step {
-	enum Kind { open, connect, send } kind;
+	enum Kind { open, connect, listen, send } kind;
 	std::string socket;
 	Endpoint from;     // open: the local address; connect: the peer; send: the source
 	Endpoint to{};     // send: the destination
 	BindOptions options{};
+	Protocol protocol = Protocol::udp; // open
 };
 
-Step open_step(std::string name, Endpoint local, BindOptions options = {})
+Step open_step(std::string name, Endpoint local, BindOptions options = {}, Protocol protocol = Protocol::udp)
 {
-	return Step{Step::open, std::move(name), local, {}, options};
+	return Step{Step::open, std::move(name), local, {}, options, protocol};
+}
+Step listen_step(std::string name)
+{
+	return Step{Step::listen, std::move(name), {}, {}, {}};
 }
 Step connect_step(std::string name, Endpoint peer)
 {
@@ -79,10 +84,12 @@ std::vector<Outcome> run_on_model(const std::vector<Step>& steps)
 	for (const Step& step : steps) {
 		Outcome outcome;
 		if (step.kind == Step::open) {
-			EXPECT_EQ(sockets.create(step.socket, "host", Protocol::udp), Error::none);
+			EXPECT_EQ(sockets.create(step.socket, "host", step.protocol), Error::none);
 			outcome.error = to_string(sockets.bind(step.socket, step.from, step.options));
 		} else if (step.kind == Step::connect) {
 			outcome.error = to_string(sockets.connect(step.socket, step.from));
+		} else if (step.kind == Step::listen) {
+			outcome.error = to_string(sockets.listen(step.socket, 16));
 		} else {
 			const UdpLookupResult result = sockets.udp_receive("host", FourTuple{step.from, step.to}, 0);
 			outcome.receivers.insert(result.sockets.begin(), result.sockets.end());
@@ -112,6 +119,7 @@ std::string errno_name(int error)
 	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
 	case EINVAL: return "EINVAL";
 	case EACCES: return "EACCES";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return std::string("errno ") + std::strerror(error);
 	}
 }
@@ -166,7 +174,7 @@ std::string run_steps_in_kernel(const std::vector<Step>& steps)
 	std::string transcript;
 	for (const Step& step : steps) {
 		if (step.kind == Step::open) {
-			const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+			const int fd = ::socket(AF_INET, step.protocol == Protocol::udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 			const int reuseaddr = step.options.reuseaddr, reuseport = step.options.reuseport;
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, sizeof reuseaddr);
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuseport, sizeof reuseport);
@@ -180,6 +188,9 @@ std::string run_steps_in_kernel(const std::vector<Step>& steps)
 				peer.sin_family = AF_UNSPEC;
 			const int error =
 				::connect(fds.at(step.socket), reinterpret_cast<const sockaddr*>(&peer), sizeof peer) ? errno : 0;
+			transcript += "E " + errno_name(error) + "\n";
+		} else if (step.kind == Step::listen) {
+			const int error = ::listen(fds.at(step.socket), 16) ? errno : 0;
 			transcript += "E " + errno_name(error) + "\n";
 		} else {
 			transcript += "R";
@@ -344,6 +355,30 @@ TEST(KernelUdp, UdpLibRehash_DetachedMemberShadowsItsOldGroup)
 		send_step(lo(3, 4101), lo(1, 6000)),
 		open_step("r3", wildcard(6000), reuseport),
 		send_step(lo(3, 4102), lo(1, 6000)),
+	});
+}
+
+// inet_csk_get_port / inet_bind_conflict on bind, and again in inet_csk_listen_start: SO_REUSEADDR
+// shares a TCP port only with sockets that are not listening; SO_REUSEPORT shares it with listeners.
+TEST(KernelTcp, InetCskListenStart_ReuseaddrSharesOnlyWithNonListeners)
+{
+	const BindOptions both{.reuseaddr = true, .reuseport = true};
+	const Protocol tcp = Protocol::tcp;
+	expect_model_agrees_with_kernel({
+		open_step("plain", wildcard(8000), {}, tcp),
+		open_step("plain-too", lo(1, 8000), {}, tcp),
+		open_step("t1", wildcard(8001), reuseaddr, tcp),
+		open_step("t2", lo(1, 8001), reuseaddr, tcp),
+		listen_step("t1"),
+		listen_step("t2"),
+		open_step("t3", lo(1, 8001), reuseaddr, tcp),
+		open_step("p1", wildcard(8002), reuseport, tcp),
+		listen_step("p1"),
+		open_step("p2", wildcard(8002), reuseport, tcp),
+		listen_step("p2"),
+		open_step("p3", wildcard(8002), both, tcp),
+		open_step("u", wildcard(8003), {}, Protocol::udp),
+		listen_step("u"),
 	});
 }
 
