@@ -312,7 +312,7 @@ Error Sockets::connect_tcp(Socket& socket, Endpoint peer)
 		socket.bound_address = source;
 	} else {
 		socket.bound_address = source;
-		const std::optional<std::uint16_t> port = free_port_for_tcp_connect(socket, remote);
+		const std::optional<std::uint16_t> port = free_port_for_tcp_connect(socket);
 		if (!port) {
 			socket.bound_address = any_address;
 			return Error::address_not_available; // __inet_hash_connect ran out of ports
@@ -327,7 +327,7 @@ Error Sockets::connect_tcp(Socket& socket, Endpoint peer)
 
 // inet_hashtables.c: __inet_hash_connect. The kernel walks the range from a hashed offset and may
 // share a port among connections to different peers; the model takes the lowest port nobody holds.
-std::optional<std::uint16_t> Sockets::free_port_for_tcp_connect(const Socket& socket, Endpoint) const
+std::optional<std::uint16_t> Sockets::free_port_for_tcp_connect(const Socket& socket) const
 {
 	for (std::uint32_t port = ephemeral_port_low; port <= ephemeral_port_high; ++port)
 		if (!port_holders_.contains(PortKey{socket.ns, Protocol::tcp, static_cast<std::uint16_t>(port)}))

@@ -108,7 +108,7 @@ private:
 	Error connect_tcp(Socket& socket, Endpoint peer);
 	void disconnect_udp(Socket& socket);
 	void disconnect_tcp(Socket& socket);
-	std::optional<std::uint16_t> free_port_for_tcp_connect(const Socket& socket, Endpoint peer) const;
+	std::optional<std::uint16_t> free_port_for_tcp_connect(const Socket& socket) const;
 	void stop_listening(Socket& socket);
 	void unhash_tcp(Socket& socket);
 	void forget(Socket& socket);
