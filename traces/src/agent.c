@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -279,6 +280,7 @@ static void run(struct action *a)
 			return;
 		}
 		s->role = R_LISTENER;
+		fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK); /* drain() accepts until EAGAIN */
 		stamp();
 		printf("listen %s %s\n", a->name, a->arg);
 		break;
@@ -447,7 +449,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nactions; i++) {
 		serve_until(actions[i].at_ns);
 		long long late = now_ns() - actions[i].at_ns;
-		if (late > 2000000LL) { /* the schedule's margins are 5 ms: say so when they shrink */
+		if (late > 1000000LL) { /* the schedule's margins are 5 ms: say so when they shrink */
 			stamp();
 			printf("late %s %ld %lld\n", actions[i].name, actions[i].ms, late / 1000);
 		}
