@@ -1,23 +1,25 @@
 # udp-reopen: a UDP port closed and reopened while one client keeps sending to it.
-# Client k1 sends a datagram every 20 ms (times ≡ 0 mod 10 ms); server events sit at ≡ 5 mod 10 ms.
-# Datagrams that arrive while no socket holds the port are drops (and draw an ICMP port unreachable).
+# Timing (every scenario): sends at multiples of 20 ms, socket events at 10 mod 20 ms, so every
+# datagram is at least 10 ms from every event. Datagrams that arrive while no socket holds the
+# port are drops (each answered with an ICMP port unreachable, which is in the capture).
+#   10 ms    s1 binds 0.0.0.0:5000          510 ms  s1 closes (drops for 400 ms)
+#   910 ms   s2 binds 10.233.1.2:5000       1410 ms s2 closes (drops for 200 ms)
+#   1610 ms  s3 binds 0.0.0.0:5000 with SO_REUSEADDR; closes at 2110, after the last datagram
 vni 42
 container b c1 42 10.233.1.2
 container a k1 42 10.233.2.2
 duration 2200
 
 script c1 <<'END'
-5    socket s1 udp
-5    bind   s1 0.0.0.0:5000
-505  close  s1
-# closed for 400 ms: about 20 drops
-905  socket s2 udp
-905  bind   s2 10.233.1.2:5000
-1405 close  s2
-# closed again, then a wildcard socket with SO_REUSEADDR takes the port back
-1605 socket s3 udp
-1605 bind   s3 0.0.0.0:5000 reuseaddr
-2105 close  s3
+10   socket s1 udp
+10   bind   s1 0.0.0.0:5000
+510  close  s1
+910  socket s2 udp
+910  bind   s2 10.233.1.2:5000
+1410 close  s2
+1610 socket s3 udp
+1610 bind   s3 0.0.0.0:5000 reuseaddr
+2110 close  s3
 2150 end
 END
 

@@ -21,7 +21,7 @@
 //
 //   T socket NAME NS PROTO | T bind NAME ADDR REUSEADDR REUSEPORT | T connect NAME PEER
 //   T listen NAME BACKLOG  | T accept LISTENER NAME | T close NAME | T recv NAME TAG
-//   T sent NAME TAG DEST   | T senderr NAME TAG ERRNO | T error OP NAME ERRNO | T late OP MS BY_US
+//   T sent NAME TAG DEST   | T senderr NAME TAG ERRNO | T error OP NAME ERRNO | T late MS BY_US NAME
 //
 // Accepted TCP connections are named LISTENER/PEERIP:PEERPORT and closed when the peer closes.
 #define _GNU_SOURCE
@@ -449,9 +449,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nactions; i++) {
 		serve_until(actions[i].at_ns);
 		long long late = now_ns() - actions[i].at_ns;
-		if (late > 1000000LL) { /* the schedule's margins are 5 ms: say so when they shrink */
+		if (late > 1000000LL) { /* the schedules keep 10 ms margins: say when they shrink */
 			stamp();
-			printf("late %s %ld %lld\n", actions[i].name, actions[i].ms, late / 1000);
+			printf("late %ld %lld %s\n", actions[i].ms, late / 1000, actions[i].name[0] ? actions[i].name : "-");
 		}
 		if (actions[i].op == OP_END)
 			break;
