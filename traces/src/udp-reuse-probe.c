@@ -87,9 +87,16 @@ int main(void)
 				measure("both unconnected:", s1, s2, c1, c2);
 				struct sockaddr_in peer = addr("127.0.0.2", 4000);
 				connect(s2, (struct sockaddr *)&peer, sizeof(peer));
+				struct sockaddr_in local;
+				socklen_t llen = sizeof(local);
+				getsockname(s2, (struct sockaddr *)&local, &llen);
+				printf("    s2 connected: its local address is now %s\n", inet_ntoa(local.sin_addr));
 				measure("s2 connected to c1:", s1, s2, c1, c2);
 				struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 				connect(s2, &unspec, sizeof(unspec));
+				llen = sizeof(local);
+				getsockname(s2, (struct sockaddr *)&local, &llen);
+				printf("    s2 disconnected: its local address is %s again\n", inet_ntoa(local.sin_addr));
 				measure("s2 disconnected:", s1, s2, c1, c2);
 				close(s1);
 				close(s2);
