@@ -41,4 +41,9 @@ bool BridgeFdb::has_expired(const Entry& entry, double now) const
 	return !entry.is_static && entry.updated + ageing_seconds_ <= now;
 }
 
+bool BridgeFdb::remove(const MacAddress& mac)
+{
+	return entries_.erase(mac) != 0;
+}
+
 } // namespace econsim::model

@@ -30,6 +30,8 @@ public:
 
 	// br_fdb.c: br_fdb_add with NUD_NOARP ("bridge fdb add MAC dev PORT master static").
 	void add_static(const MacAddress& mac, std::string_view port);
+	// br_fdb.c: br_fdb_delete ("bridge fdb del MAC dev PORT master"). False if there was none.
+	bool remove(const MacAddress& mac);
 
 	// br_fdb.c: br_fdb_find_rcu, with has_expired applied at the lookup. The kernel does not check
 	// the age there: br_fdb_cleanup (delayed work) removes an entry at about updated + ageing time.

@@ -52,4 +52,17 @@ Error Host::set_link(std::string_view name, bool up)
 	return changed;
 }
 
+Error Host::delete_container(std::string_view name)
+{
+	if (!topology_.container(name))
+		return Error::unknown_namespace;
+	std::vector<std::string> in_namespace;
+	for (const Socket* socket : sockets_.all())
+		if (socket->ns == name)
+			in_namespace.push_back(socket->name);
+	for (const std::string& socket : in_namespace)
+		sockets_.close(socket);
+	return topology_.remove_container(name);
+}
+
 } // namespace econsim::model

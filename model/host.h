@@ -34,6 +34,10 @@ public:
 	// device's UDP port (the device stays down); vxlan_stop closes the socket when no other device
 	// up shares it.
 	Error set_link(std::string_view device, bool up);
+	// The scenario's `vni` event (see Topology::set_vni).
+	Error set_vni(std::string_view vxlan, std::uint32_t vni) { return topology_.set_vni(vxlan, vni); }
+	// `ip netns del`: the namespace's sockets close, its veth pair and its FDB entries go.
+	Error delete_container(std::string_view name);
 
 private:
 	Topology topology_;

@@ -96,6 +96,49 @@ Error Topology::add_static_fdb_entry(std::string_view bridge, const MacAddress& 
 	return Error::none;
 }
 
+Error Topology::remove_fdb_entry(std::string_view bridge, const MacAddress& mac)
+{
+	BridgeFdb* table = fdb(bridge);
+	if (!table || !table->remove(mac))
+		return Error::unknown_device;
+	return Error::none;
+}
+
+Error Topology::set_vni(std::string_view vxlan, std::uint32_t vni)
+{
+	auto it = devices_.find(vxlan);
+	if (it == devices_.end())
+		return Error::unknown_device;
+	if (it->second.kind != DeviceKind::vxlan)
+		return Error::wrong_device_kind;
+	for (const auto& [name, other] : devices_)
+		if (name != vxlan && other.kind == DeviceKind::vxlan && other.vni == vni &&
+		    other.udp_port == it->second.udp_port)
+			return Error::device_exists; // vxlan_vni_in_use
+	it->second.vni = vni;
+	return Error::none;
+}
+
+Error Topology::remove_container(std::string_view name)
+{
+	auto it = containers_.find(name);
+	if (it == containers_.end())
+		return Error::unknown_namespace;
+	const Container& c = it->second;
+	if (BridgeFdb* table = fdb(c.bridge)) {
+		std::vector<MacAddress> on_port;
+		for (const auto& [mac, entry] : table->entries())
+			if (entry.port == c.host_end)
+				on_port.push_back(mac);
+		for (const MacAddress& mac : on_port)
+			table->remove(mac);
+	}
+	devices_.erase(c.host_end);
+	devices_.erase(c.container_end);
+	containers_.erase(it);
+	return Error::none;
+}
+
 Error Topology::set_link(std::string_view name, bool up)
 {
 	auto it = devices_.find(name);

@@ -71,6 +71,16 @@ public:
 	Error add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
 			    Ipv4Interface address);
 	Error add_static_fdb_entry(std::string_view bridge, const MacAddress& mac, std::string_view port);
+	// `bridge fdb del MAC dev PORT master` (br_fdb_delete): unknown_device if the bridge or the entry
+	// does not exist (the kernel answers ENOENT).
+	Error remove_fdb_entry(std::string_view bridge, const MacAddress& mac);
+	// `ip link set dev X type vxlan id N` is refused by the kernel for a running device (vxlan_changelink
+	// forbids changing the VNI); the scenario's `vni` event models delete + re-add with the new VNI,
+	// which vxlan_vni_in_use checks like a new device.
+	Error set_vni(std::string_view vxlan, std::uint32_t vni);
+	// `ip netns del`: the container's veth pair goes (veth_dellink removes both ends), and with the
+	// host end its bridge FDB entries (br_fdb_delete_by_port, also the static ones).
+	Error remove_container(std::string_view name);
 
 	// `ip link set dev X up|down`. A bridge port that stops forwarding loses its learned FDB entries
 	// (br_stp_disable_port → br_fdb_delete_by_port). Taking a VXLAN device up can fail in the kernel

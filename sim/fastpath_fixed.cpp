@@ -1,0 +1,267 @@
+// `fixed` mode: the kernel-port flow map, as the kernel patch uses it. RX: looked up at NIC RX
+// with the full key (inner 5-tuple + VNI + underlay netns), inserted after a slow-path delivery
+// with the ticket the lookup gave; a hit skips every stage to the socket, keeping what the
+// kernel does per packet anyway (header checks, the socket-level receive). TX: the outer header
+// template per socket flow. Every scenario event reaches the map's invalidation API.
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+#include <ostream>
+
+#include "fastpath.h"
+#include "flow_map.h"
+#include "overlay_host.h"
+#include "packet.h"
+#include "rss_hash.h"
+#include "stages/stages.h"
+
+#include "model/topology.h"
+
+namespace econsim::sim {
+
+namespace {
+
+// Per table per CPU; ample for the traces here, and a bound a kernel would configure.
+constexpr unsigned kEntriesPerCpu = 65536;
+
+std::uint8_t ip_proto(model::Protocol p)
+{
+	return p == model::Protocol::udp ? kIpProtoUdp : kIpProtoTcp;
+}
+
+fpmap_flow flow_key(const model::FiveTuple &t, std::uint32_t vni, std::uint32_t netns)
+{
+	fpmap_flow key{};
+	key.saddr = htonl(t.addresses.source.address.value);
+	key.daddr = htonl(t.addresses.destination.address.value);
+	key.sport = htons(t.addresses.source.port);
+	key.dport = htons(t.addresses.destination.port);
+	key.proto = ip_proto(t.protocol);
+	key.vni = vni;
+	key.netns = netns;
+	return key;
+}
+
+std::optional<model::FiveTuple> inner_flow(const ParsedFrame &f)
+{
+	if (!f.inner_ip || !f.inner_l4 || !f.inner_l4->has_ports())
+		return std::nullopt;
+	if (!f.inner_l4->is_udp() && !f.inner_l4->is_tcp())
+		return std::nullopt;
+	return model::FiveTuple{
+		f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
+		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
+}
+
+// Every header checked out, but for L4 checksums, which a capture cannot vouch for (the slow path
+// does not enforce them either: see udp_rcv).
+bool clean_for_fastpath(const ParsedFrame &f)
+{
+	std::uint64_t unverifiable = 0;
+	for (ParseReason r : {ParseReason::bad_udp_checksum, ParseReason::bad_tcp_checksum,
+			      ParseReason::inner_bad_udp_checksum, ParseReason::inner_bad_tcp_checksum})
+		unverifiable |= std::uint64_t{1} << static_cast<unsigned>(r);
+	return (f.reasons & ~unverifiable) == 0;
+}
+
+// The bucket hash: the NIC's RSS hash when it gives one; without RSS the kernel would compute
+// skb_get_hash() in software, which the replay stands in for with the L4 Toeplitz hash.
+std::uint32_t bucket_hash(const Packet &pkt)
+{
+	if (pkt.rss_hash)
+		return pkt.rss_hash;
+	const ParsedFrame &f = pkt.parsed;
+	return rss_hash_l4({f.outer_ip->src, f.outer_l4->src_port}, {f.outer_ip->dst, f.outer_l4->dst_port});
+}
+
+// Bytes of the 50-byte outer header a transmit writes per packet, so a template leaves them
+// out of the comparison: IPv4 total length, id and checksum; UDP length and checksum.
+constexpr std::array<std::pair<unsigned, unsigned>, 5> kPerPacketOuterBytes{
+	{{16, 2}, {18, 2}, {24, 2}, {38, 2}, {40, 2}}};
+
+bool same_template(const std::uint8_t *cached, const std::uint8_t *sent)
+{
+	std::array<std::uint8_t, FPMAP_OUTER_LEN> a{}, b{};
+	std::memcpy(a.data(), cached, FPMAP_OUTER_LEN);
+	std::memcpy(b.data(), sent, FPMAP_OUTER_LEN);
+	for (auto [offset, length] : kPerPacketOuterBytes) {
+		std::memset(a.data() + offset, 0, length);
+		std::memset(b.data() + offset, 0, length);
+	}
+	return a == b;
+}
+
+class FixedFastPath : public FastPath {
+public:
+	explicit FixedFastPath(const Scenario &scenario)
+		: map_(static_cast<unsigned>(scenario.host.cpus), kEntriesPerCpu)
+	{
+	}
+
+	bool rx(OverlayHost &host, Packet &pkt) override
+	{
+		const ParsedFrame &f = pkt.parsed;
+		// Only frames whose every header checked out: the per-packet checks the kernel keeps
+		// on a hit (outer and inner IPv4 header, VXLAN flags) are the parse's.
+		if (!clean_for_fastpath(f) || !f.is_vxlan() || !f.outer_l4 || !f.outer_l4->is_udp())
+			return false;
+		std::optional<model::FiveTuple> flow = inner_flow(f);
+		if (!flow)
+			return false;
+		pkt.fastpath_ticket_valid = true;
+		fpmap_flow key = flow_key(*flow, f.vxlan->vni, host.netns_id(kHostNamespace));
+		auto dest = map_.rx_lookup(pkt.cpu, key, bucket_hash(pkt), pkt.fastpath_ticket);
+		if (!dest)
+			return false;
+		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr).
+		const model::Container *c = host.model().topology().container(host.namespace_name(dest->sock_netns));
+		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != c->mac) {
+			mac_rejects_++;
+			return false;
+		}
+		pkt.verdict.vni = f.vxlan->vni;
+		pkt.verdict.path = Path::fast;
+		pkt.ns = c->name;
+		pkt.flow = flow;
+		pkt.step("fastpath", "hit → " + host.socket_name(dest->sock_cookie),
+			 "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … ip_rcv_container");
+		StageContext ctx{host, *this};
+		std::string cached = host.socket_name(dest->sock_cookie);
+		if (!receive_on_socket(ctx, pkt))
+			return true;
+		if (pkt.socket != cached)
+			socket_disagreements_++;
+		pkt.socket = cached;
+		deliver(ctx, pkt);
+		return true;
+	}
+
+	void rx_delivered(OverlayHost &host, const Packet &pkt) override
+	{
+		if (!pkt.fastpath_ticket_valid || pkt.ns == kHostNamespace || !pkt.flow)
+			return;
+		const model::Socket *socket = host.model().sockets().find(pkt.socket);
+		if (!socket || !cacheable(*socket, pkt))
+			return;
+		const model::Container *c = host.model().topology().container(pkt.ns);
+		fpmap_rx_dest dest{};
+		dest.sock_cookie = host.socket_cookie(pkt.socket);
+		dest.sock_netns = host.netns_id(pkt.ns);
+		dest.dev = host.device_id(c->container_end);
+		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, host.netns_id(kHostNamespace));
+		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key, bucket_hash(pkt), dest,
+				   path_of(host, pkt.vxlan_device, *c)))
+			insert_refusals_++;
+	}
+
+	bool tx(OverlayHost &host, Packet &pkt) override
+	{
+		std::uint64_t cookie = host.socket_cookie(pkt.socket);
+		fpmap_flow key = flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
+		unsigned cpu = tx_cpu(key);
+		auto tmpl = map_.tx_lookup(cpu, key, tx_hash(key), cookie, pkt.fastpath_ticket);
+		pkt.fastpath_ticket_valid = true;
+		if (!tmpl)
+			return false;
+		pkt.verdict.path = Path::fast;
+		const std::uint8_t *sent = pkt.parsed.outer_header_bytes().data();
+		if (pkt.parsed.outer_header_bytes().size() != FPMAP_OUTER_LEN || !same_template(tmpl->outer, sent)) {
+			pkt.verdict.reason = "tx_template_mismatch";
+			pkt.step("fastpath", "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
+		} else {
+			pkt.step("fastpath", "tx hit", "cached outer header for " + pkt.socket);
+		}
+		return true;
+	}
+
+	void tx_sent(OverlayHost &host, const Packet &pkt) override
+	{
+		auto outer = pkt.parsed.outer_header_bytes();
+		if (!pkt.fastpath_ticket_valid || outer.size() != FPMAP_OUTER_LEN || pkt.verdict.reason)
+			return;
+		const model::Container *c = host.model().topology().container(pkt.ns);
+		fpmap_tx_template tmpl{};
+		std::memcpy(tmpl.outer, outer.data(), FPMAP_OUTER_LEN);
+		std::memcpy(tmpl.inner_macs, pkt.parsed.inner_eth->dst->bytes.data(), 6);
+		std::memcpy(tmpl.inner_macs + 6, pkt.parsed.inner_eth->src->bytes.data(), 6);
+		tmpl.egress = host.device_id(host.scenario().host.nic.name);
+		fpmap_flow key = flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
+		fpmap_path path = path_of(host, pkt.vxlan_device, *c);
+		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), host.socket_cookie(pkt.socket),
+				   tmpl, path))
+			insert_refusals_++;
+	}
+
+	void socket_closed(std::uint64_t cookie) override { map_.sock_closed(cookie); }
+	void socket_rebound(std::uint32_t netns, model::Protocol protocol, std::uint16_t port) override
+	{
+		map_.sock_rebound(netns, ip_proto(protocol), port);
+	}
+	void device_changed(const fpmap_dev &dev, fpmap_event event) override { map_.dev_event(dev, event); }
+	void netns_exit(std::uint32_t netns) override { map_.netns_exit(netns); }
+	void flush(std::int64_t) override { map_.flush(); }
+
+	void summarize(std::ostream &out) const override
+	{
+		fpmap_stats s = map_.total_stats();
+		out << "fast path (fixed): hits " << s.hits << ", misses " << s.misses << ", stale " << s.stale
+		    << ", inserts " << s.inserts << ", insert races " << s.insert_races << ", evictions "
+		    << s.evictions << ", entries " << s.entries << "\n";
+		out << "  invalidations: close " << map_.event_count(FPMAP_EV_SOCK_CLOSE) << ", rebind "
+		    << map_.event_count(FPMAP_EV_SOCK_REBIND) << ", dev down " << map_.event_count(FPMAP_EV_DEV_DOWN)
+		    << ", dev delete " << map_.event_count(FPMAP_EV_DEV_DELETE) << ", fdb "
+		    << map_.event_count(FPMAP_EV_FDB_CHANGE) << ", vni " << map_.event_count(FPMAP_EV_VNI_CHANGE)
+		    << ", netns " << map_.event_count(FPMAP_EV_NETNS_EXIT) << ", flush "
+		    << map_.event_count(FPMAP_EV_FLUSH) << "; entries removed " << s.invalidated << "\n";
+		if (mac_rejects_ || socket_disagreements_ || insert_refusals_)
+			out << "  hits refused for the MAC " << mac_rejects_ << ", socket disagreements "
+			    << socket_disagreements_ << ", inserts refused " << insert_refusals_ << "\n";
+	}
+
+private:
+	// What the slow path crossed, in order: VXLAN device, bridge, veth host end, container end.
+	static fpmap_path path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c)
+	{
+		fpmap_path path{};
+		path.dev[0] = host.device_id(vxlan);
+		path.dev[1] = host.device_id(c.bridge);
+		path.dev[2] = host.device_id(c.host_end);
+		path.dev[3] = host.device_id(c.container_end);
+		return path;
+	}
+
+	// Connected-socket and listener churn is caught by rebind events; a request or a listener
+	// answer is not the flow's (the next segment goes to the child), so only full sockets.
+	static bool cacheable(const model::Socket &socket, const Packet &pkt)
+	{
+		if (socket.protocol == model::Protocol::tcp)
+			return socket.state == model::SocketState::established ||
+			       socket.state == model::SocketState::close_wait;
+		return !pkt.parsed.inner_eth->dst->is_multicast();
+	}
+
+	// The sender's CPU is not in the capture: a flow stays on one CPU, as XPS keeps it.
+	unsigned tx_cpu(const fpmap_flow &key) const { return tx_hash(key) % map_.cpus(); }
+	static std::uint32_t tx_hash(const fpmap_flow &key)
+	{
+		std::uint32_t h = key.saddr * 0x9E3779B1u;
+		h = (h ^ key.daddr) * 0x85EBCA77u;
+		h = (h ^ (static_cast<std::uint32_t>(key.sport) << 16 | key.dport)) * 0xC2B2AE3Du;
+		return h ^ (h >> 16) ^ key.proto;
+	}
+
+	FlowMap map_;
+	std::uint64_t mac_rejects_ = 0;
+	std::uint64_t socket_disagreements_ = 0;
+	std::uint64_t insert_refusals_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<FastPath> make_fixed_fastpath(const Scenario &scenario)
+{
+	return std::make_unique<FixedFastPath>(scenario);
+}
+
+} // namespace econsim::sim

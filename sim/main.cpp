@@ -1,0 +1,138 @@
+// econ-sim: the command line. `replay` and `trace`, as ../shared/docs/scenario-format.md and
+// the README describe them.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replay.h"
+
+namespace {
+
+using namespace econsim::sim;
+
+constexpr const char *kUsage =
+	"usage: econ-sim replay --scenario S.yaml [--mode off|econ|fixed] [--expect E.jsonl]\n"
+	"                       [--verdicts V.jsonl] [--check] [--no-progress] trace.pcap\n"
+	"       econ-sim trace --scenario S.yaml [--mode off|econ|fixed] --pkt N\n"
+	"                      [--golden FILE [--update]] trace.pcap\n"
+	"exit: 0 all agree, 1 an expectation unmet / a --check mismatch / a trace unlike its golden,\n"
+	"      2 bad usage or input\n";
+
+int usage(const std::string &problem)
+{
+	std::cerr << "econ-sim: " << problem << "\n" << kUsage;
+	return kExitBadInput;
+}
+
+struct Args {
+	std::vector<std::string_view> rest;
+	std::size_t next = 0;
+
+	bool done() const { return next >= rest.size(); }
+	std::string_view take() { return rest[next++]; }
+};
+
+// Options common to both commands; returns false (and the problem) for an unknown one.
+bool parse_common(std::string_view flag, Args &args, std::string &scenario, std::optional<FastpathMode> &mode,
+		  std::string &problem)
+{
+	if (args.done()) {
+		problem = std::string(flag) + " needs a value";
+		return false;
+	}
+	std::string_view value = args.take();
+	if (flag == "--scenario") {
+		scenario = value;
+		return true;
+	}
+	mode = parse_fastpath_mode(value);
+	if (!mode)
+		problem = "--mode must be off, econ or fixed, not '" + std::string(value) + "'";
+	return mode.has_value();
+}
+
+int replay(Args args)
+{
+	ReplayOptions o;
+	o.progress = isatty(STDERR_FILENO);
+	std::string problem;
+	while (!args.done()) {
+		std::string_view a = args.take();
+		if (a == "--scenario" || a == "--mode") {
+			if (!parse_common(a, args, o.scenario, o.mode, problem))
+				return usage(problem);
+		} else if ((a == "--expect" || a == "--verdicts") && !args.done()) {
+			(a == "--expect" ? o.expect : o.verdicts) = std::string(args.take());
+		} else if (a == "--check") {
+			o.check = true;
+		} else if (a == "--no-progress") {
+			o.progress = false;
+		} else if (a.starts_with("-")) {
+			return usage("unknown or incomplete option " + std::string(a));
+		} else if (o.capture.empty()) {
+			o.capture = a;
+		} else {
+			return usage("one capture only");
+		}
+	}
+	if (o.scenario.empty() || o.capture.empty())
+		return usage("replay needs --scenario and a capture");
+	return run_replay(o, std::cout, std::cerr);
+}
+
+int trace(Args args)
+{
+	TraceOptions o;
+	std::string problem;
+	while (!args.done()) {
+		std::string_view a = args.take();
+		if (a == "--scenario" || a == "--mode") {
+			if (!parse_common(a, args, o.scenario, o.mode, problem))
+				return usage(problem);
+		} else if (a == "--pkt" && !args.done()) {
+			std::string n(args.take());
+			char *end = nullptr;
+			o.pkt = std::strtoull(n.c_str(), &end, 10);
+			if (n.empty() || *end || o.pkt == 0)
+				return usage("--pkt needs a frame number from 1, not '" + n + "'");
+		} else if (a == "--golden" && !args.done()) {
+			o.golden = std::string(args.take());
+		} else if (a == "--update") {
+			o.update = true;
+		} else if (a.starts_with("-")) {
+			return usage("unknown or incomplete option " + std::string(a));
+		} else if (o.capture.empty()) {
+			o.capture = a;
+		} else {
+			return usage("one capture only");
+		}
+	}
+	if (o.scenario.empty() || o.capture.empty() || o.pkt == 0)
+		return usage("trace needs --scenario, --pkt and a capture");
+	if (o.update && !o.golden)
+		return usage("--update needs --golden FILE");
+	return run_trace(o, std::cout, std::cerr);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	Args args;
+	for (int i = 2; i < argc; i++)
+		args.rest.emplace_back(argv[i]);
+	std::string_view command = argc > 1 ? argv[1] : "";
+	if (command == "replay")
+		return replay(args);
+	if (command == "trace")
+		return trace(args);
+	if (command == "--help" || command == "-h") {
+		std::cout << kUsage;
+		return kExitOk;
+	}
+	return usage(command.empty() ? "a command is needed" : "unknown command " + std::string(command));
+}

@@ -1,0 +1,302 @@
+#include "overlay_host.h"
+
+#include <stdexcept>
+
+#include "model/topology.h"
+
+namespace econsim::sim {
+
+namespace {
+
+constexpr std::uint32_t kHostNetnsId = 1;
+
+model::Protocol to_model(SocketProto proto)
+{
+	return proto == SocketProto::udp ? model::Protocol::udp : model::Protocol::tcp;
+}
+
+} // namespace
+
+model::Ipv4Address to_model(Ipv4Address address)
+{
+	return model::Ipv4Address{address.value};
+}
+
+model::MacAddress to_model(const MacAddress &mac)
+{
+	return model::MacAddress{mac.bytes};
+}
+
+model::Endpoint to_model(Endpoint endpoint)
+{
+	return model::Endpoint{to_model(endpoint.address), endpoint.port};
+}
+
+static model::Ipv4Interface to_model(Ipv4Prefix prefix)
+{
+	return model::Ipv4Interface{to_model(prefix.address), static_cast<std::uint8_t>(prefix.length)};
+}
+
+OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
+{
+	netns_ids_.emplace(std::string(kHostNamespace), kHostNetnsId);
+	for (const Container &c : scenario.host.containers)
+		netns_ids_.emplace(c.name, kHostNetnsId + static_cast<std::uint32_t>(netns_ids_.size()));
+	for (const auto &[name, id] : netns_ids_)
+		netns_names_.emplace(id, name);
+	build_devices();
+}
+
+void OverlayHost::build_devices()
+{
+	const Host &h = scenario_.host;
+	auto check = [&](model::Error error, int line, const std::string &what) {
+		if (error != model::Error::none)
+			throw ScenarioError(scenario_.file, line, what + ": " + model::to_string(error));
+	};
+	// ifindexes as the kernel hands them out: one counter per namespace, lo is 1.
+	std::map<std::uint32_t, int> next_ifindex;
+	auto number = [&](const std::string &device, std::string_view ns) {
+		std::uint32_t netns = netns_id(ns);
+		auto [it, fresh] = next_ifindex.emplace(netns, 2);
+		devices_[device] = fpmap_dev{netns, it->second++};
+		(void)fresh;
+	};
+
+	check(model_.add_nic(h.nic.name, to_model(h.nic.mac), to_model(h.nic.ip)), h.nic.line, "nic " + h.nic.name);
+	number(h.nic.name, kHostNamespace);
+	for (const Bridge &b : h.bridges) {
+		check(model_.add_bridge(b.name), b.line, "bridge " + b.name);
+		number(b.name, kHostNamespace);
+	}
+	for (const VxlanDevice &v : h.vxlan) {
+		check(model_.add_vxlan(v.name, v.vni, v.port, v.bridge), v.line, "vxlan " + v.name);
+		number(v.name, kHostNamespace);
+	}
+	for (const Container &c : h.containers) {
+		check(model_.add_container(c.name, c.bridge, c.veth, to_model(c.mac), to_model(c.ip)), c.line,
+		      "container " + c.name);
+		number(c.veth, kHostNamespace);
+		number(model::container_end_name(c.name), c.name);
+	}
+	for (const Bridge &b : h.bridges)
+		for (const FdbEntry &e : b.fdb)
+			check(model_.topology().add_static_fdb_entry(b.name, to_model(e.mac), e.port), e.line,
+			      "fdb entry on " + b.name);
+}
+
+std::uint32_t OverlayHost::netns_id(std::string_view ns) const
+{
+	auto it = netns_ids_.find(ns);
+	if (it == netns_ids_.end())
+		throw std::logic_error("no namespace " + std::string(ns));
+	return it->second;
+}
+
+const std::string &OverlayHost::namespace_name(std::uint32_t netns_id) const
+{
+	static const std::string unknown;
+	auto it = netns_names_.find(netns_id);
+	return it == netns_names_.end() ? unknown : it->second;
+}
+
+fpmap_dev OverlayHost::device_id(std::string_view device) const
+{
+	auto it = devices_.find(device);
+	if (it == devices_.end())
+		throw std::logic_error("no device " + std::string(device));
+	return it->second;
+}
+
+std::uint64_t OverlayHost::socket_cookie(std::string_view socket) const
+{
+	auto it = cookies_.find(socket);
+	return it == cookies_.end() ? 0 : it->second;
+}
+
+const std::string &OverlayHost::socket_name(std::uint64_t cookie) const
+{
+	static const std::string unknown = "?";
+	auto it = names_.find(cookie);
+	return it == names_.end() ? unknown : it->second;
+}
+
+bool OverlayHost::socket_open(std::uint64_t cookie) const
+{
+	auto it = open_.find(cookie);
+	return it != open_.end() && it->second;
+}
+
+std::uint64_t OverlayHost::adopt_socket(const std::string &name)
+{
+	if (auto known = socket_cookie(name))
+		return known;
+	std::uint64_t cookie = next_cookie_++;
+	cookies_.emplace(name, cookie);
+	names_.emplace(cookie, name);
+	open_[cookie] = true;
+	return cookie;
+}
+
+void OverlayHost::forget_socket(const std::string &name, FastPath &fastpath)
+{
+	std::uint64_t cookie = socket_cookie(name);
+	if (!cookie || !open_[cookie])
+		return;
+	open_[cookie] = false;
+	fastpath.socket_closed(cookie);
+}
+
+bool OverlayHost::learn_remote(const std::string &vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
+{
+	auto [it, fresh] = remotes_.try_emplace({vxlan, inner_src}, vtep);
+	if (fresh)
+		return true;
+	bool changed = it->second.ip != vtep.ip || it->second.mac != vtep.mac;
+	it->second = vtep;
+	return changed;
+}
+
+const OverlayHost::RemoteVtep *OverlayHost::remote(const std::string &vxlan, const MacAddress &inner_dst) const
+{
+	auto it = remotes_.find({vxlan, inner_dst});
+	return it == remotes_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::uint16_t> OverlayHost::outer_source_port(const std::string &inner_flow, std::uint16_t port)
+{
+	auto [it, fresh] = outer_source_ports_.try_emplace(inner_flow, port);
+	if (fresh)
+		return std::nullopt;
+	return it->second;
+}
+
+void OverlayHost::apply_events_until(std::int64_t now_ns, FastPath &fastpath)
+{
+	const auto &events = scenario_.events;
+	while (next_event_ < events.size() && events[next_event_].t_ns <= now_ns)
+		apply(events[next_event_++], fastpath);
+}
+
+void OverlayHost::apply_remaining_events(FastPath &fastpath)
+{
+	const auto &events = scenario_.events;
+	while (next_event_ < events.size())
+		apply(events[next_event_++], fastpath);
+}
+
+void OverlayHost::refuse(const Event &event, const std::string &what) const
+{
+	throw ScenarioError(scenario_.file, event.line,
+			    std::string(to_string(event.op)) + " " + what + ": the kernel would refuse it");
+}
+
+std::uint16_t OverlayHost::local_port(std::string_view socket) const
+{
+	const model::Socket *s = model_.sockets().find(socket);
+	return s ? s->port : 0;
+}
+
+void OverlayHost::close_socket(const Event &event, const std::string &name, FastPath &fastpath)
+{
+	auto &sockets = model_.sockets();
+	const model::Socket *s = sockets.find(name);
+	bool in_group = s && s->reuseport_group.has_value();
+	std::string ns = s ? s->ns : std::string();
+	model::Protocol protocol = s ? s->protocol : model::Protocol::udp;
+	std::uint16_t port = s ? s->port : 0;
+	if (auto error = sockets.close(name); error != model::Error::none)
+		refuse(event, name + " (" + model::to_string(error) + ")");
+	forget_socket(name, fastpath);
+	// A reuseport group that loses a member spreads its flows anew (reuseport_select_sock_by_hash).
+	if (in_group)
+		fastpath.socket_rebound(netns_id(ns), protocol, port);
+}
+
+void OverlayHost::apply(const Event &event, FastPath &fastpath)
+{
+	auto &sockets = model_.sockets();
+	auto rebound = [&](const std::string &name) {
+		const model::Socket *s = sockets.find(name);
+		if (s && s->port)
+			fastpath.socket_rebound(netns_id(s->ns), s->protocol, s->port);
+	};
+	auto must = [&](model::Error error, const std::string &what) {
+		if (error != model::Error::none)
+			refuse(event, what + " (" + model::to_string(error) + ")");
+	};
+
+	switch (event.op) {
+	case EventOp::socket:
+		must(sockets.create(event.sock, event.ns, to_model(event.proto)), event.sock);
+		adopt_socket(event.sock);
+		break;
+	case EventOp::bind:
+		must(sockets.bind(event.sock, to_model(event.addr), {event.reuseaddr, event.reuseport}),
+		     event.sock + " to " + to_string(event.addr));
+		rebound(event.sock);
+		break;
+	case EventOp::connect: {
+		// A disconnect gives back what bind did not name: tell the map about the port it had.
+		std::uint16_t port_before = local_port(event.sock);
+		const model::Socket *s = sockets.find(event.sock);
+		std::string ns = s ? s->ns : std::string();
+		model::Protocol protocol = s ? s->protocol : model::Protocol::udp;
+		must(sockets.connect(event.sock, to_model(event.peer)), event.sock + " to " + to_string(event.peer));
+		if (port_before)
+			fastpath.socket_rebound(netns_id(ns), protocol, port_before);
+		rebound(event.sock);
+		break;
+	}
+	case EventOp::listen:
+		must(sockets.listen(event.sock, event.backlog), event.sock);
+		rebound(event.sock);
+		break;
+	case EventOp::close:
+		close_socket(event, event.sock, fastpath);
+		break;
+	case EventOp::link:
+		must(model_.set_link(event.dev, event.up), event.dev);
+		// A device going down or up can only take deliveries away from flows that crossed it
+		// or give them to flows that were dropped (never cached): down is what invalidates.
+		if (!event.up)
+			fastpath.device_changed(device_id(event.dev), FPMAP_EV_DEV_DOWN);
+		break;
+	case EventOp::flush:
+		fastpath.flush(event.t_ns);
+		break;
+	case EventOp::fdb:
+		must(model_.topology().add_static_fdb_entry(event.bridge, to_model(event.mac), event.port),
+		     "on " + event.bridge);
+		fastpath.device_changed(device_id(event.bridge), FPMAP_EV_FDB_CHANGE);
+		break;
+	case EventOp::fdb_del:
+		must(model_.topology().remove_fdb_entry(event.bridge, to_model(event.mac)), "on " + event.bridge);
+		fastpath.device_changed(device_id(event.bridge), FPMAP_EV_FDB_CHANGE);
+		break;
+	case EventOp::vni:
+		must(model_.set_vni(event.dev, event.vni), event.dev);
+		fastpath.device_changed(device_id(event.dev), FPMAP_EV_VNI_CHANGE);
+		break;
+	case EventOp::netns_del: {
+		std::vector<std::string> in_namespace;
+		for (const model::Socket *s : sockets.all())
+			if (s->ns == event.ns)
+				in_namespace.push_back(s->name);
+		for (const std::string &name : in_namespace)
+			close_socket(event, name, fastpath);
+		const model::Container *c = model_.topology().container(event.ns);
+		if (!c)
+			refuse(event, event.ns + " (no such container)");
+		fpmap_dev host_end = device_id(c->host_end);
+		fpmap_dev container_end = device_id(c->container_end);
+		must(model_.delete_container(event.ns), event.ns);
+		fastpath.device_changed(host_end, FPMAP_EV_DEV_DELETE);
+		fastpath.device_changed(container_end, FPMAP_EV_DEV_DELETE);
+		fastpath.netns_exit(netns_id(event.ns));
+		break;
+	}
+	}
+}
+
+} // namespace econsim::sim

@@ -1,0 +1,320 @@
+#include "replay.h"
+
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "capture_reader.h"
+#include "expectations.h"
+#include "host_pipeline.h"
+#include "verdict_writer.h"
+
+namespace econsim::sim {
+
+namespace {
+
+// Where a frame ended, as compared with another run or an expectation: the verdict, the socket,
+// and for drops and transmits the reason.
+bool same_end(const Verdict &a, const Verdict &b)
+{
+	if (a.verdict != b.verdict)
+		return false;
+	if (a.verdict == VerdictKind::deliver)
+		return a.sock == b.sock;
+	if (a.verdict == VerdictKind::drop || a.verdict == VerdictKind::transmit)
+		return a.reason == b.reason;
+	return true;
+}
+
+std::string describe(const Verdict &v)
+{
+	std::string s(to_string(v.verdict));
+	if (v.sock)
+		s += " " + *v.sock;
+	if (v.reason)
+		s += " (" + *v.reason + ")";
+	if (v.path)
+		s += std::string(" [") + std::string(to_string(*v.path)) + "]";
+	return s;
+}
+
+std::string describe(const Expectation &e)
+{
+	std::string s(to_string(e.verdict));
+	for (std::size_t i = 0; i < e.socks.size(); i++)
+		s += (i ? "|" : " ") + e.socks[i];
+	if (e.reason)
+		s += " (" + *e.reason + ")";
+	return s;
+}
+
+// Which of the original patch's faults makes econ mode end somewhere the vanilla kernel does not
+// (bug ids of ../shared/reference/econ-spec.md; §3 is its list of events ECON ignores).
+std::string econ_cause(const Verdict &econ, const Verdict &vanilla)
+{
+	if (econ.reason == "b1_use_after_free")
+		return "B1: econ_rx frees the skb on a bad outer header and GRO goes on with it";
+	if (econ.reason == "b14_closed_socket")
+		return "B4+B14: the close left this entry behind; delivery to a freed socket";
+	if (econ.reason == "tx_template_mismatch")
+		return "B8 (TX): the key hashes ports only; another peer's outer header";
+	if (econ.verdict == VerdictKind::deliver && vanilla.verdict == VerdictKind::deliver) {
+		return "B8 or §3: cached socket differs (no VNI/netns in the key, or no invalidation on bind/connect)";
+	}
+	if (econ.verdict == VerdictKind::deliver && vanilla.verdict == VerdictKind::drop) {
+		const std::string why = vanilla.reason.value_or("");
+		if (why == "unknown_vni" || why == "vxlan_flags" || why == "vxlan_reserved")
+			return "B8/B20: econ_rx checks neither VNI nor VXLAN flags";
+		if (why == "bridge_drop" || why.find("down") != std::string::npos || why.find("carrier") != std::string::npos)
+			return "§3/B20: device state is not consulted on the fast path";
+		return "§3: no invalidation on socket changes; a stale socket";
+	}
+	return "§3: the fast path bypasses a stage that decided otherwise";
+}
+
+struct Disagreement {
+	std::uint64_t pkt;
+	std::string line;
+};
+
+class Summary {
+public:
+	void count(const Verdict &v)
+	{
+		frames_++;
+		by_dir_[std::string(to_string(v.dir))]++;
+		if (v.path)
+			by_path_[std::string(to_string(*v.path))]++;
+		by_verdict_[std::string(to_string(v.verdict))]++;
+		if (v.verdict == VerdictKind::drop)
+			drops_[v.reason.value_or("?")]++;
+		if (v.verdict == VerdictKind::ignore)
+			ignored_[v.reason.value_or("?")]++;
+		if (v.verdict == VerdictKind::transmit && v.reason)
+			tx_mismatches_[*v.reason]++;
+	}
+
+	// Captures taken on the host carry checksums the kernel never verifies (CHECKSUM_PARTIAL on
+	// veth, offloads): counted so a reader knows, not enforced.
+	void count_unverified_checksum(const ParsedFrame &f)
+	{
+		for (ParseReason r : {ParseReason::bad_udp_checksum, ParseReason::bad_tcp_checksum,
+				      ParseReason::inner_bad_udp_checksum, ParseReason::inner_bad_tcp_checksum})
+			if (f.has(r)) {
+				l4_checksums_unverified_++;
+				return;
+			}
+	}
+
+	void print(std::ostream &out) const
+	{
+		out << "frames " << frames_ << ":";
+		list(out, by_dir_);
+		out << "paths:";
+		list(out, by_path_);
+		out << "verdicts:";
+		list(out, by_verdict_);
+		if (!drops_.empty()) {
+			out << "drops by reason:";
+			list(out, drops_);
+		}
+		if (!ignored_.empty()) {
+			out << "ignored by reason:";
+			list(out, ignored_);
+		}
+		auto transmits = by_verdict_.find("transmit");
+		if (l4_checksums_unverified_)
+			out << "frames with an L4 checksum the capture cannot vouch for (not enforced): "
+			    << l4_checksums_unverified_ << "\n";
+		out << "transmit checks: " << (transmits == by_verdict_.end() ? 0 : transmits->second) << " frames";
+		if (tx_mismatches_.empty()) {
+			out << ", no mismatch\n";
+		} else {
+			out << ", mismatches:";
+			list(out, tx_mismatches_);
+		}
+	}
+
+private:
+	static void list(std::ostream &out, const std::map<std::string, std::uint64_t> &counts)
+	{
+		const char *sep = " ";
+		for (const auto &[what, n] : counts) {
+			out << sep << what << " " << n;
+			sep = ", ";
+		}
+		out << "\n";
+	}
+
+	std::uint64_t frames_ = 0;
+	std::uint64_t l4_checksums_unverified_ = 0;
+	std::map<std::string, std::uint64_t> by_dir_, by_path_, by_verdict_, drops_, ignored_, tx_mismatches_;
+};
+
+void list_disagreements(std::ostream &out, const std::vector<Disagreement> &first, std::uint64_t total)
+{
+	for (const Disagreement &d : first)
+		out << "  pkt " << d.pkt << ": " << d.line << "\n";
+	if (total > first.size())
+		out << "  ... and " << total - first.size() << " more\n";
+}
+
+FastpathMode chosen_mode(const Scenario &scenario, const std::optional<FastpathMode> &override)
+{
+	return override ? *override : scenario.mode.value_or(FastpathMode::off);
+}
+
+} // namespace
+
+int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &err)
+{
+	try {
+		Scenario scenario = load_scenario(options.scenario);
+		FastpathMode mode = chosen_mode(scenario, options.mode);
+		std::optional<Expectations> expectations;
+		if (options.expect)
+			expectations = load_expectations(*options.expect);
+		std::optional<VerdictWriter> writer;
+		if (options.verdicts)
+			writer.emplace(*options.verdicts);
+
+		HostPipeline pipeline(scenario, mode);
+		std::optional<HostPipeline> vanilla;
+		if (options.check)
+			vanilla.emplace(scenario, FastpathMode::off);
+		CaptureReader reader(options.capture);
+
+		Summary summary;
+		std::uint64_t checked = 0, unmet = 0, mismatches = 0;
+		std::vector<Disagreement> first_unmet, first_mismatches;
+		std::optional<std::string> capture_error;
+		try {
+			while (auto frame = reader.next()) {
+				const Packet &p = pipeline.process(*frame);
+				const Verdict &v = p.verdict;
+				summary.count(v);
+				summary.count_unverified_checksum(p.parsed);
+				if (writer)
+					writer->write(v);
+				if (const Expectation *e = expectations ? expectations->find(v.pkt) : nullptr) {
+					checked++;
+					if (!e->met_by(v) && ++unmet <= options.listed)
+						first_unmet.push_back({v.pkt, "expected " + describe(*e) + ", got " + describe(v)});
+				}
+				if (vanilla) {
+					const Verdict &slow = vanilla->process(*frame).verdict;
+					if (!same_end(v, slow) && ++mismatches <= options.listed) {
+						std::string line = std::string(to_string(mode)) + " → " + describe(v) +
+								   ", vanilla → " + describe(slow);
+						if (mode == FastpathMode::econ)
+							line += "  [" + econ_cause(v, slow) + "]";
+						first_mismatches.push_back({v.pkt, line});
+					}
+				}
+				if (options.progress && frame->number % 65536 == 0)
+					err << "\r" << frame->number << " frames" << std::flush;
+			}
+		} catch (const CaptureError &e) {
+			capture_error = e.what();
+		}
+		if (options.progress)
+			err << "\r" << std::string(30, ' ') << "\r" << std::flush;
+		pipeline.finish();
+		if (vanilla)
+			vanilla->finish();
+		if (writer)
+			writer->flush();
+
+		out << "econ-sim replay: " << options.capture << " with " << options.scenario << ", mode "
+		    << to_string(mode) << "\n";
+		summary.print(out);
+		pipeline.summarize_fastpath(out);
+		pipeline.summarize_stages(out);
+		if (expectations) {
+			out << "expectations: " << checked << " checked, " << checked - unmet << " met, " << unmet
+			    << " unmet\n";
+			list_disagreements(out, first_unmet, unmet);
+		}
+		if (vanilla) {
+			out << "check against vanilla: " << mismatches << " mismatches\n";
+			list_disagreements(out, first_mismatches, mismatches);
+		}
+		if (capture_error) {
+			err << "econ-sim: " << *capture_error << "\n";
+			return kExitBadInput;
+		}
+		return unmet || mismatches ? kExitDisagreement : kExitOk;
+	} catch (const InputError &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	} catch (const CaptureError &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	} catch (const std::runtime_error &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	}
+	return kExitBadInput;
+}
+
+int run_trace(const TraceOptions &options, std::ostream &out, std::ostream &err)
+{
+	try {
+		Scenario scenario = load_scenario(options.scenario);
+		FastpathMode mode = chosen_mode(scenario, options.mode);
+		HostPipeline pipeline(scenario, mode);
+		CaptureReader reader(options.capture);
+		std::ostringstream text;
+		bool found = false;
+		while (auto frame = reader.next()) {
+			bool traced = frame->number == options.pkt;
+			const Packet &p = pipeline.process(*frame, traced);
+			if (!traced)
+				continue;
+			text << "frame " << p.number << " at " << format_timestamp(p.ts_ns) << ", " << frame->wire_length
+			     << " bytes, mode " << to_string(mode) << "\n";
+			for (const TraceStep &s : p.steps) {
+				text << "  " << std::left << std::setw(17) << s.stage << s.decision;
+				if (!s.why.empty())
+					text << "\n  " << std::string(17, ' ') << "  " << s.why;
+				text << "\n";
+			}
+			text << format_verdict(p.verdict) << "\n";
+			found = true;
+			break;
+		}
+		if (!found) {
+			err << "econ-sim: " << options.capture << " has no frame " << options.pkt << "\n";
+			return kExitBadInput;
+		}
+		if (options.golden && options.update) {
+			std::ofstream golden(*options.golden);
+			golden << text.str();
+			if (!golden)
+				throw std::runtime_error("cannot write " + *options.golden);
+			out << "updated " << *options.golden << "\n";
+			return kExitOk;
+		}
+		out << text.str();
+		if (options.golden) {
+			std::optional<std::string> expected = read_input_file(*options.golden);
+			if (!expected) {
+				err << "econ-sim: cannot read " << *options.golden << " (regenerate with --update)\n";
+				return kExitBadInput;
+			}
+			if (*expected != text.str()) {
+				err << "econ-sim: the trace differs from " << *options.golden << "\n";
+				return kExitDisagreement;
+			}
+		}
+		return kExitOk;
+	} catch (const InputError &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	} catch (const CaptureError &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	} catch (const std::runtime_error &e) {
+		err << "econ-sim: " << e.what() << "\n";
+	}
+	return kExitBadInput;
+}
+
+} // namespace econsim::sim

@@ -1,0 +1,45 @@
+// br_handle_frame → br_handle_frame_finish (learn the source MAC on the VXLAN port, look up the
+// destination) → br_forward or br_flood. The model decides; this stage reports it, and tells the
+// fast path when learning moved a MAC, since that can change where later frames go.
+#include "stages.h"
+
+#include "model/topology.h"
+
+namespace econsim::sim {
+
+bool br_handle_frame(StageContext &ctx, Packet &pkt)
+{
+	model::Topology &topology = ctx.host.model().topology();
+	std::string bridge = topology.bridge_of(pkt.vxlan_device);
+	double now = static_cast<double>(pkt.ts_ns) * 1e-9;
+
+	const model::BridgeFdb *fdb = topology.fdb(bridge);
+	std::optional<std::string> port_before = fdb ? fdb->lookup(pkt.inner_src_mac, now) : std::nullopt;
+	model::InnerFrameResult result =
+		topology.deliver_inner_frame(pkt.vxlan_device, pkt.inner_src_mac, pkt.inner_dst_mac, now);
+	std::optional<std::string> port_after = fdb ? fdb->lookup(pkt.inner_src_mac, now) : std::nullopt;
+	if (port_before != port_after && !bridge.empty())
+		ctx.fastpath.device_changed(ctx.host.device_id(bridge), FPMAP_EV_FDB_CHANGE);
+
+	if (result.receivers.empty()) {
+		pkt.drop("br_handle_frame", result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
+			 result.explanation);
+		return false;
+	}
+	// A frame to one MAC reaches one container; a broadcast reaches every one, and the inner IPv4
+	// destination then picks the one whose address it is (ip_rcv_container).
+	pkt.ns = result.receivers.front();
+	if (result.receivers.size() > 1 && pkt.parsed.inner_ip) {
+		for (const std::string &ns : result.receivers) {
+			const model::Container *c = topology.container(ns);
+			if (c && c->address.address == to_model(pkt.parsed.inner_ip->dst)) {
+				pkt.ns = ns;
+				break;
+			}
+		}
+	}
+	pkt.step("br_handle_frame", "forward on " + bridge + " to " + pkt.ns, result.explanation);
+	return true;
+}
+
+} // namespace econsim::sim

@@ -1,0 +1,84 @@
+// The socket lookup and the socket-level receive, asking model/: __udp4_lib_lookup (then
+// __udp_queue_rcv_skb's bookkeeping), or tcp_v4_rcv (__inet_lookup_skb and the state machine).
+#include "stages.h"
+
+#include "model/sockets.h"
+
+namespace econsim::sim {
+
+namespace {
+
+// The kernel picks a reuseport member with a per-boot random seed (reuseport_select_sock); the
+// replay picks one with a fixed hash of the 4-tuple, so a flow stays on one member as in the
+// kernel, and expectations name the whole group.
+const std::string &reuseport_member(const std::vector<std::string> &members, const model::FourTuple &t)
+{
+	std::uint64_t h = t.source.address.value;
+	h = h * 0x9E3779B97F4A7C15ull ^ t.source.port;
+	h = h * 0x9E3779B97F4A7C15ull ^ t.destination.address.value;
+	h = h * 0x9E3779B97F4A7C15ull ^ t.destination.port;
+	return members[(h >> 32) % members.size()];
+}
+
+model::TcpFlags tcp_flags(const TransportHeader &l4)
+{
+	return model::TcpFlags{(l4.tcp_flags & 0x02) != 0, (l4.tcp_flags & 0x10) != 0, (l4.tcp_flags & 0x01) != 0,
+			       (l4.tcp_flags & 0x04) != 0};
+}
+
+bool receive_udp(StageContext &ctx, Packet &pkt)
+{
+	model::UdpLookupResult r =
+		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+	switch (r.match) {
+	case model::UdpMatch::no_socket:
+		pkt.drop("socket_lookup", "no_socket", r.explanation);
+		return false;
+	case model::UdpMatch::socket:
+		pkt.socket = r.sockets.front();
+		break;
+	case model::UdpMatch::reuseport_group:
+		pkt.socket = reuseport_member(r.sockets, pkt.flow->addresses);
+		break;
+	case model::UdpMatch::every_socket:
+		// Each socket gets a copy; the verdict names the first.
+		pkt.socket = r.sockets.front();
+		break;
+	}
+	pkt.step("socket_lookup", "udp → " + pkt.socket, r.explanation);
+	return true;
+}
+
+bool receive_tcp(StageContext &ctx, Packet &pkt)
+{
+	const TransportHeader &l4 = pkt.parsed.is_vxlan() ? *pkt.parsed.inner_l4 : *pkt.parsed.outer_l4;
+	model::TcpResult r = ctx.host.model().sockets().tcp_receive(pkt.ns, pkt.flow->addresses, tcp_flags(l4));
+	pkt.tcp_event = r.event;
+	if (r.event == model::TcpEvent::child_created)
+		ctx.host.adopt_socket(r.socket);
+	if (r.event == model::TcpEvent::socket_reset)
+		ctx.host.forget_socket(r.socket, ctx.fastpath);
+	if (!r.delivered) {
+		pkt.drop("socket_lookup", r.drop_reason.empty() ? model::to_string(r.event) : r.drop_reason,
+			 r.explanation);
+		return false;
+	}
+	pkt.socket = r.socket;
+	pkt.step("socket_lookup", std::string("tcp → ") + pkt.socket + " (" + model::to_string(r.event) + ")",
+		 r.explanation);
+	return true;
+}
+
+} // namespace
+
+bool receive_on_socket(StageContext &ctx, Packet &pkt)
+{
+	return pkt.flow->protocol == model::Protocol::udp ? receive_udp(ctx, pkt) : receive_tcp(ctx, pkt);
+}
+
+bool socket_lookup(StageContext &ctx, Packet &pkt)
+{
+	return receive_on_socket(ctx, pkt);
+}
+
+} // namespace econsim::sim

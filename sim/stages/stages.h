@@ -1,0 +1,51 @@
+// The overlay host's stages, one file each, named after the kernel path each models. A stage
+// returns true to hand the packet on; false when it decided the packet (the verdict says how).
+// Receive: nic_rx → ip_rcv → udp_rcv → vxlan_rcv → br_handle_frame → veth_xmit →
+//          ip_rcv_container → socket_lookup → deliver
+// Transmit: nic_rx → vxlan_xmit
+#pragma once
+
+#include "../fastpath.h"
+#include "../overlay_host.h"
+#include "../packet.h"
+
+namespace econsim::sim {
+
+// What every stage may use: the host (model and ids), and the fast path to tell about changes.
+struct StageContext {
+	OverlayHost &host;
+	FastPath &fastpath;
+};
+
+// mlx5e_handle_rx_cqe / eth_type_trans: which way the frame goes, its RSS hash and CPU.
+bool nic_rx(StageContext &ctx, Packet &pkt);
+// ip_rcv_core + ip_route_input_noref + ip_local_deliver, in the host namespace.
+bool ip_rcv(StageContext &ctx, Packet &pkt);
+// __udp4_lib_rcv in the host namespace: the VXLAN device's socket, or a host socket.
+bool udp_rcv(StageContext &ctx, Packet &pkt);
+// tcp_v4_rcv in the host namespace (plain TCP to the host itself).
+bool tcp_rcv_host(StageContext &ctx, Packet &pkt);
+// vxlan_rcv: flags, VNI → device, decapsulation.
+bool vxlan_rcv(StageContext &ctx, Packet &pkt);
+// br_handle_frame → br_handle_frame_finish → br_forward: FDB learning and forwarding.
+bool br_handle_frame(StageContext &ctx, Packet &pkt);
+// veth_xmit → veth_forward_skb → netif_rx: into the container's namespace.
+bool veth_xmit(StageContext &ctx, Packet &pkt);
+// ip_rcv_core + ip_route_input_noref in the container's namespace.
+bool ip_rcv_container(StageContext &ctx, Packet &pkt);
+// __udp4_lib_lookup / __inet_lookup_skb + tcp_v4_rcv's state machine, asking model/.
+bool socket_lookup(StageContext &ctx, Packet &pkt);
+// udp_queue_rcv_skb / tcp_v4_do_rcv: the verdict, and the fast path told of the delivery.
+bool deliver(StageContext &ctx, Packet &pkt);
+// vxlan_xmit → udp_tunnel_xmit_skb: a transmitted frame's outer headers against the model's.
+bool vxlan_xmit(StageContext &ctx, Packet &pkt);
+
+// Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
+// (UDP queueing, TCP state machine), which the fast path does not skip.
+bool receive_on_socket(StageContext &ctx, Packet &pkt);
+
+// The CPU RSS picks: the default indirection table (ethtool -x) spreads its 128 slots over the
+// receive queues round robin, one queue per CPU.
+unsigned rss_cpu(std::uint32_t hash, unsigned cpus);
+
+} // namespace econsim::sim

@@ -1,0 +1,21 @@
+// veth_xmit → veth_forward_skb → netif_rx: the frame crosses from the bridge's port into the
+// container's namespace (the per-CPU backlog, softirq #3). Carrier and the peer's state were
+// the model's to check when it forwarded; what is left is the namespace crossing itself.
+#include "stages.h"
+
+#include "model/topology.h"
+
+namespace econsim::sim {
+
+bool veth_xmit(StageContext &ctx, Packet &pkt)
+{
+	const model::Container *c = ctx.host.model().topology().container(pkt.ns);
+	if (!c) {
+		pkt.drop("veth_xmit", "no_container", pkt.ns + " has no veth pair");
+		return false;
+	}
+	pkt.step("veth_xmit", c->host_end + " → " + c->container_end, "into namespace " + pkt.ns);
+	return true;
+}
+
+} // namespace econsim::sim
