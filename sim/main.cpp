@@ -55,6 +55,18 @@ bool parse_common(std::string_view flag, Args &args, std::string &scenario, std:
 	return mode.has_value();
 }
 
+// The one positional argument; anything else starting with '-' is an unknown option.
+bool take_capture(std::string_view arg, std::string &capture, std::string &problem)
+{
+	if (arg.starts_with("-"))
+		problem = "unknown or incomplete option " + std::string(arg);
+	else if (!capture.empty())
+		problem = "one capture only";
+	else
+		capture = arg;
+	return problem.empty();
+}
+
 int replay(Args args)
 {
 	ReplayOptions o;
@@ -71,12 +83,8 @@ int replay(Args args)
 			o.check = true;
 		} else if (a == "--no-progress") {
 			o.progress = false;
-		} else if (a.starts_with("-")) {
-			return usage("unknown or incomplete option " + std::string(a));
-		} else if (o.capture.empty()) {
-			o.capture = a;
-		} else {
-			return usage("one capture only");
+		} else if (!take_capture(a, o.capture, problem)) {
+			return usage(problem);
 		}
 	}
 	if (o.scenario.empty() || o.capture.empty())
@@ -103,12 +111,8 @@ int trace(Args args)
 			o.golden = std::string(args.take());
 		} else if (a == "--update") {
 			o.update = true;
-		} else if (a.starts_with("-")) {
-			return usage("unknown or incomplete option " + std::string(a));
-		} else if (o.capture.empty()) {
-			o.capture = a;
-		} else {
-			return usage("one capture only");
+		} else if (!take_capture(a, o.capture, problem)) {
+			return usage(problem);
 		}
 	}
 	if (o.scenario.empty() || o.capture.empty() || o.pkt == 0)

@@ -161,6 +161,12 @@ void list_disagreements(std::ostream &out, const std::vector<Disagreement> &firs
 		out << "  ... and " << total - first.size() << " more\n";
 }
 
+int bad_input(std::ostream &err, const std::runtime_error &e)
+{
+	err << "econ-sim: " << e.what() << "\n";
+	return kExitBadInput;
+}
+
 FastpathMode chosen_mode(const Scenario &scenario, const std::optional<FastpathMode> &override)
 {
 	return override ? *override : scenario.mode.value_or(FastpathMode::off);
@@ -246,14 +252,9 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 			return kExitBadInput;
 		}
 		return unmet || mismatches ? kExitDisagreement : kExitOk;
-	} catch (const InputError &e) {
-		err << "econ-sim: " << e.what() << "\n";
-	} catch (const CaptureError &e) {
-		err << "econ-sim: " << e.what() << "\n";
-	} catch (const std::runtime_error &e) {
-		err << "econ-sim: " << e.what() << "\n";
+	} catch (const std::runtime_error &e) { // InputError, CaptureError, an unwritable output
+		return bad_input(err, e);
 	}
-	return kExitBadInput;
 }
 
 int run_trace(const TraceOptions &options, std::ostream &out, std::ostream &err)
@@ -307,14 +308,9 @@ int run_trace(const TraceOptions &options, std::ostream &out, std::ostream &err)
 			}
 		}
 		return kExitOk;
-	} catch (const InputError &e) {
-		err << "econ-sim: " << e.what() << "\n";
-	} catch (const CaptureError &e) {
-		err << "econ-sim: " << e.what() << "\n";
-	} catch (const std::runtime_error &e) {
-		err << "econ-sim: " << e.what() << "\n";
+	} catch (const std::runtime_error &e) { // InputError, CaptureError, an unwritable output
+		return bad_input(err, e);
 	}
-	return kExitBadInput;
 }
 
 } // namespace econsim::sim
