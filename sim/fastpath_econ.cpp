@@ -104,7 +104,7 @@ public:
 		if (pkt.parsed.is_vxlan())
 			pkt.verdict.vni = pkt.parsed.vxlan->vni;
 		const std::string &name = host.socket_name(found.socket);
-		pkt.step("fastpath", "econ hit → " + name, "key 0x" + std::to_string(pkt.rss_hash) +
+		pkt.step("fastpath", "econ hit → " + name, "key " + hex32(pkt.rss_hash) +
 			 " and the inner 5-tuple match; VNI, netns and device are not compared (B8)");
 		const ParsedFrame &f = pkt.parsed;
 		// econ_rx: the outer IPv4 checks free the skb on failure, and napi_gro_receive goes on

@@ -16,6 +16,16 @@
 
 namespace econsim::sim {
 
+// "0x1a2b3c4d", as hashes are shown in traces.
+inline std::string hex32(std::uint32_t value)
+{
+	static const char digits[] = "0123456789abcdef";
+	std::string text = "0x00000000";
+	for (int i = 9; i >= 2; i--, value >>= 4)
+		text[i] = digits[value & 0xf];
+	return text;
+}
+
 // One line of `econ-sim trace`: a stage, what it decided, and why.
 struct TraceStep {
 	std::string stage;

@@ -3,7 +3,6 @@
 // an RSS hash over the outer headers and the CPU the indirection table maps it to.
 #include "stages.h"
 
-#include <cstdio>
 
 #include "../rss_hash.h"
 
@@ -31,13 +30,6 @@ Direction direction_of(const Scenario &scenario, const ParsedFrame &f)
 	if (f.link && f.link->dst && (*f.link->dst == nic.mac || f.link->dst->is_multicast()))
 		return Direction::rx;
 	return Direction::other;
-}
-
-std::string hex32(std::uint32_t value)
-{
-	char text[9];
-	std::snprintf(text, sizeof(text), "%08x", value);
-	return text;
 }
 
 std::uint32_t outer_hash(RssMode mode, const ParsedFrame &f)
@@ -76,7 +68,7 @@ bool nic_rx(StageContext &ctx, Packet &pkt)
 	pkt.cpu = rss_cpu(pkt.rss_hash, static_cast<unsigned>(scenario.host.cpus));
 	pkt.verdict.cpu = pkt.cpu;
 	pkt.step("nic_rx", "received on CPU " + std::to_string(pkt.cpu),
-		 "rss " + std::string(to_string(scenario.host.rss)) + " hash 0x" + hex32(pkt.rss_hash));
+		 "rss " + std::string(to_string(scenario.host.rss)) + " hash " + hex32(pkt.rss_hash));
 	return true;
 }
 
