@@ -15,6 +15,7 @@
 
 namespace econsim::sim {
 
+class FlowMap;
 class OverlayHost;
 struct Packet;
 
@@ -40,6 +41,9 @@ public:
 
 	// Lines for the replay's summary: hits, entries, invalidations by kind.
 	virtual void summarize(std::ostream &out) const = 0;
+
+	// The kernel-port map behind `fixed` mode, for tests that look inside it; null otherwise.
+	virtual const FlowMap *flow_map() const { return nullptr; }
 };
 
 std::unique_ptr<FastPath> make_fastpath(FastpathMode mode, const Scenario &scenario);

@@ -201,6 +201,7 @@ public:
 	void device_changed(const fpmap_dev &dev, fpmap_event event) override { map_.dev_event(dev, event); }
 	void netns_exit(std::uint32_t netns) override { map_.netns_exit(netns); }
 	void flush(std::int64_t) override { map_.flush(); }
+	const FlowMap *flow_map() const override { return &map_; }
 
 	void summarize(std::ostream &out) const override
 	{

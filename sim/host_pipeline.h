@@ -34,6 +34,9 @@ public:
 	void finish();
 
 	FastpathMode mode() const { return mode_; }
+	// Read access for tests: the fast path (and its map) and the host's ids and sockets.
+	const FastPath &fastpath() const { return *fastpath_; }
+	const OverlayHost &host() const { return host_; }
 	const std::map<std::string, StageCount> &stage_counts() const { return stage_counts_; }
 	void summarize_fastpath(std::ostream &out) const { fastpath_->summarize(out); }
 	void summarize_stages(std::ostream &out) const;
