@@ -50,9 +50,39 @@ std::string describe(const Expectation &e)
 	return s;
 }
 
+// Whether a VXLAN device on this bridge has (from the start, or after a `vni` event) this VNI.
+bool bridge_has_vni(const Scenario &scenario, const std::string &bridge, std::uint32_t vni)
+{
+	for (const VxlanDevice &dev : scenario.host.vxlan) {
+		if (bridge.empty() || dev.bridge != bridge)
+			continue;
+		if (dev.vni == vni)
+			return true;
+		for (const Event &e : scenario.events)
+			if (e.op == EventOp::vni && e.dev == dev.name && e.vni == vni)
+				return true;
+	}
+	return false;
+}
+
+// A delivery to another tenant: the frame's VNI is some bridge's, but not that of the bridge of
+// the socket's container. An accepted TCP connection lives where its listener does.
+bool cross_tenant(const Scenario &scenario, std::uint32_t vni, std::string_view sock)
+{
+	std::string_view opened_as = sock.substr(0, sock.find('/'));
+	const Container *container = nullptr;
+	for (const Event &e : scenario.events)
+		if (e.op == EventOp::socket && e.sock == opened_as)
+			container = scenario.find_container(e.ns);
+	bool some_tenants = false;
+	for (const Bridge &b : scenario.host.bridges)
+		some_tenants = some_tenants || bridge_has_vni(scenario, b.name, vni);
+	return some_tenants && !bridge_has_vni(scenario, container ? container->bridge : std::string(), vni);
+}
+
 // Which of the original patch's faults makes econ mode end somewhere the vanilla kernel does not
 // (bug ids of ../shared/reference/econ-spec.md; §3 is its list of events ECON ignores).
-std::string econ_cause(const Verdict &econ, const Verdict &vanilla)
+std::string econ_cause(const Scenario &scenario, const Verdict &econ, const Verdict &vanilla)
 {
 	if (econ.reason == "b1_use_after_free")
 		return "B1: econ_rx frees the skb on a bad outer header and GRO goes on with it";
@@ -60,8 +90,11 @@ std::string econ_cause(const Verdict &econ, const Verdict &vanilla)
 		return "B4+B14: the close left this entry behind; delivery to a freed socket";
 	if (econ.reason == "tx_template_mismatch")
 		return "B8 (TX): the key hashes ports only; another peer's outer header";
+	if (econ.verdict == VerdictKind::deliver && econ.vni && econ.sock &&
+	    cross_tenant(scenario, *econ.vni, *econ.sock))
+		return "B8: cross-tenant: another VNI's entry, same hash and inner 5-tuple (no VNI/netns in the key)";
 	if (econ.verdict == VerdictKind::deliver && vanilla.verdict == VerdictKind::deliver) {
-		return "B8 or §3: cached socket differs (no VNI/netns in the key, or no invalidation on bind/connect)";
+		return "§3: cached socket differs (no invalidation on bind/connect)";
 	}
 	if (econ.verdict == VerdictKind::deliver && vanilla.verdict == VerdictKind::drop) {
 		const std::string why = vanilla.reason.value_or("");
@@ -215,7 +248,7 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 						std::string line = std::string(to_string(mode)) + " → " + describe(v) +
 								   ", vanilla → " + describe(slow);
 						if (mode == FastpathMode::econ)
-							line += "  [" + econ_cause(v, slow) + "]";
+							line += "  [" + econ_cause(scenario, v, slow) + "]";
 						first_mismatches.push_back({v.pkt, line});
 					}
 				}
