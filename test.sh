@@ -12,5 +12,9 @@ cmake --build build-asan -j"$(nproc)" >build-asan/build.log 2>&1 || { tail -40 b
 echo "== ctest (ASan+UBSan)"
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")
 
+echo "== kernel-port: kernel style and includes"
+kernel-port/module/checkpatch
+kernel-port/module/check-includes
+
 echo "== kernel module: build against the installed Debian 6.1 headers, self-test in qemu"
 kernel-port/module/run-in-qemu

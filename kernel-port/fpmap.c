@@ -17,6 +17,7 @@
  */
 #include <asm/byteorder.h>
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/bottom_half.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
@@ -52,7 +53,7 @@ struct fpmap_gen_ref {
 #define FPMAP_GENS_MAX (3 + FPMAP_PATH_MAX)
 
 #define FPMAP_MIN_BUCKET_BITS 4
-#define FPMAP_MAX_ENTRIES_PER_CPU (1u << 24)
+#define FPMAP_MAX_ENTRIES_PER_CPU BIT(24)
 #define FPMAP_DEFAULT_MIN_GEN_SLOTS 1024u
 #define FPMAP_DEFAULT_MAX_GEN_SLOTS 65536u
 #define FPMAP_EVICT_SECOND_CHANCES 8
@@ -79,7 +80,7 @@ struct fpmap_entry {
 };
 
 struct fpmap_cpu {
-	spinlock_t lock;
+	spinlock_t lock;	/* writers: the buckets, age lists, counts, writer stats */
 	struct hlist_head *flow_buckets[FPMAP_TABLES];
 	struct hlist_head *sock_buckets;	/* both tables' entries, by cookie */
 	struct list_head age[FPMAP_TABLES];
@@ -140,12 +141,12 @@ static u32 fpmap_dev_slot(const struct fpmap *map, const struct fpmap_dev *dev)
 static void fpmap_event_begin(struct fpmap *map)
 {
 	atomic_inc(&map->epoch);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic(); /* the epoch moves before any generation does */
 }
 
 static void fpmap_event_end(struct fpmap *map, enum fpmap_event event)
 {
-	smp_mb__before_atomic();
+	smp_mb__before_atomic(); /* pairs with atomic_read_acquire in fpmap_entry_current */
 	atomic_inc(&map->epoch);
 	atomic64_inc(&map->events[event]);
 }

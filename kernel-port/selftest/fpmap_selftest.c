@@ -5,6 +5,7 @@
  */
 #include <asm/byteorder.h>
 #include <linux/atomic.h>
+#include <linux/cpu.h>
 #include <linux/bottom_half.h>
 #include <linux/errno.h>
 #include <linux/err.h>
@@ -519,6 +520,7 @@ static int stress_reader(void *data)
 
 	while (!kthread_should_stop()) {
 		struct fpmap_flow flow = udp_flow(4000 + i % STRESS_FLOWS, 5000, 42);
+		/* pairs with the writer's release: the close is complete */
 		unsigned long closed = smp_load_acquire(&st->closed_upto);
 		struct fpmap_rx_dest dest;
 		u32 ticket;
@@ -557,6 +559,7 @@ static void stress_writer_round(struct stress_state *st, unsigned long round)
 		}
 	}
 	fpmap_sock_closed(st->map, round - 1);
+	/* readers that see this watermark must not find the closed socket */
 	smp_store_release(&st->closed_upto, round - 1);
 	if (!(round % 7))
 		fpmap_sock_rebound(st->map, NS_C1, PROTO_UDP, 5000);
@@ -607,23 +610,52 @@ static void test_concurrent_readers(void)
 	fpmap_destroy(st.map);
 }
 
+struct pinned_case {
+	void (*run)(void);
+};
+
+static long run_pinned_case(void *data)
+{
+	struct pinned_case *c = data;
+
+	c->run();
+	return 0;
+}
+
+/*
+ * Cases that insert and look up on "this" CPU must stay on one CPU: run them
+ * bound to the first online CPU, as softirq code would be.
+ */
+static void run_on_one_cpu(void (*run)(void))
+{
+	struct pinned_case c = { .run = run };
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		break;
+	work_on_cpu(cpu, run_pinned_case, &c);
+}
+
 int fpmap_selftest(void)
 {
 	tests_passed = 0;
 	tests_failed = 0;
 	test_config();
-	test_insert_hit_miss();
-	test_colliding_hashes();
-	test_replace_same_key();
-	test_insert_race();
+	run_on_one_cpu(test_insert_hit_miss);
+	run_on_one_cpu(test_colliding_hashes);
+	run_on_one_cpu(test_replace_same_key);
+	run_on_one_cpu(test_insert_race);
+	run_on_one_cpu(test_rebind_shadows_port);
+	run_on_one_cpu(test_device_events);
+	run_on_one_cpu(test_netns_exit);
+	run_on_one_cpu(test_eviction);
+	run_on_one_cpu(test_tx_template);
+	/* These spread work over every CPU themselves; none may go offline meanwhile. */
+	cpus_read_lock();
 	test_sock_close();
-	test_rebind_shadows_port();
-	test_device_events();
-	test_netns_exit();
 	test_flush();
-	test_eviction();
-	test_tx_template();
 	test_concurrent_readers();
+	cpus_read_unlock();
 	pr_info("fpmap selftest: %d passed, %d failed\n", tests_passed, tests_failed);
 	return tests_failed;
 }
