@@ -13,6 +13,10 @@ namespace econsim::sim {
 
 namespace {
 
+// A VXLAN device made with defaults (ttl 0 → ip4_dst_hoplimit's 64, tos 0 → only the inner ECN
+// bits, df unset → DF clear); measured on the recordings in traces/.
+constexpr std::uint8_t kDefaultTtl = 64;
+
 // inet_get_local_port_range's default: the range VXLAN's source ports come from.
 constexpr std::uint16_t kSourcePortLow = 32768;
 constexpr std::uint16_t kSourcePortHigh = 60999;
@@ -54,6 +58,12 @@ std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model
 	const Nic &nic = host.scenario().host.nic;
 	if (f.link && f.link->src && *f.link->src != nic.mac)
 		return "outer_src_mac";
+	if (f.outer_ip->ttl != kDefaultTtl)
+		return "outer_ttl";
+	if (f.outer_ip->dont_fragment)
+		return "outer_df";
+	if (f.outer_ip->tos & 0xfc)
+		return "outer_dscp";
 	if (f.vxlan->flags != kVxlanFlagVni || f.vxlan->reserved_after_flags || f.vxlan->reserved_after_vni)
 		return "vxlan_flags";
 	if (f.vxlan->vni != vxlan.vni)
