@@ -26,4 +26,4 @@ if ((${#missing[@]})); then
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >build/build.log 2>&1 || { tail -40 build/build.log; echo "setup: build failed, see build/build.log" >&2; exit 1; }
+cmake --build build -j"$(nproc)" --target econ-sim fpmap_selftest >build/build.log 2>&1 || { tail -40 build/build.log; echo "setup: build failed, see build/build.log" >&2; exit 1; }
