@@ -18,6 +18,13 @@ namespace econsim::sim {
 
 struct StageContext;
 
+// Told of every stage a packet enters (a timed replay charges each stage its CPU cost).
+class StageObserver {
+public:
+	virtual ~StageObserver() = default;
+	virtual void entered(const char *stage, const Packet &pkt) = 0;
+};
+
 struct StageCount {
 	std::uint64_t entered = 0;
 	std::map<std::string, std::uint64_t> ended; // verdict or drop reason of the frames that ended here
@@ -33,6 +40,23 @@ public:
 	// The events after the last frame.
 	void finish();
 
+	// The receive path in the segments the kernel's queues separate, for a timed replay that runs
+	// each when a simulated CPU gets to it (sim/timing/). process() is these back to back.
+	void apply_events_until(std::int64_t now_ns);
+	// Parses the frame into pkt and runs nic_rx (a transmitted frame is checked too). True: a
+	// received frame, for pkt.cpu's NIC queue.
+	bool arrive(const CaptureFrame &frame, Packet &pkt, bool trace = false);
+	// The NIC's NAPI poll: the fast path (unless not allowed), or ip_rcv, udp_rcv, vxlan_rcv up to
+	// gro_cells_receive. True: on to the VXLAN device's gro_cells queue.
+	bool nic_segment(Packet &pkt, bool fastpath_allowed = true);
+	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx. True: on to the per-CPU backlog.
+	bool gro_cell_segment(Packet &pkt);
+	// process_backlog: ip_rcv_container, socket_lookup, deliver.
+	void backlog_segment(Packet &pkt);
+	// After a packet's last segment: the verdict's flow.
+	static void complete_verdict(Packet &pkt);
+	void observe_stages(StageObserver *observer) { observer_ = observer; }
+
 	FastpathMode mode() const { return mode_; }
 	// Read access for tests: the fast path (and its map) and the host's ids and sockets.
 	const FastPath &fastpath() const { return *fastpath_; }
@@ -43,9 +67,9 @@ public:
 
 private:
 	using Stage = bool (*)(StageContext &, Packet &);
-	bool run(const char *name, Stage stage);
-	void receive();
-	void count_end(const char *name);
+	void enter(const char *name, const Packet &pkt);
+	bool run(const char *name, Stage stage, Packet &pkt);
+	void count_end(const char *name, const Packet &pkt);
 
 	const Scenario &scenario_;
 	FastpathMode mode_;
@@ -54,6 +78,7 @@ private:
 	OverlayHost host_;
 	Packet pkt_;
 	std::map<std::string, StageCount> stage_counts_;
+	StageObserver *observer_ = nullptr;
 };
 
 } // namespace econsim::sim

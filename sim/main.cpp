@@ -16,7 +16,8 @@ using namespace econsim::sim;
 
 constexpr const char *kUsage =
 	"usage: econ-sim replay --scenario S.yaml [--mode off|econ|fixed] [--expect E.jsonl]\n"
-	"                       [--verdicts V.jsonl] [--check] [--no-progress] trace.pcap\n"
+	"                       [--verdicts V.jsonl] [--check] [--no-progress]\n"
+	"                       [--timing [--speed Nx | --rate PPS] [--costs COSTS.yaml]] trace.pcap\n"
 	"       econ-sim trace --scenario S.yaml [--mode off|econ|fixed] --pkt N\n"
 	"                      [--golden FILE [--update]] trace.pcap\n"
 	"exit: 0 all agree, 1 an expectation unmet / a --check mismatch / a trace unlike its golden,\n"
@@ -72,6 +73,9 @@ int replay(Args args)
 	ReplayOptions o;
 	o.progress = isatty(STDERR_FILENO);
 	std::string problem;
+	bool timed = false;
+	std::optional<double> speed, rate;
+	std::optional<std::string> costs;
 	while (!args.done()) {
 		std::string_view a = args.take();
 		if (a == "--scenario" || a == "--mode") {
@@ -81,6 +85,20 @@ int replay(Args args)
 			(a == "--expect" ? o.expect : o.verdicts) = std::string(args.take());
 		} else if (a == "--check") {
 			o.check = true;
+		} else if (a == "--timing") {
+			timed = true;
+		} else if (a == "--speed" && !args.done()) {
+			std::string_view v = args.take();
+			speed = timing::parse_speed(v);
+			if (!speed)
+				return usage("--speed needs a positive factor such as 10x, not '" + std::string(v) + "'");
+		} else if (a == "--rate" && !args.done()) {
+			std::string_view v = args.take();
+			rate = timing::parse_rate(v);
+			if (!rate)
+				return usage("--rate needs packets per second, not '" + std::string(v) + "'");
+		} else if (a == "--costs" && !args.done()) {
+			costs = std::string(args.take());
 		} else if (a == "--no-progress") {
 			o.progress = false;
 		} else if (!take_capture(a, o.capture, problem)) {
@@ -89,6 +107,16 @@ int replay(Args args)
 	}
 	if (o.scenario.empty() || o.capture.empty())
 		return usage("replay needs --scenario and a capture");
+	if ((speed || rate || costs) && !timed)
+		return usage("--speed, --rate and --costs go with --timing");
+	if (speed && rate)
+		return usage("--speed and --rate exclude each other");
+	if (timed) {
+		o.timing.emplace();
+		o.timing->speed = speed.value_or(1.0);
+		o.timing->rate_pps = rate;
+		o.timing->costs = costs;
+	}
 	return run_replay(o, std::cout, std::cerr);
 }
 

@@ -225,35 +225,44 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 			vanilla.emplace(scenario, FastpathMode::off);
 		CaptureReader reader(options.capture);
 
+		std::optional<timing::TimedReplay> timed;
+		if (options.timing)
+			timed.emplace(pipeline, scenario, *options.timing);
+
 		Summary summary;
 		std::uint64_t checked = 0, unmet = 0, mismatches = 0;
 		std::vector<Disagreement> first_unmet, first_mismatches;
 		std::optional<std::string> capture_error;
+		auto handle = [&](const CaptureFrame &frame, const Packet &p) {
+			const Verdict &v = p.verdict;
+			summary.count(v);
+			summary.count_unverified_checksum(p.parsed);
+			if (writer)
+				writer->write(v);
+			if (const Expectation *e = expectations ? expectations->find(v.pkt) : nullptr) {
+				checked++;
+				if (!e->met_by(v) && ++unmet <= options.listed)
+					first_unmet.push_back({v.pkt, "expected " + describe(*e) + ", got " + describe(v)});
+			}
+			if (vanilla) {
+				const Verdict &slow = vanilla->process(frame).verdict;
+				if (!same_end(v, slow) && ++mismatches <= options.listed) {
+					std::string line = std::string(to_string(mode)) + " → " + describe(v) +
+							   ", vanilla → " + describe(slow);
+					if (mode == FastpathMode::econ)
+						line += "  [" + econ_cause(scenario, v, slow) + "]";
+					first_mismatches.push_back({v.pkt, line});
+				}
+			}
+			if (options.progress && frame.number % 65536 == 0)
+				err << "\r" << frame.number << " frames" << std::flush;
+		};
 		try {
-			while (auto frame = reader.next()) {
-				const Packet &p = pipeline.process(*frame);
-				const Verdict &v = p.verdict;
-				summary.count(v);
-				summary.count_unverified_checksum(p.parsed);
-				if (writer)
-					writer->write(v);
-				if (const Expectation *e = expectations ? expectations->find(v.pkt) : nullptr) {
-					checked++;
-					if (!e->met_by(v) && ++unmet <= options.listed)
-						first_unmet.push_back({v.pkt, "expected " + describe(*e) + ", got " + describe(v)});
-				}
-				if (vanilla) {
-					const Verdict &slow = vanilla->process(*frame).verdict;
-					if (!same_end(v, slow) && ++mismatches <= options.listed) {
-						std::string line = std::string(to_string(mode)) + " → " + describe(v) +
-								   ", vanilla → " + describe(slow);
-						if (mode == FastpathMode::econ)
-							line += "  [" + econ_cause(scenario, v, slow) + "]";
-						first_mismatches.push_back({v.pkt, line});
-					}
-				}
-				if (options.progress && frame->number % 65536 == 0)
-					err << "\r" << frame->number << " frames" << std::flush;
+			if (timed) {
+				timed->run(reader, handle);
+			} else {
+				while (auto frame = reader.next())
+					handle(*frame, pipeline.process(*frame));
 			}
 		} catch (const CaptureError &e) {
 			capture_error = e.what();
@@ -271,6 +280,8 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 		summary.print(out);
 		pipeline.summarize_fastpath(out);
 		pipeline.summarize_stages(out);
+		if (timed)
+			timed->summarize(out);
 		if (expectations) {
 			out << "expectations: " << checked << " checked, " << checked - unmet << " met, " << unmet
 			    << " unmet\n";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "scenario.h"
+#include "timing/timed_replay.h"
 
 namespace econsim::sim {
 
@@ -26,6 +27,7 @@ struct ReplayOptions {
 	bool check = false;
 	bool progress = false; // a progress line on stderr (the CLI sets it on a TTY)
 	unsigned listed = 10;  // disagreements listed in the summary
+	std::optional<timing::TimingOptions> timing; // --timing (docs/timing.md)
 };
 
 int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &err);

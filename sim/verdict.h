@@ -23,6 +23,7 @@ struct Verdict {
 	VerdictKind verdict = VerdictKind::ignore;
 	std::optional<std::string> sock;   // the socket delivered to
 	std::optional<std::string> reason; // why dropped or ignored: a snake_case word
+	std::optional<std::int64_t> latency_ns; // --timing only (docs/timing.md): arrival → socket, virtual time
 };
 
 constexpr std::string_view to_string(Direction dir)

@@ -92,6 +92,8 @@ std::string format_verdict(const Verdict &v)
 		append_field(out, "sock", *v.sock);
 	if (v.reason)
 		append_field(out, "reason", *v.reason);
+	if (v.latency_ns)
+		append_number(out, "latency_ns", std::to_string(*v.latency_ns));
 	return out + "}";
 }
 

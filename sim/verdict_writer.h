@@ -1,5 +1,6 @@
 // Writes V.jsonl: one JSON object per line, keys in the order of scenario-format.md (pkt, ts, dir,
-// cpu, vni, flow, path, verdict, sock, reason), absent optionals left out, no spaces, "\n" endings.
+// cpu, vni, flow, path, verdict, sock, reason; then latency_ns, an extension of --timing described in
+// docs/timing.md), absent optionals left out, no spaces, "\n" endings.
 #pragma once
 
 #include <cstdint>
