@@ -1,5 +1,6 @@
 #include "scenario.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <sstream>
 #include <utility>
 
 namespace econsim::sim {
@@ -737,18 +739,69 @@ const VxlanDevice *Scenario::find_vxlan(std::string_view name) const
 	return nullptr;
 }
 
+namespace {
+
+// Where the root node of each document the parser reports is; nothing else is kept.
+class DocumentRoots : public YAML::EventHandler {
+public:
+	std::vector<YAML::Mark> marks;
+
+	void OnDocumentStart(const YAML::Mark &) override { in_root_ = false; }
+	void OnDocumentEnd() override {}
+	void OnNull(const YAML::Mark &mark, YAML::anchor_t) override { node(mark); }
+	void OnAlias(const YAML::Mark &mark, YAML::anchor_t) override { node(mark); }
+	void OnScalar(const YAML::Mark &mark, const std::string &, YAML::anchor_t, const std::string &) override { node(mark); }
+	void OnSequenceStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override { node(mark); }
+	void OnSequenceEnd() override {}
+	void OnMapStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override { node(mark); }
+	void OnMapEnd() override {}
+
+private:
+	bool in_root_ = false;
+
+	void node(const YAML::Mark &mark)
+	{
+		if (!in_root_)
+			marks.push_back(mark);
+		in_root_ = true;
+	}
+};
+
+// The root nodes of the first two documents at most. Not YAML::LoadAll: on some malformed streams
+// (a lone ",") yaml-cpp 0.7's parser reports an empty document without taking the token, and
+// LoadAll asks for the next one forever, its memory growing until the process dies (yaml-cpp issue
+// #1040, fixed upstream after 0.7).
+std::vector<YAML::Mark> first_document_roots(const std::string &text)
+{
+	std::istringstream in(text);
+	YAML::Parser parser(in);
+	DocumentRoots roots;
+	for (int documents = 0; documents < 2 && parser.HandleNextDocument(roots); ++documents)
+		;
+	return roots.marks;
+}
+
+} // namespace
+
 Scenario parse_scenario(const std::string &text, const std::string &file)
 {
-	std::vector<YAML::Node> documents;
+	YAML::Node root;
+	std::vector<YAML::Mark> roots;
 	try {
-		documents = YAML::LoadAll(text);
+		root = YAML::Load(text); // the first document
+		roots = first_document_roots(text);
 	} catch (const YAML::Exception &e) {
 		throw ScenarioError(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "not valid YAML or JSON: " + e.msg);
 	}
-	if (documents.size() > 1)
-		throw ScenarioError(file, line_of(documents[1]), "a scenario is one YAML document; this is the second");
+	if (roots.size() > 1) {
+		int line = roots[1].line >= 0 ? roots[1].line + 1 : 0;
+		// A second document whose root is the first one's is the stuck parser, not a document.
+		if (roots[1].pos == roots[0].pos)
+			throw ScenarioError(file, line, "not valid YAML or JSON: no node can start here");
+		throw ScenarioError(file, line, "a scenario is one YAML document; this is the second");
+	}
 	try {
-		return ScenarioReader(file).read(documents.empty() ? YAML::Node() : documents[0]);
+		return ScenarioReader(file).read(root);
 	} catch (const YAML::Exception &e) {
 		// The reader checks shapes before it converts; this is the net under anything it missed.
 		throw ScenarioError(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
