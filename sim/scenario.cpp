@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -96,6 +97,10 @@ std::optional<std::int64_t> parse_seconds(std::string_view text)
 			return std::nullopt;
 		ns = ns * 10 + (c - '0');
 	}
+	// Nanoseconds since 1970 fit 64 bits until 2262; later (11 digits can say 99999999999) overflows.
+	constexpr std::int64_t kMaxSeconds = (std::numeric_limits<std::int64_t>::max() - 999'999'999) / 1'000'000'000;
+	if (ns > kMaxSeconds)
+		return std::nullopt;
 	std::int64_t scale = 100'000'000;
 	ns *= 1'000'000'000;
 	for (char c : fraction) {
