@@ -1,0 +1,301 @@
+// One stage at a time (sim/stages/*.cpp), through HostPipeline::process with frames built in
+// code: each test breaks or changes one thing and checks which stage decided, and how. The
+// socket lookup rules are in socket_lookup_test.cpp, the fast paths in fastpath_*_test.cpp.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "pipeline_harness.h"
+#include "rss_hash.h"
+#include "stages/stages.h"
+
+namespace econsim::sim::test {
+namespace {
+
+// Offsets in the frames vxlan_udp() builds: outer Ethernet 14, outer IPv4 20, UDP 8, VXLAN 8, inner
+// Ethernet 14.
+constexpr std::size_t kOuterIp = 14;
+constexpr std::size_t kVxlan = 42;
+constexpr std::size_t kInnerIp = 64;
+
+// ---- nic_rx: direction, RSS hash and CPU ----
+
+TEST(NicRx, DirectionIsRxToTheNicAddressTxFromItOtherwiseIgnored)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	EXPECT_EQ(h.send(vxlan_udp(), 1).verdict.dir, Direction::rx);
+
+	// The host's own VXLAN frame out of eth0: c1 answers the remote container.
+	InnerFrame reply{.src = "10.233.1.2:5000", .dst = "10.233.2.2:4000", .dst_mac = kRemoteContainerMac,
+			 .src_mac = kContainerMac};
+	Bytes out = vxlan_frame(42, ethernet_frame(udp_packet(endpoint(reply.src), endpoint(reply.dst), {'h'}), 0x0800,
+						   reply.dst_mac, reply.src_mac),
+				endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
+	// Outer MACs: from the host's NIC to the peer.
+	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
+	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
+	const Packet &tx = h.send(out, 2);
+	EXPECT_EQ(tx.verdict.dir, Direction::tx);
+	EXPECT_EQ(tx.verdict.verdict, VerdictKind::transmit);
+	EXPECT_FALSE(tx.verdict.cpu.has_value()) << "a transmitted frame is not steered by RSS";
+
+	// Between two other hosts, to another MAC: not this host's.
+	Bytes elsewhere = ethernet_frame(udp_packet(endpoint("192.168.0.1:1"), endpoint("192.168.0.9:2"), {}), 0x0800,
+					 kPeerMac, kRemoteContainerMac);
+	EXPECT_TRUE(ignored(h.send(elsewhere, 3), "nic_rx", "not_for_host"));
+}
+
+// Sixteen flows that differ only in the outer source port, on a 4-CPU host.
+std::vector<unsigned> cpus_of_sixteen_flows(const std::string &rss)
+{
+	ScenarioText text = with_s1();
+	text.cpus = 4;
+	text.rss = rss;
+	Harness h(text, FastpathMode::off);
+	std::vector<unsigned> cpus;
+	for (int i = 0; i < 16; i++) {
+		InnerFrame f{.outer_src = "192.168.0.1:" + std::to_string(40000 + i)};
+		const Packet &p = h.send(vxlan_udp(f), i);
+		EXPECT_TRUE(delivered(p, "s1"));
+		cpus.push_back(p.verdict.cpu.value_or(99));
+	}
+	return cpus;
+}
+
+TEST(NicRx, RssL4HashesTheOuterPortsAndSpreadsFlowsOverCpus)
+{
+	std::vector<unsigned> cpus = cpus_of_sixteen_flows("l4");
+	for (int i = 0; i < 16; i++) {
+		std::uint32_t hash = rss_hash_l4(endpoint("192.168.0.1:" + std::to_string(40000 + i)), endpoint("192.168.0.2:4789"));
+		EXPECT_EQ(cpus[i], rss_cpu(hash, 4)) << "flow " << i;
+	}
+	EXPECT_GT(std::set<unsigned>(cpus.begin(), cpus.end()).size(), 1u);
+}
+
+TEST(NicRx, RssL3HashesOnlyTheOuterAddresses)
+{
+	std::vector<unsigned> cpus = cpus_of_sixteen_flows("l3");
+	unsigned expected = rss_cpu(rss_hash_l3(endpoint("192.168.0.1:0").address, endpoint("192.168.0.2:0").address), 4);
+	for (unsigned cpu : cpus)
+		EXPECT_EQ(cpu, expected);
+}
+
+TEST(NicRx, RssNonePutsEverythingOnCpu0)
+{
+	for (unsigned cpu : cpus_of_sixteen_flows("none"))
+		EXPECT_EQ(cpu, 0u);
+}
+
+// ---- A header check in each stage: one edit of the usual frame, and where it must stop ----
+
+struct BrokenFrame {
+	std::string name;
+	void (*edit)(Bytes &frame);
+	std::string stage;
+	std::string reason;
+};
+
+void PrintTo(const BrokenFrame &f, std::ostream *out)
+{
+	*out << f.name;
+}
+
+const BrokenFrame kBrokenFrames[] = {
+	// ip_rcv_core: the header checksum, IHL; ip_defrag holds fragments (not modelled: dropped).
+	{"outer_header_checksum", [](Bytes &f) { f[kOuterIp + 10] ^= 0x01; }, "ip_rcv", "bad_ip_checksum"},
+	{"outer_ihl_4", [](Bytes &f) { f[kOuterIp] = 0x44; }, "ip_rcv", "bad_ihl"},
+	{"outer_fragment", [](Bytes &f) { put_be16(f, kOuterIp + 6, 0x2000); fix_ipv4_checksum(f, kOuterIp); },
+	 "ip_rcv", "fragment"},
+	// vxlan_rcv: the I flag must be set.
+	{"vxlan_without_i_flag", [](Bytes &f) { f[kVxlan] = 0x00; }, "vxlan_rcv", "vxlan_flags"},
+	// ip_rcv_core in the container's namespace.
+	{"inner_header_checksum", [](Bytes &f) { f[kInnerIp + 10] ^= 0x01; }, "ip_rcv_container", "inner_bad_ip_checksum"},
+	{"inner_fragment", [](Bytes &f) { put_be16(f, kInnerIp + 6, 0x2000); fix_ipv4_checksum(f, kInnerIp); },
+	 "ip_rcv_container", "fragment"},
+};
+
+class Broken : public ::testing::TestWithParam<BrokenFrame> {};
+
+TEST_P(Broken, StopsAtTheStageThatChecksIt)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	Bytes frame = vxlan_udp();
+	GetParam().edit(frame);
+	EXPECT_TRUE(dropped(h.send(frame, 1), GetParam().stage, GetParam().reason));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 2), "s1")) << "the unedited frame is delivered";
+}
+
+INSTANTIATE_TEST_SUITE_P(Frames, Broken, ::testing::ValuesIn(kBrokenFrames),
+			 [](const testing::TestParamInfo<BrokenFrame> &info) { return info.param.name; });
+
+// ---- ip_rcv: whether the outer destination is the host's ----
+
+TEST(IpRcv, DestinationNotTheHostsIsDropped)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	// To the host's MAC, but another host's IPv4 address: ip_forward is off.
+	InnerFrame f;
+	Bytes frame = vxlan_frame(42, ethernet_frame(udp_packet(endpoint(f.src), endpoint(f.dst), {}), 0x0800, f.dst_mac, f.src_mac),
+				  endpoint("192.168.0.1:40000"), endpoint("192.168.0.99:4789"));
+	const Packet &p = h.send(frame, 1);
+	EXPECT_EQ(p.verdict.dir, Direction::rx) << "addressed to the host's MAC";
+	EXPECT_TRUE(dropped(p, "ip_rcv", "not_local"));
+}
+
+TEST(IpRcv, ArpIsTheKernelsOwn)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	Bytes arp(28, 0);
+	EXPECT_TRUE(ignored(h.send(ethernet_frame(arp, 0x0806), 1), "ip_rcv", "not_ipv4"));
+}
+
+// ---- udp_rcv: the VXLAN device's socket, or a host process's ----
+
+TEST(UdpRcv, Port4789GoesToTheVxlanDevicesSocket)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp(), 1);
+	ASSERT_TRUE(delivered(p, "s1", Path::slow));
+	bool seen = false;
+	for (const TraceStep &s : p.steps)
+		if (s.stage == "udp_rcv") {
+			seen = true;
+			EXPECT_EQ(s.decision, "to kernel:vxlan:4789");
+		}
+	EXPECT_TRUE(seen);
+}
+
+TEST(UdpRcv, OtherPortsGoToHostSockets)
+{
+	Harness h(ScenarioText{}.udp(0, "dns", "host", "0.0.0.0:53"), FastpathMode::off);
+	Bytes query = ethernet_frame(udp_packet(endpoint("192.168.0.1:5353"), endpoint("192.168.0.2:53"), {'q'}));
+	const Packet &p = h.send(query, 1);
+	EXPECT_TRUE(delivered(p, "dns", Path::slow));
+	EXPECT_FALSE(p.verdict.vni.has_value());
+	Bytes nobody = ethernet_frame(udp_packet(endpoint("192.168.0.1:5353"), endpoint("192.168.0.2:54"), {'q'}));
+	EXPECT_TRUE(dropped(h.send(nobody, 2), "socket_lookup", "no_socket"));
+}
+
+// ---- vxlan_rcv: flags, VNI → device ----
+
+TEST(VxlanRcv, UnknownVniIsDropped)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp({.vni = 99}), 1);
+	EXPECT_TRUE(dropped(p, "vxlan_rcv", "unknown_vni"));
+	EXPECT_EQ(p.verdict.vni, 99u);
+}
+
+TEST(VxlanRcv, DeviceTakenDownByALinkEventTakesNothing)
+{
+	// A second device keeps the port's UDP socket open, so the frame gets as far as vxlan_rcv.
+	ScenarioText text = with_s1();
+	text.vxlan.push_back("{name: vxlan43, vni: 43, port: 4789, bridge: br43}");
+	text.bridges.push_back("{name: br43}");
+	text.at(5, "op: link, dev: vxlan42, up: false").at(15, "op: link, dev: vxlan42, up: true");
+	Harness h(text, FastpathMode::off);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "vxlan_rcv", "unknown_vni"));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 20), "s1"));
+}
+
+TEST(VxlanRcv, LastDeviceOnThePortDownClosesItsSocket)
+{
+	ScenarioText text = with_s1();
+	text.at(5, "op: link, dev: vxlan42, up: false");
+	Harness h(text, FastpathMode::off);
+	// vxlan_stop → vxlan_sock_release: nothing listens on 4789 any more (ICMP port unreachable).
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "socket_lookup", "no_socket"));
+}
+
+// ---- br_handle_frame: learning, FDB, flooding ----
+
+TEST(BrHandleFrame, UnknownMacIsFloodedAndReachesTheContainerThatOwnsIt)
+{
+	Harness h(with_s1(ScenarioText{}.with_c2()).udp(0, "s2", "c2", "0.0.0.0:5000"), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp({.dst = "10.233.1.3:5000", .dst_mac = kContainer2Mac}), 1);
+	EXPECT_TRUE(delivered(p, "s2"));
+	bool flooded = false;
+	for (const TraceStep &s : p.steps)
+		if (s.stage == "br_handle_frame") {
+			EXPECT_EQ(s.decision, "forward on br42 to c2");
+			flooded = s.why.find("flood") != std::string::npos;
+		}
+	EXPECT_TRUE(flooded) << "no FDB entry for c2's MAC yet";
+}
+
+TEST(BrHandleFrame, BroadcastReachesTheContainerWithTheInnerAddress)
+{
+	Harness h(with_s1(ScenarioText{}.with_c2()).udp(0, "s2", "c2", "0.0.0.0:5000"), FastpathMode::off);
+	MacAddress broadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	EXPECT_TRUE(delivered(h.send(vxlan_udp({.dst = "10.233.1.3:5000", .dst_mac = broadcast}), 1), "s2"));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp({.dst = "10.233.1.2:5000", .dst_mac = broadcast}), 2), "s1"));
+}
+
+TEST(BrHandleFrame, StaticFdbEntryOnAnotherPortSendsTheFrameWhereNobodyTakesIt)
+{
+	ScenarioText text = with_s1(ScenarioText{}.with_c2());
+	text.bridges = {R"({name: br42, fdb: [{mac: "02:42:0a:e9:01:02", port: veth-c2}]})"};
+	Harness h(text, FastpathMode::off);
+	// br_forward to veth-c2; c2's eth0 sees another MAC (PACKET_OTHERHOST).
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 1), "br_handle_frame", "other_host"));
+}
+
+TEST(BrHandleFrame, FdbEventMovesTheMacAndFdbDelFloodsAgain)
+{
+	ScenarioText text = with_s1(ScenarioText{}.with_c2());
+	text.at(5, R"(op: fdb, bridge: br42, mac: "02:42:0a:e9:01:02", port: veth-c2)")
+		.at(15, R"(op: fdb_del, bridge: br42, mac: "02:42:0a:e9:01:02")");
+	Harness h(text, FastpathMode::off);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "br_handle_frame", "other_host"));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 20), "s1"));
+}
+
+TEST(BrHandleFrame, ContainerVethDownStopsTheFrame)
+{
+	ScenarioText text = with_s1();
+	text.at(5, "op: link, dev: veth-c1, up: false");
+	Harness h(text, FastpathMode::off);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
+	// veth-c1 has no carrier, so it does not forward: the flood reaches nobody.
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "br_handle_frame", "no_receiver"));
+}
+
+// ---- veth_xmit and ip_rcv_container: into the container's namespace ----
+
+TEST(VethXmit, CrossesIntoTheContainersNamespace)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp(), 1);
+	ASSERT_TRUE(delivered(p, "s1"));
+	bool seen = false;
+	for (const TraceStep &s : p.steps)
+		if (s.stage == "veth_xmit") {
+			seen = true;
+			EXPECT_EQ(s.decision, "veth-c1 → c1/eth0");
+		}
+	EXPECT_TRUE(seen);
+}
+
+TEST(IpRcvContainer, InnerDestinationNotTheContainersIsDropped)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	EXPECT_TRUE(dropped(h.send(vxlan_udp({.dst = "10.233.1.99:5000"}), 1), "ip_rcv_container", "not_local"));
+}
+
+TEST(Deliver, VerdictNamesTheSocketTheSlowPathAndTheFlow)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp(), 1);
+	EXPECT_TRUE(delivered(p, "s1", Path::slow));
+	EXPECT_EQ(deciding_stage(p), "deliver");
+	EXPECT_EQ(p.verdict.vni, 42u);
+	EXPECT_EQ(p.verdict.flow, "udp 10.233.2.2:4000 > 10.233.1.2:5000");
+	const auto &counts = h.pipeline().stage_counts();
+	EXPECT_EQ(counts.at("deliver").ended.at("deliver"), 1u);
+	EXPECT_EQ(counts.at("nic_rx").entered, 1u);
+}
+
+} // namespace
+} // namespace econsim::sim::test
