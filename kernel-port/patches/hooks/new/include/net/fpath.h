@@ -49,8 +49,7 @@ struct fpath_hop {
 	u8 ok;		/* BRIDGE: nothing the bridge did depended on more than the FDB */
 };
 
-/*
- * SKB_EXT_FPATH: the ticket of a missed lookup, carried to the socket.
+/* SKB_EXT_FPATH: the ticket of a missed lookup, carried to the socket.
  * skb_scrub_packet() keeps it (only it) across the veth; it is dropped where
  * the socket is found, and trusted there only if the hops are exactly
  * vxlan (RX) -> bridge -> host-side veth (TX) -> container device (RX).
@@ -89,8 +88,7 @@ static inline bool fpath_enabled(void)
 	return static_branch_unlikely(&fpath_enabled_key);
 }
 
-/*
- * vxlan_rcv(), instead of gro_cells_receive(): true if the frame went the
+/* vxlan_rcv(), instead of gro_cells_receive(): true if the frame went the
  * fast path (it is consumed), false if the caller goes on as usual.
  */
 static inline bool fpath_vxlan_rcv(struct sk_buff *skb, struct net_device *vxlan,

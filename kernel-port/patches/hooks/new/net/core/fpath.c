@@ -111,8 +111,7 @@ static struct fpmap *fpath_get_map(void)
 	return smp_load_acquire(&fpath_map);
 }
 
-/*
- * The inner frame as vxlan_rcv() leaves it: Ethernet header pulled (mac
+/* The inner frame as vxlan_rcv() leaves it: Ethernet header pulled (mac
  * header set), data at the inner network header. Only unicast IPv4 TCP/UDP,
  * first fragments excluded too: the ports must be there.
  */
@@ -147,8 +146,7 @@ static bool fpath_parse(struct sk_buff *skb, struct fpmap_flow *flow)
 	return true;
 }
 
-/*
- * The bucket hash: the NIC's L4 hash when there is one (free, and one per
+/* The bucket hash: the NIC's L4 hash when there is one (free, and one per
  * inner flow since the sender derives the outer source port from the inner
  * flow), else a hash of the key. XOR with the VXLAN device's ifindex is a
  * bijection, so per flow two VXLAN devices never share a hash, and fpmap
@@ -212,8 +210,7 @@ static bool fpath_fits(const struct net_device *dev, unsigned int len)
 	return len <= dev->mtu + dev->hard_header_len + VLAN_HLEN;
 }
 
-/*
- * The stages the fast path skips are pure functions of the cached decision:
+/* The stages the fast path skips are pure functions of the cached decision:
  * nobody taps, filters, redirects, queues or shapes on the way.
  */
 static bool fpath_stages_plain(struct net_device *vxlan, struct net_device *br,
@@ -256,8 +253,7 @@ static bool fpath_stages_plain(struct net_device *vxlan, struct net_device *br,
 	txq = netdev_get_tx_queue(peer, 0);
 	if (rcu_dereference(txq->qdisc)->enqueue)
 		return false;
-	/*
-	 * veth_xmit() takes its NAPI path (GRO) when the container side asked
+	/* veth_xmit() takes its NAPI path (GRO) when the container side asked
 	 * for GRO and the host side cannot segment (veth_skb_is_eligible_for_gro).
 	 */
 	if ((edev->wanted_features & NETIF_F_GRO) && !(peer->features & NETIF_F_ALL_TSO))
@@ -265,8 +261,7 @@ static bool fpath_stages_plain(struct net_device *vxlan, struct net_device *br,
 	return true;
 }
 
-/*
- * No older frame of this flow is still on its way through the stages the
+/* No older frame of this flow is still on its way through the stages the
  * fast path skips, on this CPU: one handed up now would overtake it (ECON B18).
  * The slow path queues a frame in the VXLAN device's GRO cell, then in the
  * backlog (veth -> netif_rx); a frame being processed from the backlog has
@@ -293,8 +288,7 @@ static enum fpath_fallback fpath_check(struct sk_buff *skb, struct net_device *v
 	const struct ethhdr *eth;
 	struct net *net;
 
-	/*
-	 * The socket the flow was cached for still exists. Reading it is safe:
+	/* The socket the flow was cached for still exists. Reading it is safe:
 	 * closing removes its entries first (fpmap_sock_closed, before the
 	 * lookup above could have copied one, or the copy is older than the
 	 * removal and RCU keeps the socket), UDP sockets are SOCK_RCU_FREE and
@@ -314,8 +308,7 @@ static enum fpath_fallback fpath_check(struct sk_buff *skb, struct net_device *v
 	    netdev_master_upper_dev_get_rcu(vxlan) != br ||
 	    !netif_running(br) || !netif_running(peer) || !netif_running(edev))
 		return FPATH_FB_TOPOLOGY;
-	/*
-	 * The bridge forwards by destination MAC: the cached decision is for
+	/* The bridge forwards by destination MAC: the cached decision is for
 	 * the container's own address. A source the bridge drops is dropped.
 	 */
 	eth = eth_hdr(skb);
@@ -337,8 +330,7 @@ static enum fpath_fallback fpath_check(struct sk_buff *skb, struct net_device *v
 	return FPATH_FB_NONE;
 }
 
-/*
- * Hand the inner frame to the container device as the bridge and the veth
+/* Hand the inner frame to the container device as the bridge and the veth
  * would have: the same changes to the skb, in the same order, then the
  * device's receive path without the backlog.
  */
@@ -421,8 +413,7 @@ static int fpath_is_dev(struct net_device *dev, struct netdev_nested_priv *priv)
 	return dev == priv->data;
 }
 
-/*
- * The frame reached socket @sk over exactly the hops the fast path replaces,
+/* The frame reached socket @sk over exactly the hops the fast path replaces,
  * unchanged (no NAT) and for this host: fill in the flow and the path. The
  * recorded devices are only compared with live ones found from skb->dev.
  */
@@ -512,8 +503,7 @@ void __fpath_sk_closed(struct sock *sk)
 {
 	struct fpmap *map = fpath_get_map();
 
-	/*
-	 * The cookie is made here if the socket has none: an insert for it
+	/* The cookie is made here if the socket has none: an insert for it
 	 * racing with this close gets the same one (or its ticket is refused).
 	 */
 	if (map)
