@@ -232,7 +232,8 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 		Summary summary;
 		std::uint64_t checked = 0, unmet = 0, mismatches = 0;
 		std::vector<Disagreement> first_unmet, first_mismatches;
-		std::optional<std::string> capture_error;
+		// A bad frame or a refused event stops the replay; what came before is still summarised.
+		std::optional<std::string> input_error;
 		auto handle = [&](const CaptureFrame &frame, const Packet &p) {
 			const Verdict &v = p.verdict;
 			summary.count(v);
@@ -264,14 +265,16 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 				while (auto frame = reader.next())
 					handle(*frame, pipeline.process(*frame));
 			}
+			pipeline.finish();
+			if (vanilla)
+				vanilla->finish();
 		} catch (const CaptureError &e) {
-			capture_error = e.what();
+			input_error = e.what();
+		} catch (const ScenarioError &e) {
+			input_error = e.what();
 		}
 		if (options.progress)
 			err << "\r" << std::string(30, ' ') << "\r" << std::flush;
-		pipeline.finish();
-		if (vanilla)
-			vanilla->finish();
 		if (writer)
 			writer->flush();
 
@@ -291,8 +294,8 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 			out << "check against vanilla: " << mismatches << " mismatches\n";
 			list_disagreements(out, first_mismatches, mismatches);
 		}
-		if (capture_error) {
-			err << "econ-sim: " << *capture_error << "\n";
+		if (input_error) {
+			err << "econ-sim: " << *input_error << "\n";
 			return kExitBadInput;
 		}
 		return unmet || mismatches ? kExitDisagreement : kExitOk;
