@@ -137,11 +137,7 @@ Bytes tcp_packet(Endpoint src, Endpoint dst, std::uint8_t flags, const Bytes &pa
 
 Bytes ethernet_frame(const Bytes &payload, std::uint16_t ethertype, MacAddress dst, MacAddress src)
 {
-	// Sized up front: growing a 6-byte vector by insert() trips GCC 12's -Warray-bounds at -O2
-	// (a false positive in its inlined memmove).
-	Bytes frame;
-	frame.reserve(14 + payload.size());
-	frame.insert(frame.end(), dst.bytes.begin(), dst.bytes.end());
+	Bytes frame(dst.bytes.begin(), dst.bytes.end());
 	frame.insert(frame.end(), src.bytes.begin(), src.bytes.end());
 	append_be16(frame, ethertype);
 	frame.insert(frame.end(), payload.begin(), payload.end());
