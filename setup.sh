@@ -11,6 +11,7 @@ packages=(
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod
 	iproute2 tcpdump procps python3
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -12,6 +12,9 @@ cmake --build build-asan -j"$(nproc)" >build-asan/build.log 2>&1 || { tail -40 b
 echo "== ctest (ASan+UBSan)"
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")
 
+echo "== fuzz: bounded libFuzzer campaigns and the regression inputs"
+tests/fuzz/run-ci
+
 echo "== kernel-port: kernel style and includes"
 kernel-port/module/checkpatch
 kernel-port/module/check-includes
