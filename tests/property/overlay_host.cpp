@@ -1,0 +1,222 @@
+#include "overlay_host.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "econ_map.h"
+#include "rss_hash.h"
+
+namespace econsim::sim::property {
+
+namespace {
+
+[[noreturn]] void bad_literal(const char *what, const char *text)
+{
+	std::fprintf(stderr, "overlay_host: bad %s literal %s\n", what, text);
+	std::abort();
+}
+
+constexpr std::size_t kEthernet = 14, kIpv4 = 20, kUdp = 8, kVxlan = 8;
+
+} // namespace
+
+Ipv4Address ip(const char *text)
+{
+	auto parsed = parse_ipv4(text);
+	if (!parsed)
+		bad_literal("IPv4", text);
+	return *parsed;
+}
+
+MacAddress mac(const char *text)
+{
+	auto parsed = parse_mac(text);
+	if (!parsed)
+		bad_literal("MAC", text);
+	return *parsed;
+}
+
+Ipv4Address host_ip()
+{
+	return ip("192.168.0.2");
+}
+
+Ipv4Address subnet_broadcast()
+{
+	return ip("10.233.1.255");
+}
+
+const std::vector<Tenant> &tenants()
+{
+	static const std::vector<Tenant> all{
+		{"c1", "br42", "vxlan42", "veth-c1", 42, mac("02:42:0a:e9:01:02"), ip("10.233.1.2")},
+		{"c2", "br42", "vxlan42", "veth-c2", 42, mac("02:42:0a:e9:01:03"), ip("10.233.1.3")},
+		{"c3", "br43", "vxlan43", "veth-c3", 43, mac("02:42:0a:e9:01:02"), ip("10.233.1.2")},
+		{"c4", "br43", "vxlan43", "veth-c4", 43, mac("02:42:0a:e9:01:03"), ip("10.233.1.3")},
+	};
+	return all;
+}
+
+const Tenant *tenant(const std::string &container)
+{
+	for (const Tenant &t : tenants())
+		if (t.container == container)
+			return &t;
+	return nullptr;
+}
+
+const std::vector<Peer> &peers()
+{
+	static const std::vector<Peer> all{
+		{test::endpoint("10.233.2.2:4000"), mac("02:42:0a:e9:02:02"), ip("192.168.0.1")},
+		{test::endpoint("10.233.2.3:4000"), mac("02:42:0a:e9:02:03"), ip("192.168.0.3")},
+		{test::endpoint("10.233.2.2:4001"), mac("02:42:0a:e9:02:02"), ip("192.168.0.1")},
+	};
+	return all;
+}
+
+Scenario overlay_scenario(int cpus)
+{
+	Scenario s;
+	s.file = "property";
+	s.host.name = "node1";
+	s.host.cpus = cpus;
+	s.host.rss = RssMode::l4;
+	s.host.nic = Nic{kNic, test::kHostMac, Ipv4Prefix{host_ip(), 24}, 1500, 0};
+	for (const char *bridge : {"br42", "br43"})
+		s.host.bridges.push_back(Bridge{bridge, {}, 0});
+	s.host.vxlan.push_back(VxlanDevice{"vxlan42", 42, kVxlanPort, "br42", 0});
+	s.host.vxlan.push_back(VxlanDevice{"vxlan43", 43, kVxlanPort, "br43", 0});
+	for (const Tenant &t : tenants())
+		s.host.containers.push_back(Container{t.container, t.bridge, t.veth, t.mac, Ipv4Prefix{t.ip, 24}, 0});
+	return s;
+}
+
+Bytes frame_bytes(const FrameSpec &spec)
+{
+	const Bytes payload{'p'};
+	auto l4 = [&](Endpoint src, Endpoint dst) {
+		return spec.proto == SocketProto::udp ? test::udp_packet(src, dst, payload)
+						      : test::tcp_packet(src, dst, spec.tcp_flags, payload);
+	};
+	Bytes frame;
+	if (!spec.vxlan) {
+		frame = test::ethernet_frame(l4(spec.outer_src, spec.dst));
+	} else {
+		Bytes inner = test::ethernet_frame(l4(spec.src, spec.dst), 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
+		frame = test::vxlan_frame(spec.vni, inner, spec.outer_src, Endpoint{host_ip(), kVxlanPort});
+	}
+	const std::size_t inner_ip = kEthernet + kIpv4 + kUdp + kVxlan + kEthernet;
+	switch (spec.corruption) {
+	case Corruption::none:
+		break;
+	case Corruption::outer_ip_checksum:
+		frame.at(kEthernet + 10) ^= 0xff;
+		break;
+	case Corruption::inner_ip_checksum:
+		if (spec.vxlan)
+			frame.at(inner_ip + 10) ^= 0xff;
+		break;
+	case Corruption::vxlan_flags:
+		if (spec.vxlan)
+			frame.at(kEthernet + kIpv4 + kUdp) = 0; // the I flag gone
+		break;
+	}
+	return frame;
+}
+
+std::string tcp_flags_text(std::uint8_t flags)
+{
+	static const std::pair<std::uint8_t, const char *> names[] = {
+		{0x02, "SYN"}, {0x01, "FIN"}, {0x04, "RST"}, {0x08, "PSH"}, {0x10, "ACK"}};
+	std::string text;
+	for (auto [bit, name] : names)
+		if (flags & bit)
+			text += (text.empty() ? "" : "|") + std::string(name);
+	return text.empty() ? "none" : text;
+}
+
+namespace {
+
+std::string mac_name(const MacAddress &m)
+{
+	if (m == MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+		return "broadcast";
+	std::string owners;
+	for (const Tenant &t : tenants())
+		if (t.mac == m)
+			owners += (owners.empty() ? "" : "/") + t.container;
+	for (const Peer &p : peers())
+		if (p.mac == m && owners.empty())
+			owners = "peer " + to_string(p.endpoint.address);
+	return owners.empty() ? to_string(m) : owners;
+}
+
+const char *corruption_text(Corruption c)
+{
+	switch (c) {
+	case Corruption::none: return "";
+	case Corruption::outer_ip_checksum: return ", bad outer IPv4 checksum";
+	case Corruption::inner_ip_checksum: return ", bad inner IPv4 checksum";
+	case Corruption::vxlan_flags: return ", VXLAN I flag clear";
+	}
+	return "";
+}
+
+} // namespace
+
+std::string describe(const FrameSpec &spec)
+{
+	std::string proto(to_string(spec.proto));
+	std::string flags = spec.proto == SocketProto::tcp ? " [" + tcp_flags_text(spec.tcp_flags) + "]" : "";
+	if (!spec.vxlan)
+		return "plain " + proto + " " + to_string(spec.outer_src) + " > " + to_string(spec.dst) + flags +
+		       corruption_text(spec.corruption);
+	return "vni " + std::to_string(spec.vni) + " via " + to_string(spec.outer_src) + ", " + proto + " " +
+	       to_string(spec.src) + " > " + to_string(spec.dst) + flags + " (mac " + mac_name(spec.inner_src_mac) +
+	       " > " + mac_name(spec.inner_dst_mac) + ")" + corruption_text(spec.corruption);
+}
+
+const std::vector<Endpoint> &outer_sources_per_cpu()
+{
+	static const std::vector<Endpoint> found = [] {
+		const Endpoint vtep{host_ip(), kVxlanPort};
+		std::vector<Endpoint> sources;
+		for (const char *remote : {"192.168.0.1", "192.168.0.3"}) {
+			for (unsigned residue = 0; residue < 4; residue++) {
+				for (unsigned port = 40000; port < 65536; port++) {
+					Endpoint src{ip(remote), static_cast<std::uint16_t>(port)};
+					if (rss_hash_l4(src, vtep) % 128 % 12 == residue) {
+						sources.push_back(src);
+						break;
+					}
+				}
+			}
+		}
+		return sources;
+	}();
+	return found;
+}
+
+const CollidingSources &econ_bucket_collision()
+{
+	static const CollidingSources found = [] {
+		// Same ECON bucket and the same hash % 128 % 12, so the same CPU for 2, 3 and 4 CPUs
+		// (rss_cpu: the indirection table's 128 slots, round robin over the CPUs).
+		const Endpoint vtep{host_ip(), kVxlanPort};
+		std::map<std::pair<unsigned, unsigned>, Endpoint> seen;
+		for (unsigned port = 40000; port < 65536; port++) {
+			Endpoint src{ip("192.168.0.1"), static_cast<std::uint16_t>(port)};
+			std::uint32_t hash = rss_hash_l4(src, vtep);
+			auto [it, fresh] = seen.try_emplace({econ_bucket(hash), hash % 128 % 12}, src);
+			if (!fresh && rss_hash_l4(it->second, vtep) != hash)
+				return CollidingSources{it->second, src};
+		}
+		std::fprintf(stderr, "overlay_host: no two outer sources share an ECON bucket\n");
+		std::abort();
+	}();
+	return found;
+}
+
+} // namespace econsim::sim::property

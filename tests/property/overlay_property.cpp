@@ -1,0 +1,920 @@
+#include "overlay_property.h"
+
+#include <rapidcheck.h>
+#include <rapidcheck/state.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "flow_map.h"
+#include "model/sockets.h"
+#include "model/topology.h"
+
+namespace econsim::sim::property {
+
+namespace {
+
+constexpr std::int64_t kStartNs = 1'764'150'000'000'000'000;
+constexpr std::int64_t kStepNs = 1'000'000; // every command happens 1 ms after the one before
+
+std::string verdict_text(const Packet &p)
+{
+	const Verdict &v = p.verdict;
+	std::string s(to_string(v.verdict));
+	if (v.sock)
+		s += " " + *v.sock;
+	if (v.reason)
+		s += " (" + *v.reason + ")";
+	if (v.path)
+		s += std::string(" [") + std::string(to_string(*v.path)) + "]";
+	return s;
+}
+
+bool same_end(const Verdict &a, const Verdict &b)
+{
+	return a.verdict == b.verdict && a.sock == b.sock && a.reason == b.reason;
+}
+
+// The refusal without the file:line prefix and the boilerplate.
+std::string refusal_text(const std::string &what)
+{
+	std::string s = what;
+	if (auto colon = s.find(": "); colon != std::string::npos && s.rfind("property:", 0) == 0)
+		s = s.substr(colon + 2);
+	const std::string tail = ": the kernel would refuse it";
+	if (s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0)
+		s.resize(s.size() - tail.size());
+	return s;
+}
+
+} // namespace
+
+Profile Profile::full()
+{
+	Profile p;
+	p.outer_sources = outer_sources_per_cpu();
+	p.outer_sources.push_back(econ_bucket_collision().first);
+	p.outer_sources.push_back(econ_bucket_collision().second);
+	return p;
+}
+
+std::vector<std::string> OverlayModel::open_sockets(std::optional<SocketProto> proto) const
+{
+	std::vector<std::string> names;
+	for (const auto &[name, s] : sockets)
+		if (s.open && (!proto || s.proto == *proto))
+			names.push_back(name);
+	return names;
+}
+
+void OverlayModel::received(const FrameSpec &frame)
+{
+	constexpr std::size_t kRemembered = 6;
+	recent_frames.push_back(frame);
+	if (recent_frames.size() > kRemembered)
+		recent_frames.erase(recent_frames.begin());
+}
+
+void OverlayModel::open(const ServerSpec &server)
+{
+	sockets[server.name] = {server.ns, server.proto, true, server.local.port};
+}
+
+bool OverlayModel::open(const std::string &socket) const
+{
+	auto it = sockets.find(socket);
+	return it != sockets.end() && it->second.open;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pair of pipelines.
+
+OverlayPair::OverlayPair(int cpus, FastpathMode candidate, std::optional<std::string> fail_on)
+	: scenario_(overlay_scenario(cpus)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
+{
+	candidate_ = std::make_unique<HostPipeline>(scenario_, candidate);
+	vanilla_ = std::make_unique<HostPipeline>(scenario_, FastpathMode::off);
+	log_.push_back("host with " + std::to_string(cpus) + " CPUs, candidate mode " +
+		       std::string(to_string(candidate)));
+}
+
+std::string OverlayPair::history() const
+{
+	std::string text = "what happened:\n";
+	for (const std::string &line : log_)
+		text += "  " + line + "\n";
+	return text;
+}
+
+void OverlayPair::fail(const std::string &what) const
+{
+	RC_FAIL(what + "\n" + history());
+}
+
+void OverlayPair::event(Event event, const std::string &text)
+{
+	now_ns_ += kStepNs;
+	event.t_ns = now_ns_;
+	event.t = static_cast<double>(now_ns_) * 1e-9;
+	event.line = ++lines_;
+	scenario_.events.push_back(std::move(event));
+	auto apply = [](HostPipeline &p) -> std::optional<std::string> {
+		try {
+			p.finish();
+			return std::nullopt;
+		} catch (const ScenarioError &e) {
+			return refusal_text(e.what());
+		}
+	};
+	std::optional<std::string> by_candidate = apply(*candidate_);
+	std::optional<std::string> by_vanilla = apply(*vanilla_);
+	log_.push_back(text + (by_vanilla ? "  → refused: " + *by_vanilla : ""));
+	if (by_candidate.has_value() != by_vanilla.has_value()) {
+		divergences_++;
+		std::string what = "divergence [other]: " + text + ": " +
+				   std::string(to_string(candidate_->mode())) + " " +
+				   (by_candidate ? "refused" : "accepted") + ", vanilla " +
+				   (by_vanilla ? "refused" : "accepted");
+		if (!fail_on_ || *fail_on_ == "other")
+			fail(what);
+		log_.back() += "  (tolerated: " + what + ")";
+	}
+}
+
+void OverlayPair::open(const ServerSpec &server)
+{
+	Event e;
+	e.op = EventOp::socket;
+	e.sock = server.name;
+	e.ns = server.ns;
+	e.proto = server.proto;
+	event(e, "socket " + server.name + " " + std::string(to_string(server.proto)) + " in " + server.ns);
+	Event b;
+	b.op = EventOp::bind;
+	b.sock = server.name;
+	b.addr = server.local;
+	b.reuseaddr = server.reuseaddr;
+	b.reuseport = server.reuseport;
+	event(b, "bind " + server.name + " " + to_string(server.local) + (server.reuseaddr ? " SO_REUSEADDR" : "") +
+			 (server.reuseport ? " SO_REUSEPORT" : ""));
+	if (server.proto == SocketProto::tcp) {
+		Event l;
+		l.op = EventOp::listen;
+		l.sock = server.name;
+		l.backlog = 16;
+		event(l, "listen " + server.name);
+	}
+}
+
+void showValue(const ServerSpec &server, std::ostream &os)
+{
+	os << "server " << server.name << " " << to_string(server.proto) << " in " << server.ns << " on "
+	   << to_string(server.local) << (server.reuseaddr ? " SO_REUSEADDR" : "")
+	   << (server.reuseport ? " SO_REUSEPORT" : "");
+}
+
+void OverlayPair::sleep(std::int64_t ns)
+{
+	now_ns_ += ns;
+	log_.push_back("sleep " + std::to_string(ns / 1'000'000) + " ms");
+}
+
+FrameOutcome OverlayPair::frame(const FrameSpec &spec)
+{
+	now_ns_ += kStepNs;
+	Bytes bytes = frame_bytes(spec);
+	CaptureFrame f;
+	f.number = ++frames_;
+	f.timestamp_ns = now_ns_;
+	f.timestamp = static_cast<double>(now_ns_) * 1e-9;
+	f.captured_length = static_cast<std::uint32_t>(bytes.size());
+	f.wire_length = f.captured_length;
+	f.link_type = kLinkTypeEthernet;
+	f.bytes = bytes;
+	const Packet &c = candidate_->process(f);
+	const Packet &v = vanilla_->process(f);
+	std::string mode(to_string(candidate_->mode()));
+	std::string line = "frame " + std::to_string(f.number) + ": " + describe(spec) + " on CPU " +
+			   std::to_string(v.cpu) + " → vanilla " + verdict_text(v);
+	if (c.verdict.path == Path::fast)
+		fast_frames_++;
+	FrameOutcome outcome{verdict_text(c), verdict_text(v), {}};
+	if (same_end(c.verdict, v.verdict)) {
+		log_.push_back(line + ", " + mode + " the same" +
+			       (c.verdict.path == Path::fast ? " [fast]" : ""));
+		return outcome;
+	}
+	divergences_++;
+	outcome.divergence = classify_divergence(c, v, *candidate_, *vanilla_);
+	line += ", " + mode + " " + outcome.candidate;
+	log_.push_back(line);
+	if (!fail_on_ || *fail_on_ == outcome.divergence)
+		fail("divergence [" + outcome.divergence + "] at frame " + std::to_string(f.number) + ": " + mode +
+		     " → " + outcome.candidate + ", vanilla → " + outcome.vanilla);
+	log_.back() += "  (tolerated [" + outcome.divergence + "])";
+	return outcome;
+}
+
+void OverlayPair::check_closed_sockets()
+{
+	const FlowMap *map = candidate_->fastpath().flow_map();
+	if (!map)
+		return;
+	const OverlayHost &host = candidate_->host();
+	for (std::uint64_t cookie = 1; host.socket_name(cookie) != "?"; cookie++)
+		if (!host.socket_open(cookie) && map->has_cookie(cookie))
+			fail("the flow map still holds an entry for " + host.socket_name(cookie) + " (cookie " +
+			     std::to_string(cookie) + "), which is closed");
+}
+
+std::string classify_divergence(const Packet &candidate, const Packet &vanilla, const HostPipeline &candidate_pipeline,
+				const HostPipeline &vanilla_pipeline)
+{
+	const Verdict &c = candidate.verdict;
+	const Verdict &v = vanilla.verdict;
+	if (c.reason == "b14_closed_socket")
+		return "closed_socket";
+	if (c.verdict != VerdictKind::deliver && v.verdict != VerdictKind::deliver)
+		return "other";
+	if (c.verdict != VerdictKind::deliver)
+		return "stale";
+	const model::Socket *socket = candidate_pipeline.host().model().sockets().find(*c.sock);
+	if (!socket)
+		return "closed_socket";
+	// The tenant the frame's VNI belongs to now, per the vanilla host's devices.
+	if (candidate.parsed.is_vxlan() && socket->ns != kHostNamespace) {
+		const model::Topology &topology = vanilla_pipeline.host().model().topology();
+		const model::Device *vxlan = topology.vxlan_for(candidate.parsed.outer_l4->dst_port,
+								 candidate.parsed.vxlan->vni);
+		const model::Container *owner = candidate_pipeline.host().model().topology().container(socket->ns);
+		if (!vxlan || !owner || owner->bridge != vxlan->bridge)
+			return "cross_tenant";
+	}
+	if (v.verdict == VerdictKind::deliver) {
+		const model::Socket *chosen = vanilla_pipeline.host().model().sockets().find(*v.sock);
+		if (!chosen || chosen->ns != socket->ns)
+			return "other";
+		return chosen->peer ? "shadowed_by_connected" : "shadowed";
+	}
+	return "stale";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+namespace {
+
+using Command = rc::state::Command<OverlayModel, OverlayPair>;
+using CommandPtr = std::shared_ptr<const Command>;
+
+template <typename T> T pick(const std::vector<T> &choices)
+{
+	RC_PRE(!choices.empty());
+	return *rc::gen::elementOf(choices);
+}
+
+template <typename T> bool contains(const std::vector<T> &values, const T &value)
+{
+	return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// gen::inRange narrows its range with the case's size (only min at size 0); choices between kinds
+// of command or frame must not, or the small cases would all be alike.
+int uniform(int min, int max)
+{
+	return *rc::gen::resize(100, rc::gen::inRange(min, max));
+}
+
+bool percent(int p)
+{
+	return p > 0 && uniform(0, 100) < p;
+}
+
+std::vector<std::string> live_namespaces(const OverlayModel &m, const std::vector<std::string> &from)
+{
+	std::vector<std::string> live;
+	for (const std::string &ns : from)
+		if (!m.deleted_namespaces.contains(ns))
+			live.push_back(ns);
+	return live;
+}
+
+Ipv4Address namespace_address(const std::string &ns)
+{
+	const Tenant *t = tenant(ns);
+	return t ? t->ip : host_ip();
+}
+
+// A command that is one scenario event, printed the same way in the counterexample and the log.
+class EventCommand : public Command {
+public:
+	void run(const OverlayModel &, OverlayPair &sut) const override
+	{
+		sut.event(event(), text());
+		sut.check_closed_sockets();
+	}
+	void show(std::ostream &os) const override { os << text(); }
+
+protected:
+	virtual Event event() const = 0;
+	virtual std::string text() const = 0;
+
+	static Event make(EventOp op)
+	{
+		Event e;
+		e.op = op;
+		return e;
+	}
+};
+
+// Commands on one socket check that it is still open in the model (shrinking removes its
+// `socket` command, or adds a `close` before it).
+class SocketCommand : public EventCommand {
+public:
+	explicit SocketCommand(std::string socket) : socket_(std::move(socket)) {}
+	void checkPreconditions(const OverlayModel &m) const override { RC_PRE(m.open(socket_)); }
+
+protected:
+	Event make(EventOp op) const
+	{
+		Event e = EventCommand::make(op);
+		e.sock = socket_;
+		return e;
+	}
+	std::string socket_;
+};
+
+std::string socket_name(const OverlayModel &m, SocketProto proto)
+{
+	return (proto == SocketProto::udp ? "u" : "t") + std::to_string(m.sockets.size() + 1);
+}
+
+class OpenSocket : public EventCommand {
+public:
+	OpenSocket(const OverlayModel &m, const Profile &p)
+	{
+		ns_ = pick(live_namespaces(m, p.socket_namespaces));
+		proto_ = pick(p.socket_protos);
+		name_ = socket_name(m, proto_);
+	}
+	void checkPreconditions(const OverlayModel &m) const override
+	{
+		RC_PRE(!m.sockets.contains(name_));
+		RC_PRE(!m.deleted_namespaces.contains(ns_));
+	}
+	void apply(OverlayModel &m) const override { m.sockets[name_] = {ns_, proto_, true}; }
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::socket);
+		e.sock = name_;
+		e.ns = ns_;
+		e.proto = proto_;
+		return e;
+	}
+	std::string text() const override { return "socket " + name_ + " " + std::string(to_string(proto_)) + " in " + ns_; }
+	std::string ns_;
+	SocketProto proto_ = SocketProto::udp;
+	std::string name_;
+};
+
+ServerSpec generate_server(const OverlayModel &m, const Profile &p)
+{
+	ServerSpec server;
+	server.ns = pick(live_namespaces(m, p.socket_namespaces));
+	server.proto = pick(p.socket_protos);
+	server.name = socket_name(m, server.proto);
+	std::vector<std::uint16_t> ports;
+	for (std::uint16_t port : p.ports)
+		if (port)
+			ports.push_back(port);
+	bool any = pick(p.bind_addresses) != "own";
+	server.local = Endpoint{any ? Ipv4Address{} : namespace_address(server.ns), pick(ports)};
+	server.reuseaddr = pick(p.reuseaddr);
+	server.reuseport = pick(p.reuseport);
+	return server;
+}
+
+// socket, bind to 0.0.0.0 or the namespace's address and a fixed port, listen for TCP: the
+// service a test of a fast path wants to see traffic reach.
+class OpenServer : public Command {
+public:
+	OpenServer(const OverlayModel &m, const Profile &p) : server_(generate_server(m, p)) {}
+	void checkPreconditions(const OverlayModel &m) const override
+	{
+		RC_PRE(!m.sockets.contains(server_.name));
+		RC_PRE(!m.deleted_namespaces.contains(server_.ns));
+	}
+	void apply(OverlayModel &m) const override { m.open(server_); }
+	void run(const OverlayModel &, OverlayPair &sut) const override
+	{
+		sut.open(server_);
+		sut.check_closed_sockets();
+	}
+	void show(std::ostream &os) const override { showValue(server_, os); }
+
+private:
+	ServerSpec server_;
+};
+
+class Bind : public SocketCommand {
+public:
+	Bind(const OverlayModel &m, const Profile &p) : SocketCommand(pick(m.open_sockets()))
+	{
+		std::string address = pick(p.bind_addresses);
+		Ipv4Address a = address == "any"   ? Ipv4Address{}
+				: address == "own" ? namespace_address(m.sockets.at(socket_).ns)
+						   : ip(address.c_str());
+		local_ = Endpoint{a, pick(p.ports)};
+		reuseaddr_ = pick(p.reuseaddr);
+		reuseport_ = pick(p.reuseport);
+	}
+	void apply(OverlayModel &m) const override
+	{
+		if (local_.port)
+			m.sockets[socket_].port = local_.port;
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::bind);
+		e.addr = local_;
+		e.reuseaddr = reuseaddr_;
+		e.reuseport = reuseport_;
+		return e;
+	}
+	std::string text() const override
+	{
+		return "bind " + socket_ + " " + to_string(local_) + (reuseaddr_ ? " SO_REUSEADDR" : "") +
+		       (reuseport_ ? " SO_REUSEPORT" : "");
+	}
+	Endpoint local_;
+	bool reuseaddr_ = false, reuseport_ = false;
+};
+
+class Connect : public SocketCommand {
+public:
+	Connect(const OverlayModel &m, const Profile &p) : SocketCommand(pick(m.open_sockets()))
+	{
+		std::vector<Endpoint> choices;
+		for (const Peer &peer : p.peers)
+			choices.push_back(peer.endpoint);
+		if (p.disconnect)
+			choices.push_back(Endpoint{});
+		peer_ = pick(choices);
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::connect);
+		e.peer = peer_;
+		return e;
+	}
+	std::string text() const override
+	{
+		return peer_ == Endpoint{} ? "disconnect " + socket_ : "connect " + socket_ + " " + to_string(peer_);
+	}
+	Endpoint peer_;
+};
+
+class Listen : public SocketCommand {
+public:
+	Listen(const OverlayModel &m, const Profile &) : SocketCommand(pick(m.open_sockets(SocketProto::tcp))) {}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::listen);
+		e.backlog = 16;
+		return e;
+	}
+	std::string text() const override { return "listen " + socket_; }
+};
+
+class Close : public SocketCommand {
+public:
+	Close(const OverlayModel &m, const Profile &) : SocketCommand(pick(m.open_sockets())) {}
+	void apply(OverlayModel &m) const override { m.sockets[socket_].open = false; }
+
+private:
+	Event event() const override { return make(EventOp::close); }
+	std::string text() const override { return "close " + socket_; }
+};
+
+// close(2) on an accepted connection "<listener>/<peer>"; refused by both if there is none.
+class CloseChild : public EventCommand {
+public:
+	CloseChild(const OverlayModel &m, const Profile &p)
+	{
+		std::vector<std::string> tcp;
+		for (const auto &[name, s] : m.sockets)
+			if (s.proto == SocketProto::tcp)
+				tcp.push_back(name);
+		listener_ = pick(tcp);
+		std::vector<Endpoint> from;
+		for (const Peer &peer : p.peers)
+			from.push_back(peer.endpoint);
+		child_ = listener_ + "/" + to_string(pick(from));
+	}
+	void checkPreconditions(const OverlayModel &m) const override { RC_PRE(m.sockets.contains(listener_)); }
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::close);
+		e.sock = child_;
+		return e;
+	}
+	std::string text() const override { return "close " + child_; }
+	std::string listener_;
+	std::string child_;
+};
+
+// Where a flow's frames come from: the peer's own VTEP, and the source port the sender's
+// udp_flow_src_port derives from the inner flow, so one inner flow keeps one NIC hash and CPU
+// while several share it. Now and then another port (the sender rehashed), or another VTEP (a
+// container that moved: vxlan_snoop learns the new VTEP, an FDB change for the VXLAN device).
+Endpoint outer_source(const Profile &p, const Peer &from, const FrameSpec &flow)
+{
+	std::vector<Endpoint> own;
+	for (const Endpoint &e : p.outer_sources)
+		if (e.address == from.vtep)
+			own.push_back(e);
+	if (own.empty() || percent(p.moved_peer_percent))
+		return pick(p.outer_sources);
+	if (percent(p.other_source_port_percent))
+		return pick(own);
+	std::uint32_t h = flow.src.port * 31u + flow.dst.port * 7u + flow.dst.address.value + (flow.proto == SocketProto::tcp);
+	return own[h % own.size()];
+}
+
+FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
+{
+	if (!m.recent_frames.empty() && percent(p.repeat_percent)) {
+		FrameSpec again = pick(m.recent_frames);
+		if (again.vxlan && percent(25))
+			again.outer_src = outer_source(p, {again.src, again.inner_src_mac, again.outer_src.address}, again);
+		if (again.vxlan && percent(p.other_vni_percent))
+			again.vni = pick(p.vnis);
+		if (again.proto == SocketProto::tcp)
+			again.tcp_flags = pick(p.tcp_flags);
+		again.corruption = Corruption::none;
+		return again;
+	}
+	FrameSpec f;
+	f.proto = pick(p.frame_protos);
+	if (f.proto == SocketProto::tcp)
+		f.tcp_flags = pick(p.tcp_flags);
+	std::vector<std::uint16_t> ports;
+	for (std::uint16_t port : p.ports)
+		if (port)
+			ports.push_back(port);
+	std::string target;
+	// Names, not pointers into m: rapidcheck replays generated values when it shrinks, and the
+	// model they pointed into is gone by then.
+	std::vector<std::string> servers;
+	for (const auto &[name, s] : m.sockets)
+		if (s.open && s.port && contains(p.frame_targets, s.ns) && contains(p.frame_protos, s.proto))
+			servers.push_back(name);
+	if (!servers.empty() && percent(p.aimed_percent)) {
+		const OverlayModel::Socket &aim = m.sockets.at(pick(servers));
+		target = aim.ns;
+		f.proto = aim.proto;
+		ports = {aim.port};
+	} else {
+		target = pick(live_namespaces(m, p.frame_targets));
+	}
+	if (f.proto == SocketProto::tcp && !f.tcp_flags)
+		f.tcp_flags = pick(p.tcp_flags);
+	if (target == "host") {
+		f.vxlan = false;
+		f.outer_src = pick(p.outer_sources);
+		f.dst = Endpoint{host_ip(), pick(ports)};
+		return f;
+	}
+	const Tenant &to = *tenant(target);
+	const Peer from = pick(p.peers);
+	f.vni = m.vni_of.at(to.vxlan);
+	if (percent(p.other_vni_percent))
+		f.vni = pick(p.vnis);
+	f.inner_src_mac = from.mac;
+	if (percent(p.spoofed_source_percent))
+		f.inner_src_mac = pick(tenants()).mac;
+	f.src = from.endpoint;
+	f.inner_dst_mac = to.mac;
+	f.dst = Endpoint{to.ip, pick(ports)};
+	if (percent(p.incoherent_percent)) {
+		f.inner_dst_mac = pick(p.incoherent_dst_macs);
+		f.dst.address = *rc::gen::element(subnet_broadcast(), tenants()[0].ip, tenants()[1].ip);
+	}
+	f.outer_src = outer_source(p, from, f);
+	if (percent(p.corrupt_percent))
+		f.corruption = *rc::gen::element(Corruption::outer_ip_checksum, Corruption::inner_ip_checksum,
+						 Corruption::vxlan_flags);
+	return f;
+}
+
+class Frame : public Command {
+public:
+	Frame(const OverlayModel &m, const Profile &p) : spec_(generate_frame(m, p)) {}
+	void apply(OverlayModel &m) const override { m.received(spec_); }
+	void run(const OverlayModel &, OverlayPair &sut) const override
+	{
+		sut.frame(spec_);
+		sut.check_closed_sockets();
+	}
+	void show(std::ostream &os) const override { os << "frame " << describe(spec_); }
+
+private:
+	FrameSpec spec_;
+};
+
+// A remote client opens a connection: SYN, then the ACK of the handshake (the SYN-ACK leaves).
+class TcpOpen : public Command {
+public:
+	TcpOpen(const OverlayModel &m, const Profile &p)
+	{
+		Profile tcp = p;
+		tcp.frame_protos = {SocketProto::tcp};
+		tcp.frame_targets.erase(std::remove(tcp.frame_targets.begin(), tcp.frame_targets.end(), "host"),
+					tcp.frame_targets.end());
+		tcp.incoherent_percent = tcp.corrupt_percent = tcp.spoofed_source_percent = 0;
+		tcp.tcp_flags = {0x02};
+		tcp.repeat_percent = 0;
+		tcp.aimed_percent = 80;
+		syn_ = generate_frame(m, tcp);
+	}
+	void apply(OverlayModel &m) const override
+	{
+		FrameSpec ack = syn_;
+		ack.tcp_flags = 0x10;
+		m.received(ack);
+	}
+	void run(const OverlayModel &, OverlayPair &sut) const override
+	{
+		FrameSpec ack = syn_;
+		ack.tcp_flags = 0x10;
+		sut.frame(syn_);
+		sut.frame(ack);
+		sut.check_closed_sockets();
+	}
+	void show(std::ostream &os) const override { os << "tcp open (SYN, ACK): " << describe(syn_); }
+
+private:
+	FrameSpec syn_;
+};
+
+std::vector<std::string> devices(const OverlayModel &m)
+{
+	std::vector<std::string> names{kNic, "vxlan42", "vxlan43", "br42", "br43"};
+	for (const Tenant &t : tenants()) {
+		if (m.deleted_namespaces.contains(t.container))
+			continue;
+		names.push_back(t.veth);
+		names.push_back(model::container_end_name(t.container));
+	}
+	return names;
+}
+
+class Link : public EventCommand {
+public:
+	Link(const OverlayModel &m, const Profile &)
+	{
+		dev_ = pick(devices(m));
+		up_ = *rc::gen::element(false, true);
+	}
+	void checkPreconditions(const OverlayModel &m) const override
+	{
+		auto all = devices(m);
+		RC_PRE(std::find(all.begin(), all.end(), dev_) != all.end());
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::link);
+		e.dev = dev_;
+		e.up = up_;
+		return e;
+	}
+	std::string text() const override { return "link " + dev_ + (up_ ? " up" : " down"); }
+	std::string dev_;
+	bool up_ = false;
+};
+
+std::vector<MacAddress> fdb_macs()
+{
+	return {tenants()[0].mac, tenants()[1].mac, peers()[0].mac, peers()[1].mac};
+}
+
+class Fdb : public EventCommand {
+public:
+	Fdb(const OverlayModel &, const Profile &)
+	{
+		const Tenant &on = pick(tenants());
+		bridge_ = on.bridge;
+		std::vector<std::string> ports{on.vxlan};
+		for (const Tenant &t : tenants())
+			if (t.bridge == bridge_)
+				ports.push_back(t.veth);
+		port_ = pick(ports);
+		mac_ = pick(fdb_macs());
+		if (port_ == on.vxlan && *rc::gen::element(false, true))
+			dst_ = ip("192.168.0.1");
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::fdb);
+		e.bridge = bridge_;
+		e.mac = mac_;
+		e.port = port_;
+		e.dst = dst_;
+		return e;
+	}
+	std::string text() const override
+	{
+		return "fdb " + bridge_ + " " + to_string(mac_) + " → " + port_ + (dst_ ? " dst " + to_string(*dst_) : "");
+	}
+	std::string bridge_, port_;
+	MacAddress mac_;
+	std::optional<Ipv4Address> dst_;
+};
+
+class FdbDel : public EventCommand {
+public:
+	FdbDel(const OverlayModel &, const Profile &)
+	{
+		bridge_ = *rc::gen::element(std::string("br42"), std::string("br43"));
+		mac_ = pick(fdb_macs());
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::fdb_del);
+		e.bridge = bridge_;
+		e.mac = mac_;
+		return e;
+	}
+	std::string text() const override { return "fdb_del " + bridge_ + " " + to_string(mac_); }
+	std::string bridge_;
+	MacAddress mac_;
+};
+
+class Vni : public EventCommand {
+public:
+	Vni(const OverlayModel &, const Profile &p)
+	{
+		dev_ = *rc::gen::element(std::string("vxlan42"), std::string("vxlan43"));
+		vni_ = pick(p.vnis);
+	}
+	// As the kernel does (vxlan_vni_in_use): a VNI another device has is refused.
+	void apply(OverlayModel &m) const override
+	{
+		for (const auto &[dev, vni] : m.vni_of)
+			if (dev != dev_ && vni == vni_)
+				return;
+		m.vni_of[dev_] = vni_;
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::vni);
+		e.dev = dev_;
+		e.vni = vni_;
+		return e;
+	}
+	std::string text() const override { return "vni " + dev_ + " " + std::to_string(vni_); }
+	std::string dev_;
+	std::uint32_t vni_ = 0;
+};
+
+class NetnsDel : public EventCommand {
+public:
+	NetnsDel(const OverlayModel &m, const Profile &p)
+	{
+		std::vector<std::string> containers;
+		for (const std::string &ns : live_namespaces(m, p.socket_namespaces))
+			if (ns != kHostNamespace)
+				containers.push_back(ns);
+		ns_ = pick(containers);
+	}
+	void checkPreconditions(const OverlayModel &m) const override { RC_PRE(!m.deleted_namespaces.contains(ns_)); }
+	void apply(OverlayModel &m) const override
+	{
+		m.deleted_namespaces.insert(ns_);
+		for (auto &[name, s] : m.sockets)
+			if (s.ns == ns_)
+				s.open = false;
+	}
+
+private:
+	Event event() const override
+	{
+		Event e = make(EventOp::netns_del);
+		e.ns = ns_;
+		return e;
+	}
+	std::string text() const override { return "netns_del " + ns_; }
+	std::string ns_;
+};
+
+class Flush : public EventCommand {
+public:
+	Flush(const OverlayModel &, const Profile &) {}
+
+private:
+	Event event() const override { return make(EventOp::flush); }
+	std::string text() const override { return "flush"; }
+};
+
+// Time passes: past ECON's 100 ms guard after a flush, or past the bridge's 300 s FDB ageing.
+class Sleep : public Command {
+public:
+	Sleep(const OverlayModel &, const Profile &)
+	{
+		ms_ = *rc::gen::element(std::int64_t{150}, std::int64_t{301'000});
+	}
+	void run(const OverlayModel &, OverlayPair &sut) const override { sut.sleep(ms_ * 1'000'000); }
+	void show(std::ostream &os) const override { os << "sleep " << ms_ << " ms"; }
+
+private:
+	std::int64_t ms_ = 0;
+};
+
+// The generators keep the profile alive themselves: rapidcheck runs them again while it shrinks,
+// after the property's own frame (and a temporary profile) is gone.
+rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile> profile)
+{
+	return rc::gen::exec([m, profile]() -> CommandPtr {
+		const Profile &p = *profile;
+		// A sequence usually starts with a service, so that most cases have somewhere to deliver.
+		// (Inside the command sequence, not before it: rapidcheck shrinks a sequence well, and
+		// would regenerate the sequence whenever a value drawn before it shrank.)
+		if (m.sockets.empty() && percent(p.open_first_percent))
+			return std::make_shared<OpenServer>(m, p);
+		const Profile::Weights &w = p.weights;
+		// Frames first: a shrunk command tends to become a frame, the commonest kind.
+		const std::pair<int, CommandPtr (*)(const OverlayModel &, const Profile &)> kinds[] = {
+			{w.frame, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Frame>(m, p); }},
+			{w.tcp_open, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<TcpOpen>(m, p); }},
+			{w.open_server, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenServer>(m, p); }},
+			{w.open_socket, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenSocket>(m, p); }},
+			{w.bind, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Bind>(m, p); }},
+			{w.connect, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Connect>(m, p); }},
+			{w.listen, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Listen>(m, p); }},
+			{w.close, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Close>(m, p); }},
+			{w.close_child, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<CloseChild>(m, p); }},
+			{w.link, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Link>(m, p); }},
+			{w.fdb, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Fdb>(m, p); }},
+			{w.fdb_del, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<FdbDel>(m, p); }},
+			{w.vni, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Vni>(m, p); }},
+			{w.netns_del, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<NetnsDel>(m, p); }},
+			{w.flush, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Flush>(m, p); }},
+			{w.sleep, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Sleep>(m, p); }},
+		};
+		int total = 0;
+		for (const auto &[weight, make] : kinds)
+			total += weight;
+		int chosen = uniform(0, total);
+		for (const auto &[weight, make] : kinds) {
+			if (chosen < weight)
+				return make(m, p);
+			chosen -= weight;
+		}
+		RC_DISCARD("no command has a weight");
+	});
+}
+
+} // namespace
+
+void overlay_equivalence(FastpathMode candidate, const Profile &profile, const std::optional<std::string> &fail_on)
+{
+	const int cpus = *rc::gen::elementOf(profile.cpus);
+	auto shared = std::make_shared<const Profile>(profile);
+	{
+		OverlayPair sut(cpus, candidate, fail_on);
+		rc::state::check(OverlayModel{}, sut, [shared](const OverlayModel &m) { return command(m, shared); });
+		// What the case exercised, for rapidcheck's distribution report.
+		auto bucket = [](std::uint64_t n) { return n == 0 ? "0" : n < 5 ? "1-4" : "5+"; };
+		std::string stale = "-", removed = "-";
+		if (const FlowMap *map = sut.candidate().fastpath().flow_map()) {
+			fpmap_stats s = map->total_stats();
+			stale = bucket(s.stale);
+			removed = bucket(s.invalidated);
+		}
+		if (std::getenv("ECONSIM_PROPERTY_LOG"))
+			std::cerr << sut.history() << "\n";
+		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale, "removed " + removed);
+	}
+	RC_ASSERT(FlowMap::live_allocations() == 0L);
+}
+
+} // namespace econsim::sim::property

@@ -1,0 +1,167 @@
+// The stateful property of issue 5: a fast path never ends a frame where the slow path would not.
+//
+// The system under test is a pair of HostPipelines over one scenario, a candidate mode (`fixed`,
+// or `econ` to show that the original patch fails) and `off`, the vanilla kernel. Commands are
+// socket calls, device and bridge events, namespace teardown, flushes, the passing of time and
+// received frames. Every event is appended to the scenario's timeline at the current instant and
+// applied at once, as a replay applies the events due before the next frame; every frame goes
+// through both pipelines. After every frame the verdicts must agree (kind; socket for a delivery;
+// reason for a drop or an ignore); after every command no fast-path entry may name a closed socket;
+// once the pair is gone, the flow map's allocations are back to zero.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "host_pipeline.h"
+#include "overlay_host.h"
+
+namespace econsim::sim::property {
+
+// socket, bind, and listen for TCP: a service for frames to reach.
+struct ServerSpec {
+	std::string name;
+	std::string ns;
+	SocketProto proto = SocketProto::udp;
+	Endpoint local;
+	bool reuseaddr = false;
+	bool reuseport = false;
+};
+void showValue(const ServerSpec &server, std::ostream &os); // how rapidcheck prints one
+
+// What the generators may choose from. The full profile is the issue's whole command set; the
+// restricted ones steer the search at one of ECON's bugs so that CI finds it within its case count.
+struct Profile {
+	std::vector<int> cpus{2, 3, 4};
+	std::vector<std::string> socket_namespaces{"c1", "c2", "c3", "c4", "host"};
+	std::vector<SocketProto> socket_protos{SocketProto::udp, SocketProto::tcp};
+	// "any" (0.0.0.0), "own" (the namespace's address), or a literal address.
+	std::vector<std::string> bind_addresses{"any", "own", "10.233.1.255", "10.233.9.9"};
+	std::vector<std::uint16_t> ports{5000, 5001, 0};
+	std::vector<bool> reuseaddr{false, true};
+	std::vector<bool> reuseport{false, true};
+	bool disconnect = true; // connect may be connect(AF_UNSPEC)
+	std::vector<Peer> peers = property::peers(); // remote ends: frames' sources, connect()'s peers
+
+	// Frames: which tenant they are for, from whom, how.
+	std::vector<std::string> frame_targets{"c1", "c2", "c3", "c4", "host"};
+	int other_vni_percent = 5;    // a frame for a tenant carries another tenant's (or no) VNI
+	int incoherent_percent = 10;  // inner MAC and IP of different containers, or broadcast
+	// The inner source MAC is a local container's; and where an incoherent frame may be addressed.
+	// Both 0 / without a peer's MAC: the fixed design's fast path skips bridge learning, and these
+	// are the frames that show it (fixed_known_gap_test.cpp, README.md "Known gaps").
+	int spoofed_source_percent = 0;
+	std::vector<MacAddress> incoherent_dst_macs{{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, tenants()[0].mac,
+						    tenants()[1].mac};
+	int corrupt_percent = 5;
+	int moved_peer_percent = 3;         // a peer's frame through another VTEP than its own
+	int other_source_port_percent = 10; // another outer source port than the flow's own
+	// A frame repeats a recent one (a flow's next packet), sometimes through another outer source
+	// (another NIC hash and CPU) or with another VNI: what lets the fast path hit, and go stale.
+	int repeat_percent = 70;
+	std::vector<std::uint32_t> vnis{42, 43, 44};
+	std::vector<Endpoint> outer_sources;
+	std::vector<SocketProto> frame_protos{SocketProto::udp, SocketProto::tcp};
+	// ACK, PSH|ACK (twice as likely as the rest), SYN, FIN|ACK, RST, RST|ACK, SYN|ACK
+	std::vector<std::uint8_t> tcp_flags{0x10, 0x18, 0x10, 0x18, 0x02, 0x11, 0x04, 0x14, 0x12};
+
+	// Relative weights of the commands; 0 leaves one out.
+	struct Weights {
+		int open_server = 8; // socket + bind (+ listen for TCP): a service the frames can reach
+		int open_socket = 4, bind = 4, connect = 4, listen = 2, close = 4, close_child = 2;
+		int frame = 40, tcp_open = 8;
+		int link = 2, fdb = 1, fdb_del = 1, vni = 1, netns_del = 1, flush = 1, sleep = 2;
+	} weights;
+	// A fresh frame is aimed at a socket the sequence bound (its namespace, protocol and port).
+	int aimed_percent = 80;
+	int open_first_percent = 75; // the first command opens a service
+
+	static Profile full();
+};
+
+// A command sequence's view of the host: enough to generate valid commands. The kernel model in
+// the pipelines has the final word (a bind it refuses is refused by both).
+struct OverlayModel {
+	struct Socket {
+		std::string ns;
+		SocketProto proto;
+		bool open = true;
+		std::uint16_t port = 0; // the port a bind asked for (the kernel may have refused it)
+	};
+	std::map<std::string, Socket> sockets;
+	std::set<std::string> deleted_namespaces;
+	std::vector<FrameSpec> recent_frames; // the last few, newest last
+	std::map<std::string, std::uint32_t> vni_of{{"vxlan42", 42}, {"vxlan43", 43}};
+
+	void received(const FrameSpec &frame);
+	void open(const ServerSpec &server);
+
+	std::vector<std::string> open_sockets(std::optional<SocketProto> proto = std::nullopt) const;
+	bool open(const std::string &socket) const;
+};
+
+// How a candidate's verdict differs from vanilla's, for counterexamples to say which bug they show.
+//   closed_socket: delivered to a socket that was closed (ECON: B4 left the entry, B14)
+//   cross_tenant:  delivered to a socket of another tenant than the frame's VNI (B8)
+//   shadowed:      both delivered, to different sockets of one namespace (§3: bind/connect)
+//   shadowed_by_connected: the same, and vanilla's socket is a connected one
+//   stale:         delivered where vanilla drops, or dropped where vanilla delivers (§3)
+//   other:         any other difference (a drop reason, a refusal)
+std::string classify_divergence(const Packet &candidate, const Packet &vanilla, const HostPipeline &candidate_pipeline,
+				const HostPipeline &vanilla_pipeline);
+
+// One frame's verdicts as the log prints them ("deliver u1 [fast]"), and the divergence class.
+struct FrameOutcome {
+	std::string candidate;
+	std::string vanilla;
+	std::string divergence; // empty: the same end
+};
+
+class OverlayPair {
+public:
+	// fail_on: the divergence class that fails the property; nullopt: every divergence does.
+	OverlayPair(int cpus, FastpathMode candidate, std::optional<std::string> fail_on);
+	OverlayPair(const OverlayPair &) = delete;
+	OverlayPair &operator=(const OverlayPair &) = delete;
+
+	// The event happens now, in both pipelines; both must accept it or both refuse it.
+	void event(Event event, const std::string &text);
+	FrameOutcome frame(const FrameSpec &spec);
+	void open(const ServerSpec &server); // its socket, bind and listen events
+	void sleep(std::int64_t ns);
+	// No entry of the candidate's flow map names a socket that is closed (fixed mode only).
+	void check_closed_sockets();
+
+	const HostPipeline &candidate() const { return *candidate_; }
+	const HostPipeline &vanilla() const { return *vanilla_; }
+	std::uint64_t divergences() const { return divergences_; }
+	std::uint64_t fast_frames() const { return fast_frames_; }
+	// Every command so far and what it did, one line each: the evidence a failure prints.
+	std::string history() const;
+
+private:
+	[[noreturn]] void fail(const std::string &what) const;
+
+	Scenario scenario_;
+	std::unique_ptr<HostPipeline> candidate_;
+	std::unique_ptr<HostPipeline> vanilla_;
+	std::optional<std::string> fail_on_;
+	std::int64_t now_ns_;
+	std::uint64_t frames_ = 0;
+	int lines_ = 0;
+	std::uint64_t divergences_ = 0;
+	std::uint64_t fast_frames_ = 0;
+	std::vector<std::string> log_;
+};
+
+// The property: a scenario with a generated CPU count, a generated command sequence, the checks
+// above, and zero live flow-map allocations once the pair is destroyed.
+void overlay_equivalence(FastpathMode candidate, const Profile &profile,
+			 const std::optional<std::string> &fail_on = std::nullopt);
+
+} // namespace econsim::sim::property
