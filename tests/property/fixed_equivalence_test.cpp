@@ -12,3 +12,13 @@ RC_GTEST_PROP(FixedFastPath, EndsWhereTheSlowPathDoes, ())
 {
 	overlay_equivalence(FastpathMode::fixed, Profile::full());
 }
+
+RC_GTEST_PROP(FixedFastPath, EndsWhereTheSlowPathDoesUnderSocketChurn, ())
+{
+	overlay_equivalence(FastpathMode::fixed, Profile::socket_churn());
+}
+
+RC_GTEST_PROP(FixedFastPath, EndsWhereTheSlowPathDoesUnderDeviceChurn, ())
+{
+	overlay_equivalence(FastpathMode::fixed, Profile::device_churn());
+}

@@ -59,6 +59,31 @@ Profile Profile::full()
 	return p;
 }
 
+Profile Profile::socket_churn()
+{
+	Profile p = full();
+	p.socket_namespaces = p.frame_targets = {"c1", "c3"};
+	p.bind_addresses = {"any", "own"};
+	p.ports = {5000};
+	p.incoherent_percent = p.corrupt_percent = 0;
+	p.weights = Weights{.open_server = 6, .open_socket = 3, .bind = 4, .connect = 5, .listen = 2, .close = 4,
+			    .close_child = 2, .frame = 30, .tcp_open = 6, .link = 0, .fdb = 0, .fdb_del = 0,
+			    .vni = 0, .netns_del = 0, .flush = 1, .sleep = 1};
+	return p;
+}
+
+Profile Profile::device_churn()
+{
+	Profile p = full();
+	p.socket_namespaces = p.frame_targets = {"c1", "c2", "c3"};
+	p.bind_addresses = {"any"};
+	p.ports = {5000};
+	p.weights = Weights{.open_server = 4, .open_socket = 0, .bind = 0, .connect = 0, .listen = 0, .close = 1,
+			    .close_child = 0, .frame = 30, .tcp_open = 4, .link = 6, .fdb = 4, .fdb_del = 3,
+			    .vni = 4, .netns_del = 1, .flush = 1, .sleep = 1};
+	return p;
+}
+
 std::vector<std::string> OverlayModel::open_sockets(std::optional<SocketProto> proto) const
 {
 	std::vector<std::string> names;

@@ -82,6 +82,11 @@ struct Profile {
 	int open_first_percent = 75; // the first command opens a service
 
 	static Profile full();
+	// The full profile narrowed to one kind of invalidation, so that a regression in it is found
+	// within the CI case count: sockets on one port of two twin tenants (bind, connect, listen,
+	// close, accepted children, reuse options), or devices, bridges, VNIs and namespaces.
+	static Profile socket_churn();
+	static Profile device_churn();
 };
 
 // A command sequence's view of the host: enough to generate valid commands. The kernel model in
