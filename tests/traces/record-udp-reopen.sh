@@ -11,6 +11,8 @@ command -v ip >/dev/null || skip "no iproute2"
 probe="econ-test-$$"
 ip netns add "$probe" 2>/dev/null || skip "'ip netns add' fails here"
 ip netns del "$probe"
+# The recorder's namespaces need a private mount tree (not available in every chroot).
+unshare -m sh -c 'mount --make-rslave /' 2>/dev/null || skip "mount namespaces cannot be made private here"
 command -v tcpdump >/dev/null || skip "no tcpdump (./setup.sh installs it)"
 
 tmp=$(mktemp -d /tmp/econ-trace-test.XXXXXX)
