@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Inside the test VM (busybox sh, iproute2's ip and bridge): the two-node
+# VXLAN overlay of traces/record (traces/README.md, "Topology"), in network
+# namespaces, with the two tenants of its two-vni scenario:
+#
+#   node a (clients)                               node b (servers)
+#   eth0 192.168.0.1 ────── underlay veth ──────── eth0 192.168.0.2
+#   vxlan42 ── br42 ── veth-k42a ─ k42a 10.233.2.2   vxlan42 ── br42 ── veth-c42 ─ c42 10.233.1.2
+#                   └─ veth-k42b ─ k42b 10.233.2.3
+#   vxlan43 ── br43 ── veth-k43 ── k43  10.233.2.2   vxlan43 ── br43 ── veth-c43 ─ c43 10.233.1.2
+#
+# VXLAN: dstport 4789, local/remote the nodes, nolearning; bridges: STP and
+# multicast snooping off; static FDB entries and neighbours everywhere (no
+# ARP, no flooding). One difference from traces/record: the VXLAN bridge
+# ports do not learn (`bridge link set dev vxlanN learning off`): the fast
+# path only stands in for a bridge that would forward without learning.
+set -eu
+
+# iproute2's, not busybox's applets (its shell runs applets before searching PATH).
+ip() { /sbin/ip "$@"; }
+bridge() { /sbin/bridge "$@"; }
+
+NODE_A_IP=192.168.0.1 NODE_B_IP=192.168.0.2
+NODE_A_MAC=02:00:00:00:00:01 NODE_B_MAC=02:00:00:00:00:02
+INNER_MTU=1450
+
+new_ns() {
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv4.icmp_ratemask=0
+}
+
+new_ns a
+new_ns b
+ip -n a link add eth0 address $NODE_A_MAC type veth peer name eth0 address $NODE_B_MAC netns b
+ip -n a addr add $NODE_A_IP/24 dev eth0
+ip -n b addr add $NODE_B_IP/24 dev eth0
+ip -n a neigh add $NODE_B_IP lladdr $NODE_B_MAC dev eth0 nud permanent
+ip -n b neigh add $NODE_A_IP lladdr $NODE_A_MAC dev eth0 nud permanent
+ip -n a link set eth0 up
+ip -n b link set eth0 up
+
+for side in a b; do
+	if [ $side = a ]; then n=1 local_ip=$NODE_A_IP remote_ip=$NODE_B_IP
+	else n=2 local_ip=$NODE_B_IP remote_ip=$NODE_A_IP; fi
+	for v in 42 43; do
+		vx=$(printf '%02x' $v)
+		ip -n $side link add br$v address 02:00:00:0$n:01:$vx type bridge stp_state 0 mcast_snooping 0
+		ip -n $side link add vxlan$v address 02:00:00:0$n:00:$vx type vxlan \
+			id $v dstport 4789 local $local_ip remote $remote_ip dev eth0 nolearning
+		ip -n $side link set vxlan$v master br$v
+		bridge -n $side link set dev vxlan$v learning off
+		ip -n $side link set vxlan$v up
+		ip -n $side link set br$v up
+	done
+done
+
+# container NAME NODE VNI IP MAC
+container() {
+	ip netns add $1
+	ip -n $1 link set lo up
+	ip netns exec $1 sysctl -qw net.ipv4.icmp_ratemask=0
+	ip -n $2 link add veth-$1 mtu $INNER_MTU type veth peer name eth0 address $5 mtu $INNER_MTU netns $1
+	ip -n $2 link set veth-$1 master br$3 up
+	ip -n $1 addr add $4/16 dev eth0
+	ip -n $1 link set eth0 up
+	ip -n $1 route replace 10.233.0.0/16 dev eth0 proto kernel scope link src $4 quickack 1
+}
+container c42 b 42 10.233.1.2 02:2a:0a:e9:01:02
+container c43 b 43 10.233.1.2 02:2b:0a:e9:01:02
+container k42a a 42 10.233.2.2 02:2a:0a:e9:02:02
+container k42b a 42 10.233.2.3 02:2a:0a:e9:02:03
+container k43 a 43 10.233.2.2 02:2b:0a:e9:02:02
+
+# fdb NAME NODE VNI MAC: on its node to its veth, on the other node to the VXLAN port
+fdb() {
+	other=a
+	[ $2 = a ] && other=b
+	bridge -n $2 fdb add $4 dev veth-$1 master static
+	bridge -n $other fdb add $4 dev vxlan$3 master static
+}
+fdb c42 b 42 02:2a:0a:e9:01:02
+fdb c43 b 43 02:2b:0a:e9:01:02
+fdb k42a a 42 02:2a:0a:e9:02:02
+fdb k42b a 42 02:2a:0a:e9:02:03
+fdb k43 a 43 02:2b:0a:e9:02:02
+
+# neigh NS IP MAC
+neigh() { ip -n $1 neigh replace $2 lladdr $3 dev eth0 nud permanent; }
+neigh c42 10.233.2.2 02:2a:0a:e9:02:02
+neigh c42 10.233.2.3 02:2a:0a:e9:02:03
+neigh c43 10.233.2.2 02:2b:0a:e9:02:02
+neigh k42a 10.233.1.2 02:2a:0a:e9:01:02
+neigh k42b 10.233.1.2 02:2a:0a:e9:01:02
+neigh k43 10.233.1.2 02:2b:0a:e9:01:02
+echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43"
