@@ -12,6 +12,7 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod
 	iproute2 tcpdump procps python3
 	clang libclang-rt-14-dev
+	bc bison flex libelf-dev libssl-dev
 )
 
 missing=()

@@ -21,3 +21,8 @@ kernel-port/module/check-includes
 
 echo "== kernel module: build against the installed Debian 6.1 headers, self-test in qemu"
 kernel-port/module/run-in-qemu
+
+echo "== kernel patch: series/ generated from kernel-port/, applies to Debian's 6.1, checkpatch-clean"
+kernel-port/patches/check
+echo "== kernel patch: the patched kernel (cached per series and config) in qemu, overlay end to end"
+kernel-port/kernel-e2e/run

@@ -106,6 +106,11 @@ public:
 		// on a hit (outer and inner IPv4 header, VXLAN flags) are the parse's.
 		if (!clean_for_fastpath(f) || !f.is_vxlan() || !f.outer_l4 || !f.outer_l4->is_udp())
 			return false;
+		// br_handle_frame drops a frame whose source MAC is multicast or zero (is_valid_ether_addr):
+		// a per-packet check the skipped bridge made, so the fast path makes it too.
+		if (!f.inner_eth || !f.inner_eth->src || f.inner_eth->src->is_multicast() ||
+		    *f.inner_eth->src == MacAddress{})
+			return false;
 		std::optional<model::FiveTuple> flow = inner_flow(f);
 		if (!flow)
 			return false;
