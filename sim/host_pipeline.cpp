@@ -7,7 +7,7 @@
 namespace econsim::sim {
 
 HostPipeline::HostPipeline(const Scenario &scenario, FastpathMode mode)
-	: scenario_(scenario), mode_(mode), parser_config_(parser_config(scenario)),
+	: mode_(mode), parser_config_(parser_config(scenario)),
 	  fastpath_(make_fastpath(mode, scenario)), host_(scenario)
 {
 }

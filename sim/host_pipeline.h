@@ -71,7 +71,6 @@ private:
 	bool run(const char *name, Stage stage, Packet &pkt);
 	void count_end(const char *name, const Packet &pkt);
 
-	const Scenario &scenario_;
 	FastpathMode mode_;
 	ParserConfig parser_config_;
 	std::unique_ptr<FastPath> fastpath_;

@@ -28,18 +28,6 @@ bool same_end(const Verdict &a, const Verdict &b)
 	return true;
 }
 
-std::string describe(const Verdict &v)
-{
-	std::string s(to_string(v.verdict));
-	if (v.sock)
-		s += " " + *v.sock;
-	if (v.reason)
-		s += " (" + *v.reason + ")";
-	if (v.path)
-		s += std::string(" [") + std::string(to_string(*v.path)) + "]";
-	return s;
-}
-
 std::string describe(const Expectation &e)
 {
 	std::string s(to_string(e.verdict));
@@ -243,13 +231,13 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 			if (const Expectation *e = expectations ? expectations->find(v.pkt) : nullptr) {
 				checked++;
 				if (!e->met_by(v) && ++unmet <= options.listed)
-					first_unmet.push_back({v.pkt, "expected " + describe(*e) + ", got " + describe(v)});
+					first_unmet.push_back({v.pkt, "expected " + describe(*e) + ", got " + describe_end(v)});
 			}
 			if (vanilla) {
 				const Verdict &slow = vanilla->process(frame).verdict;
 				if (!same_end(v, slow) && ++mismatches <= options.listed) {
-					std::string line = std::string(to_string(mode)) + " → " + describe(v) +
-							   ", vanilla → " + describe(slow);
+					std::string line = std::string(to_string(mode)) + " → " + describe_end(v) +
+							   ", vanilla → " + describe_end(slow);
 					if (mode == FastpathMode::econ)
 						line += "  [" + econ_cause(scenario, v, slow) + "]";
 					first_mismatches.push_back({v.pkt, line});

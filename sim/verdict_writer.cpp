@@ -119,4 +119,16 @@ void VerdictWriter::flush()
 		throw std::runtime_error(name_ + ": flushing the verdicts failed");
 }
 
+std::string describe_end(const Verdict &v)
+{
+	std::string s(to_string(v.verdict));
+	if (v.sock)
+		s += " " + *v.sock;
+	if (v.reason)
+		s += " (" + *v.reason + ")";
+	if (v.path)
+		s += std::string(" [") + std::string(to_string(*v.path)) + "]";
+	return s;
+}
+
 } // namespace econsim::sim

@@ -25,6 +25,9 @@ std::string format_timestamp(std::int64_t ns);
 // ("icmp 10.0.0.1 > 10.0.0.2", "proto 47 10.0.0.1 > 10.0.0.2").
 std::string format_flow(std::uint8_t ip_protocol, Endpoint src, Endpoint dst);
 
+// Where a frame ended, in one short phrase for reports: "deliver s1 [fast]", "drop (no_socket) [slow]".
+std::string describe_end(const Verdict &verdict);
+
 class VerdictWriter {
 public:
 	explicit VerdictWriter(std::ostream &out, std::string name = "verdicts");

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "flow_map.h"
+#include "verdict_writer.h"
 #include "model/sockets.h"
 #include "model/topology.h"
 
@@ -18,18 +19,6 @@ namespace {
 constexpr std::int64_t kStartNs = 1'764'150'000'000'000'000;
 constexpr std::int64_t kStepNs = 1'000'000; // every command happens 1 ms after the one before
 
-std::string verdict_text(const Packet &p)
-{
-	const Verdict &v = p.verdict;
-	std::string s(to_string(v.verdict));
-	if (v.sock)
-		s += " " + *v.sock;
-	if (v.reason)
-		s += " (" + *v.reason + ")";
-	if (v.path)
-		s += std::string(" [") + std::string(to_string(*v.path)) + "]";
-	return s;
-}
 
 bool same_end(const Verdict &a, const Verdict &b)
 {
@@ -221,10 +210,10 @@ FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 	const Packet &v = vanilla_->process(f);
 	std::string mode(to_string(candidate_->mode()));
 	std::string line = "frame " + std::to_string(f.number) + ": " + describe(spec) + " on CPU " +
-			   std::to_string(v.cpu) + " → vanilla " + verdict_text(v);
+			   std::to_string(v.cpu) + " → vanilla " + describe_end(v.verdict);
 	if (c.verdict.path == Path::fast)
 		fast_frames_++;
-	FrameOutcome outcome{verdict_text(c), verdict_text(v), {}};
+	FrameOutcome outcome{describe_end(c.verdict), describe_end(v.verdict), {}};
 	if (same_end(c.verdict, v.verdict)) {
 		log_.push_back(line + ", " + mode + " the same" +
 			       (c.verdict.path == Path::fast ? " [fast]" : ""));
