@@ -29,7 +29,7 @@
 #include <vector>
 
 #define _LGPL_SOURCE
-#include <urcu.h>
+#include <linux/rcupdate.h>
 
 extern "C" {
 #include <linux/smp.h>

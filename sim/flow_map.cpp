@@ -4,7 +4,7 @@
 #include <string>
 
 #define _LGPL_SOURCE
-#include <urcu.h>
+#include <linux/rcupdate.h>
 
 extern "C" {
 #include <linux/slab.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The userspace runtime behind the compat/ headers: simulated CPUs, the slab's
- * live-allocation counter and poisoning, kthreads on pthreads.
+ * live-allocation counter and poisoning, kthreads on pthreads, call_rcu.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -138,4 +138,85 @@ int kthread_stop(struct task_struct *task)
 bool kthread_should_stop(void)
 {
 	return current_task && __atomic_load_n(&current_task->stop, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * call_rcu: one worker thread takes the whole queue, waits for a grace period
+ * (liburcu's synchronize_rcu) and runs the callbacks. Batches are numbered so
+ * that rcu_barrier can wait for the batch holding the last callback queued
+ * before it was called.
+ */
+static pthread_mutex_t rcu_cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rcu_cb_queued = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t rcu_cb_ran = PTHREAD_COND_INITIALIZER;
+static struct cds_wfcq_node *rcu_cb_first;
+static struct cds_wfcq_node **rcu_cb_last = &rcu_cb_first;
+static unsigned long rcu_cb_queued_count;	/* callbacks ever queued */
+static unsigned long rcu_cb_ran_count;		/* callbacks ever run */
+static bool rcu_cb_worker_started;
+
+static void *rcu_cb_worker(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		struct cds_wfcq_node *batch;
+		unsigned long count = 0;
+
+		pthread_mutex_lock(&rcu_cb_lock);
+		while (!rcu_cb_first)
+			pthread_cond_wait(&rcu_cb_queued, &rcu_cb_lock);
+		batch = rcu_cb_first;
+		rcu_cb_first = NULL;
+		rcu_cb_last = &rcu_cb_first;
+		pthread_mutex_unlock(&rcu_cb_lock);
+
+		/* Readers that could see these entries are gone after this. */
+		synchronize_rcu();
+		while (batch) {
+			struct rcu_head *head = caa_container_of(batch, struct rcu_head, next);
+
+			batch = batch->next;
+			head->func(head);
+			count++;
+		}
+
+		pthread_mutex_lock(&rcu_cb_lock);
+		rcu_cb_ran_count += count;
+		pthread_cond_broadcast(&rcu_cb_ran);
+		pthread_mutex_unlock(&rcu_cb_lock);
+	}
+	return NULL;
+}
+
+void compat_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
+{
+	head->func = func;
+	head->next.next = NULL;
+	pthread_mutex_lock(&rcu_cb_lock);
+	if (!rcu_cb_worker_started) {
+		pthread_t worker;
+
+		if (pthread_create(&worker, NULL, rcu_cb_worker, NULL)) {
+			fprintf(stderr, "compat call_rcu: cannot start the callback thread\n");
+			abort();
+		}
+		pthread_detach(worker);
+		rcu_cb_worker_started = true;
+	}
+	*rcu_cb_last = &head->next;
+	rcu_cb_last = &head->next.next;
+	rcu_cb_queued_count++;
+	pthread_cond_signal(&rcu_cb_queued);
+	pthread_mutex_unlock(&rcu_cb_lock);
+}
+
+void compat_rcu_barrier(void)
+{
+	unsigned long target;
+
+	pthread_mutex_lock(&rcu_cb_lock);
+	target = rcu_cb_queued_count;
+	while (rcu_cb_ran_count < target)
+		pthread_cond_wait(&rcu_cb_ran, &rcu_cb_lock);
+	pthread_mutex_unlock(&rcu_cb_lock);
 }

@@ -30,7 +30,7 @@
 #include <arpa/inet.h>
 
 #define _LGPL_SOURCE
-#include <urcu.h>
+#include <linux/rcupdate.h>
 
 #include "fpmap.h"
 
