@@ -125,6 +125,10 @@ public:
 			mac_rejects_++;
 			return false;
 		}
+		if (!refresh_learning(host, f, pkt.ts_ns)) {
+			learning_misses_++;
+			return false;
+		}
 		pkt.verdict.vni = f.vxlan->vni;
 		pkt.verdict.path = Path::fast;
 		pkt.ns = c->name;
@@ -220,12 +224,38 @@ public:
 		    << map_.event_count(FPMAP_EV_FDB_CHANGE) << ", vni " << map_.event_count(FPMAP_EV_VNI_CHANGE)
 		    << ", netns " << map_.event_count(FPMAP_EV_NETNS_EXIT) << ", flush "
 		    << map_.event_count(FPMAP_EV_FLUSH) << "; entries removed " << s.invalidated << "\n";
-		if (mac_rejects_ || socket_disagreements_ || insert_refusals_)
-			out << "  hits refused for the MAC " << mac_rejects_ << ", socket disagreements "
-			    << socket_disagreements_ << ", inserts refused " << insert_refusals_ << "\n";
+		if (mac_rejects_ || learning_misses_ || socket_disagreements_ || insert_refusals_)
+			out << "  hits refused for the MAC " << mac_rejects_ << ", for learning " << learning_misses_
+			    << ", socket disagreements " << socket_disagreements_ << ", inserts refused "
+			    << insert_refusals_ << "\n";
 	}
 
 private:
+	// The skipped stages keep per-packet state: vxlan_snoop remembers which VTEP each inner source
+	// MAC lives behind, br_fdb_update which bridge port (and refreshes the entry's age). A hit
+	// refreshes what they would leave in place; a frame that would teach either of them something
+	// new (a new or moved MAC, a spoofed local one, an entry that aged out) goes the slow way,
+	// whose learning raises the FDB event that invalidates what it changes.
+	static bool refresh_learning(OverlayHost &host, const ParsedFrame &f, std::int64_t ts_ns)
+	{
+		model::Topology &topology = host.model().topology();
+		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
+		if (!vxlan)
+			return false;
+		if (f.link) {
+			const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, *f.inner_eth->src);
+			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
+				return false;
+		}
+		model::BridgeFdb *fdb = topology.fdb(vxlan->bridge);
+		const model::MacAddress source = to_model(*f.inner_eth->src);
+		const double now = static_cast<double>(ts_ns) * 1e-9;
+		if (!fdb || fdb->lookup(source, now) != vxlan->name)
+			return false;
+		fdb->learn(source, vxlan->name, now); // same port: only the age changes
+		return true;
+	}
+
 	// What the slow path crossed, in order: VXLAN device, bridge, veth host end, container end.
 	static fpmap_path path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c)
 	{
@@ -259,6 +289,7 @@ private:
 
 	FlowMap map_;
 	std::uint64_t mac_rejects_ = 0;
+	std::uint64_t learning_misses_ = 0;
 	std::uint64_t socket_disagreements_ = 0;
 	std::uint64_t insert_refusals_ = 0;
 };

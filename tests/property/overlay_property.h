@@ -52,12 +52,13 @@ struct Profile {
 	std::vector<std::string> frame_targets{"c1", "c2", "c3", "c4", "host"};
 	int other_vni_percent = 5;    // a frame for a tenant carries another tenant's (or no) VNI
 	int incoherent_percent = 10;  // inner MAC and IP of different containers, or broadcast
-	// The inner source MAC is a local container's; and where an incoherent frame may be addressed.
-	// Both 0 / without a peer's MAC: the fixed design's fast path skips bridge learning, and these
-	// are the frames that show it (fixed_known_gap_test.cpp, README.md "Known gaps").
-	int spoofed_source_percent = 0;
+	// The inner source MAC is a local container's; and where an incoherent frame may be addressed
+	// (a peer's MAC too: the bridge drops it as sent back out of its ingress port). These are the
+	// frames that showed a hit skipping bridge learning (fixed_learning_test.cpp, README.md
+	// "Bridge learning on a hit").
+	int spoofed_source_percent = 2;
 	std::vector<MacAddress> incoherent_dst_macs{{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, tenants()[0].mac,
-						    tenants()[1].mac};
+						    tenants()[1].mac, property::peers()[0].mac};
 	int corrupt_percent = 5;
 	int moved_peer_percent = 3;         // a peer's frame through another VTEP than its own
 	int other_source_port_percent = 10; // another outer source port than the flow's own
