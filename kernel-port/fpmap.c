@@ -140,6 +140,11 @@ static u32 fpmap_dev_slot(const struct fpmap *map, const struct fpmap_dev *dev)
  */
 static void fpmap_event_begin(struct fpmap *map)
 {
+	/*
+	 * The caller's change (an unhash, a bind) is visible before the epoch
+	 * moves: a slow path whose ticket is the moved epoch must see it.
+	 */
+	smp_mb__before_atomic();
 	atomic_inc(&map->epoch);
 	smp_mb__after_atomic(); /* the epoch moves before any generation does */
 }
