@@ -107,7 +107,6 @@ private:
 	std::uint64_t next_release_ = 1;
 	const Sink *sink_ = nullptr;
 
-	bool started_ = false;
 	std::int64_t t0_ = 0; // the first frame's timestamp: virtual and trace time coincide there
 	std::uint64_t first_number_ = 1;
 	std::size_t next_event_ = 0;
@@ -115,7 +114,6 @@ private:
 	std::int64_t segment_cost_ = 0;
 	std::map<std::string, std::int64_t> cpu_by_row_;
 	std::uint64_t received_ = 0;
-	std::uint64_t ring_drops_ = 0;
 	PathCost host_, slow_, fast_, dropped_;
 	LatencyHistogram latency_all_;
 	std::int64_t first_arrival_ = 0, last_end_ = 0;
