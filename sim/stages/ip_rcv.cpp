@@ -2,8 +2,6 @@
 // namespace: the header checks, then whether the destination is one of the host's addresses.
 #include "stages.h"
 
-#include "model/topology.h"
-
 namespace econsim::sim {
 
 bool ip_rcv(StageContext &ctx, Packet &pkt)
@@ -30,27 +28,8 @@ bool ip_rcv(StageContext &ctx, Packet &pkt)
 		pkt.drop("ip_rcv", "vlan_tagged", std::string(reason_description(ParseReason::vlan_tagged)));
 		return false;
 	}
-	const model::Topology &topology = ctx.host.model().topology();
-	model::AddressType type = topology.address_type(kHostNamespace, to_model(f.outer_ip->dst));
-	if (type == model::AddressType::remote) {
-		// ip_forward is off on the host (and would send it elsewhere): nothing here takes it.
-		pkt.drop("ip_rcv", "not_local", to_string(f.outer_ip->dst) + " is not an address of the host");
+	if (!ip_local_deliver(ctx, pkt, {"ip_rcv", "outer", kHostNamespace, *f.outer_ip, f.outer_l4}))
 		return false;
-	}
-	if (f.outer_ip->is_fragment()) {
-		// ip_defrag would hold it until the datagram is whole; the replay does not reassemble.
-		pkt.drop("ip_rcv", "fragment", "outer IPv4 fragment: reassembly is not modelled");
-		return false;
-	}
-	std::uint8_t proto = f.outer_ip->protocol;
-	if (proto != kIpProtoUdp && proto != kIpProtoTcp) {
-		pkt.ignore("ip_rcv", "not_tcp_udp", "IP protocol " + std::to_string(proto) + " is the kernel's own");
-		return false;
-	}
-	if (!f.outer_l4 || !f.outer_l4->has_ports()) {
-		pkt.drop("ip_rcv", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
-		return false;
-	}
 	pkt.step("ip_rcv", "local delivery", to_string(f.outer_ip->dst) + " is the host's");
 	return true;
 }

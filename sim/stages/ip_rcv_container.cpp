@@ -1,8 +1,6 @@
 // ip_rcv_core and ip_route_input_noref for the inner packet, in the container's namespace.
 #include "stages.h"
 
-#include "model/topology.h"
-
 namespace econsim::sim {
 
 bool ip_rcv_container(StageContext &ctx, Packet &pkt)
@@ -23,24 +21,9 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 			return false;
 		}
 	}
-	model::AddressType type = ctx.host.model().topology().address_type(pkt.ns, to_model(f.inner_ip->dst));
-	if (type == model::AddressType::remote) {
-		pkt.drop("ip_rcv_container", "not_local", to_string(f.inner_ip->dst) + " is not an address of " + pkt.ns);
+	if (!ip_local_deliver(ctx, pkt, {"ip_rcv_container", "inner", pkt.ns, *f.inner_ip, f.inner_l4}))
 		return false;
-	}
-	if (f.inner_ip->is_fragment()) {
-		pkt.drop("ip_rcv_container", "fragment", "inner IPv4 fragment: reassembly is not modelled");
-		return false;
-	}
 	std::uint8_t proto = f.inner_ip->protocol;
-	if (proto != kIpProtoUdp && proto != kIpProtoTcp) {
-		pkt.ignore("ip_rcv_container", "not_tcp_udp", "IP protocol " + std::to_string(proto) + " is the kernel's own");
-		return false;
-	}
-	if (!f.inner_l4 || !f.inner_l4->has_ports()) {
-		pkt.drop("ip_rcv_container", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
-		return false;
-	}
 	pkt.flow = model::FiveTuple{
 		proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};

@@ -40,6 +40,18 @@ bool deliver(StageContext &ctx, Packet &pkt);
 // vxlan_xmit → udp_tunnel_xmit_skb: a transmitted frame's outer headers against the model's.
 bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 
+// Shared by ip_rcv and ip_rcv_container: ip_route_input_noref → ip_local_deliver for the IPv4
+// header `ip` (and the L4 header under it) in namespace `ns`: a local address, not a fragment,
+// UDP or TCP with ports. `level` ("outer", "inner") names the header in the explanations.
+struct LocalDelivery {
+	const char *stage;
+	const char *level;
+	std::string_view ns;
+	const Ipv4Header &ip;
+	const std::optional<TransportHeader> &l4;
+};
+bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
+
 // Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
 // (UDP queueing, TCP state machine), which the fast path does not skip.
 bool receive_on_socket(StageContext &ctx, Packet &pkt);
