@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <urcu/wfcqueue.h>
 
 #include <linux/kthread.h>
 #include <linux/rcupdate.h>
@@ -142,40 +145,68 @@ bool kthread_should_stop(void)
 
 /*
  * call_rcu: one worker thread takes the whole queue, waits for a grace period
- * (liburcu's synchronize_rcu) and runs the callbacks. Batches are numbered so
- * that rcu_barrier can wait for the batch holding the last callback queued
- * before it was called.
+ * (liburcu's synchronize_rcu) and runs the callbacks. Like the kernel's, it
+ * batches: the first callback of an empty queue wakes it, and it then lets
+ * callbacks gather for up to RCU_CB_BATCH_NS, or until RCU_CB_BATCH of them
+ * are queued. The queue is liburcu's wait-free one, so call_rcu takes no lock
+ * but to wake the worker. An rcu_barrier cuts the gathering short (liburcu's
+ * own call_rcu worker sleeps 10 ms after every wake-up, which made each barrier
+ * cost 10-20 ms). Callbacks are counted so that rcu_barrier waits for exactly
+ * those queued before it was called.
  */
+#define RCU_CB_BATCH 1024
+#define RCU_CB_BATCH_NS 10000000L
+
 static pthread_mutex_t rcu_cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rcu_cb_queued = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t rcu_cb_ran = PTHREAD_COND_INITIALIZER;
-static struct cds_wfcq_node *rcu_cb_first;
-static struct cds_wfcq_node **rcu_cb_last = &rcu_cb_first;
+static pthread_once_t rcu_cb_once = PTHREAD_ONCE_INIT;
+static struct cds_wfcq_head rcu_cb_head;
+static struct cds_wfcq_tail rcu_cb_tail;
+static unsigned long rcu_cb_waiting;		/* queued, not yet taken by the worker */
 static unsigned long rcu_cb_queued_count;	/* callbacks ever queued */
-static unsigned long rcu_cb_ran_count;		/* callbacks ever run */
-static bool rcu_cb_worker_started;
+static unsigned long rcu_cb_ran_count;		/* callbacks ever run; under rcu_cb_lock */
+static int rcu_cb_barriers;			/* rcu_barrier calls waiting; under rcu_cb_lock */
+
+/* With rcu_cb_lock held: let callbacks gather, unless a barrier is waiting. */
+static void rcu_cb_gather(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += RCU_CB_BATCH_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!rcu_cb_barriers && __atomic_load_n(&rcu_cb_waiting, __ATOMIC_RELAXED) < RCU_CB_BATCH)
+		if (pthread_cond_timedwait(&rcu_cb_queued, &rcu_cb_lock, &until))
+			break;	/* timed out */
+}
 
 static void *rcu_cb_worker(void *unused)
 {
 	(void)unused;
+	pthread_mutex_lock(&rcu_cb_lock);
 	for (;;) {
-		struct cds_wfcq_node *batch;
+		struct cds_wfcq_head batch_head;
+		struct cds_wfcq_tail batch_tail;
+		struct cds_wfcq_node *node, *next;
 		unsigned long count = 0;
 
-		pthread_mutex_lock(&rcu_cb_lock);
-		while (!rcu_cb_first)
+		while (cds_wfcq_empty(&rcu_cb_head, &rcu_cb_tail))
 			pthread_cond_wait(&rcu_cb_queued, &rcu_cb_lock);
-		batch = rcu_cb_first;
-		rcu_cb_first = NULL;
-		rcu_cb_last = &rcu_cb_first;
+		rcu_cb_gather();
 		pthread_mutex_unlock(&rcu_cb_lock);
 
+		cds_wfcq_init(&batch_head, &batch_tail);
+		__atomic_store_n(&rcu_cb_waiting, 0, __ATOMIC_RELAXED);
+		__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &rcu_cb_head, &rcu_cb_tail);
 		/* Readers that could see these entries are gone after this. */
 		synchronize_rcu();
-		while (batch) {
-			struct rcu_head *head = caa_container_of(batch, struct rcu_head, next);
+		__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
+			struct rcu_head *head = caa_container_of(node, struct rcu_head, next);
 
-			batch = batch->next;
 			head->func(head);
 			count++;
 		}
@@ -183,40 +214,56 @@ static void *rcu_cb_worker(void *unused)
 		pthread_mutex_lock(&rcu_cb_lock);
 		rcu_cb_ran_count += count;
 		pthread_cond_broadcast(&rcu_cb_ran);
-		pthread_mutex_unlock(&rcu_cb_lock);
 	}
 	return NULL;
 }
 
-void compat_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
+static void rcu_cb_start(void)
 {
-	head->func = func;
-	head->next.next = NULL;
-	pthread_mutex_lock(&rcu_cb_lock);
-	if (!rcu_cb_worker_started) {
-		pthread_t worker;
+	pthread_t worker;
 
-		if (pthread_create(&worker, NULL, rcu_cb_worker, NULL)) {
-			fprintf(stderr, "compat call_rcu: cannot start the callback thread\n");
-			abort();
-		}
-		pthread_detach(worker);
-		rcu_cb_worker_started = true;
+	cds_wfcq_init(&rcu_cb_head, &rcu_cb_tail);
+	if (pthread_create(&worker, NULL, rcu_cb_worker, NULL)) {
+		fprintf(stderr, "compat call_rcu: cannot start the callback thread\n");
+		abort();
 	}
-	*rcu_cb_last = &head->next;
-	rcu_cb_last = &head->next.next;
-	rcu_cb_queued_count++;
+	pthread_detach(worker);
+}
+
+static void rcu_cb_wake(void)
+{
+	pthread_mutex_lock(&rcu_cb_lock);
 	pthread_cond_signal(&rcu_cb_queued);
 	pthread_mutex_unlock(&rcu_cb_lock);
 }
 
+void compat_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
+{
+	bool was_empty;
+	unsigned long waiting;
+
+	pthread_once(&rcu_cb_once, rcu_cb_start);
+	head->func = func;
+	cds_wfcq_node_init(&head->next);
+	__atomic_add_fetch(&rcu_cb_queued_count, 1, __ATOMIC_SEQ_CST);
+	waiting = __atomic_add_fetch(&rcu_cb_waiting, 1, __ATOMIC_RELAXED);
+	was_empty = !cds_wfcq_enqueue(&rcu_cb_head, &rcu_cb_tail, &head->next);
+	/* Wake the worker for a new batch, or to end one that is full. */
+	if (was_empty || waiting == RCU_CB_BATCH)
+		rcu_cb_wake();
+}
+
 void compat_rcu_barrier(void)
 {
-	unsigned long target;
+	unsigned long target = __atomic_load_n(&rcu_cb_queued_count, __ATOMIC_SEQ_CST);
 
 	pthread_mutex_lock(&rcu_cb_lock);
-	target = rcu_cb_queued_count;
-	while (rcu_cb_ran_count < target)
-		pthread_cond_wait(&rcu_cb_ran, &rcu_cb_lock);
+	if (rcu_cb_ran_count < target) {
+		rcu_cb_barriers++;
+		pthread_cond_signal(&rcu_cb_queued);
+		while (rcu_cb_ran_count < target)
+			pthread_cond_wait(&rcu_cb_ran, &rcu_cb_lock);
+		rcu_cb_barriers--;
+	}
 	pthread_mutex_unlock(&rcu_cb_lock);
 }
