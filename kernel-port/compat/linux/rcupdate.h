@@ -8,7 +8,7 @@
  * synchronize_rcu: liburcu's call_rcu worker sleeps 10 ms after every wake-up
  * to batch callbacks, so each rcu_barrier (one per fpmap_destroy) cost 10-20 ms,
  * which was most of the time of a fuzz execution or a property-test case.
- * Here the worker runs a batch as soon as it has one.
+ * Compat's worker batches too, but an rcu_barrier cuts the batch short.
  */
 #ifndef COMPAT_LINUX_RCUPDATE_H
 #define COMPAT_LINUX_RCUPDATE_H
