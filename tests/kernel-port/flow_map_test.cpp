@@ -97,6 +97,26 @@ TEST(FlowMap, CloseRemovesTheSocketsEntriesOnEveryCpu)
 	EXPECT_EQ(map.event_count(FPMAP_EV_SOCK_CLOSE), 1u);
 }
 
+// Close finds a socket's entries through a cookie index with fewer buckets than sockets: the
+// other sockets in the closed one's bucket keep their entries, and they still hit.
+TEST(FlowMap, CloseLeavesTheOtherSocketsOfItsCookieBucket)
+{
+	constexpr uint64_t kSockets = 48; // a 64-entry map has 16 cookie buckets: some are shared
+	FlowMap map(1, 64);
+	for (uint64_t cookie = 1; cookie <= kSockets; cookie++)
+		cache(map, 0, udp_flow(static_cast<uint16_t>(4000 + cookie), 5000, 42), cookie);
+	map.sock_closed(7);
+	EXPECT_EQ(map.total_stats().invalidated, 1u);
+	EXPECT_EQ(map.total_stats().entries, kSockets - 1);
+	for (uint64_t cookie = 1; cookie <= kSockets; cookie++) {
+		auto hit = cookie_at(map, 0, udp_flow(static_cast<uint16_t>(4000 + cookie), 5000, 42));
+		if (cookie == 7)
+			EXPECT_FALSE(hit.has_value());
+		else
+			EXPECT_EQ(hit, cookie) << "socket " << cookie;
+	}
+}
+
 TEST(FlowMap, RebindMakesFlowsToThatPortStale)
 {
 	FlowMap map(1, 64);

@@ -48,6 +48,104 @@ TEST(FixedMode, TwoVnisWithTheSameInnerAndOuterTuplesNeverCross)
 	EXPECT_GE(fast, 16) << "both tenants' flows are cached, each under its own VNI";
 }
 
+// The remote container moves behind another VTEP (a live migration, a node's new address): vxlan_snoop
+// must learn it, or the host's replies keep going to the old node. A hit would skip vxlan_rcv, so the
+// moved frame goes the slow way, and the flow is cached again behind its new VTEP.
+TEST(FixedMode, APeerThatMovedToAnotherVtepTakesTheSlowPathOnce)
+{
+	Harness h(with_s1(), FastpathMode::fixed);
+	warm_up(h, "s1");
+	InnerFrame moved{.outer_src = "192.168.0.3:40000"};
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(moved), 4), "s1", Path::slow)) << "vxlan_snoop learns the move";
+	const OverlayHost::RemoteVtep *vtep = h.pipeline().host().remote("vxlan42", kRemoteContainerMac);
+	ASSERT_NE(vtep, nullptr);
+	EXPECT_EQ(vtep->ip, endpoint("192.168.0.3:0").address);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(moved), 5), "s1", Path::slow)) << "cached behind the new VTEP";
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(moved), 6), "s1", Path::fast));
+}
+
+// c1's reply to the remote container as the host's NIC sends it, encapsulated to `vtep`: outer MACs
+// from the NIC to the peer, DF clear (the VXLAN device does not set it).
+Bytes reply_to_remote(std::string_view vtep, std::uint32_t vni = 42)
+{
+	Bytes inner = ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'h'}),
+				     0x0800, kRemoteContainerMac, kContainerMac);
+	Bytes out = vxlan_frame(vni, inner, endpoint("192.168.0.2:40000"), endpoint(std::string(vtep) + ":4789"));
+	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
+	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
+	put_be16(out, 14 + 6, 0); // flags and fragment offset: DF clear
+	fix_ipv4_checksum(out, 14);
+	return out;
+}
+
+// The TX template names the VTEP the peer was behind. When vxlan_snoop learns that it moved, the
+// template is stale: the next reply is encapsulated to the new VTEP by the slow path, and checked
+// against it, never served from the old template.
+TEST(FixedMode, APeerThatMovedInvalidatesTheTxTemplateToItsOldVtep)
+{
+	Harness h(with_s1(), FastpathMode::fixed);
+	warm_up(h, "s1");
+	const Packet &first = h.send(reply_to_remote("192.168.0.1"), 4);
+	EXPECT_EQ(first.verdict.verdict, VerdictKind::transmit);
+	EXPECT_EQ(first.verdict.path, Path::slow);
+	EXPECT_FALSE(first.verdict.reason.has_value()) << *first.verdict.reason;
+	const Packet &cached = h.send(reply_to_remote("192.168.0.1"), 5);
+	EXPECT_EQ(cached.verdict.path, Path::fast) << "the template is cached";
+	EXPECT_FALSE(cached.verdict.reason.has_value()) << *cached.verdict.reason;
+
+	EXPECT_TRUE(delivered(h.send(vxlan_udp({.outer_src = "192.168.0.3:40000"}), 6), "s1", Path::slow));
+	const Packet &moved = h.send(reply_to_remote("192.168.0.3"), 7);
+	EXPECT_EQ(moved.verdict.path, Path::slow) << "the template to the old VTEP is stale";
+	EXPECT_FALSE(moved.verdict.reason.has_value()) << *moved.verdict.reason;
+}
+
+// The TX template holds the VNI: after `ip link set vxlan42 type vxlan id 44` the kernel sends with
+// the new VNI, and the old template must not serve (nor be reported as differing from) it.
+TEST(FixedMode, AVniChangeInvalidatesTheTxTemplate)
+{
+	Harness h(with_s1().at(10, "op: vni, dev: vxlan42, vni: 44"), FastpathMode::fixed);
+	warm_up(h, "s1");
+	h.send(reply_to_remote("192.168.0.1"), 4);
+	ASSERT_EQ(h.send(reply_to_remote("192.168.0.1"), 5).verdict.path, Path::fast) << "the template is cached";
+	const Packet &after = h.send(reply_to_remote("192.168.0.1", 44), 11);
+	EXPECT_EQ(after.verdict.path, Path::slow) << "the template with VNI 42 is stale";
+	EXPECT_FALSE(after.verdict.reason.has_value()) << *after.verdict.reason;
+}
+
+// A reuseport group spreads flows over its members by a hash of the 4-tuple and the member count
+// (reuseport_select_sock_by_hash): when a member closes, flows cached on the members that remain
+// move too. Every flow's next frame must end where vanilla ends it.
+TEST(FixedMode, AReuseportMemberClosingRespreadsTheFlowsCachedOnTheOthers)
+{
+	ScenarioText text;
+	for (const char *sock : {"r1", "r2", "r3"})
+		text.udp(0, sock, "c1", "0.0.0.0:5000", "reuseport: true");
+	text.at(100, "op: close, sock: r3");
+	Harness fixed(text, FastpathMode::fixed);
+	Harness off(text, FastpathMode::off);
+	constexpr int kFlows = 16;
+	auto flow = [](int i) { return vxlan_udp({.src = "10.233.2.2:" + std::to_string(4000 + i)}); };
+	int hits = 0, moved = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < kFlows; i++) {
+			double ms = 1 + round * kFlows + i;
+			const Packet &p = fixed.send(flow(i), ms);
+			hits += p.verdict.path == Path::fast;
+			EXPECT_EQ(p.socket, off.send(flow(i), ms).socket) << "flow " << i << " before the close";
+		}
+	}
+	ASSERT_GT(hits, kFlows / 2) << "the flows are cached before the close";
+	std::vector<std::string> before;
+	for (int i = 0; i < kFlows; i++)
+		before.push_back(off.send(flow(i), 60 + i).socket);
+	for (int i = 0; i < kFlows; i++) {
+		const Packet &vanilla = off.send(flow(i), 200 + i);
+		moved += before[i] != "r3" && vanilla.socket != before[i];
+		EXPECT_EQ(fixed.send(flow(i), 200 + i).socket, vanilla.socket) << "flow " << i << " after r3 closed";
+	}
+	ASSERT_GT(moved, 0) << "some flow on r1 or r2 must move, or this test shows nothing";
+}
+
 TEST(FixedMode, SummaryCountsTheInvalidationsByKind)
 {
 	ScenarioText text = with_s1();
