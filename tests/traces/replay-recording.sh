@@ -1,6 +1,7 @@
 #!/bin/bash
 # Replay one recording of traces/ in one mode and hold the result to what is committed:
-#   off, fixed: every expectation met and no frame ending elsewhere than vanilla (--check): exit 0.
+#   off:        every expectation met: exit 0 (off is the vanilla model, so there is no --check).
+#   fixed:      every expectation met and no frame ending elsewhere than vanilla (--check): exit 0.
 #   econ:       it runs (exit 0 or 1), and the frames where it ends elsewhere than vanilla are
 #               exactly those tests/traces/econ-expected.txt lists for the recording, class by
 #               class (econ's end, vanilla's end), each with the bug id the replay names.
@@ -17,8 +18,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $name, mode $mode: $*"; exit 1; }
 
 replay() { # replay MODE VERDICTS: prints the summary to $tmp/MODE.out, returns the exit code
-	local rc=0
-	"$econ_sim" replay --scenario "$dir/scenario.yaml" --mode "$1" --expect "$dir/expect.jsonl" --check \
+	local rc=0 check=--check
+	[[ $1 != off ]] || check= # econ-sim refuses --check in off mode: it would compare off with off
+	"$econ_sim" replay --scenario "$dir/scenario.yaml" --mode "$1" --expect "$dir/expect.jsonl" $check \
 		--verdicts "$2" --no-progress "$dir/trace.pcap" >"$tmp/$1.out" 2>"$tmp/$1.err" || rc=$?
 	cat "$tmp/$1.out" "$tmp/$1.err"
 	return $rc
@@ -32,8 +34,10 @@ if [[ $mode != econ ]]; then
 	((rc == 0)) || fail "exit $rc, not 0"
 	grep -q "^expectations: $frames checked, $frames met, 0 unmet$" "$tmp/$mode.out" ||
 		fail "not all $frames expectations met"
-	grep -q '^check against vanilla: 0 mismatches$' "$tmp/$mode.out" || fail "--check mismatches"
-	echo "PASS: $name, mode $mode: $frames expectations met, 0 mismatches"
+	if [[ $mode == fixed ]]; then
+		grep -q '^check against vanilla: 0 mismatches$' "$tmp/$mode.out" || fail "--check mismatches"
+	fi
+	echo "PASS: $name, mode $mode: $frames expectations met$([[ $mode == off ]] || echo ", 0 mismatches")"
 	exit 0
 fi
 
