@@ -20,6 +20,7 @@ constexpr const char *kUsage =
 	"                       [--timing [--speed Nx | --rate PPS] [--costs COSTS.yaml]] trace.pcap\n"
 	"       econ-sim trace --scenario S.yaml [--mode off|econ|fixed] --pkt N\n"
 	"                      [--golden FILE [--update]] trace.pcap\n"
+	"--check compares the mode with vanilla (off) frame by frame: fixed and econ modes only\n"
 	"exit: 0 all agree, 1 an expectation unmet / a --check mismatch / a trace unlike its golden,\n"
 	"      2 bad usage or input\n";
 

@@ -200,6 +200,16 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 	try {
 		Scenario scenario = load_scenario(options.scenario);
 		FastpathMode mode = chosen_mode(scenario, options.mode);
+		// --check runs the vanilla (off) pipeline beside the chosen one: in off mode that is the
+		// same code twice, a comparison that cannot fail, so it is refused rather than reported.
+		if (options.check && mode == FastpathMode::off) {
+			err << "econ-sim: --check compares a fast-path mode with vanilla, and the mode is off ("
+			    << (options.mode     ? std::string("--mode off")
+				: scenario.mode ? options.scenario + "'s mode"
+						: options.scenario + " names none, so off")
+			    << "): choose --mode fixed or econ, or leave out --check (--expect still checks off mode)\n";
+			return kExitBadInput;
+		}
 		std::optional<Expectations> expectations;
 		if (options.expect)
 			expectations = load_expectations(*options.expect);

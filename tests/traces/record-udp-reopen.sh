@@ -1,6 +1,7 @@
 #!/bin/bash
 # Record udp-reopen from the real kernel into a temp dir; check that the three files are there,
-# that its counts equal those of the committed traces/udp-reopen/, and that no namespace is left.
+# that its counts and the FDB entries its scenario.yaml lists equal those of the committed
+# traces/udp-reopen/, and that no namespace is left.
 # Exits 77 (skipped) where network namespaces cannot be made.
 set -euo pipefail
 traces=${1:?usage: record-udp-reopen.sh TRACES_DIR}
@@ -33,6 +34,12 @@ want=$("$traces/record" --count "$traces/udp-reopen")
 echo "recorded now:  $got"
 echo "committed:     $want"
 [[ $got == "$want" ]] || { echo "FAIL: counts differ from the committed recording"; exit 1; }
+# The static FDB entries it installed on node B, as scenario.yaml lists them: those committed.
+fdb() { grep -E '^ +- \{mac: ' "$1" || true; }
+echo "FDB entries written: $(fdb "$tmp/out/scenario.yaml" | wc -l)"
+[[ -n $(fdb "$tmp/out/scenario.yaml") ]] || { echo "FAIL: scenario.yaml lists no FDB entry"; exit 1; }
+[[ $(fdb "$tmp/out/scenario.yaml") == "$(fdb "$traces/udp-reopen/scenario.yaml")" ]] ||
+	{ echo "FAIL: the FDB entries differ from the committed scenario.yaml"; exit 1; }
 
 after=$(ip netns list | grep -c '^erec' || true)
 ((after <= before)) || { echo "FAIL: the recorder left network namespaces behind"; ip netns list; exit 1; }

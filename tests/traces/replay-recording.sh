@@ -1,15 +1,20 @@
 #!/bin/bash
 # Replay one recording of traces/ in one mode and hold the result to what is committed:
-#   off, fixed: every expectation met and no frame ending elsewhere than vanilla (--check): exit 0.
-#   econ:       it runs (exit 0 or 1), and the frames where it ends elsewhere than vanilla are
-#               exactly those tests/traces/econ-expected.txt lists for the recording, class by
-#               class (econ's end, vanilla's end), each with the bug id the replay names.
-# usage: replay-recording.sh ECON_SIM RECORDING_DIR off|fixed|econ ECON_EXPECTED
+#   off:   every expectation met: exit 0 (off is the vanilla model, so there is no --check).
+#   fixed: every expectation met and no frame ending elsewhere than vanilla (--check): exit 0;
+#          and the path pinned as well as the verdict: as many RX and TX frames on the fast path,
+#          and as many hits refused for the MAC and for learning, as tests/traces/fast-frames.txt
+#          states for the recording (that file derives each number from the recording).
+#   econ:  it runs (exit 0 or 1), and the frames where it ends elsewhere than vanilla are
+#          exactly those tests/traces/econ-expected.txt lists for the recording, class by
+#          class (econ's end, vanilla's end), each with the bug id the replay names.
+# usage: replay-recording.sh ECON_SIM RECORDING_DIR off|fixed|econ ECON_EXPECTED FAST_FRAMES
 set -euo pipefail
-econ_sim=${1:?usage: replay-recording.sh ECON_SIM RECORDING_DIR MODE ECON_EXPECTED}
+econ_sim=${1:?usage: replay-recording.sh ECON_SIM RECORDING_DIR MODE ECON_EXPECTED FAST_FRAMES}
 dir=${2:?recording directory}
 mode=${3:?mode}
 table=${4:?econ-expected table}
+fast_table=${5:?fast-frames table}
 name=$(basename "$dir")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/econ-replay-test.XXXXXX")
@@ -17,11 +22,31 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $name, mode $mode: $*"; exit 1; }
 
 replay() { # replay MODE VERDICTS: prints the summary to $tmp/MODE.out, returns the exit code
-	local rc=0
-	"$econ_sim" replay --scenario "$dir/scenario.yaml" --mode "$1" --expect "$dir/expect.jsonl" --check \
+	local rc=0 check=--check
+	[[ $1 != off ]] || check= # econ-sim refuses --check in off mode: it would compare off with off
+	"$econ_sim" replay --scenario "$dir/scenario.yaml" --mode "$1" --expect "$dir/expect.jsonl" $check \
 		--verdicts "$2" --no-progress "$dir/trace.pcap" >"$tmp/$1.out" 2>"$tmp/$1.err" || rc=$?
 	cat "$tmp/$1.out" "$tmp/$1.err"
 	return $rc
+}
+
+# The fast path's use in fixed mode against fast-frames.txt: "<recording> <rx fast> <tx fast>
+# <hits refused for the MAC> <hits refused for learning>". The summary prints the refusals only
+# when one is not 0, so no such line means 0 and 0.
+check_fast_path() {
+	local want got paths refused
+	want=$(awk -v r="$name" '$1 == r { print $2, $3, $4, $5 }' "$fast_table")
+	[[ -n $want ]] || fail "no line for this recording in $(basename "$fast_table")"
+	refused=$(sed -nE 's/^  hits refused for the MAC ([0-9]+), for learning ([0-9]+),.*/\1 \2/p' "$tmp/fixed.out")
+	got="$(grep -c '"dir":"rx".*"path":"fast"' "$tmp/fixed.jsonl" || true)"
+	got+=" $(grep -c '"dir":"tx".*"path":"fast"' "$tmp/fixed.jsonl" || true) ${refused:-0 0}"
+	paths=$(sed -nE 's/^paths: .*fast ([0-9]+).*/\1/p' "$tmp/fixed.out") # no "fast" when none
+	paths=${paths:-0}
+	read -r rx tx _ <<<"$got"
+	[[ $paths == $((rx + tx)) ]] || fail "the summary counts $paths fast frames, the verdict file $((rx + tx))"
+	[[ $got == "$want" ]] ||
+		fail "fast path: rx fast, tx fast, refused for the MAC, for learning: $got; $(basename "$fast_table") says $want"
+	echo "fast path as committed: $rx rx and $tx tx frames fast, hits refused for the MAC and for learning: ${refused:-0 0}"
 }
 
 frames=$(grep -c '' "$dir/expect.jsonl" || true)
@@ -32,8 +57,11 @@ if [[ $mode != econ ]]; then
 	((rc == 0)) || fail "exit $rc, not 0"
 	grep -q "^expectations: $frames checked, $frames met, 0 unmet$" "$tmp/$mode.out" ||
 		fail "not all $frames expectations met"
-	grep -q '^check against vanilla: 0 mismatches$' "$tmp/$mode.out" || fail "--check mismatches"
-	echo "PASS: $name, mode $mode: $frames expectations met, 0 mismatches"
+	if [[ $mode == fixed ]]; then
+		grep -q '^check against vanilla: 0 mismatches$' "$tmp/$mode.out" || fail "--check mismatches"
+		check_fast_path
+	fi
+	echo "PASS: $name, mode $mode: $frames expectations met$([[ $mode == off ]] || echo ", 0 mismatches")"
 	exit 0
 fi
 
