@@ -61,8 +61,17 @@ public:
 	// receives remembers the CPU (sk_incoming_cpu_update). Use this once per delivered datagram.
 	UdpLookupResult udp_receive(std::string_view ns, const FourTuple& packet, int cpu);
 
+	// The same bookkeeping for a datagram whose socket was not looked up but given (a fast path's
+	// cached answer): nothing happens to a socket that is closed or unconnected.
+	void udp_received_on(std::string_view name, int cpu);
+
 	// TCP: tcp_v4_rcv's decision for one segment, and its effect on requests and sockets.
 	TcpResult tcp_receive(std::string_view ns, const FourTuple& packet, TcpFlags flags);
+	// tcp_v4_do_rcv on a socket the caller already holds (a fast path's cached answer) instead of
+	// __inet_lookup_skb's. If that socket no longer holds the 4-tuple (closed, reset, replaced), the
+	// segment is still "delivered" to it, changing nothing: a caller that trusted a stale answer
+	// shows as a delivery the kernel would not make.
+	TcpResult tcp_receive_on(std::string_view name, std::string_view ns, const FourTuple& packet, TcpFlags flags);
 	// __inet_lookup_established: the full socket holding this 4-tuple, if any.
 	const Socket* tcp_established(std::string_view ns, const FourTuple& packet) const;
 	// The listener that owns a pending request (TCP_NEW_SYN_RECV) for this 4-tuple, if any.

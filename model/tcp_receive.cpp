@@ -84,6 +84,23 @@ TcpResult Sockets::tcp_receive(std::string_view ns, const FourTuple& packet, Tcp
 	return result;
 }
 
+TcpResult Sockets::tcp_receive_on(std::string_view name, std::string_view ns, const FourTuple& packet,
+				  TcpFlags flags)
+{
+	const TupleKey key{std::string(ns), packet};
+	auto it = tcp_established_.find(key);
+	Socket* socket = find_mutable(name);
+	TcpResult result;
+	if (socket && it != tcp_established_.end() && it->second == name)
+		result = tcp_receive_on_full_socket(*socket, key, flags);
+	else
+		result = make_result(TcpEvent::delivered, std::string(name),
+				     std::string(name) + " no longer holds this 4-tuple: the given socket was stale");
+	result.explanation = "tcp [" + flags_text(flags) + "] " + to_string(packet) + " in " + std::string(ns) +
+			     " on the given socket: " + result.explanation;
+	return result;
+}
+
 const Socket* Sockets::tcp_established(std::string_view ns, const FourTuple& packet) const
 {
 	auto it = tcp_established_.find(TupleKey{std::string(ns), packet});

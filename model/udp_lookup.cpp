@@ -170,4 +170,11 @@ UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple& packe
 	return result;
 }
 
+void Sockets::udp_received_on(std::string_view name, int cpu)
+{
+	Socket* socket = find_mutable(name);
+	if (socket && socket->peer)
+		socket->incoming_cpu = cpu;
+}
+
 } // namespace econsim::model

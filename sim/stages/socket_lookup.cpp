@@ -1,5 +1,6 @@
 // The socket lookup and the socket-level receive, asking model/: __udp4_lib_lookup (then
 // __udp_queue_rcv_skb's bookkeeping), or tcp_v4_rcv (__inet_lookup_skb and the state machine).
+// A fast-path hit brings its socket: only the socket-level receive runs (receive_on_cached_socket).
 #include "stages.h"
 
 #include "model/sockets.h"
@@ -49,10 +50,9 @@ bool receive_udp(StageContext &ctx, Packet &pkt)
 	return true;
 }
 
-bool receive_tcp(StageContext &ctx, Packet &pkt)
+// What tcp_v4_rcv does once it holds the socket, wherever the socket came from.
+bool tcp_received(StageContext &ctx, Packet &pkt, const model::TcpResult &r)
 {
-	const TransportHeader &l4 = pkt.parsed.is_vxlan() ? *pkt.parsed.inner_l4 : *pkt.parsed.outer_l4;
-	model::TcpResult r = ctx.host.model().sockets().tcp_receive(pkt.ns, pkt.flow->addresses, tcp_flags(l4));
 	pkt.tcp_event = r.event;
 	if (r.event == model::TcpEvent::child_created)
 		ctx.host.adopt_socket(r.socket);
@@ -69,7 +69,31 @@ bool receive_tcp(StageContext &ctx, Packet &pkt)
 	return true;
 }
 
+const TransportHeader &l4_of(const Packet &pkt)
+{
+	return pkt.parsed.is_vxlan() ? *pkt.parsed.inner_l4 : *pkt.parsed.outer_l4;
+}
+
+bool receive_tcp(StageContext &ctx, Packet &pkt)
+{
+	return tcp_received(ctx, pkt,
+			    ctx.host.model().sockets().tcp_receive(pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
+}
+
 } // namespace
+
+bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
+{
+	model::Sockets &sockets = ctx.host.model().sockets();
+	if (pkt.flow->protocol == model::Protocol::tcp)
+		return tcp_received(ctx, pkt,
+				    sockets.tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
+	sockets.udp_received_on(pkt.socket, static_cast<int>(pkt.cpu));
+	if (pkt.tracing)
+		pkt.step("socket_lookup", "udp → " + pkt.socket + " (cached, not looked up)",
+			 "__udp_queue_rcv_skb on the socket the fast path gave");
+	return true;
+}
 
 bool receive_on_socket(StageContext &ctx, Packet &pkt)
 {

@@ -55,6 +55,8 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
 // Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
 // (UDP queueing, TCP state machine), which the fast path does not skip.
 bool receive_on_socket(StageContext &ctx, Packet &pkt);
+// The socket-level receive alone, on pkt.socket as a fast-path hit gives it (no lookup).
+bool receive_on_cached_socket(StageContext &ctx, Packet &pkt);
 
 // The CPU RSS picks: the default indirection table (ethtool -x) spreads its 128 slots over the
 // receive queues round robin, one queue per CPU.

@@ -99,6 +99,61 @@ TEST(FixedMode, APeerThatMovedInvalidatesTheTxTemplateToItsOldVtep)
 	EXPECT_FALSE(moved.verdict.reason.has_value()) << *moved.verdict.reason;
 }
 
+// The peer's VTEP keeps its address but its frames now come from another link-layer source (a new
+// NIC, another router on the underlay): the flow's RSS hash is unchanged, so the entry would hit,
+// but the host's record of the VTEP (what replies are checked against) must be updated first.
+TEST(FixedMode, APeerWhoseOuterSourceMacChangedTakesTheSlowPathAndRepliesFollowIt)
+{
+	constexpr MacAddress kNewUnderlayMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x09}};
+	Harness h(with_s1(), FastpathMode::fixed);
+	warm_up(h, "s1");
+	Bytes frame = vxlan_udp();
+	std::copy(kNewUnderlayMac.bytes.begin(), kNewUnderlayMac.bytes.end(), frame.begin() + 6);
+	EXPECT_TRUE(delivered(h.send(frame, 4), "s1", Path::slow)) << "the VTEP record changes: no hit";
+	Bytes reply = reply_to_remote("192.168.0.1");
+	std::copy(kNewUnderlayMac.bytes.begin(), kNewUnderlayMac.bytes.end(), reply.begin());
+	const Packet &tx = h.send(reply, 5);
+	EXPECT_EQ(tx.verdict.verdict, VerdictKind::transmit);
+	EXPECT_FALSE(tx.verdict.reason.has_value()) << *tx.verdict.reason;
+}
+
+// A TX hit is checked against the bytes the kernel actually sent: when they differ (here the remote
+// VTEP changed through something the scenario does not show, and the host had no record of it to
+// check the slow path by), the hit says so instead of passing for a correct one.
+TEST(FixedMode, ATxHitWhoseTemplateDiffersFromTheSentHeaderIsReported)
+{
+	Harness h(with_s1(), FastpathMode::fixed);
+	EXPECT_FALSE(h.send(reply_to_remote("192.168.0.1"), 1).verdict.reason.has_value());
+	const Packet &hit = h.send(reply_to_remote("192.168.0.1"), 2);
+	ASSERT_EQ(hit.verdict.path, Path::fast);
+	EXPECT_FALSE(hit.verdict.reason.has_value()) << *hit.verdict.reason;
+	const Packet &other = h.send(reply_to_remote("192.168.0.5"), 3);
+	EXPECT_EQ(other.verdict.path, Path::fast);
+	EXPECT_EQ(other.verdict.reason, "tx_template_mismatch");
+}
+
+// A UDP socket that connect() autobound (the model's first ephemeral port, 32768) gives the port back
+// when it disconnects (__udp_disconnect: the port was not bind()'s). Its cached flow must not hit
+// any more: vanilla drops the next datagram, and so must fixed mode, whose hit takes its socket
+// from the cache without a lookup.
+TEST(FixedMode, ADisconnectThatGivesBackAnAutoboundPortEndsItsFlows)
+{
+	ScenarioText text;
+	text.at(0, "op: socket, sock: s1, ns: c1, proto: udp")
+		.at(0, R"(op: connect, sock: s1, peer: "10.233.2.2:4000")")
+		.at(10, R"(op: connect, sock: s1, peer: "0.0.0.0:0")");
+	InnerFrame to_autobound{.dst = "10.233.1.2:32768"};
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(text, mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(to_autobound), 1), "s1"));
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(to_autobound), 2), "s1"));
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(to_autobound), 3), "s1",
+				      mode == FastpathMode::fixed ? Path::fast : Path::slow));
+		EXPECT_TRUE(dropped(h.send(vxlan_udp(to_autobound), 20), "socket_lookup", "no_socket"))
+			<< "mode " << static_cast<int>(mode);
+	}
+}
+
 // The TX template holds the VNI: after `ip link set vxlan42 type vxlan id 44` the kernel sends with
 // the new VNI, and the old template must not serve (nor be reported as differing from) it.
 TEST(FixedMode, AVniChangeInvalidatesTheTxTemplate)
