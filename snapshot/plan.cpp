@@ -175,7 +175,7 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 			const Link *m = host.link(peer->master);
 			if (m && m->kind == "bridge")
 				ends.push_back({&l, peer});
-			else
+			else if (peer->name != plan.nic) // the NIC's own peer is the underlay, not a container
 				loose.push_back(l.name + " (peer " + peer->name + ")");
 		}
 		if (ends.empty()) {

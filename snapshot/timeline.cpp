@@ -182,7 +182,8 @@ Timeline::Result Timeline::result(const std::map<std::string, std::string> &excl
 		bool tcp = s.proto == Proto::tcp;
 		std::int64_t open = t->initial ? t->open_lo : mid(t->open_lo, t->open_hi);
 		std::int64_t close = t->close_lo ? mid(*t->close_lo, *t->close_hi) : kForever;
-		if (!tcp && s.inode == 0) {
+		if (!tcp && (s.inode == 0 || (ns_names_.at(t->ns) == "host" && tunnel_ports_.count(s.local_port) &&
+					      s.remote_port == 0))) {
 			kernel_socks++; // a tunnel's own socket (VXLAN's): the model has the devices' sockets itself
 			continue;
 		}
@@ -203,9 +204,9 @@ Timeline::Result Timeline::result(const std::map<std::string, std::string> &excl
 		emit.push_back({t, open, close});
 	}
 	if (kernel_socks)
-		r.notes.push_back(std::to_string(kernel_socks) +
-				  " kernel UDP sockets (no file: tunnels' own, as each VXLAN device's) are not "
-				  "scenario sockets; the model opens the VXLAN devices' itself");
+		r.found.push_back(std::to_string(kernel_socks) +
+				  " UDP sockets of the VXLAN devices themselves (on their ports in the node's namespace) or "
+				  "of other tunnels are not scenario sockets: the model opens the devices' own");
 
 	// inet_diag does not say whether SO_REUSEADDR or SO_REUSEPORT was set. Two sockets can only
 	// hold one port at once with one of them on both: reuseport is assumed, as services that share

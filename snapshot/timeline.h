@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,12 @@ struct TimedEvent {
 class Timeline {
 public:
 	// ns_names: the modelled namespaces (index -> "host" or container name).
-	explicit Timeline(std::map<std::size_t, std::string> ns_names) : ns_names_(std::move(ns_names)) {}
+	// tunnel_ports: the UDP ports of the node's VXLAN devices, whose sockets in the host namespace
+	// are the devices' own (kernel sockets, which the model opens itself).
+	explicit Timeline(std::map<std::size_t, std::string> ns_names, std::set<std::uint16_t> tunnel_ports = {})
+		: ns_names_(std::move(ns_names)), tunnel_ports_(std::move(tunnel_ports))
+	{
+	}
 
 	// One read of ns's sockets that began at start and ended at end. The first read of each
 	// namespace is the state at the snapshot's start: its sockets exist from the beginning.
@@ -45,6 +51,7 @@ public:
 	struct Result {
 		std::vector<TimedEvent> events;
 		std::vector<Window> windows;
+		std::vector<std::string> found;        // what was read and left out on purpose
 		std::vector<std::string> notes;        // what could not be represented
 		std::vector<std::string> missed;       // what it may have missed
 		std::size_t sockets = 0, changes = 0;  // sockets in the scenario, events after the start
@@ -79,6 +86,7 @@ private:
 	};
 
 	std::map<std::size_t, std::string> ns_names_;
+	std::set<std::uint16_t> tunnel_ports_;
 	std::map<std::pair<std::size_t, std::uint64_t>, Tracked> socks_;
 	std::map<std::size_t, NsState> ns_;
 	std::vector<Window> missed_windows_;
