@@ -94,20 +94,28 @@ void read_all(std::vector<Namespace> &nss, const Plan &plan, Timeline &tl, std::
 	}
 }
 
+// The namespaces some process is in: (dev, inode) of every /proc/PID/ns/net, in one pass.
+std::set<std::pair<std::uint64_t, std::uint64_t>> namespaces_in_use()
+{
+	std::set<std::pair<std::uint64_t, std::uint64_t>> in_use;
+	std::error_code ec;
+	for (const auto &e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied, ec)) {
+		const std::string n = e.path().filename();
+		struct stat st;
+		if (!n.empty() && std::isdigit(static_cast<unsigned char>(n[0])) &&
+		    stat((e.path() / "ns/net").c_str(), &st) == 0)
+			in_use.insert({st.st_dev, st.st_ino});
+	}
+	return in_use;
+}
+
 // Whether the namespace is still there for anyone but us: its /run/netns name, or a process in it.
-bool namespace_present(const Namespace &ns)
+bool namespace_present(const Namespace &ns, const std::set<std::pair<std::uint64_t, std::uint64_t>> &in_use)
 {
 	struct stat st;
 	if (ns.origin.rfind("/run/netns/", 0) == 0)
 		return stat(ns.origin.c_str(), &st) == 0 && st.st_ino == ns.inode && st.st_dev == ns.dev;
-	for (const auto &e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
-		const std::string n = e.path().filename();
-		if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0])))
-			continue;
-		if (stat((e.path() / "ns/net").c_str(), &st) == 0 && st.st_ino == ns.inode && st.st_dev == ns.dev)
-			return true;
-	}
-	return false;
+	return in_use.count({ns.dev, ns.inode}) != 0;
 }
 
 struct CaptureStats {
@@ -207,8 +215,9 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 				next_read = now_ns();
 		}
 		if (now >= next_rescan) {
+			auto in_use = namespaces_in_use();
 			for (const auto &[index, name] : plan.ns_name)
-				if (index != plan.host_ns && !failed.count(index) && !namespace_present(nss[index])) {
+				if (index != plan.host_ns && !failed.count(index) && !namespace_present(nss[index], in_use)) {
 					tl.namespace_gone(index, last_rescan, now_ns());
 					failed.insert(index);
 				}
