@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -148,6 +149,12 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 			pcap_set_buffer_size(pc, 64 << 20);
 			if (pcap_activate(pc) < 0) {
 				snprintf(errbuf, sizeof(errbuf), "%s", pcap_geterr(pc));
+				pcap_close(pc);
+				pc = nullptr;
+			} else if (!sim::is_supported_link_type(pcap_datalink(pc))) {
+				// A capture the replay cannot decode would make the snapshot unreplayable.
+				snprintf(errbuf, sizeof(errbuf), "its link type %s is not one the replay decodes",
+					 pcap_datalink_val_to_name(pcap_datalink(pc)) ? pcap_datalink_val_to_name(pcap_datalink(pc)) : "?");
 				pcap_close(pc);
 				pc = nullptr;
 			}
@@ -389,18 +396,35 @@ std::vector<std::uint64_t> flag_frames(const std::string &capture, const std::st
 		sim::ParserConfig config = sim::parser_config(s);
 		sim::CaptureReader reader(capture);
 		constexpr std::int64_t slack = 1'000'000;
+		// Windows by start; frames come in time order (a live capture from several CPUs may be out
+		// of order by microseconds: a window is dropped only a second after its end).
+		std::vector<const Window *> pending;
+		for (const Window &w : windows)
+			pending.push_back(&w);
+		std::sort(pending.begin(), pending.end(), [](auto a, auto b) { return a->lo < b->lo; });
+		std::vector<const Window *> open;
+		std::size_t next = 0;
+		auto lo = [&](const Window *w) {
+			return w->lo == std::numeric_limits<std::int64_t>::min() ? w->lo : w->lo - slack;
+		};
+		auto hi = [&](const Window *w) {
+			return w->hi == std::numeric_limits<std::int64_t>::max() ? w->hi : w->hi + slack;
+		};
 		while (auto f = reader.next()) {
+			std::int64_t ts = f->timestamp_ns;
+			while (next < pending.size() && lo(pending[next]) <= ts)
+				open.push_back(pending[next++]);
+			std::erase_if(open, [&](const Window *w) { return hi(w) < ts - 1'000'000'000; });
 			sim::ParsedFrame p = sim::parse_frame(f->bytes, f->wire_length, f->link_type, config);
 			const sim::TransportHeader *l4 = p.inner_l4 ? &*p.inner_l4 : p.outer_l4 ? &*p.outer_l4 : nullptr;
 			bool ports = l4 && l4->has_ports();
-			for (const Window &w : windows) {
-				if (f->timestamp_ns < w.lo - slack || (w.hi != std::numeric_limits<std::int64_t>::max() &&
-								       f->timestamp_ns > w.hi + slack))
+			for (const Window *w : open) {
+				if (ts < lo(w) || ts > hi(w))
 					continue;
-				if (w.port && ports && l4->src_port != w.port && l4->dst_port != w.port)
+				if (w->port && ports && l4->src_port != w->port && l4->dst_port != w->port)
 					continue;
 				flagged.push_back(f->number);
-				by_window[w.what]++;
+				by_window[w->what]++;
 				break;
 			}
 		}
