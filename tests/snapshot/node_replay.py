@@ -248,19 +248,24 @@ def check(econ_sim, work, snap_dir, containers, logs, late):
             snap_socks[name] = (m[4], m[5], t)
         else:
             binds[name] = m[6]
-    agent_socks = {}  # name -> (container, proto, addr, t of bind)
+    agent_socks = {}  # name -> (container, proto, addr, t of bind, t of close)
     for c in servers:
-        proto = {}
+        proto, closed = {}, {}
         for l in logs[c]:
             if l[1] == "socket":
                 proto[l[2]] = l[4]
+            if l[1] == "close":
+                closed[l[2]] = float(l[0])
+        for l in logs[c]:
             if l[1] == "bind":
-                agent_socks[l[2]] = (c, proto[l[2]], l[3], float(l[0]))
+                agent_socks[l[2]] = (c, proto[l[2]], l[3], float(l[0]), closed.get(l[2], float("inf")))
+    # The snapshot's socket event lies in the agent socket's life: at the snapshot's start for one
+    # open then, else within a window of its bind (0.2 s is far more than a window).
     name_map = {}
-    for a, (c, proto, addr, tb) in agent_socks.items():
+    for a, (c, proto, addr, tb, tc) in agent_socks.items():
         best = None
         for s, (ns, sproto, ts) in snap_socks.items():
-            if ns == ns_of(c) and sproto == proto and binds.get(s) == addr and abs(ts - tb) < 1.0:
+            if ns == ns_of(c) and sproto == proto and binds.get(s) == addr and tb - 0.2 < ts < tc:
                 if best is None or abs(ts - tb) < abs(snap_socks[best][2] - tb):
                     best = s
         if best:
