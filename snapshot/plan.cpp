@@ -164,10 +164,13 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 		Namespace &ns = namespaces[j];
 		std::vector<std::pair<const Link *, const Link *>> ends; // (container end, host end)
 		std::vector<std::string> loose;
+		int host_id = -2; // asked once per namespace, and only if it has a veth to another one
 		for (const Link &l : ns.links) {
 			if (l.kind != "veth" || !l.link_netnsid)
 				continue;
-			if (resolve_nsid(namespaces, j, *l.link_netnsid) != static_cast<int>(host_ns))
+			if (host_id == -2)
+				host_id = nsid_of(ns, host);
+			if (*l.link_netnsid != host_id)
 				continue;
 			const Link *peer = host.link(l.link);
 			if (!peer)

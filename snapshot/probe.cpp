@@ -464,37 +464,28 @@ std::vector<Sock> read_sockets(Namespace &ns, bool with_v6, std::string *problem
 	return out;
 }
 
-int resolve_nsid(std::vector<Namespace> &namespaces, std::size_t from, int nsid)
+int nsid_of(Namespace &from, const Namespace &target)
 {
-	Namespace &ns = namespaces[from];
-	if (!ns.nsids) {
-		ns.nsids.emplace();
-		for (std::size_t j = 0; j < namespaces.size(); j++) {
-			if (j == from || !ns.rtnl.valid())
-				continue;
-			Request r(RTM_GETNSID, 0);
-			rtgenmsg g{};
-			g.rtgen_family = AF_UNSPEC;
-			r.payload(g);
-			std::uint32_t fd = static_cast<std::uint32_t>(namespaces[j].fd);
-			r.attr(NETNSA_FD, &fd, sizeof(fd));
-			try {
-				ns.rtnl.request(r.done(), [&](const nlmsghdr &h) {
-					auto p = payload_of(h);
-					if (h.nlmsg_type != RTM_NEWNSID || p.size() < NLMSG_ALIGN(sizeof(rtgenmsg)))
-						return;
-					Attrs a = parse_attrs(p.subspan(NLMSG_ALIGN(sizeof(rtgenmsg))));
-					auto id = attr_as<std::int32_t>(a, NETNSA_NSID, -1);
-					if (id >= 0)
-						(*ns.nsids)[id] = j;
-				});
-			} catch (const NetlinkError &) {
-				// no id assigned between the two: no device links them
-			}
-		}
+	if (!from.rtnl.valid())
+		return -1;
+	Request r(RTM_GETNSID, 0);
+	rtgenmsg g{};
+	g.rtgen_family = AF_UNSPEC;
+	r.payload(g);
+	std::uint32_t fd = static_cast<std::uint32_t>(target.fd);
+	r.attr(NETNSA_FD, &fd, sizeof(fd));
+	int id = -1;
+	try {
+		from.rtnl.request(r.done(), [&](const nlmsghdr &h) {
+			auto p = payload_of(h);
+			if (h.nlmsg_type != RTM_NEWNSID || p.size() < NLMSG_ALIGN(sizeof(rtgenmsg)))
+				return;
+			id = attr_as<std::int32_t>(parse_attrs(p.subspan(NLMSG_ALIGN(sizeof(rtgenmsg)))), NETNSA_NSID, -1);
+		});
+	} catch (const NetlinkError &) {
+		// no answer: no id
 	}
-	auto it = ns.nsids->find(nsid);
-	return it == ns.nsids->end() ? -1 : static_cast<int>(it->second);
+	return id;
 }
 
 } // namespace econsim::snapshot

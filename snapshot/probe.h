@@ -96,8 +96,6 @@ struct Namespace {
 	std::map<std::string, std::string> sysctls;
 	std::vector<std::string> problems; // what could not be read, and why
 
-	std::optional<std::map<int, std::size_t>> nsids; // nsid -> index in the namespace list, once asked
-
 	const Link *link(int index) const;
 	const Link *link(const std::string &name) const;
 };
@@ -118,8 +116,9 @@ void read_namespace_sysctls(Namespace &ns, int own_fd);
 std::vector<Sock> read_sockets(Namespace &ns, bool with_v6, std::string *problem);
 // One sock_diag message (a dump's or a destroy notification's), or nullopt for another kind.
 std::optional<Sock> parse_diag_msg(const nlmsghdr &h, Proto proto);
-// The index (into namespaces) of the namespace that `from` calls nsid, or -1.
-int resolve_nsid(std::vector<Namespace> &namespaces, std::size_t from, int nsid);
+// The id by which `from` knows `target` (IFLA_LINK_NETNSID values), or -1 when it has none. Asking
+// never assigns one (RTM_GETNSID only reads).
+int nsid_of(Namespace &from, const Namespace &target);
 
 // The sysctls the model assumes at their default, and those defaults.
 const std::vector<std::pair<std::string, std::string>> &modelled_sysctls();
