@@ -1,9 +1,10 @@
 #!/bin/bash
 # Install what econ-sim needs (Debian packages only) and build it into build/.
 # Idempotent: installs only what is missing, and says nothing when everything is there.
-# It leaves the boot setup alone: the qemu tests' Debian kernel image is downloaded and unpacked
-# into /var/cache/econ-sim/debian-kernel/<version>/ (not installed: installing linux-image-* adds a kernel and updates the
-# bootloader), the same version as the installed linux-headers-amd64.
+# It leaves the boot setup alone: the qemu tests' Debian kernel image, the same version as the
+# installed linux-headers-amd64, is downloaded and unpacked into
+# /var/cache/econ-sim/debian-kernel/<version>/, not installed (installing linux-image-* adds a
+# kernel and updates the bootloader).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,7 +40,7 @@ if [[ -n $kver && ! -f $KERNEL_CACHE/$kver/boot/vmlinuz-$kver && ! -e /boot/vmli
 	[[ $(id -u) == 0 ]] || { echo "setup: run as root to fetch the kernel image for $kver" >&2; exit 1; }
 	echo "setup: unpacking linux-image-$kver into $KERNEL_CACHE/$kver (not installed)"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/econ-kernel.XXXXXX")
-	chmod 755 "$tmp" # apt-get download drops privileges to _apt and writes here
+	chown _apt "$tmp" 2>/dev/null || true # apt-get download drops privileges to _apt and writes here
 	(cd "$tmp" && apt-get download -qq "linux-image-$kver") || { rm -rf "$tmp"; echo "setup: apt-get download linux-image-$kver failed" >&2; exit 1; }
 	mkdir -p "$KERNEL_CACHE"
 	rm -rf "$KERNEL_CACHE/$kver.part"
