@@ -8,6 +8,7 @@
 #include <linux/sock_diag.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +42,14 @@ constexpr const char *kUsage =
 	"usage: econ-sim snapshot --out DIR [--capture SECONDS] [--iface NIC] [--netns NAME|PATH]\n"
 	"                         [--poll-ms N]\n"
 	"Run as root. Writes DIR/scenario.yaml, DIR/trace.pcap and DIR/snapshot-report.md.\n";
+
+// Ctrl-C (or TERM) during the capture ends it early; the files are still written.
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int)
+{
+	g_stop = 1;
+}
 
 std::int64_t now_ns()
 {
@@ -208,10 +218,19 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 			},
 			reinterpret_cast<u_char *>(dump));
 	};
+	struct sigaction sa{}, old_int{}, old_term{};
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	for (;;) {
 		std::int64_t now = now_ns();
-		if (now >= end)
+		if (now >= end || g_stop) {
+			if (g_stop)
+				problems.push_back("the capture was interrupted after " +
+						   std::to_string((now - cs.start) / 1000000) + " ms of the " +
+						   std::to_string(opt.capture_ns / 1000000) + " asked");
 			break;
+		}
 		if (now >= next_read) {
 			std::int64_t t = now_ns();
 			read_all(nss, plan, tl, failed, problems);
@@ -255,6 +274,8 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 			}
 		}
 	}
+	sigaction(SIGINT, &old_int, nullptr);
+	sigaction(SIGTERM, &old_term, nullptr);
 	// Frames already in the kernel's buffer when time was up belong to the capture too.
 	handle_pcap();
 	read_all(nss, plan, tl, failed, problems);
