@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "replay.h"
+#include "snapshot.h"
 
 namespace {
 
@@ -20,6 +21,7 @@ constexpr const char *kUsage =
 	"                       [--timing [--speed Nx | --rate PPS] [--costs COSTS.yaml]] trace.pcap\n"
 	"       econ-sim trace --scenario S.yaml [--mode off|econ|fixed] --pkt N\n"
 	"                      [--golden FILE [--update]] trace.pcap\n"
+	"       econ-sim snapshot --out DIR [--capture SECONDS] [--iface NIC] [--netns NAME|PATH] [--poll-ms N]\n"
 	"--check compares the mode with vanilla (off) frame by frame: fixed and econ modes only\n"
 	"exit: 0 all agree, 1 an expectation unmet / a --check mismatch / a trace unlike its golden,\n"
 	"      2 bad usage or input\n";
@@ -163,6 +165,8 @@ int main(int argc, char **argv)
 		return replay(args);
 	if (command == "trace")
 		return trace(args);
+	if (command == "snapshot")
+		return econsim::snapshot::run_snapshot(args.rest, std::cout, std::cerr);
 	if (command == "--help" || command == "-h") {
 		std::cout << kUsage;
 		return kExitOk;
