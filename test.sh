@@ -12,6 +12,9 @@ cmake --build build-asan -j"$(nproc)" >build-asan/build.log 2>&1 || { tail -40 b
 echo "== ctest (ASan+UBSan)"
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")
 
+echo "== mutants: every bug of tests/mutants/mutants.toml fails a test"
+tests/mutants/run
+
 echo "== fuzz: bounded libFuzzer campaigns and the regression inputs"
 tests/fuzz/run-ci
 
