@@ -1144,7 +1144,7 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 		Coverage &counted = coverage();
 		counted.cases++;
 		counted.fast += sut.fast_frames() > sut.warm_fast_frames();
-		counted.fast_warm += sut.warm_fast_frames() > 0;
+		counted.fast_any += sut.fast_frames() > 0;
 		for (int kind = 0; kind < FPMAP_EV_MAX; kind++)
 			counted.events[kind] += sut.invalidations()[kind];
 		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale, "removed " + removed);

@@ -94,7 +94,7 @@ struct Profile {
 	int max_warm_flows = 3;
 	// A repeat is of a warm flow (they keep sending, whatever happens around them), else of one of
 	// the recent frames: invalidation matters to a flow that sends again after the event.
-	int warm_repeat_percent = 50;
+	int warm_repeat_percent = 70;
 	// Command sequences are at least this long (rapidcheck draws a length from 1 to size + 1, and
 	// sizes run from 0 up over a run): a case needs a few commands after the warm-up to send a
 	// flow's next frames or an event between them.
@@ -140,7 +140,7 @@ struct OverlayModel {
 struct Coverage {
 	std::uint64_t cases = 0;
 	std::uint64_t fast = 0;        // cases with a fast-path delivery outside the warm-up
-	std::uint64_t fast_warm = 0;   // cases with one in the warm-up
+	std::uint64_t fast_any = 0;    // cases with a fast-path delivery anywhere
 	std::array<std::uint64_t, FPMAP_EV_MAX> events{}; // cases where that kind of invalidation counted
 };
 // Accumulated over every case overlay_equivalence finished since the last reset.
