@@ -265,13 +265,17 @@ private:
 	}
 
 	// Connected-socket and listener churn is caught by rebind events; a request or a listener
-	// answer is not the flow's (the next segment goes to the child), so only full sockets.
+	// answer is not the flow's (the next segment goes to the child), so only full sockets. Only
+	// frames addressed to the container's own MAC (the kernel patch's PACKET_HOST): a broadcast
+	// reached it by flooding, and says nothing of where the bridge sends the flow's unicast frames.
 	static bool cacheable(const model::Socket &socket, const Packet &pkt)
 	{
+		if (pkt.parsed.inner_eth->dst->is_multicast())
+			return false;
 		if (socket.protocol == model::Protocol::tcp)
 			return socket.state == model::SocketState::established ||
 			       socket.state == model::SocketState::close_wait;
-		return !pkt.parsed.inner_eth->dst->is_multicast();
+		return true;
 	}
 
 	// The sender's CPU is not in the capture: a flow stays on one CPU, as XPS keeps it.

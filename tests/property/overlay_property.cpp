@@ -39,9 +39,41 @@ std::string refusal_text(const std::string &what)
 
 } // namespace
 
+Coverage &coverage()
+{
+	static Coverage counted;
+	return counted;
+}
+
+const char *event_name(fpmap_event event)
+{
+	switch (event) {
+	case FPMAP_EV_SOCK_CLOSE:
+		return "close";
+	case FPMAP_EV_SOCK_REBIND:
+		return "rebind";
+	case FPMAP_EV_DEV_DOWN:
+		return "dev down";
+	case FPMAP_EV_DEV_DELETE:
+		return "dev delete";
+	case FPMAP_EV_FDB_CHANGE:
+		return "fdb change";
+	case FPMAP_EV_VNI_CHANGE:
+		return "vni change";
+	case FPMAP_EV_NETNS_EXIT:
+		return "netns exit";
+	case FPMAP_EV_FLUSH:
+		return "flush";
+	case FPMAP_EV_MAX:
+		break;
+	}
+	return "?";
+}
+
 Profile Profile::full()
 {
 	Profile p;
+	p.min_size = 40;
 	p.outer_sources = outer_sources_per_cpu();
 	p.outer_sources.push_back(econ_bucket_collision().first);
 	p.outer_sources.push_back(econ_bucket_collision().second);
@@ -67,6 +99,7 @@ Profile Profile::device_churn()
 	p.socket_namespaces = p.frame_targets = {"c1", "c2", "c3"};
 	p.bind_addresses = {"any"};
 	p.ports = {5000};
+	p.warm_percent = 100; // device events take flows down fast: every case starts with some
 	p.weights = Weights{.open_server = 4, .open_socket = 0, .bind = 0, .connect = 0, .listen = 0, .close = 1,
 			    .close_child = 0, .frame = 30, .tcp_open = 4, .link = 6, .fdb = 4, .fdb_del = 3,
 			    .vni = 4, .netns_del = 1, .flush = 1, .sleep = 1};
@@ -126,8 +159,64 @@ void OverlayPair::fail(const std::string &what) const
 	RC_FAIL(what + "\n" + history());
 }
 
+bool OverlayPair::map_holds_entries() const
+{
+	const FlowMap *map = candidate_->fastpath().flow_map();
+	return map && map->total_stats().entries > 0;
+}
+
+void OverlayPair::count_invalidations(const Event &event, bool held, std::uint16_t port_before, bool sockets_in_ns)
+{
+	const model::Socket *socket = vanilla_->host().model().sockets().find(event.sock);
+	std::uint16_t port_after = socket ? socket->port : 0;
+	switch (event.op) {
+	case EventOp::socket:
+		break;
+	case EventOp::bind:
+	case EventOp::listen:
+		if (port_after)
+			raised(FPMAP_EV_SOCK_REBIND, held);
+		break;
+	case EventOp::connect:
+		if (port_before || port_after)
+			raised(FPMAP_EV_SOCK_REBIND, held);
+		break;
+	case EventOp::close:
+		raised(FPMAP_EV_SOCK_CLOSE, held);
+		break;
+	case EventOp::link:
+		if (!event.up)
+			raised(FPMAP_EV_DEV_DOWN, held);
+		break;
+	case EventOp::flush:
+		raised(FPMAP_EV_FLUSH, held);
+		break;
+	case EventOp::fdb:
+	case EventOp::fdb_del:
+		raised(FPMAP_EV_FDB_CHANGE, held);
+		break;
+	case EventOp::vni:
+		raised(FPMAP_EV_VNI_CHANGE, held);
+		break;
+	case EventOp::netns_del:
+		if (sockets_in_ns)
+			raised(FPMAP_EV_SOCK_CLOSE, held);
+		raised(FPMAP_EV_DEV_DELETE, held);
+		raised(FPMAP_EV_NETNS_EXIT, held);
+		break;
+	}
+}
+
 void OverlayPair::event(Event event, const std::string &text)
 {
+	// What the coverage count needs from before the event (see Coverage).
+	const bool held = map_holds_entries();
+	const model::Sockets &sockets = vanilla_->host().model().sockets();
+	const model::Socket *socket = sockets.find(event.sock);
+	const std::uint16_t port_before = socket ? socket->port : 0;
+	bool sockets_in_ns = false;
+	for (const model::Socket *s : sockets.all())
+		sockets_in_ns = sockets_in_ns || s->ns == event.ns;
 	now_ns_ += kStepNs;
 	event.t_ns = now_ns_;
 	event.t = static_cast<double>(now_ns_) * 1e-9;
@@ -144,6 +233,8 @@ void OverlayPair::event(Event event, const std::string &text)
 	std::optional<std::string> by_candidate = apply(*candidate_);
 	std::optional<std::string> by_vanilla = apply(*vanilla_);
 	log_.push_back(text + (by_vanilla ? "  → refused: " + *by_vanilla : ""));
+	if (!by_vanilla)
+		count_invalidations(scenario_.events.back(), held, port_before, sockets_in_ns);
 	if (by_candidate.has_value() != by_vanilla.has_value()) {
 		divergences_++;
 		std::string what = "divergence [other]: " + text + ": " +
@@ -197,6 +288,23 @@ void OverlayPair::sleep(std::int64_t ns)
 FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 {
 	now_ns_ += kStepNs;
+	// Where vanilla's bridge and VXLAN device have the inner source MAC: the learning that raises
+	// an FDB change in the fast path when it moves (br_handle_frame, vxlan_snoop).
+	auto learned = [&]() -> std::string {
+		const OverlayHost &host = vanilla_->host();
+		const model::Topology &topology = host.model().topology();
+		const model::Device *vxlan = spec.vxlan ? topology.vxlan_for(kVxlanPort, spec.vni) : nullptr;
+		if (!vxlan)
+			return {};
+		std::string where = "-";
+		if (const model::BridgeFdb *fdb = topology.fdb(vxlan->bridge))
+			where = fdb->lookup(to_model(spec.inner_src_mac), static_cast<double>(now_ns_) * 1e-9).value_or("-");
+		if (const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, spec.inner_src_mac))
+			where += " " + to_string(vtep->ip) + " " + (vtep->mac ? to_string(*vtep->mac) : "-");
+		return where;
+	};
+	const bool held = map_holds_entries();
+	const std::string learned_before = learned();
 	Bytes bytes = frame_bytes(spec);
 	CaptureFrame f;
 	f.number = ++frames_;
@@ -208,6 +316,8 @@ FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 	f.bytes = bytes;
 	const Packet &c = candidate_->process(f);
 	const Packet &v = vanilla_->process(f);
+	if (learned() != learned_before)
+		raised(FPMAP_EV_FDB_CHANGE, held);
 	std::string mode(to_string(candidate_->mode()));
 	std::string line = "frame " + std::to_string(f.number) + ": " + describe(spec) + " on CPU " +
 			   std::to_string(v.cpu) + " → vanilla " + describe_end(v.verdict);
@@ -569,13 +679,18 @@ Endpoint outer_source(const Profile &p, const Peer &from, const FrameSpec &flow)
 FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 {
 	if (!m.recent_frames.empty() && percent(p.repeat_percent)) {
-		FrameSpec again = pick(m.recent_frames);
+		bool warm = !m.warm_flows.empty() && percent(p.warm_repeat_percent);
+		FrameSpec again = pick(warm ? m.warm_flows : m.recent_frames);
 		if (again.vxlan && percent(25))
 			again.outer_src = outer_source(p, {again.src, again.inner_src_mac, again.outer_src.address}, again);
 		if (again.vxlan && percent(p.other_vni_percent))
 			again.vni = pick(p.vnis);
+		if (again.vxlan && percent(p.retarget_percent))
+			again.inner_dst_mac = pick(p.incoherent_dst_macs);
+		// A warm flow is a long-lived connection: mostly data, now and then any segment (a RST or
+		// FIN ends it for good, as the recent frames' random flags end theirs).
 		if (again.proto == SocketProto::tcp)
-			again.tcp_flags = pick(p.tcp_flags);
+			again.tcp_flags = warm && !percent(25) ? std::uint8_t{0x18} : pick(p.tcp_flags);
 		again.corruption = Corruption::none;
 		return again;
 	}
@@ -680,6 +795,98 @@ public:
 
 private:
 	FrameSpec syn_;
+};
+
+// The first command of most sequences: one to max_warm_flows services in containers, and for each
+// the first frames of a flow to it from a peer (UDP: three datagrams; TCP: SYN, ACK and two data
+// segments), coherent and through the flow's own outer source. The first frame of a peer moves
+// the bridge's FDB (the insert races with that event), the next inserts, the rest hit: the random
+// commands start with entries in the map, and their repeats of these flows can hit or go stale.
+class WarmFlows : public Command {
+public:
+	WarmFlows(const OverlayModel &m, const Profile &p)
+	{
+		Profile server_profile = p;
+		server_profile.socket_namespaces = warm_namespaces(m, p);
+		OverlayModel next = m;
+		const int flows = uniform(1, p.max_warm_flows + 1);
+		for (int i = 0; i < flows; i++) {
+			ServerSpec server = generate_server(next, server_profile);
+			next.open(server);
+			// The flow's first frame: fresh (not a repeat), to this service, nothing odd about it.
+			Profile flow = p;
+			flow.frame_targets = {server.ns};
+			flow.frame_protos = {server.proto};
+			flow.ports = {server.local.port};
+			flow.tcp_flags = {0x02};
+			flow.repeat_percent = flow.aimed_percent = 0;
+			flow.other_vni_percent = flow.incoherent_percent = flow.spoofed_source_percent = 0;
+			flow.corrupt_percent = flow.moved_peer_percent = flow.other_source_port_percent = 0;
+			warm_.push_back({server, generate_frame(next, flow)});
+		}
+	}
+	// The namespaces whose services a warm flow can reach through the fast path (not the host's).
+	static std::vector<std::string> warm_namespaces(const OverlayModel &m, const Profile &p)
+	{
+		std::vector<std::string> containers;
+		for (const std::string &ns : live_namespaces(m, p.socket_namespaces))
+			if (tenant(ns) && contains(p.frame_targets, ns))
+				containers.push_back(ns);
+		return containers;
+	}
+	void checkPreconditions(const OverlayModel &m) const override
+	{
+		for (const Warm &w : warm_) {
+			RC_PRE(!m.sockets.contains(w.server.name));
+			RC_PRE(!m.deleted_namespaces.contains(w.server.ns));
+		}
+	}
+	void apply(OverlayModel &m) const override
+	{
+		for (const Warm &w : warm_) {
+			m.open(w.server);
+			m.received(frames(w).back());
+			m.warm_flows.push_back(frames(w).back());
+		}
+	}
+	void run(const OverlayModel &, OverlayPair &sut) const override
+	{
+		sut.warm_up_begins();
+		for (const Warm &w : warm_) {
+			sut.open(w.server);
+			for (const FrameSpec &f : frames(w))
+				sut.frame(f);
+		}
+		sut.warm_up_done();
+		sut.check_closed_sockets();
+	}
+	void show(std::ostream &os) const override
+	{
+		os << "warm up:";
+		for (const Warm &w : warm_) {
+			os << " [";
+			showValue(w.server, os);
+			os << "; " << frames(w).size() << " frames " << describe(w.first) << "]";
+		}
+	}
+
+private:
+	struct Warm {
+		ServerSpec server;
+		FrameSpec first;
+	};
+	static std::vector<FrameSpec> frames(const Warm &w)
+	{
+		if (w.first.proto == SocketProto::udp)
+			return {w.first, w.first, w.first};
+		std::vector<FrameSpec> handshake_and_data{w.first};
+		for (std::uint8_t flags : {0x10, 0x18, 0x18}) {
+			handshake_and_data.push_back(w.first);
+			handshake_and_data.back().tcp_flags = flags;
+		}
+		return handshake_and_data;
+	}
+	std::vector<Warm> warm_;
 };
 
 std::vector<std::string> devices(const OverlayModel &m)
@@ -872,6 +1079,8 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 		// A sequence usually starts with a service, so that most cases have somewhere to deliver.
 		// (Inside the command sequence, not before it: rapidcheck shrinks a sequence well, and
 		// would regenerate the sequence whenever a value drawn before it shrank.)
+		if (m.sockets.empty() && !WarmFlows::warm_namespaces(m, p).empty() && percent(p.warm_percent))
+			return std::make_shared<WarmFlows>(m, p);
 		if (m.sockets.empty() && percent(p.open_first_percent))
 			return std::make_shared<OpenServer>(m, p);
 		const Profile::Weights &w = p.weights;
@@ -915,7 +1124,13 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 	auto shared = std::make_shared<const Profile>(profile);
 	{
 		OverlayPair sut(cpus, candidate, fail_on);
-		rc::state::check(OverlayModel{}, sut, [shared](const OverlayModel &m) { return command(m, shared); });
+		// rc::state::check, with the sequence's size at least the profile's minimum.
+		const auto initial = rc::fn::constant(OverlayModel{});
+		auto generate = [shared](const OverlayModel &m) { return command(m, shared); };
+		const auto commands = *rc::gen::withSize([=](int size) {
+			return rc::gen::resize(std::max(size, shared->min_size), rc::state::gen::commands(initial, generate));
+		});
+		rc::state::runAll(commands, initial, sut);
 		// What the case exercised, for rapidcheck's distribution report.
 		auto bucket = [](std::uint64_t n) { return n == 0 ? "0" : n < 5 ? "1-4" : "5+"; };
 		std::string stale = "-", removed = "-";
@@ -926,6 +1141,12 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 		}
 		if (std::getenv("ECONSIM_PROPERTY_LOG"))
 			std::cerr << sut.history() << "\n";
+		Coverage &counted = coverage();
+		counted.cases++;
+		counted.fast += sut.fast_frames() > sut.warm_fast_frames();
+		counted.fast_any += sut.fast_frames() > 0;
+		for (int kind = 0; kind < FPMAP_EV_MAX; kind++)
+			counted.events[kind] += sut.invalidations()[kind];
 		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale, "removed " + removed);
 	}
 	RC_ASSERT(FlowMap::live_allocations() == 0L);

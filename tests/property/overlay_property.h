@@ -10,6 +10,8 @@
 // once the pair is gone, the flow map's allocations are back to zero.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "fpmap.h"
 #include "host_pipeline.h"
 #include "overlay_host.h"
 
@@ -65,6 +68,9 @@ struct Profile {
 	// A frame repeats a recent one (a flow's next packet), sometimes through another outer source
 	// (another NIC hash and CPU) or with another VNI: what lets the fast path hit, and go stale.
 	int repeat_percent = 70;
+	// A repeat addressed to another MAC (broadcast, the other container's, a peer's): the same
+	// inner 5-tuple, so the flow's entry matches, but the bridge sends the frame elsewhere.
+	int retarget_percent = 3;
 	std::vector<std::uint32_t> vnis{42, 43, 44};
 	std::vector<Endpoint> outer_sources;
 	std::vector<SocketProto> frame_protos{SocketProto::udp, SocketProto::tcp};
@@ -81,6 +87,18 @@ struct Profile {
 	// A fresh frame is aimed at a socket the sequence bound (its namespace, protocol and port).
 	int aimed_percent = 80;
 	int open_first_percent = 75; // the first command opens a service
+	// The first command warms 1 to max_warm_flows flows (WarmFlows): a service in a container
+	// each, and its flow's first frames, so that the fast path holds entries, and hits, before
+	// the random commands begin. Otherwise open_first_percent applies.
+	int warm_percent = 95;
+	int max_warm_flows = 3;
+	// A repeat is of a warm flow (they keep sending, whatever happens around them), else of one of
+	// the recent frames: invalidation matters to a flow that sends again after the event.
+	int warm_repeat_percent = 70;
+	// Command sequences are at least this long (rapidcheck draws a length from 1 to size + 1, and
+	// sizes run from 0 up over a run): a case needs a few commands after the warm-up to send a
+	// flow's next frames or an event between them.
+	int min_size = 0;
 
 	static Profile full();
 	// The full profile narrowed to one kind of invalidation, so that a regression in it is found
@@ -102,6 +120,7 @@ struct OverlayModel {
 	std::map<std::string, Socket> sockets;
 	std::set<std::string> deleted_namespaces;
 	std::vector<FrameSpec> recent_frames; // the last few, newest last
+	std::vector<FrameSpec> warm_flows;    // a frame of each flow the warm-up began
 	std::map<std::string, std::uint32_t> vni_of{{"vxlan42", 42}, {"vxlan43", 43}};
 
 	void received(const FrameSpec &frame);
@@ -110,6 +129,23 @@ struct OverlayModel {
 	std::vector<std::string> open_sockets(std::optional<SocketProto> proto = std::nullopt) const;
 	bool open(const std::string &socket) const;
 };
+
+// What the cases of a run exercised, counted by overlay_equivalence for each case that passed,
+// to be printed and held to floors by the tests. An invalidation counts in a case when it happens
+// while the candidate's flow map holds at least one entry (counted before the command), as told
+// by the command and vanilla's acceptance of it, not by the map: so a mutant that drops an
+// invalidation still shows up as the property's failure, not as missing coverage. A frame counts
+// as an FDB change when vanilla's bridge moved or learned its inner source MAC, or its VXLAN
+// device learned a new VTEP for it (what br_handle_frame and vxlan_snoop report to the fast path).
+struct Coverage {
+	std::uint64_t cases = 0;
+	std::uint64_t fast = 0;        // cases with a fast-path delivery outside the warm-up
+	std::uint64_t fast_any = 0;    // cases with a fast-path delivery anywhere
+	std::array<std::uint64_t, FPMAP_EV_MAX> events{}; // cases where that kind of invalidation counted
+};
+// Accumulated over every case overlay_equivalence finished since the last reset.
+Coverage &coverage();
+const char *event_name(fpmap_event event); // "close", "rebind", "dev down", ...
 
 // How a candidate's verdict differs from vanilla's, for counterexamples to say which bug they show.
 //   closed_socket: delivered to a socket that was closed (ECON: B4 left the entry, B14)
@@ -142,16 +178,26 @@ public:
 	void sleep(std::int64_t ns);
 	// No entry of the candidate's flow map names a socket that is closed (fixed mode only).
 	void check_closed_sockets();
+	// Fast-path deliveries from here to warm_up_done() are the warm-up's, not the random commands'.
+	void warm_up_begins() { warm_start_ = fast_frames_; }
+	void warm_up_done() { warm_fast_frames_ += fast_frames_ - warm_start_; }
 
 	const HostPipeline &candidate() const { return *candidate_; }
 	const HostPipeline &vanilla() const { return *vanilla_; }
 	std::uint64_t divergences() const { return divergences_; }
 	std::uint64_t fast_frames() const { return fast_frames_; }
+	std::uint64_t warm_fast_frames() const { return warm_fast_frames_; }
+	// Which invalidations happened while the candidate's map held an entry (see Coverage).
+	const std::array<bool, FPMAP_EV_MAX> &invalidations() const { return invalidations_; }
 	// Every command so far and what it did, one line each: the evidence a failure prints.
 	std::string history() const;
 
 private:
 	[[noreturn]] void fail(const std::string &what) const;
+	bool map_holds_entries() const;
+	void raised(fpmap_event event, bool held) { invalidations_[event] = invalidations_[event] || held; }
+	// The invalidations an event accepted by vanilla raises; the socket's port before it.
+	void count_invalidations(const Event &event, bool held, std::uint16_t port_before, bool sockets_in_ns);
 
 	Scenario scenario_;
 	std::unique_ptr<HostPipeline> candidate_;
@@ -162,6 +208,9 @@ private:
 	int lines_ = 0;
 	std::uint64_t divergences_ = 0;
 	std::uint64_t fast_frames_ = 0;
+	std::uint64_t warm_start_ = 0;
+	std::uint64_t warm_fast_frames_ = 0;
+	std::array<bool, FPMAP_EV_MAX> invalidations_{};
 	std::vector<std::string> log_;
 };
 
