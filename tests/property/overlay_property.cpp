@@ -687,6 +687,8 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 			again.vni = pick(p.vnis);
 		if (again.vxlan && percent(p.retarget_percent))
 			again.inner_dst_mac = pick(p.incoherent_dst_macs);
+		if (warm && percent(p.warm_spoof_percent))
+			again.inner_src_mac = again.inner_dst_mac;
 		// A warm flow is a long-lived connection: mostly data, now and then any segment (a RST or
 		// FIN ends it for good, as the recent frames' random flags end theirs).
 		if (again.proto == SocketProto::tcp)

@@ -95,6 +95,10 @@ struct Profile {
 	// A repeat is of a warm flow (they keep sending, whatever happens around them), else of one of
 	// the recent frames: invalidation matters to a flow that sends again after the event.
 	int warm_repeat_percent = 70;
+	// A warm flow's frame with its own destination's MAC as the inner source: the bridges learn the
+	// container behind the VXLAN port (and relearn it after it aged out: only br_handle_frame's
+	// FDB event tells the map; FixedLearning.AMacRelearnedAfterAgeingInvalidatesTheFlow).
+	int warm_spoof_percent = 5;
 	// Command sequences are at least this long (rapidcheck draws a length from 1 to size + 1, and
 	// sizes run from 0 up over a run): a case needs a few commands after the warm-up to send a
 	// flow's next frames or an event between them.
