@@ -391,10 +391,12 @@ TEST(FpmapStress, ReadersNeverSeeWhatAnInvalidationThatCompletedRemoved)
 	EXPECT_EQ(sum.inserts, all.inserts);
 	EXPECT_EQ(sum.insert_races, all.races);
 	EXPECT_EQ(sum.alloc_failures, 0u);
-	// The run did what it is for: every path taken, under contention.
+	// The run did what it is for. Hits and evictions follow from the operation counts. Stale
+	// lookups and insert races need an event to land between two steps of another thread, which a
+	// loaded machine may never schedule (one CI run saw no stale lookup): they are printed, not
+	// asserted; both paths are tested deterministically in tests/kernel-port/flow_map_test.cpp
+	// (RebindMakesFlowsToThatPortStale, InsertAfterAnEventSinceTheTicketIsRefused) and the self-test.
 	EXPECT_GT(sum.hits, 0u);
-	EXPECT_GT(sum.stale, 0u);
-	EXPECT_GT(sum.insert_races, 0u);
 	EXPECT_GT(sum.evictions, 0u);
 	EXPECT_GT(sum.invalidated, 0u);
 	std::printf("lookups %llu: hits %llu, misses %llu, stale %llu; inserts %llu, races %llu, evictions %llu, "
