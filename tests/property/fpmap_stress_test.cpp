@@ -393,10 +393,9 @@ TEST(FpmapStress, ReadersNeverSeeWhatAnInvalidationThatCompletedRemoved)
 	EXPECT_EQ(sum.alloc_failures, 0u);
 	// The run did what it is for. Hits and evictions follow from the operation counts. Stale
 	// lookups, insert races and entries removed by close or flush need an event to land between
-	// two steps of another thread (or after a reader's inserts), which a
-	// loaded machine may never schedule (one CI run saw no stale lookup): they are printed, not
-	// asserted; both paths are tested deterministically in tests/kernel-port/flow_map_test.cpp
-	// (RebindMakesFlowsToThatPortStale, InsertAfterAnEventSinceTheTicketIsRefused) and the self-test.
+	// two steps of another thread (or after a reader's inserts), which a loaded machine may never
+	// schedule (one CI run saw no stale lookup): they are printed, not asserted. Each path has a
+	// deterministic test in tests/kernel-port/flow_map_test.cpp and the self-test.
 	EXPECT_GT(sum.hits, 0u);
 	EXPECT_GT(sum.evictions, 0u);
 	std::printf("lookups %llu: hits %llu, misses %llu, stale %llu; inserts %llu, races %llu, evictions %llu, "
