@@ -16,6 +16,13 @@
 # ARP, no flooding). One difference from traces/record: the VXLAN bridge
 # ports do not learn (`bridge link set dev vxlanN learning off`): the fast
 # path only stands in for a bridge that would forward without learning.
+# One addition: 02:2a:0a:e9:01:99, a MAC nobody has, forwarded on VNI 42 to
+# c42's veth (fpe2e's mac scenario: frames the bridge sends to c42 that its
+# eth0 drops).
+#
+# $fpe2e_break (kernel command line fpe2e_break=, FPE2E_BREAK in ./run)
+# breaks the topology on purpose, to show fpe2e's checks failing:
+#   learning   the VXLAN bridge ports learn (as in traces/record): no flow is cached
 set -eu
 
 # iproute2's, not busybox's applets (its shell runs applets before searching PATH).
@@ -51,7 +58,8 @@ for side in a b; do
 		ip -n $side link add vxlan$v address 02:00:00:0$n:00:$vx type vxlan \
 			id $v dstport 4789 local $local_ip remote $remote_ip dev eth0 nolearning
 		ip -n $side link set vxlan$v master br$v
-		bridge -n $side link set dev vxlan$v learning off
+		[ "${fpe2e_break:-}" = learning ] ||
+			bridge -n $side link set dev vxlan$v learning off
 		ip -n $side link set vxlan$v up
 		ip -n $side link set br$v up
 	done
@@ -86,6 +94,7 @@ fdb c43 b 43 02:2b:0a:e9:01:02
 fdb k42a a 42 02:2a:0a:e9:02:02
 fdb k42b a 42 02:2a:0a:e9:02:03
 fdb k43 a 43 02:2b:0a:e9:02:02
+fdb c42 b 42 02:2a:0a:e9:01:99
 
 # neigh NS IP MAC
 neigh() { ip -n $1 neigh replace $2 lladdr $3 dev eth0 nud permanent; }
@@ -95,4 +104,5 @@ neigh c43 10.233.2.2 02:2b:0a:e9:02:02
 neigh k42a 10.233.1.2 02:2a:0a:e9:01:02
 neigh k42b 10.233.1.2 02:2a:0a:e9:01:02
 neigh k43 10.233.1.2 02:2b:0a:e9:01:02
+[ -z "${fpe2e_break:-}" ] || echo "topology: deliberately broken: $fpe2e_break"
 echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43"

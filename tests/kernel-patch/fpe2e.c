@@ -11,17 +11,29 @@
  * The expectations are those of vanilla Linux, which the simulator's `fixed`
  * mode predicts for these scenarios (traces/README.md: udp-reopen,
  * udp-connected, two-vni, tcp-listener), plus what the map's counters in
- * /proc/net/fpmap_stat must show (hits, stale entries, invalidations).
+ * /proc/net/fpmap_stat must show, per flow: the counters are read around
+ * each of a flow's frames (one frame in flight at a time, nothing else on
+ * the overlay: the kernel has no IPv6), so every hit, delivery and fallback
+ * is charged to the flow that caused it. A cached flow misses its first
+ * frame at most and takes the fast path for all the others.
  *
  * Prints one line per check, "PASS name" or "FAIL name: why", the counters,
  * and last "fpe2e: N passed, M failed". Exit status: 0 if M is 0.
+ * kernel-e2e/run requires N to be the number of checks it expects
+ * (FPE2E_CHECKS there): a check that stops running fails the run.
  * Pinned to CPU 0: the map is per CPU, so hits need the flow's frames on the
  * CPU that cached it; the veth underlay processes a frame on the sender's CPU.
+ *
+ * The environment variable fpe2e_break (kernel command line fpe2e_break=,
+ * from FPE2E_BREAK in kernel-e2e/run) breaks the setup on purpose, to show
+ * checks failing (docs/kernel-patch.md, "Shown failing"); here:
+ *   stray-socket  while s1's port is closed, a socket nobody inspects holds it
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -31,17 +43,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define STAT_FILE "/proc/net/fpmap_stat"
 #define MAX_SOCKS 32
+#define MAX_STATS 64
+#define NOBODY 65534
 
 static int passed, failed;
 static int wrong_deliveries, misses;
 static int root_ns = -1;
 static int tag_counter;
+static const char *broken = "";
 
 struct server {
 	int fd;
@@ -104,18 +120,24 @@ static void leave(void)
 }
 
 /* A run of a shell command (ip, bridge) from the initial namespace. */
-static int sh(const char *cmd)
+static void sh(const char *cmd)
 {
-	int status = system(cmd);
+	int status;
 
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	leave();
+	status = system(cmd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		errno = 0;
+		die(cmd);
+	}
 }
 
 /* ---- counters ---------------------------------------------------------- */
 
+/* Name-value pairs: a snapshot of the map's counters, or changes of them. */
 struct stats {
-	char names[64][32];
-	long long values[64];
+	char names[MAX_STATS][32];
+	long long values[MAX_STATS];
 	int n;
 };
 
@@ -129,7 +151,7 @@ static void read_stats(struct stats *s)
 	f = fopen(STAT_FILE, "r");
 	if (!f)
 		die(STAT_FILE);
-	while (s->n < 64 && fgets(line, sizeof(line), f))
+	while (s->n < MAX_STATS && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%31s %lld", s->names[s->n], &s->values[s->n]) == 2)
 			s->n++;
 	fclose(f);
@@ -142,14 +164,48 @@ static long long stat_get(const struct stats *s, const char *name)
 	for (i = 0; i < s->n; i++)
 		if (!strcmp(s->names[i], name))
 			return s->values[i];
-	printf("FAIL counters: no \"%s\" in %s\n", name, STAT_FILE);
-	failed++;
+	errno = 0;
+	printf("counters: no \"%s\" in %s\n", name, STAT_FILE);
+	die("counters");
 	return -1;
 }
 
 static long long delta(const struct stats *after, const struct stats *before, const char *name)
 {
 	return stat_get(after, name) - stat_get(before, name);
+}
+
+/* @sum += @after - @before, counter by counter. */
+static void stats_add(struct stats *sum, const struct stats *after, const struct stats *before)
+{
+	int i;
+
+	if (!sum->n) {
+		memcpy(sum->names, after->names, sizeof(sum->names));
+		memset(sum->values, 0, sizeof(sum->values));
+		sum->n = after->n;
+	}
+	for (i = 0; i < sum->n; i++)
+		sum->values[i] += delta(after, before, sum->names[i]);
+}
+
+/* The fallback_* counters of @d (changes) that are not 0, as "name +n ...". */
+static long long fallbacks(const struct stats *d, char *buf, size_t len)
+{
+	long long total = 0;
+	size_t used = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = 0; i < d->n; i++) {
+		if (strncmp(d->names[i], "fallback_", 9) || !d->values[i])
+			continue;
+		total += d->values[i];
+		if (used < len)
+			used += snprintf(buf + used, len - used, " %s +%lld", d->names[i],
+					 d->values[i]);
+	}
+	return total;
 }
 
 static void print_stats(const char *when)
@@ -174,6 +230,46 @@ static void write_sysctl(const char *path, const char *value)
 	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
 		die(path);
 	close(fd);
+}
+
+/*
+ * One counter of /proc/net/snmp in namespace @ns, e.g. ("Udp", "NoPorts"):
+ * a header line "Udp: InDatagrams NoPorts ..." then a value line.
+ */
+static long long snmp_get(const char *ns, const char *proto, const char *field)
+{
+	char head[1024], vals[1024], *hs, *vs, *h, *v;
+	size_t plen = strlen(proto);
+	long long result = -1;
+	FILE *f;
+
+	enter(ns);
+	f = fopen("/proc/self/net/snmp", "r");
+	if (!f)
+		die("/proc/self/net/snmp");
+	while (fgets(head, sizeof(head), f)) {
+		if (strncmp(head, proto, plen) || head[plen] != ':')
+			continue;
+		if (!fgets(vals, sizeof(vals), f))
+			break;
+		h = strtok_r(head + plen + 1, " \n", &hs);
+		v = strtok_r(vals + plen + 1, " \n", &vs);
+		while (h && v && strcmp(h, field)) {
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		if (h && v)
+			result = atoll(v);
+		break;
+	}
+	fclose(f);
+	leave();
+	if (result < 0) {
+		errno = 0;
+		printf("snmp: no %s %s in %s's /proc/net/snmp\n", proto, field, ns);
+		die("snmp");
+	}
+	return result;
 }
 
 /* ---- sockets ----------------------------------------------------------- */
@@ -256,20 +352,34 @@ static bool try_recv(struct server *s, char *tag, int timeout_ms)
 	return true;
 }
 
+/* A flow's frames and the changes of the counters around each of them. */
+struct flow {
+	int frames;
+	struct stats d;
+};
+
+static long long fget(const struct flow *f, const char *name)
+{
+	return f->d.n ? stat_get(&f->d, name) : 0;
+}
+
 /*
  * One datagram from @client to ip:port; @expect is the socket that must get
- * it, NULL if nobody may. Every open server socket is looked at.
+ * it, NULL if nobody may. Every open server socket is looked at. The
+ * counters' changes from before the send to after the last look go to @f.
  */
 static bool udp_one(const char *what, int client, const char *ip, int port,
-		    struct server *expect)
+		    struct server *expect, struct flow *f)
 {
 	struct sockaddr_in sa;
 	char tag[64], got[64];
 	bool ok = true, arrived = false;
+	struct stats b, a;
 	int i;
 
 	next_tag(tag);
 	sockaddr_of(&sa, ip, port);
+	read_stats(&b);
 	if (sendto(client, tag, strlen(tag), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("sendto");
 	if (expect && try_recv(expect, got, 2000)) {
@@ -294,17 +404,20 @@ static bool udp_one(const char *what, int client, const char *ip, int port,
 		misses++;
 		ok = false;
 	}
+	read_stats(&a);
+	f->frames++;
+	stats_add(&f->d, &a, &b);
 	return ok;
 }
 
 /* @count datagrams, 20 ms apart; returns how many went as expected. */
 static int udp_run(const char *what, int client, const char *ip, int port,
-		   struct server *expect, int count)
+		   struct server *expect, int count, struct flow *f)
 {
 	int i, good = 0;
 
 	for (i = 0; i < count; i++) {
-		good += udp_one(what, client, ip, port, expect);
+		good += udp_one(what, client, ip, port, expect, f);
 		sleep_ms(20);
 	}
 	return good;
@@ -316,20 +429,48 @@ static int udp_client(const char *ns, const char *ip, int port)
 }
 
 /*
- * @rounds times, 20 ms apart: a datagram from @c1 (for @e1) and one from @c2
- * (for @e2) to ip:port; returns how many went as expected.
+ * @rounds times, 20 ms apart: a datagram from @c1 (for @e1, flow @f1) and
+ * one from @c2 (for @e2, flow @f2) to ip:port; returns how many went as
+ * expected.
  */
-static int udp_pair(const char *what, int c1, struct server *e1, int c2,
-		    struct server *e2, const char *ip, int port, int rounds)
+static int udp_pair(const char *what, int c1, struct server *e1, struct flow *f1, int c2,
+		    struct server *e2, struct flow *f2, const char *ip, int port, int rounds)
 {
 	int i, good = 0;
 
 	for (i = 0; i < rounds; i++) {
-		good += udp_one(what, c1, ip, port, e1);
-		good += udp_one(what, c2, ip, port, e2);
+		good += udp_one(what, c1, ip, port, e1, f1);
+		good += udp_one(what, c2, ip, port, e2, f2);
 		sleep_ms(20);
 	}
 	return good;
+}
+
+/*
+ * The flow was cached (by its first frame at the latest) and every later
+ * frame hit and took the fast path: frames - 1 <= hits <= frames, and as
+ * many fast-path deliveries as hits.
+ */
+static void check_cached(const struct flow *f, const char *name)
+{
+	long long hits = fget(f, "hits"), delivered = fget(f, "delivered");
+
+	check(f->frames >= 2 && hits >= f->frames - 1 && hits <= f->frames &&
+	      delivered == hits, name, "%d frames: hits %lld, delivered %lld, misses %lld, stale %lld",
+	      f->frames, hits, delivered, fget(f, "misses"), fget(f, "stale"));
+}
+
+/* No frame between @b and @a fell back to the slow path after a hit. */
+static void check_no_fallback(const struct stats *a, const struct stats *b, const char *name)
+{
+	struct stats d = { .n = 0 };
+	long long n;
+	char why[200];
+
+	stats_add(&d, a, b);
+	/* Apart: the order in which a call's arguments are evaluated is unspecified. */
+	n = fallbacks(&d, why, sizeof(why));
+	check(n == 0, name, "%s", *why ? why + 1 : "none");
 }
 
 /* ---- scenarios ----------------------------------------------------------- */
@@ -338,23 +479,22 @@ static struct server *s2;
 
 static void scenario_udp_basic(void)
 {
-	struct stats b, a;
+	struct flow f1 = { 0 }, fc = { 0 }, f2 = { 0 };
+	long long noports;
 	struct server *s1;
-	int k, good;
+	struct stats b, a;
+	int k, stray = -1, good;
 
 	read_stats(&b);
 	s1 = server_udp("s1", "c42", "0.0.0.0", 5000, false);
 	k = udp_client("k42a", "10.233.2.2", 4000);
-	good = udp_run("udp-basic", k, "10.233.1.2", 5000, s1, 20);
+	good = udp_run("udp-basic", k, "10.233.1.2", 5000, s1, 20, &f1);
 	read_stats(&a);
 	check(good == 20, "udp-basic: 20 datagrams to s1", "%d of 20", good);
-	check(delta(&a, &b, "inserts") >= 1, "udp-basic: the flow was cached",
-	      "inserts +%lld", delta(&a, &b, "inserts"));
-	check(delta(&a, &b, "hits") > 0 && delta(&a, &b, "delivered") > 0,
-	      "udp-basic: fast-path hits", "hits +%lld, delivered +%lld",
-	      delta(&a, &b, "hits"), delta(&a, &b, "delivered"));
+	check_cached(&f1, "udp-basic: the flow cached and hit");
+	check_no_fallback(&a, &b, "udp-basic: no fallback");
 
-	/* close: no delivery to the closed socket, its entries gone */
+	/* close: its entries gone; the port's datagrams refused by the container's UDP */
 	read_stats(&b);
 	server_close(s1);
 	read_stats(&a);
@@ -363,34 +503,46 @@ static void scenario_udp_basic(void)
 	      stat_get(&b, "entries"), stat_get(&a, "entries"));
 	check(delta(&a, &b, "event_sock_close") >= 1, "close: counted",
 	      "sock_close +%lld", delta(&a, &b, "event_sock_close"));
-	good = udp_run("closed", k, "10.233.1.2", 5000, NULL, 3);
-	check(good == 3, "close: nothing delivered while the port is closed", "%d of 3 dropped", good);
+	if (!strcmp(broken, "stray-socket"))
+		stray = bound_socket("c42", SOCK_DGRAM, "0.0.0.0", 5000, false);
+	/*
+	 * No open server socket is left to look at: what shows that nobody got
+	 * them is c42's UDP counting each as sent to a port without a socket.
+	 */
+	noports = snmp_get("c42", "Udp", "NoPorts");
+	good = udp_run("closed", k, "10.233.1.2", 5000, NULL, 3, &fc);
+	noports = snmp_get("c42", "Udp", "NoPorts") - noports;
+	check(good == 3 && noports == 3 && fget(&fc, "delivered") == 0,
+	      "close: the 3 datagrams reached c42 and found no socket",
+	      "Udp NoPorts +%lld in c42, %d of 3 seen nowhere, delivered +%lld", noports, good,
+	      fget(&fc, "delivered"));
+	if (stray >= 0)
+		close(stray);
 
 	read_stats(&b);
 	s2 = server_udp("s2", "c42", "10.233.1.2", 5000, false);
-	good = udp_run("reopen", k, "10.233.1.2", 5000, s2, 10);
+	good = udp_run("reopen", k, "10.233.1.2", 5000, s2, 10, &f2);
 	read_stats(&a);
 	check(good == 10, "reopen: 10 datagrams to s2", "%d of 10", good);
-	check(delta(&a, &b, "hits") > 0, "reopen: fast path again", "hits +%lld",
-	      delta(&a, &b, "hits"));
+	check_cached(&f2, "reopen: the flow cached and hit");
 	close(k);
 }
 
 static void scenario_connect_shadowing(void)
 {
+	struct flow w1 = { 0 }, w2 = { 0 }, c1 = { 0 }, c2 = { 0 }, r1 = { 0 };
 	struct server *sw, *sc;
-	struct stats b, a;
+	struct stats b, a, start;
 	int k1, k2, good;
 
+	read_stats(&start);
 	sw = server_udp("sw", "c42", "0.0.0.0", 6000, true);
 	k1 = udp_client("k42a", "10.233.2.2", 4000);
 	k2 = udp_client("k42b", "10.233.2.3", 4000);
-	read_stats(&b);
-	good = udp_pair("wildcard", k1, sw, k2, sw, "10.233.1.2", 6000, 6);
-	read_stats(&a);
+	good = udp_pair("wildcard", k1, sw, &w1, k2, sw, &w2, "10.233.1.2", 6000, 6);
 	check(good == 12, "connect: 12 datagrams to the wildcard socket", "%d of 12", good);
-	check(delta(&a, &b, "hits") > 0, "connect: both flows cached and hit",
-	      "hits +%lld", delta(&a, &b, "hits"));
+	check_cached(&w1, "connect: k42a's flow to sw cached and hit");
+	check_cached(&w2, "connect: k42b's flow to sw cached and hit");
 
 	/* A second socket on the port, connected to k42a: it gets k42a's datagrams. */
 	read_stats(&b);
@@ -399,20 +551,22 @@ static void scenario_connect_shadowing(void)
 	read_stats(&a);
 	check(delta(&a, &b, "event_sock_rebind") >= 2, "connect: bind and connect invalidate",
 	      "sock_rebind +%lld", delta(&a, &b, "event_sock_rebind"));
-	read_stats(&b);
-	good = udp_pair("connected", k1, sc, k2, sw, "10.233.1.2", 6000, 6);
-	read_stats(&a);
+	good = udp_pair("connected", k1, sc, &c1, k2, sw, &c2, "10.233.1.2", 6000, 6);
 	check(good == 12, "connect: k42a's to the connected socket, k42b's to the wildcard",
 	      "%d of 12", good);
-	check(delta(&a, &b, "stale") >= 1, "connect: the cached flows went stale",
-	      "stale +%lld", delta(&a, &b, "stale"));
-	check(delta(&a, &b, "hits") > 0, "connect: cached again and hit",
-	      "hits +%lld", delta(&a, &b, "hits"));
+	check(fget(&c1, "stale") == 1 && fget(&c2, "stale") == 1,
+	      "connect: both flows' entries went stale", "stale: k42a's +%lld, k42b's +%lld",
+	      fget(&c1, "stale"), fget(&c2, "stale"));
+	check_cached(&c1, "connect: k42a's flow to sc cached and hit");
+	check_cached(&c2, "connect: k42b's flow to sw cached again and hit");
 
 	server_close(sc);
-	good = udp_run("connected closed", k1, "10.233.1.2", 6000, sw, 5);
+	good = udp_run("connected closed", k1, "10.233.1.2", 6000, sw, 5, &r1);
 	check(good == 5, "connect: after the connected socket closed, back to the wildcard",
 	      "%d of 5", good);
+	check_cached(&r1, "connect: k42a's flow to sw cached again and hit");
+	read_stats(&a);
+	check_no_fallback(&a, &start, "connect: no fallback");
 	server_close(sw);
 	close(k1);
 	close(k2);
@@ -420,41 +574,51 @@ static void scenario_connect_shadowing(void)
 
 static void scenario_device_down(void)
 {
-	struct stats b, a;
+	struct flow w = { 0 }, d = { 0 }, u = { 0 };
+	struct stats b, a, start;
+	char why[200];
+	long long n;
 	int k, good;
 
+	read_stats(&start);
 	k = udp_client("k42a", "10.233.2.2", 4000);
-	good = udp_run("warm", k, "10.233.1.2", 5000, s2, 5);
+	good = udp_run("warm", k, "10.233.1.2", 5000, s2, 5, &w);
 	check(good == 5, "down: warm-up to s2", "%d of 5", good);
+	check_cached(&w, "down: warm-up cached and hit");
 	read_stats(&b);
-	if (sh("/sbin/ip -n b link set veth-c42 down"))
-		die("ip link set veth-c42 down");
-	good = udp_run("veth down", k, "10.233.1.2", 5000, NULL, 5);
+	sh("/sbin/ip -n b link set veth-c42 down");
+	good = udp_run("veth down", k, "10.233.1.2", 5000, NULL, 5, &d);
 	read_stats(&a);
 	check(good == 5, "down: nothing delivered through the downed veth", "%d of 5 dropped", good);
 	check(delta(&a, &b, "event_dev_down") >= 1, "down: counted",
 	      "dev_down +%lld", delta(&a, &b, "event_dev_down"));
-	check(delta(&a, &b, "delivered") == 0, "down: no fast-path delivery while down",
-	      "delivered +%lld", delta(&a, &b, "delivered"));
-	if (sh("/sbin/ip -n b link set veth-c42 up"))
-		die("ip link set veth-c42 up");
+	/* Invalidated: found stale, not hit and turned away by fpath_check. */
+	n = fallbacks(&d.d, why, sizeof(why));
+	check(fget(&d, "hits") == 0 && fget(&d, "delivered") == 0 && n == 0 &&
+	      fget(&d, "stale") >= 1,
+	      "down: the entry invalidated: no hit, no fallback while down",
+	      "hits +%lld, delivered +%lld, stale +%lld, fallbacks:%s", fget(&d, "hits"),
+	      fget(&d, "delivered"), fget(&d, "stale"), *why ? why : " none");
+	sh("/sbin/ip -n b link set veth-c42 up");
 	sleep_ms(300);
-	read_stats(&b);
-	good = udp_run("veth up", k, "10.233.1.2", 5000, s2, 10);
-	read_stats(&a);
+	good = udp_run("veth up", k, "10.233.1.2", 5000, s2, 10, &u);
 	check(good == 10, "down: delivered again once up", "%d of 10", good);
-	check(delta(&a, &b, "hits") > 0, "down: fast path again once up",
-	      "hits +%lld", delta(&a, &b, "hits"));
+	check_cached(&u, "down: cached again and hit once up");
+	read_stats(&a);
+	check_no_fallback(&a, &start, "down: no fallback");
 	close(k);
 }
 
 static void scenario_flush(void)
 {
-	struct stats b, a;
+	struct flow w = { 0 }, f = { 0 };
+	struct stats b, a, start;
 	int k, good;
 
+	read_stats(&start);
 	k = udp_client("k42a", "10.233.2.2", 4000);
-	udp_run("warm", k, "10.233.1.2", 5000, s2, 3);
+	good = udp_run("warm", k, "10.233.1.2", 5000, s2, 3, &w);
+	check(good == 3, "flush: warm-up to s2", "%d of 3", good);
 	read_stats(&b);
 	write_sysctl("/proc/sys/net/core/fpmap_flush", "1\n");
 	read_stats(&a);
@@ -463,13 +627,48 @@ static void scenario_flush(void)
 	      stat_get(&b, "entries"), stat_get(&a, "entries"));
 	check(delta(&a, &b, "event_flush") == 1, "flush: counted", "flush +%lld",
 	      delta(&a, &b, "event_flush"));
-	read_stats(&b);
-	good = udp_run("after flush", k, "10.233.1.2", 5000, s2, 10);
-	read_stats(&a);
+	good = udp_run("after flush", k, "10.233.1.2", 5000, s2, 10, &f);
 	check(good == 10, "flush: delivered after the flush", "%d of 10", good);
-	check(delta(&a, &b, "inserts") >= 1 && delta(&a, &b, "hits") > 0,
-	      "flush: cached again and hit", "inserts +%lld, hits +%lld",
-	      delta(&a, &b, "inserts"), delta(&a, &b, "hits"));
+	/* The first frame after a flush cannot hit. */
+	check(fget(&f, "misses") == 1 && fget(&f, "inserts") == 1 && fget(&f, "hits") == 9 &&
+	      fget(&f, "delivered") == 9, "flush: cached again by the first frame, the 9 others hit",
+	      "misses +%lld, inserts +%lld, hits +%lld, delivered +%lld", fget(&f, "misses"),
+	      fget(&f, "inserts"), fget(&f, "hits"), fget(&f, "delivered"));
+	read_stats(&a);
+	check_no_fallback(&a, &start, "flush: no fallback");
+	close(k);
+}
+
+/*
+ * A cached flow's frame for another MAC (here k42a's neighbour entry for
+ * 10.233.1.2 names 02:2a:0a:e9:01:99, which both bridges forward by a static
+ * FDB entry to c42's veth, topology.sh): the bridge sends it to c42, whose
+ * eth0 drops it (not its address). The fast path must not take it: a hit,
+ * then a topology fallback (fpath_check's destination MAC test).
+ */
+static void scenario_mac(void)
+{
+	struct flow w = { 0 }, m = { 0 }, r = { 0 };
+	int k, good;
+
+	k = udp_client("k42a", "10.233.2.2", 4002);
+	good = udp_run("mac warm", k, "10.233.1.2", 5000, s2, 3, &w);
+	check(good == 3, "mac: warm-up to s2", "%d of 3", good);
+	check_cached(&w, "mac: warm-up cached and hit");
+	sh("/sbin/ip -n k42a neigh replace 10.233.1.2 lladdr 02:2a:0a:e9:01:99 dev eth0 nud permanent");
+	good = udp_run("other mac", k, "10.233.1.2", 5000, NULL, 3, &m);
+	sh("/sbin/ip -n k42a neigh replace 10.233.1.2 lladdr 02:2a:0a:e9:01:02 dev eth0 nud permanent");
+	check(good == 3, "mac: frames for another MAC delivered nowhere", "%d of 3", good);
+	check(fget(&m, "hits") == 3 && fget(&m, "fallback_topology") == 3 &&
+	      fget(&m, "delivered") == 0,
+	      "mac: each hit and fell back to the slow path for its MAC",
+	      "hits +%lld, fallback_topology +%lld, delivered +%lld", fget(&m, "hits"),
+	      fget(&m, "fallback_topology"), fget(&m, "delivered"));
+	good = udp_run("mac back", k, "10.233.1.2", 5000, s2, 3, &r);
+	check(good == 3 && fget(&r, "hits") == 3 && fget(&r, "delivered") == 3,
+	      "mac: the right MAC again: the entry kept, every frame on the fast path",
+	      "%d of 3, hits +%lld, delivered +%lld, misses +%lld", good, fget(&r, "hits"),
+	      fget(&r, "delivered"), fget(&r, "misses"));
 	close(k);
 }
 
@@ -493,6 +692,7 @@ static bool tcp_read_exact(int fd, char *buf, size_t len, int timeout_ms)
 
 static void scenario_tcp(void)
 {
+	long long in, out, hits, delivered;
 	struct pollfd p;
 	struct stats b, a;
 	int l, c, s, i, good = 0;
@@ -514,6 +714,8 @@ static void scenario_tcp(void)
 		die("accept");
 
 	read_stats(&b);
+	in = snmp_get("c42", "Tcp", "InSegs");
+	out = snmp_get("c42", "Tcp", "OutSegs");
 	for (i = 0; i < 20; i++) {
 		next_tag(tag);
 		snprintf(rec, sizeof(rec), "%s\n", tag);
@@ -526,11 +728,24 @@ static void scenario_tcp(void)
 			printf("  tcp: record %s: got \"%.*s\"\n", tag, (int)strlen(rec), got);
 		sleep_ms(20);
 	}
+	/* c42's last ACK (sent before the read returned) is through by then. */
+	sleep_ms(200);
+	in = snmp_get("c42", "Tcp", "InSegs") - in;
+	out = snmp_get("c42", "Tcp", "OutSegs") - out;
 	read_stats(&a);
 	check(good == 20, "tcp: 20 records, in order, to the accepted socket", "%d of 20", good);
-	check(delta(&a, &b, "hits") > 0 && delta(&a, &b, "delivered") > 0,
-	      "tcp: fast-path hits", "hits +%lld, delivered +%lld",
-	      delta(&a, &b, "hits"), delta(&a, &b, "delivered"));
+	/*
+	 * Two flows: k42a's segments (c42's InSegs) and c42's ACKs (OutSegs;
+	 * the route's quickack makes one per record). Each misses its first
+	 * segment at most: hits >= (in - 1) + (out - 1) can only hold if both hit.
+	 */
+	hits = delta(&a, &b, "hits");
+	delivered = delta(&a, &b, "delivered");
+	check(in >= 20 && out >= 20 && hits >= in + out - 2 && hits <= in + out &&
+	      delivered == hits, "tcp: both directions cached and hit",
+	      "c42 segments in %lld, out %lld: hits +%lld, delivered +%lld", in, out, hits,
+	      delivered);
+	check_no_fallback(&a, &b, "tcp: no fallback");
 
 	read_stats(&b);
 	close(c);
@@ -539,29 +754,31 @@ static void scenario_tcp(void)
 	close(l);
 	sleep_ms(200);
 	read_stats(&a);
-	check(delta(&a, &b, "event_sock_close") >= 1 && delta(&a, &b, "invalidated") >= 1,
-	      "tcp: closing the connection removed its entries",
-	      "sock_close +%lld, invalidated +%lld", delta(&a, &b, "event_sock_close"),
-	      delta(&a, &b, "invalidated"));
+	check(delta(&a, &b, "entries") == -2 && delta(&a, &b, "invalidated") >= 2,
+	      "tcp: closing the connection removed both directions' entries",
+	      "entries %+lld, sock_close +%lld, invalidated +%lld", delta(&a, &b, "entries"),
+	      delta(&a, &b, "event_sock_close"), delta(&a, &b, "invalidated"));
 }
 
 static void scenario_two_vni(void)
 {
+	struct flow f42 = { 0 }, f43 = { 0 };
 	struct server *t42, *t43;
 	struct stats b, a;
 	int u42, u43, good;
 
+	read_stats(&b);
 	t42 = server_udp("t42", "c42", "0.0.0.0", 8000, false);
 	t43 = server_udp("t43", "c43", "0.0.0.0", 8000, false);
 	u42 = udp_client("k42a", "10.233.2.2", 4001);
 	u43 = udp_client("k43", "10.233.2.2", 4001);
-	read_stats(&b);
-	good = udp_pair("two-vni", u42, t42, u43, t43, "10.233.1.2", 8000, 10);
+	good = udp_pair("two-vni", u42, t42, &f42, u43, t43, &f43, "10.233.1.2", 8000, 10);
 	read_stats(&a);
 	check(good == 20, "two-vni: same inner 5-tuple, each tenant's datagrams to its own socket",
 	      "%d of 20", good);
-	check(delta(&a, &b, "hits") > 0, "two-vni: both tenants hit", "hits +%lld",
-	      delta(&a, &b, "hits"));
+	check_cached(&f42, "two-vni: VNI 42's flow cached and hit");
+	check_cached(&f43, "two-vni: VNI 43's flow cached and hit");
+	check_no_fallback(&a, &b, "two-vni: no fallback");
 	server_close(t42);
 	server_close(t43);
 	close(u42);
@@ -570,23 +787,47 @@ static void scenario_two_vni(void)
 
 static void scenario_disable(void)
 {
-	struct stats b, a;
+	struct flow f = { 0 };
+	struct stats a;
 	int k, good;
 
 	write_sysctl("/proc/sys/net/core/fpmap_enable", "0\n");
-	read_stats(&b);
 	k = udp_client("k42a", "10.233.2.2", 4000);
-	good = udp_run("disabled", k, "10.233.1.2", 5000, s2, 5);
+	good = udp_run("disabled", k, "10.233.1.2", 5000, s2, 5, &f);
 	read_stats(&a);
-	check(good == 5 && stat_get(&a, "enabled") == 0 && delta(&a, &b, "hits") == 0 &&
+	check(good == 5 && stat_get(&a, "enabled") == 0 && fget(&f, "hits") == 0 &&
+	      fget(&f, "misses") == 0 && fget(&f, "inserts") == 0 &&
 	      stat_get(&a, "entries") == 0,
-	      "disable: slow path only, map empty", "%d of 5, hits +%lld, entries %lld", good,
-	      delta(&a, &b, "hits"), stat_get(&a, "entries"));
+	      "disable: slow path only, no lookup, map empty",
+	      "%d of 5, hits +%lld, misses +%lld, inserts +%lld, entries %lld", good,
+	      fget(&f, "hits"), fget(&f, "misses"), fget(&f, "inserts"),
+	      stat_get(&a, "entries"));
 	close(k);
 }
 
-/* 0: opening @path with @flags fails with @err; in a child, as nobody if @nobody. */
-static bool open_fails(const char *path, int flags, int err, bool nobody)
+/* ---- the knob's permissions ------------------------------------------- */
+
+/* In a child that keeps uid 0 but loses CAP_NET_ADMIN (effective and permitted). */
+static bool drop_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	d[CAP_TO_INDEX(CAP_NET_ADMIN)].effective &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+	d[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+	return !syscall(SYS_capset, &h, d);
+}
+
+enum who { ROOT, NOBODY_USER, ROOT_NO_NET_ADMIN };
+
+/*
+ * Opens @path with @flags as @who in a child, then writes @text (O_WRONLY)
+ * or reads and looks for @text (O_RDONLY). Returns 0 if all that worked,
+ * else the errno of the step that failed (-1: read, but no @text).
+ */
+static int try_file(const char *path, int flags, enum who who, const char *text)
 {
 	int status;
 	pid_t pid = fork();
@@ -594,33 +835,79 @@ static bool open_fails(const char *path, int flags, int err, bool nobody)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
+		char buf[1024];
+		ssize_t n;
 		int fd;
 
-		if (nobody && (setgid(65534) || setuid(65534)))
-			_exit(2);
+		if (who == NOBODY_USER && (setgid(NOBODY) || setuid(NOBODY)))
+			_exit(255);
+		if (who == ROOT_NO_NET_ADMIN && !drop_net_admin())
+			_exit(255);
 		fd = open(path, flags);
-		_exit(fd < 0 && errno == err ? 0 : 1);
+		if (fd < 0)
+			_exit(errno);
+		if (flags == O_WRONLY) {
+			n = write(fd, text, strlen(text));
+			_exit(n == (ssize_t)strlen(text) ? 0 : n < 0 ? errno : 254);
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			_exit(errno);
+		buf[n] = 0;
+		_exit(strstr(buf, text) ? 0 : 253);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		die("waitpid");
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
+		die("try_file: the child could not change its credentials");
+	return WEXITSTATUS(status) == 253 ? -1 : WEXITSTATUS(status);
 }
 
-/* Root only, host only, no pointers: none of ECON's B19. */
+static const char *err_name(int err)
+{
+	static char buf[64];
+
+	if (err == -1)
+		return "read, but not the expected text";
+	if (err == 254)
+		return "short write";
+	if (!err)
+		return "no error";
+	snprintf(buf, sizeof(buf), "%s", strerror(err));
+	return buf;
+}
+
+static void check_errno(const char *name, int got, int want)
+{
+	check(got == want, name, "%s (expected %s)", err_name(got), err_name(want));
+}
+
+/* Root only, host only, no pointers: none of ECON's B19. Runs while enabled. */
 static void scenario_knob_permissions(void)
 {
+	const char *enable = "/proc/sys/net/core/fpmap_enable";
+	const char *flush = "/proc/sys/net/core/fpmap_flush";
+
 	leave();
-	check(open_fails("/proc/sys/net/core/fpmap_enable", O_WRONLY, EACCES, true),
-	      "knob: only root may switch it", "");
-	check(open_fails("/proc/sys/net/core/fpmap_flush", O_WRONLY, EACCES, true),
-	      "knob: only root may flush", "");
-	check(open_fails("/proc/sys/net/core/fpmap_flush", O_RDONLY, EACCES, false),
-	      "knob: flush is write-only", "");
-	check(!open_fails(STAT_FILE, O_RDONLY, EACCES, true), "knob: counters readable by all", "");
+	check_errno("knob: nobody may not open fpmap_enable for writing",
+		    try_file(enable, O_WRONLY, NOBODY_USER, "1\n"), EACCES);
+	check_errno("knob: nobody may not open fpmap_flush for writing",
+		    try_file(flush, O_WRONLY, NOBODY_USER, "1\n"), EACCES);
+	check_errno("knob: fpmap_flush is write-only, even for root",
+		    try_file(flush, O_RDONLY, ROOT, ""), EACCES);
+	check_errno("knob: root without CAP_NET_ADMIN may not switch it",
+		    try_file(enable, O_WRONLY, ROOT_NO_NET_ADMIN, "1\n"), EPERM);
+	check_errno("knob: root without CAP_NET_ADMIN may not flush",
+		    try_file(flush, O_WRONLY, ROOT_NO_NET_ADMIN, "1\n"), EPERM);
+	check_errno("knob: fpmap_enable takes 0 or 1 only",
+		    try_file(enable, O_WRONLY, ROOT, "2\n"), EINVAL);
+	check_errno("knob: nobody reads the counters",
+		    try_file(STAT_FILE, O_RDONLY, NOBODY_USER, "enabled 1\n"), 0);
 	enter("c42");
-	check(open_fails("/proc/sys/net/core/fpmap_enable", O_WRONLY, ENOENT, false) &&
-	      open_fails("/proc/self/net/fpmap_stat", O_RDONLY, ENOENT, false),
-	      "knob: not in a container's namespace", "");
+	check_errno("knob: no fpmap_enable in a container's namespace",
+		    try_file(enable, O_RDONLY, ROOT, ""), ENOENT);
+	check_errno("knob: no fpmap_stat in a container's namespace",
+		    try_file("/proc/self/net/fpmap_stat", O_RDONLY, ROOT, ""), ENOENT);
 	leave();
 }
 
@@ -630,6 +917,10 @@ int main(void)
 	cpu_set_t cpus;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("fpe2e_break")) {
+		broken = getenv("fpe2e_break");
+		printf("fpe2e: deliberately broken: %s\n", broken);
+	}
 	CPU_ZERO(&cpus);
 	CPU_SET(0, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
@@ -654,21 +945,16 @@ int main(void)
 	print_stats("after down");
 	scenario_flush();
 	print_stats("after flush");
+	scenario_mac();
+	print_stats("after mac");
 	scenario_tcp();
 	print_stats("after tcp");
 	scenario_two_vni();
 	print_stats("after two-vni");
-
-	read_stats(&s);
-	check(stat_get(&s, "hits") > 0 && stat_get(&s, "delivered") > 0,
-	      "overall: fast-path hits", "hits %lld, delivered %lld",
-	      stat_get(&s, "hits"), stat_get(&s, "delivered"));
-	check(wrong_deliveries == 0, "overall: no wrong delivery", "%d wrong deliveries",
-	      wrong_deliveries);
-	check(misses == 0, "overall: nothing lost", "%d misses", misses);
 	scenario_disable();
 	print_stats("at the end");
 
+	/* Not checks of their own: every send above is part of a check. */
 	printf("fpe2e: wrong_deliveries=%d misses=%d\n", wrong_deliveries, misses);
 	printf("fpe2e: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
