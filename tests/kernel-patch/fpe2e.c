@@ -863,23 +863,25 @@ static int try_file(const char *path, int flags, enum who who, const char *text)
 	return WEXITSTATUS(status) == 253 ? -1 : WEXITSTATUS(status);
 }
 
-static const char *err_name(int err)
+/* @err as words, in @buf (two of them go into one message). */
+static const char *err_name(int err, char *buf, size_t len)
 {
-	static char buf[64];
-
 	if (err == -1)
 		return "read, but not the expected text";
 	if (err == 254)
 		return "short write";
 	if (!err)
 		return "no error";
-	snprintf(buf, sizeof(buf), "%s", strerror(err));
+	snprintf(buf, len, "%s", strerror(err));
 	return buf;
 }
 
 static void check_errno(const char *name, int got, int want)
 {
-	check(got == want, name, "%s (expected %s)", err_name(got), err_name(want));
+	char g[64], w[64];
+
+	check(got == want, name, "%s (expected %s)", err_name(got, g, sizeof(g)),
+	      err_name(want, w, sizeof(w)));
 }
 
 /* Root only, host only, no pointers: none of ECON's B19. Runs while enabled. */
