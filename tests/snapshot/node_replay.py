@@ -149,7 +149,12 @@ def main():
         skip("no iproute2")
     if subprocess.run(["ip", "netns", "add", PREFIX + "-probe"], capture_output=True).returncode != 0:
         skip("'ip netns add' fails here")
+    # `ip netns exec` remounts /sys in a private mount namespace, which some roots (a chroot)
+    # refuse; traces.record_udp_reopen skips there for the same reason.
+    entered = subprocess.run(["ip", "netns", "exec", PREFIX + "-probe", "true"], capture_output=True, text=True)
     sh("ip", "netns", "del", PREFIX + "-probe")
+    if entered.returncode != 0:
+        skip(f"'ip netns exec' fails here: {entered.stderr.strip()}")
     cc = shutil.which("cc")
     if not cc:
         skip("no C compiler for the agents")
