@@ -65,6 +65,12 @@ std::string flags_text(TcpFlags flags)
 	return text.empty() ? "none" : text;
 }
 
+// How an explanation names the segment: "tcp [S.] 10.0.0.1:1 > 10.0.0.2:2 in c1".
+std::string segment_text(TcpFlags flags, const FourTuple& packet, std::string_view ns)
+{
+	return "tcp [" + flags_text(flags) + "] " + to_string(packet) + " in " + std::string(ns);
+}
+
 } // namespace
 
 // tcp_v4_rcv: __inet_lookup_skb looks in the established hash first (full sockets and request
@@ -79,8 +85,7 @@ TcpResult Sockets::tcp_receive(std::string_view ns, const FourTuple& packet, Tcp
 		result = tcp_receive_on_request(key, flags);
 	else
 		result = tcp_receive_on_listener(key, flags);
-	result.explanation = "tcp [" + flags_text(flags) + "] " + to_string(packet) + " in " + std::string(ns) +
-			     ": " + result.explanation;
+	result.explanation = segment_text(flags, packet, ns) + ": " + result.explanation;
 	return result;
 }
 
@@ -96,8 +101,7 @@ TcpResult Sockets::tcp_receive_on(std::string_view name, std::string_view ns, co
 	else
 		result = make_result(TcpEvent::delivered, std::string(name),
 				     std::string(name) + " no longer holds this 4-tuple: the given socket was stale");
-	result.explanation = "tcp [" + flags_text(flags) + "] " + to_string(packet) + " in " + std::string(ns) +
-			     " on the given socket: " + result.explanation;
+	result.explanation = segment_text(flags, packet, ns) + " on the given socket: " + result.explanation;
 	return result;
 }
 

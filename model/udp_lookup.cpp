@@ -162,11 +162,8 @@ UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple& packe
 	UdpLookupResult result = udp_lookup(ns, packet, cpu);
 	if (result.match == UdpMatch::reuseport_group)
 		return result; // the member is unknown, and only unconnected members are picked
-	for (const std::string& name : result.sockets) {
-		Socket* socket = find_mutable(name);
-		if (socket->peer)
-			socket->incoming_cpu = cpu;
-	}
+	for (const std::string& name : result.sockets)
+		udp_received_on(name, cpu);
 	return result;
 }
 
