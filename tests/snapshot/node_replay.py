@@ -150,7 +150,7 @@ def main():
     if subprocess.run(["ip", "netns", "add", PREFIX + "-probe"], capture_output=True).returncode != 0:
         skip("'ip netns add' fails here")
     # `ip netns exec` remounts /sys in a private mount namespace, which some roots (a chroot)
-    # refuse; traces.record_udp_reopen skips there for the same reason.
+    # refuse; traces.record_again.udp-reopen skips there for the same reason.
     entered = subprocess.run(["ip", "netns", "exec", PREFIX + "-probe", "true"], capture_output=True, text=True)
     sh("ip", "netns", "del", PREFIX + "-probe")
     if entered.returncode != 0:

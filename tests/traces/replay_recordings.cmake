@@ -11,6 +11,11 @@ foreach(scenario IN LISTS econsim_recording_scenarios)
 	if(NOT EXISTS "${dir}/trace.pcap" OR NOT EXISTS "${dir}/expect.jsonl")
 		continue()
 	endif()
+	# A recording of what the model does not know yet (routed overlays, fragments: issue 16) says so
+	# in model-pending.txt; it is recorded and checked by traces/record, not replayed.
+	if(EXISTS "${dir}/model-pending.txt")
+		continue()
+	endif()
 	foreach(mode off fixed econ)
 		add_test(NAME traces.replay.${recording}.${mode}
 			COMMAND bash "${CMAKE_CURRENT_LIST_DIR}/replay-recording.sh" $<TARGET_FILE:econ-sim> "${dir}" ${mode}

@@ -11,12 +11,16 @@
 //   <ms> connect NAME IP:PORT          UDP: connect (0.0.0.0:0 disconnects); TCP: blocking connect
 //   <ms> listen  NAME BACKLOG
 //   <ms> close   NAME                  drains what is queued first, so nothing delivered goes unlogged
-//   <ms> send    NAME IP:PORT|- INTERVAL_MS COUNT [ports N]
+//   <ms> send    NAME IP:PORT|- INTERVAL_MS COUNT [ports N] [size BYTES]
 //                                      COUNT tagged datagrams/writes, one every INTERVAL_MS; with
-//                                      "ports N" the destination port cycles over PORT..PORT+N-1
+//                                      "ports N" the destination port cycles over PORT..PORT+N-1;
+//                                      with "size BYTES" (a multiple of 10, UDP only) each datagram
+//                                      is its record repeated BYTES/10 times: larger than the path
+//                                      MTU, the sender's stack fragments it
 //   <ms> end                           close what is still open and exit
 //
-// Every payload is one record "TAG%06u\n" (10 bytes), unique per agent run (TAGBASE + counter).
+// Every payload is one record "TAG%06u\n" (10 bytes), unique per agent run (TAGBASE + counter), or
+// that record repeated ("size"); a received datagram of one record repeated logs one recv.
 // Log lines on stdout, stamped with CLOCK_REALTIME (the pcap clock) right after the call returned:
 //
 //   T socket NAME NS PROTO | T bind NAME ADDR REUSEADDR REUSEPORT | T connect NAME PEER
@@ -43,6 +47,7 @@
 #define MAX_ACTIONS 65536
 #define NAME_LEN 64
 #define RECORD_LEN 10 /* "TAG" + 6 digits + '\n' */
+#define DATAGRAM_MAX 65500 /* "size": a UDP payload within an IPv4 datagram's 65535 */
 
 enum role { R_PLAIN, R_LISTENER, R_ACCEPTED, R_TCP_CLIENT };
 
@@ -66,6 +71,7 @@ struct action {
 	char arg[NAME_LEN]; /* proto, address, backlog */
 	int reuseaddr, reuseport;
 	int port_offset; /* send: added to the destination port */
+	int size; /* send: payload bytes, RECORD_LEN or a multiple of it */
 };
 
 static struct sock socks[MAX_SOCKS];
@@ -182,10 +188,21 @@ static void accept_one(struct sock *l)
 	printf("accept %s %s\n", l->name, name);
 }
 
+/* A datagram of one record, or of one record repeated (a "size" send), logs that record's tag. */
+static int is_tagged_datagram(const char *buf, size_t n)
+{
+	if (n < RECORD_LEN || n % RECORD_LEN || memcmp(buf, "TAG", 3) != 0 || buf[RECORD_LEN - 1] != '\n')
+		return 0;
+	for (size_t off = RECORD_LEN; off < n; off += RECORD_LEN)
+		if (memcmp(buf + off, buf, RECORD_LEN) != 0)
+			return 0;
+	return 1;
+}
+
 /* Read everything queued on s without blocking. Returns 0 when an accepted stream ended. */
 static int drain(struct sock *s)
 {
-	char buf[2048];
+	static char buf[DATAGRAM_MAX + 1];
 	if (s->role == R_LISTENER) {
 		int before = nsocks;
 		accept_one(s);
@@ -198,7 +215,7 @@ static int drain(struct sock *s)
 		if (n > 0) {
 			if (s->tcp)
 				log_tags(s, buf, n);
-			else if (n == RECORD_LEN && memcmp(buf, "TAG", 3) == 0) {
+			else if (is_tagged_datagram(buf, n)) {
 				stamp();
 				printf("recv %s %.*s\n", s->name, RECORD_LEN - 1, buf);
 			} else {
@@ -289,21 +306,25 @@ static void run(struct action *a)
 		do_close(s);
 		break;
 	case OP_SEND: {
-		char rec[RECORD_LEN + 1];
+		static char payload[DATAGRAM_MAX + 1];
+		if (s->tcp && a->size != RECORD_LEN)
+			die("send size: UDP only (a stream would log each repeated record)");
 		unsigned tag = tag_next++;
-		snprintf(rec, sizeof(rec), "TAG%06u\n", tag);
+		snprintf(payload, RECORD_LEN + 1, "TAG%06u\n", tag);
+		for (int off = RECORD_LEN; off < a->size; off += RECORD_LEN)
+			memcpy(payload + off, payload, RECORD_LEN);
 		ssize_t n;
 		if (strcmp(a->arg, "-") == 0) {
-			n = send(s->fd, rec, RECORD_LEN, MSG_NOSIGNAL);
+			n = send(s->fd, payload, a->size, MSG_NOSIGNAL);
 		} else {
 			struct sockaddr_in sa;
 			if (parse_addr(a->arg, &sa))
 				die("bad address");
 			sa.sin_port = htons(ntohs(sa.sin_port) + a->port_offset);
-			n = sendto(s->fd, rec, RECORD_LEN, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
+			n = sendto(s->fd, payload, a->size, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
 		}
 		stamp();
-		if (n == RECORD_LEN)
+		if (n == a->size)
 			printf("sent %s TAG%06u %s+%d\n", a->name, tag, a->arg, a->port_offset);
 		else
 			printf("senderr %s TAG%06u %s\n", a->name, tag,
@@ -368,10 +389,23 @@ static void load(const char *path, long long t0)
 			a.op = OP_CLOSE;
 		else if (strcmp(op, "end") == 0 && n == 2)
 			a.op = OP_END;
-		else if (strcmp(op, "send") == 0 && (n == 6 || (n == 8 && strcmp(words[6], "ports") == 0))) {
+		else if (strcmp(op, "send") == 0 && n >= 6 && n % 2 == 0) {
 			a.op = OP_SEND;
 			long every = atol(words[4]), count = atol(words[5]);
-			int ports = n == 8 ? atoi(words[7]) : 1;
+			int ports = 1;
+			a.size = RECORD_LEN;
+			for (int i = 6; i < n; i += 2) {
+				if (strcmp(words[i], "ports") == 0)
+					ports = atoi(words[i + 1]);
+				else if (strcmp(words[i], "size") == 0)
+					a.size = atoi(words[i + 1]);
+				else
+					ports = 0; /* an unknown option: refused below */
+			}
+			if (ports < 1 || a.size < RECORD_LEN || a.size > DATAGRAM_MAX || a.size % RECORD_LEN) {
+				fprintf(stderr, "agent %s: %s:%d: bad send options\n", container, path, lineno);
+				exit(2);
+			}
 			for (long i = 0; i < count; i++) {
 				struct action b = a;
 				b.ms = a.ms + i * every;

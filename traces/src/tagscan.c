@@ -1,16 +1,21 @@
 // tagscan: find the tag records in a VXLAN capture and say which frame carries which.
 //
-//   tagscan TRACE.pcap RX_IP
+//   tagscan TRACE.pcap RX_IP [VXLAN_PORT]
 //
-// Looks only at frames addressed to RX_IP (the receiving host) that are VXLAN (outer UDP to 4789)
-// and carry an inner IPv4 UDP or TCP packet with a payload. An ICMP error that quotes a tagged
-// datagram is therefore not a tagged frame. One line per tagged frame, then a total:
+// Looks only at frames addressed to RX_IP (the receiving host) that are VXLAN (outer UDP to
+// VXLAN_PORT, default 4789; flannel uses 8472) and carry an inner IPv4 UDP or TCP packet with a
+// payload, or an inner IPv4 fragment. An ICMP error that quotes a tagged datagram is therefore not
+// a tagged frame. One line per tagged frame or inner fragment, then a total:
 //
 //   F <frame> <ts> <vni> <proto> <src>:<sport> <dst>:<dport> clean|split <tag>[,<tag>...]|-
+//   G <frame> <ts> <vni> <proto> <src> <dst> <ip id> <offset> <bytes> <more> <tag>|-
 //   frames <N>
 //
 // "clean" means the payload is a whole number of 10-byte records "TAGdddddd\n"; anything else (a
-// record split across TCP segments, stray bytes) is "split" and lists no tags.
+// record split across TCP segments, stray bytes) is "split" and lists no tags. A G line is one
+// fragment of an inner datagram: its offset and length in bytes of the IP payload, whether more
+// fragments follow (1) or not (0), and for the first fragment (offset 0) the tag its payload starts
+// with (a "size" datagram repeats one record).
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -18,7 +23,7 @@
 #include <string.h>
 
 #define RECORD_LEN 10
-#define VXLAN_PORT 4789
+#define VXLAN_PORT_DEFAULT 4789
 
 static int is_record(const unsigned char *p)
 {
@@ -32,21 +37,53 @@ static int is_record(const unsigned char *p)
 
 static unsigned get16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
 
-/* Returns the IPv4 header length if p holds an unfragmented IPv4 packet, else 0. */
-static unsigned ipv4_header(const unsigned char *p, size_t len)
+/* Returns the IPv4 header length if p holds an IPv4 header, else 0. */
+static unsigned ipv4_any_header(const unsigned char *p, size_t len)
 {
 	if (len < 20 || p[0] >> 4 != 4)
 		return 0;
 	unsigned ihl = (p[0] & 15u) * 4;
-	if (ihl < 20 || ihl > len || (get16(p + 6) & 0x3fff) != 0) /* MF or offset: a fragment */
-		return 0;
-	return ihl;
+	return ihl < 20 || ihl > len ? 0 : ihl;
+}
+
+static int is_fragment(const unsigned char *ip) { return (get16(ip + 6) & 0x3fff) != 0; } /* MF or offset */
+
+/* Returns the IPv4 header length if p holds an unfragmented IPv4 packet, else 0. */
+static unsigned ipv4_header(const unsigned char *p, size_t len)
+{
+	unsigned ihl = ipv4_any_header(p, len);
+	return ihl && !is_fragment(p) ? ihl : 0;
+}
+
+/* One inner fragment: where its bytes sit in the datagram, and the first fragment's tag. */
+static void print_fragment(unsigned long frame, const struct pcap_pkthdr *h, unsigned vni,
+			   const unsigned char *iip, unsigned iihl, size_t total)
+{
+	const char *proto = iip[9] == 17 ? "udp" : iip[9] == 6 ? "tcp" : "other";
+	unsigned flags = get16(iip + 6), offset = (flags & 0x1fff) * 8;
+	size_t bytes = total - iihl;
+	const unsigned char *pay = iip + iihl;
+	size_t hdr = iip[9] == 17 ? 8 : 0;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, iip + 12, src, sizeof(src));
+	inet_ntop(AF_INET, iip + 16, dst, sizeof(dst));
+	printf("G %lu %lld.%06ld %u %s %s %s %u %u %zu %u ", frame, (long long)h->ts.tv_sec, (long)h->ts.tv_usec,
+	       vni, proto, src, dst, get16(iip + 4), offset, bytes, (flags >> 13) & 1);
+	if (offset == 0 && hdr && bytes >= hdr + RECORD_LEN && is_record(pay + hdr))
+		printf("%.*s\n", RECORD_LEN - 1, pay + hdr);
+	else
+		printf("-\n");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: tagscan TRACE.pcap RX_IP\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: tagscan TRACE.pcap RX_IP [VXLAN_PORT]\n");
+		return 2;
+	}
+	unsigned vxlan_port = argc == 4 ? (unsigned)atoi(argv[3]) : VXLAN_PORT_DEFAULT;
+	if (vxlan_port == 0 || vxlan_port > 65535) {
+		fprintf(stderr, "tagscan: bad VXLAN port %s\n", argv[3]);
 		return 2;
 	}
 	char err[PCAP_ERRBUF_SIZE];
@@ -80,7 +117,7 @@ int main(int argc, char **argv)
 		if (!ihl || ip[9] != 17 || memcmp(ip + 16, &rx, 4) != 0)
 			continue;
 		const unsigned char *udp = ip + ihl;
-		if (iplen < ihl + 8 + 8 || get16(udp + 2) != VXLAN_PORT)
+		if (iplen < ihl + 8 + 8 || get16(udp + 2) != vxlan_port)
 			continue;
 		const unsigned char *vx = udp + 8;
 		unsigned vni = (unsigned)vx[4] << 16 | (unsigned)vx[5] << 8 | vx[6];
@@ -91,12 +128,16 @@ int main(int argc, char **argv)
 			continue;
 		const unsigned char *iip = in + 14;
 		size_t iiplen = inlen - 14;
-		unsigned iihl = ipv4_header(iip, iiplen);
+		unsigned iihl = ipv4_any_header(iip, iiplen);
 		if (!iihl)
 			continue;
 		size_t total = get16(iip + 2);
 		if (total < iihl || total > iiplen)
 			continue;
+		if (is_fragment(iip)) {
+			print_fragment(frame, h, vni, iip, iihl, total);
+			continue;
+		}
 		const unsigned char *l4 = iip + iihl;
 		size_t l4len = total - iihl, hdr;
 		const char *proto;

@@ -1,10 +1,11 @@
 #!/bin/bash
-# Record udp-reopen from the real kernel into a temp dir; check that the three files are there,
-# that its counts and the FDB entries its scenario.yaml lists equal those of the committed
-# traces/udp-reopen/, and that no namespace is left.
+# Record a scenario again from the real kernel into a temp dir; check that the three files are
+# there, that its counts, the FDB entries its scenario.yaml lists and (routed topologies) the
+# routes and neighbours equal those of the committed traces/NAME/, and that no namespace is left.
 # Exits 77 (skipped) where network namespaces cannot be made.
 set -euo pipefail
-traces=${1:?usage: record-udp-reopen.sh TRACES_DIR}
+traces=${1:?usage: record-again.sh TRACES_DIR NAME}
+name=${2:?usage: record-again.sh TRACES_DIR NAME}
 skip() { echo "SKIP: $* (traces/record needs root and network namespaces)"; exit 77; }
 
 [[ $(id -u) == 0 ]] || skip "not root"
@@ -21,16 +22,16 @@ trap 'rm -rf "$tmp"' EXIT
 before=$(ip netns list | grep -c '^erec' || true)
 
 rc=0
-"$traces/record" udp-reopen "$tmp/out" >"$tmp/log" 2>&1 || rc=$?
+"$traces/record" "$name" "$tmp/out" >"$tmp/log" 2>&1 || rc=$?
 cat "$tmp/log"
 ((rc != 77)) || skip "the recorder could not make namespaces"
-((rc == 0)) || { echo "FAIL: traces/record udp-reopen exited $rc"; exit 1; }
+((rc == 0)) || { echo "FAIL: traces/record $name exited $rc"; exit 1; }
 
 for f in trace.pcap scenario.yaml expect.jsonl; do
 	[[ -s $tmp/out/$f ]] || { echo "FAIL: $f missing or empty"; exit 1; }
 done
 got=$(grep '^counts:' "$tmp/log")
-want=$("$traces/record" --count "$traces/udp-reopen")
+want=$("$traces/record" --count "$traces/$name")
 echo "recorded now:  $got"
 echo "committed:     $want"
 [[ $got == "$want" ]] || { echo "FAIL: counts differ from the committed recording"; exit 1; }
@@ -38,9 +39,13 @@ echo "committed:     $want"
 fdb() { grep -E '^ +- \{mac: ' "$1" || true; }
 echo "FDB entries written: $(fdb "$tmp/out/scenario.yaml" | wc -l)"
 [[ -n $(fdb "$tmp/out/scenario.yaml") ]] || { echo "FAIL: scenario.yaml lists no FDB entry"; exit 1; }
-[[ $(fdb "$tmp/out/scenario.yaml") == "$(fdb "$traces/udp-reopen/scenario.yaml")" ]] ||
+[[ $(fdb "$tmp/out/scenario.yaml") == "$(fdb "$traces/$name/scenario.yaml")" ]] ||
 	{ echo "FAIL: the FDB entries differ from the committed scenario.yaml"; exit 1; }
+# Routed topologies: the routes and neighbours node B's kernel listed, as committed.
+routing() { grep -E '^ +- \{(dst|ip): ' "$1" || true; }
+[[ $(routing "$tmp/out/scenario.yaml") == "$(routing "$traces/$name/scenario.yaml")" ]] ||
+	{ echo "FAIL: the routes or neighbours differ from the committed scenario.yaml"; diff <(routing "$tmp/out/scenario.yaml") <(routing "$traces/$name/scenario.yaml"); exit 1; }
 
 after=$(ip netns list | grep -c '^erec' || true)
 ((after <= before)) || { echo "FAIL: the recorder left network namespaces behind"; ip netns list; exit 1; }
-echo "PASS: udp-reopen recorded again with the committed counts"
+echo "PASS: $name recorded again with the committed counts"
