@@ -1,0 +1,171 @@
+"""The scenario's host built in network namespaces, as traces/record builds node B, and its device
+events (link, fdb, fdb_del, vni, netns_del) done with iproute2.
+
+    <prefix>-wire      the injector's side: the other end of the NIC's veth pair, no address
+    <prefix>-host      the scenario's host: NIC, VXLAN devices, bridges, host-side veths
+    <prefix>-c<i>      container i: eth0 (the peer of its veth), its address and MAC
+
+Decisions where the scenario is silent (docs/kernel-replay.md lists them):
+- VXLAN devices are made with `nolearning`, as the recordings' were. A bridge FDB entry with a
+  `dst` also gets that destination on the VXLAN device (its `remote` when all of a device's entries
+  agree on one, else a per-MAC entry), so a frame to that MAC leaves for the VTEP the scenario says.
+- Container MTU: the NIC's minus the 50 bytes VXLAN adds (1450 on a 1500-byte NIC, as recorded).
+- Nothing is resolved at run time: the host gets a permanent neighbour for every outer source seen
+  in the capture, each container for every inner source of its bridge and for its neighbours, so no
+  ARP frame the capture does not hold is ever sent.
+- In every namespace, before any interface exists: IPv6 off, and `icmp_ratemask=0` (every UDP drop
+  draws its ICMP error, as in the recordings).
+"""
+import subprocess
+import time
+
+VXLAN_OVERHEAD = 50
+WIRE_MAC = "02:ee:ee:00:00:01"  # the injector's end, which no frame the host sends is addressed to
+UNSEEN_VTEP_MAC = "02:ee:ee:00:00:02"  # the neighbour of a VTEP the capture never shows
+
+
+class TopologyError(Exception):
+    pass
+
+
+def run(*cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise TopologyError(f"{' '.join(cmd)}: {r.stderr.strip() or 'exit ' + str(r.returncode)}")
+    return r
+
+
+class Host:
+    def __init__(self, scenario, prefix):
+        self.s = scenario
+        self.prefix = prefix
+        self.made = []  # namespaces made, deleted in reverse at teardown
+        self.wire = f"{prefix}-wire"
+        self.host = f"{prefix}-host"
+        self.container_ns = {c.name: f"{prefix}-c{i}" for i, c in enumerate(scenario.containers)}
+        self.fdb_port = {}  # (bridge, mac) -> port, as installed
+        self.vxlan_dst = {}  # vxlan device -> its remote, when it has one
+        self.deleted = set()  # containers whose namespace an event deleted
+        self.wire_mac = WIRE_MAC
+
+    def ns_of(self, ns):
+        """The namespace of a scenario ns ("host" or a container name)."""
+        return self.host if ns == "host" else self.container_ns[ns]
+
+    def _new_ns(self, name):
+        run("ip", "netns", "add", name)
+        self.made.append(name)
+        run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1", "net.ipv4.icmp_ratemask=0")
+        run("ip", "-n", name, "link", "set", "lo", "up")
+
+    def build(self, outer_sources, inner_sources):
+        """outer_sources: {ip: mac} of the capture's rx frames; inner_sources: {bridge: {ip: mac}}."""
+        s, h = self.s, self.host
+        self._new_ns(self.wire)
+        self._new_ns(h)
+        run("ip", "-n", h, "link", "add", s.nic_name, "address", s.nic_mac, "mtu", str(s.nic_mtu), "type", "veth",
+            "peer", "name", "wire0", "address", WIRE_MAC, "mtu", str(s.nic_mtu), "netns", self.wire)
+        run("ip", "-n", h, "addr", "add", s.nic_ip, "dev", s.nic_name)
+        run("ip", "-n", h, "link", "set", s.nic_name, "up")
+        run("ip", "-n", self.wire, "link", "set", "wire0", "up")
+        # An outer source off the NIC's subnet came through a router: reach it as if on-link, with
+        # the router's MAC (the frame's source MAC) as its neighbour, which is what the wire showed.
+        run("ip", "-n", h, "route", "add", "default", "dev", s.nic_name)
+        for ip, mac in sorted(outer_sources.items()):
+            run("ip", "-n", h, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
+        for b in s.bridges:
+            run("ip", "-n", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+        nic_address = s.nic_ip.split("/")[0]
+        for v in s.vxlan:
+            self._add_vxlan(v, v["vni"], nic_address)
+        for i, c in enumerate(s.containers):
+            self._add_container(c, inner_sources.get(c.bridge, {}))
+        for b in s.bridges:
+            run("ip", "-n", h, "link", "set", b["name"], "up")
+        for b in s.bridges:
+            for e in b["fdb"]:
+                self.fdb_replace(b["name"], e["mac"], e["port"], e["dst"])
+        # A VTEP named by an FDB entry but never seen in the capture still needs a neighbour.
+        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(outer_sources)):
+            run("ip", "-n", h, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name, "nud", "permanent")
+
+    def _add_vxlan(self, v, vni, nic_address):
+        dsts = {e["dst"] for b in self.s.bridges for e in b["fdb"] if e["port"] == v["name"] and e["dst"]}
+        cmd = ["ip", "-n", self.host, "link", "add", v["name"], "type", "vxlan", "id", str(vni), "dstport",
+               str(v["port"]), "local", nic_address, "dev", self.s.nic_name, "nolearning"]
+        if len(dsts) == 1:
+            self.vxlan_dst[v["name"]] = dsts.pop()
+            cmd += ["remote", self.vxlan_dst[v["name"]]]
+        run(*cmd)
+        run("ip", "-n", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
+
+    def _add_container(self, c, sources):
+        ns, mtu = self.container_ns[c.name], str(self.s.nic_mtu - VXLAN_OVERHEAD)
+        self._new_ns(ns)
+        run("ip", "-n", self.host, "link", "add", c.veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
+            "address", c.mac, "mtu", mtu, "netns", ns)
+        run("ip", "-n", self.host, "link", "set", c.veth, "master", c.bridge, "up")
+        run("ip", "-n", ns, "addr", "add", c.ip, "dev", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        own = c.ip.split("/")[0]
+        # Containers have no default route in a scenario; a peer off the subnet is reached on-link.
+        run("ip", "-n", ns, "route", "add", "default", "dev", "eth0")
+        peers = dict(sources)
+        for d in self.s.containers:
+            if d.bridge == c.bridge and d.name != c.name:
+                peers.setdefault(d.ip.split("/")[0], d.mac)
+        for ip, mac in sorted(peers.items()):
+            if ip != own:
+                run("ip", "-n", ns, "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+
+    # ---- device events ---------------------------------------------------------------------------
+    def fdb_replace(self, bridge, mac, port, dst):
+        run("bridge", "-n", self.host, "fdb", "replace", mac, "dev", port, "master", "static")
+        self.fdb_port[(bridge, mac)] = port
+        if dst and self.vxlan_dst.get(port) != dst:
+            run("bridge", "-n", self.host, "fdb", "replace", mac, "dev", port, "dst", dst, "self", "permanent")
+
+    def fdb_del(self, bridge, mac):
+        port = self.fdb_port.pop((bridge, mac), None)
+        if port is None:  # learnt, not installed: ask the bridge where it is
+            for line in run("bridge", "-n", self.host, "fdb", "show", "br", bridge).stdout.splitlines():
+                w = line.split()
+                if w and w[0] == mac and "dev" in w:
+                    port = w[w.index("dev") + 1]
+                    break
+        if port is not None:
+            run("bridge", "-n", self.host, "fdb", "del", mac, "dev", port, "master", check=False)
+
+    def link(self, dev, up):
+        run("ip", "-n", self.host, "link", "set", dev, "up" if up else "down")
+
+    def change_vni(self, dev, vni):
+        """Delete and re-create the VXLAN device with the new VNI, as an orchestrator would; the
+        bridge entries that pointed at it are installed again."""
+        v = next(v for v in self.s.vxlan if v["name"] == dev)
+        entries = [(b, m, p) for (b, m), p in self.fdb_port.items() if p == dev]
+        run("ip", "-n", self.host, "link", "del", dev)
+        self._add_vxlan(v, vni, self.s.nic_ip.split("/")[0])
+        dst_of = {e["mac"]: e["dst"] for b in self.s.bridges for e in b["fdb"]}
+        for b, m, p in entries:
+            self.fdb_replace(b, m, p, dst_of.get(m))
+
+    def delete_container(self, name):
+        """netns_del: the namespace goes, and its veth pair with it (the host end disappears once
+        the kernel has cleaned the namespace up, which it does asynchronously: wait for it)."""
+        ns = self.container_ns[name]
+        run("ip", "netns", "del", ns)
+        self.made.remove(ns)
+        self.deleted.add(name)
+        veth = self.s.container(name).veth
+        for _ in range(200):
+            if run("ip", "-n", self.host, "link", "show", veth, check=False).returncode != 0:
+                return
+            time.sleep(0.01)
+        raise TopologyError(f"{veth} still exists 2 s after its namespace {ns} was deleted")
+
+    def teardown(self):
+        for ns in reversed(self.made):
+            run("ip", "netns", "del", ns, check=False)
+        self.made = []
