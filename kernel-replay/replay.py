@@ -18,7 +18,7 @@ import observe
 import verdicts
 import wire as wirelib
 
-FRAME_TIMEOUT = 0.25  # s: the longest a frame is watched when nothing is seen of it
+FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
 GRACE = 0.003  # s: quiet time after the first sign of a frame's outcome
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
 
