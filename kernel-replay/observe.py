@@ -32,7 +32,7 @@ REASON_OF_COUNTER = {
     "Udp.RcvbufErrors": "socket_rcvbuf",
     "Udp.InCsumErrors": "bad_udp_checksum",
     "Ip.InHdrErrors": "bad_ip_header",
-    "Ip.InAddrErrors": "ip_address_error",
+    "Ip.InAddrErrors": "not_local",
     "Ip.InUnknownProtos": "unknown_protocol",
     "Ip.InTruncatedPkts": "ip_truncated",
 }
@@ -45,6 +45,8 @@ REASON_OF_DROP = {
     "IP_CSUM": "bad_ip_checksum",
     "UDP_CSUM": "bad_udp_checksum",
     "SOCKET_RCVBUFF": "socket_rcvbuf",
+    "BRIDGE_INGRESS_STP_STATE": "bridge_port_disabled",
+    "IP_INADDRERRORS": "not_local",
 }
 
 
