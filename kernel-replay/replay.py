@@ -8,6 +8,7 @@ its payload (delivered, to that socket), or a counter or kfree_skb said it was d
 quiet milliseconds more, and until the frames the capture shows the host sending in answer (ICMP
 errors) have come out, or FRAME_TIMEOUT. Nothing is left in flight when an event runs.
 """
+import errno
 import queue
 import struct
 import time
@@ -83,13 +84,17 @@ class Replay:
         if op == "flush":
             self.stats["flush events (no cache in the kernel: nothing to do)"] += 1
         elif op == "link":
-            self.host.link(e["dev"], e["up"])
+            note = self.host.link(e["dev"], e["up"])
+            if note:
+                self.skipped_events.append(f"{where}: {note}")
         elif op == "fdb":
             self.host.fdb_replace(e["bridge"], e["mac"].lower(), e["port"], e.get("dst"))
         elif op == "fdb_del":
             self.host.fdb_del(e["bridge"], e["mac"].lower())
         elif op == "vni":
-            self.host.change_vni(e["dev"], int(e["vni"]))
+            note = self.host.change_vni(e["dev"], int(e["vni"]))
+            if note:
+                self.skipped_events.append(f"{where}: {note}")
         elif op == "netns_del":
             self.agents.stop(e["ns"])
             for sock in self.sockets.values():
@@ -149,7 +154,11 @@ class Replay:
         self.wire_otherhost = 0
         before = self.counters()
         start = time.monotonic()
-        self.wire.inject(data)
+        try:
+            self.wire.inject(data)
+        except OSError as e:
+            return self.nic_down_or({"verdict": "drop", "reason": "inject_error",
+                                     "observed": f"inject:{errno.errorcode.get(e.errno, e.errno)}"})
         first_sign = None
         after, counted_at = before, start
         # Where a socket may take it: the containers for a VXLAN frame, the host for any other.
@@ -178,7 +187,15 @@ class Replay:
         after = self.counters()
         moved = observe.moved(before, after)
         drops = own_drops(traced + self.tracer.reasons(), self.wire_otherhost)
-        return outcome(delivered, moved, drops)
+        return self.nic_down_or(outcome(delivered, moved, drops))
+
+    def nic_down_or(self, result):
+        """While the scenario's NIC is down, a frame never reaches the host: a real NIC drops it in
+        hardware. What the injector's end then shows (its qdisc deactivated, QDISC_DROP; ENOBUFS
+        from send; its tx drops) is the veth pair's way of saying so: the reason is device_down."""
+        if not self.host.nic_up and result["verdict"] == "drop":
+            result["reason"] = "device_down"
+        return result
 
     def tx(self, f):
         """A frame the host sent: a UDP datagram is sent again by its socket; anything else (an

@@ -22,10 +22,19 @@ import time
 VXLAN_OVERHEAD = 50
 WIRE_MAC = "02:ee:ee:00:00:01"  # the injector's end, which no frame the host sends is addressed to
 UNSEEN_VTEP_MAC = "02:ee:ee:00:00:02"  # the neighbour of a VTEP the capture never shows
+CARRIER_WAIT = 1.0  # s: the longest a link up waits for the carrier
 
 
 class TopologyError(Exception):
     pass
+
+
+def operational(ns, dev):
+    """Whether the device's operstate is UP (or UNKNOWN: a device that does not keep one, as VXLAN).
+    The kernel sets it from its linkwatch work, which is also where it activates the qdisc and
+    the bridge enables the port: the carrier flag alone (LOWER_UP) comes before all that."""
+    words = run("ip", "-n", ns, "-o", "link", "show", "dev", dev, check=False).stdout.split()
+    return "state" in words and words[words.index("state") + 1] in ("UP", "UNKNOWN")
 
 
 def run(*cmd, check=True):
@@ -45,8 +54,10 @@ class Host:
         self.container_ns = {c.name: f"{prefix}-c{i}" for i, c in enumerate(scenario.containers)}
         self.fdb_port = {}  # (bridge, mac) -> port, as installed
         self.vxlan_dst = {}  # vxlan device -> its remote, when it has one
+        self.admin_down = set()  # devices a link event set down
         self.deleted = set()  # containers whose namespace an event deleted
         self.wire_mac = WIRE_MAC
+        self.nic_up = True
 
     def ns_of(self, ns):
         """The namespace of a scenario ns ("host" or a container name)."""
@@ -138,18 +149,39 @@ class Host:
             run("bridge", "-n", self.host, "fdb", "del", mac, "dev", port, "master", check=False)
 
     def link(self, dev, up):
+        """ip link set DEV up|down. Up: the kernel raises the carrier (of a veth pair, both ends;
+        of the NIC, the injector's end too) later, from its linkwatch work; until then a frame is
+        dropped by a deactivated qdisc. Wait for it, up to CARRIER_WAIT, so that the frames after
+        the event meet the devices as they are once up; a device that cannot get a carrier (a
+        bridge with every port down) is noted, not waited for forever."""
         run("ip", "-n", self.host, "link", "set", dev, "up" if up else "down")
+        (self.admin_down.discard if up else self.admin_down.add)(dev)
+        if dev == self.s.nic_name:
+            self.nic_up = up
+        if not up:
+            return None
+        ends = [(self.host, dev)] + ([(self.wire, "wire0")] if dev == self.s.nic_name else [])
+        deadline = time.monotonic() + CARRIER_WAIT
+        while time.monotonic() < deadline:
+            if all(operational(ns, name) for ns, name in ends):
+                return None
+            time.sleep(0.005)
+        return f"{dev}: no carrier {CARRIER_WAIT} s after it was set up"
 
     def change_vni(self, dev, vni):
         """Delete and re-create the VXLAN device with the new VNI, as an orchestrator would; the
         bridge entries that pointed at it are installed again."""
         v = next(v for v in self.s.vxlan if v["name"] == dev)
+        was_down = dev in self.admin_down
         entries = [(b, m, p) for (b, m), p in self.fdb_port.items() if p == dev]
         run("ip", "-n", self.host, "link", "del", dev)
         self._add_vxlan(v, vni, self.s.nic_ip.split("/")[0])
         dst_of = {e["mac"]: e["dst"] for b in self.s.bridges for e in b["fdb"]}
         for b, m, p in entries:
             self.fdb_replace(b, m, p, dst_of.get(m))
+        if was_down:  # re-created as it was: down
+            return self.link(dev, False)
+        return self.link(dev, True)
 
     def delete_container(self, name):
         """netns_del: the namespace goes, and its veth pair with it (the host end disappears once

@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """kernel-replay's parts that need no kernel: frame parsing and checksum repair, what identifies a
 transmitted packet, how a frame's outcome is read from what was seen, the scenario's times, and
 the comparison with expectations. Run by ctest as kernel-replay.units (no root needed)."""
