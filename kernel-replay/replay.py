@@ -20,7 +20,10 @@ import verdicts
 import wire as wirelib
 
 FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
-GRACE = 0.003  # s: quiet time after the first sign of a frame's outcome
+GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
+# s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
+# that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
+WEAK_GRACE = 0.05
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
 
 
@@ -159,7 +162,7 @@ class Replay:
         except OSError as e:
             return self.nic_down_or({"verdict": "drop", "reason": "inject_error",
                                      "observed": f"inject:{errno.errorcode.get(e.errno, e.errno)}"})
-        first_sign = None
+        first_sign, grace = None, GRACE
         after, counted_at = before, start
         # Where a socket may take it: the containers for a VXLAN frame, the host for any other.
         takers = [n for n in self.agents.procs if n not in ("wire", "host")] if f.vni is not None else ["host"]
@@ -174,10 +177,13 @@ class Replay:
             moved = observe.moved(before, after)
             drops = own_drops(traced, self.wire_otherhost)
             in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
-            if first_sign is None and (delivered or moved or drops) and not in_queue:
-                first_sign = now
+            sure = delivered or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
+            if sure and (first_sign is None or grace > GRACE):
+                first_sign, grace = now, GRACE
+            elif first_sign is None and (moved or drops) and not in_queue:
+                first_sign, grace = now, WEAK_GRACE
             waiting_for = [k for k in answers if not any(m[0] == k and not m[2] for m in self.emitted)]
-            if first_sign is not None and now - first_sign >= GRACE and not waiting_for:
+            if first_sign is not None and now - first_sign >= grace and not waiting_for:
                 break
             if now - start >= FRAME_TIMEOUT:
                 break
