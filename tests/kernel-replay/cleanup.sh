@@ -4,13 +4,7 @@
 #   cleanup.sh ECON_SIM TRACES_DIR
 set -euo pipefail
 econ_sim=${1:?usage: cleanup.sh ECON_SIM TRACES_DIR} traces=$2
-skip() { echo "SKIP: $* (kernel-replay needs root and network namespaces)"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-[[ $(id -u) == 0 ]] || skip "not root"
-probe="econ-test-$$"
-ip netns add "$probe" 2>/dev/null || skip "'ip netns add' fails here"
-ip netns del "$probe"
-unshare -m sh -c 'mount --make-rslave /' 2>/dev/null || skip "mount namespaces cannot be made private here"
+source "$(dirname "$0")/needs-netns.sh"
 
 dir=$traces/reorder # the longest: still running when it is stopped
 left_behind() {

@@ -8,14 +8,7 @@
 # Exits 77 (skipped) where network namespaces cannot be made.
 set -euo pipefail
 econ_sim=${1:?usage: recording.sh ECON_SIM TRACES_DIR NAME [MIN_PERMILLE|tcp]} traces=$2 name=$3 min=${4:-999}
-skip() { echo "SKIP: $* (kernel-replay needs root and network namespaces)"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[[ $(id -u) == 0 ]] || skip "not root"
-probe="econ-test-$$"
-ip netns add "$probe" 2>/dev/null || skip "'ip netns add' fails here"
-ip netns del "$probe"
-unshare -m sh -c 'mount --make-rslave /' 2>/dev/null || skip "mount namespaces cannot be made private here"
+source "$(dirname "$0")/needs-netns.sh"
 command -v cc >/dev/null || skip "no C compiler for the agents"
 
 tmp=$(mktemp -d /tmp/econ-kernel-replay-test.XXXXXX)
