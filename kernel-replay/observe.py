@@ -16,6 +16,7 @@ a drop that ran in ksoftirqd is missed here, and the counters still see it.
 import os
 import select
 import subprocess
+import time
 
 # Counters that move for frames that are fine, and so attribute nothing.
 ROUTINE = {
@@ -64,7 +65,7 @@ def read_counters(pid):
             for line in f.read().splitlines()[2:]:
                 dev, fields = line.split(":", 1)
                 v = [int(x) for x in fields.split()]
-                for i, n in ((2, "rx_errs"), (3, "rx_drop"), (10, "tx_errs"), (11, "tx_drop")):
+                for i, n in ((1, "rx_packets"), (2, "rx_errs"), (3, "rx_drop"), (10, "tx_errs"), (11, "tx_drop")):
                     out[f"dev.{dev.strip()}.{n}"] = v[i]
     except (OSError, ValueError, IndexError):
         pass  # the namespace went away (netns_del): nothing to read
@@ -74,7 +75,7 @@ def read_counters(pid):
 def routine(name):
     """Whether a counter ("ns:Group.Field") moves for frames that are fine."""
     counter = name.split(":", 1)[1]
-    return counter in ROUTINE or counter.startswith("IcmpMsg.")
+    return counter in ROUTINE or counter.startswith("IcmpMsg.") or counter.endswith(".rx_packets")
 
 
 def moved(before, after):
@@ -100,8 +101,8 @@ class DropTracer:
 
     def start(self, pid):
         # One shell in a private mount namespace mounts tracefs, makes our instance, enables the
-        # event with its filter, then reads the pipe; stdin closing (our exit) ends it and removes
-        # the instance. The instance is the only thing outside the namespace it leaves behind while
+        # event with its filter, then reads the pipe and writes each line of its stdin into the
+        # instance's trace_marker (sync); stdin closing (our exit) ends it and removes the instance. The instance is the only thing outside the namespace it leaves behind while
         # it runs.
         script = f"""
 set -e
@@ -115,7 +116,7 @@ echo 1 > $i/events/skb/kfree_skb/enable
 echo ready
 cat $i/trace_pipe &
 reader=$!
-cat >/dev/null
+while read -r line; do echo "$line" > $i/trace_marker; done
 kill $reader
 """
         try:
@@ -135,25 +136,45 @@ kill $reader
         os.set_blocking(self.fd, False)
         return True
 
-    def reasons(self):
-        """The drop reasons traced since the last call."""
+    def reasons(self, until=None):
+        """The drop reasons traced since the last call; with until, up to the trace_marker line
+        that holds it (waiting for it up to a second), and nothing after it."""
         if self.proc is None:
             return []
         out = []
-        while select.select([self.fd], [], [], 0)[0]:
+        deadline = time.monotonic() + 1.0
+        while True:
+            if until is None and not select.select([self.fd], [], [], 0)[0]:
+                return out
+            if until is not None and not select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                return out  # the marker did not come: what came is all there is
             try:
                 chunk = os.read(self.fd, 65536)
             except BlockingIOError:
-                break
+                continue
             if not chunk:
-                break
+                return out
             self.partial += chunk
             *lines, self.partial = self.partial.split(b"\n")
-            for line in lines:
+            for i, line in enumerate(lines):
                 text = line.decode(errors="replace")
+                if until is not None and until in text:
+                    # Lines after the marker belong to what comes next: keep them for the next call.
+                    self.partial = b"\n".join(lines[i + 1:] + [self.partial])
+                    return out
                 if "reason: " in text:
                     out.append(text.rsplit("reason: ", 1)[1].strip())
-        return out
+
+    def sync(self, tag):
+        """Every drop reason traced before now: a marker is written into the trace (trace_marker)
+        and the trace read up to it. The trace pipe hands events over late (its reader wakes up
+        on its own schedule); the marker makes a frame's events its own, not the next frame's."""
+        if self.proc is None:
+            return []
+        marker = f"econ-kernel-replay-sync-{tag}"
+        self.proc.stdin.write(marker + "\n")
+        self.proc.stdin.flush()
+        return self.reasons(until=marker)
 
     def stop(self):
         if self.proc is None:

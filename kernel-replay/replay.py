@@ -9,6 +9,7 @@ quiet milliseconds more, and until the frames the capture shows the host sending
 errors) have come out, or FRAME_TIMEOUT. Nothing is left in flight when an event runs.
 """
 import errno
+import os
 import queue
 import struct
 import time
@@ -19,6 +20,7 @@ import observe
 import verdicts
 import wire as wirelib
 
+DEBUG = bool(os.environ.get("KERNEL_REPLAY_DEBUG"))  # per frame: what was seen, on stdout
 FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
 GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
 # s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
@@ -47,7 +49,6 @@ class Replay:
         self.stats = Counter()
         self.reasons = Counter()
         self.checksums_fixed = 0
-        self.wire_otherhost = 0  # IPv4 frames the wire end dropped as not its own (observe.py)
 
     # ---- the queue of agents' lines and wire frames ----------------------------------------------
     def pump(self, wait):
@@ -67,8 +68,6 @@ class Replay:
         if who == wirelib.WIRE:
             f = framelib.parse(0, 0, what, self.vxlan_ports)
             self.emitted.append([tx_key(f), f, False])
-            if f.outer is not None and f.dst_mac != self.host.wire_mac and not int(f.dst_mac[:2], 16) & 1:
-                self.wire_otherhost += 1
         elif what[1:2] == ["data"] and len(what) == 4:
             self.received.append((who, what[2], what[3]))
 
@@ -139,8 +138,8 @@ class Replay:
         out = {}
         for ns in list(self.agents.procs):
             values = observe.read_counters(self.agents.pid(ns))
-            if ns == "wire":  # only whether an injected frame could leave at all
-                values = {k: v for k, v in values.items() if k.startswith("dev.wire0.tx_")}
+            if ns == "wire":  # whether an injected frame could leave at all, and what came back
+                values = {k: v for k, v in values.items() if k.startswith(("dev.wire0.tx_", "dev.wire0.rx_packets"))}
             out.update({f"{ns}:{k}": v for k, v in values.items()})
         return out
 
@@ -153,8 +152,7 @@ class Replay:
         payload = l3.payload.hex() if l3 is not None else None
         self.pump(0)
         self.received = []
-        self.tracer.reasons()
-        self.wire_otherhost = 0
+        self.tracer.sync(f"{f.number}-before")  # what was traced before this frame is not its own
         before = self.counters()
         start = time.monotonic()
         try:
@@ -175,7 +173,7 @@ class Replay:
             traced += self.tracer.reasons()
             delivered = [(ns, sock) for ns, sock, hexdata in self.received if hexdata == payload]
             moved = observe.moved(before, after)
-            drops = own_drops(traced, self.wire_otherhost)
+            drops = own_drops(traced, wire_rx(before, after))
             in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
             sure = delivered or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
             if sure and (first_sign is None or grace > GRACE):
@@ -192,7 +190,11 @@ class Replay:
                 self.stray.append((f.number, ns, sock, hexdata[:40]))
         after = self.counters()
         moved = observe.moved(before, after)
-        drops = own_drops(traced + self.tracer.reasons(), self.wire_otherhost)
+        traced += self.tracer.sync(f.number)
+        drops = own_drops(traced, wire_rx(before, after))
+        if DEBUG:
+            print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
+                  f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
         return self.nic_down_or(outcome(delivered, moved, drops))
 
     def nic_down_or(self, result):
@@ -256,9 +258,15 @@ class Replay:
         return (connected or unconnected or [None])[0]
 
 
+def wire_rx(before, after):
+    """How many frames the host sent to the injector's end while the frame was in flight."""
+    key = "wire:dev.wire0.rx_packets"
+    return after.get(key, 0) - before.get(key, 0)
+
+
 def own_drops(traced, wire_otherhost):
-    """The traced drop reasons less the OTHERHOST drops of the wire end (one per IPv4 frame the host
-    sent it: the frame is for the remote's MAC, not wire0's)."""
+    """The traced drop reasons less the OTHERHOST drops of the wire end: one per frame the host sent
+    it (wire0's rx_packets; each is an IPv4 frame for a remote's MAC, not wire0's)."""
     left = list(traced)
     for _ in range(wire_otherhost):
         if "OTHERHOST" in left:
