@@ -239,12 +239,15 @@ class Replay:
 
     def sending_socket(self, f):
         """The UDP socket that sent f (as sim/stages/vxlan_xmit.cpp names it): in the container with
-        the inner source MAC, bound to the source port, one connected to the destination first."""
+        the inner source MAC on the bridge of the VXLAN device with f's VNI (tenants may share
+        MACs), bound to the source port, one connected to the destination first."""
         l3 = f.delivered_l3()
         if l3 is None or l3.protocol != framelib.PROTO_UDP:
             return None
         if f.vni is not None:
-            c = next((c for c in self.s.containers if c.mac == f.inner_src_mac), None)
+            bridges = {v["bridge"] for v in self.s.vxlan
+                       if self.host.vni_of.get(v["name"]) == f.vni and v["port"] == f.outer.dst_port}
+            c = next((c for c in self.s.containers if c.mac == f.inner_src_mac and c.bridge in bridges), None)
             if c is None:
                 return None
             ns = c.name

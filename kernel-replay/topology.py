@@ -55,6 +55,7 @@ class Host:
         self.fdb_port = {}  # (bridge, mac) -> port, as installed
         self.vxlan_dst = {}  # vxlan device -> its remote, when it has one
         self.admin_down = set()  # devices a link event set down
+        self.vni_of = {}  # VXLAN device -> its VNI now
         self.deleted = set()  # containers whose namespace an event deleted
         self.wire_mac = WIRE_MAC
         self.nic_up = True
@@ -102,6 +103,7 @@ class Host:
             run("ip", "-n", h, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name, "nud", "permanent")
 
     def _add_vxlan(self, v, vni, nic_address):
+        self.vni_of[v["name"]] = vni
         dsts = {e["dst"] for b in self.s.bridges for e in b["fdb"] if e["port"] == v["name"] and e["dst"]}
         cmd = ["ip", "-n", self.host, "link", "add", v["name"], "type", "vxlan", "id", str(vni), "dstport",
                str(v["port"]), "local", nic_address, "dev", self.s.nic_name, "nolearning"]

@@ -51,10 +51,13 @@ def expectation_met(expect, got):
 
 def same_end(a, b):
     """Where two verdicts end, as the kernel can say it: deliver to the same socket, or both
-    drops, or both transmits. Drop reasons are compared apart (compare_reasons), since the
+    drops, or both transmits with the same mismatch or none (the tx_mismatch_* words are the
+    simulator's in both). Drop reasons are tabulated apart by compare-with-model, since the
     kernel's words and the model's are not the same vocabulary."""
     if a.get("verdict") != b.get("verdict"):
         return False
+    if a.get("verdict") == "transmit":
+        return a.get("reason") == b.get("reason")
     return a.get("verdict") != "deliver" or a.get("sock") == b.get("sock")
 
 
@@ -63,6 +66,8 @@ def describe(v):
         return "no line"
     if v.get("verdict") == "deliver":
         return f"deliver {v.get('sock')}"
+    if v.get("verdict") == "transmit" and not v.get("reason"):
+        return "transmit (as the host would)"
     return f"{v.get('verdict')} {v.get('reason', '')}".strip()
 
 
