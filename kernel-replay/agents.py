@@ -3,8 +3,10 @@ sockets of that namespace, runs each socket event when told and says when it has
 datagram its sockets read ("data SOCK HEX"). A thread per agent moves its lines into one queue, so
 the replay can wait for several sources at once.
 """
+import hashlib
 import os
 import queue
+import shutil
 import subprocess
 import threading
 import time
@@ -15,12 +17,26 @@ class AgentError(Exception):
 
 
 def build_agent(repo, workdir):
-    """Compiles traces/src/agent.c as traces/record does, into workdir."""
-    exe = os.path.join(workdir, "agent")
-    r = subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-o", exe, os.path.join(repo, "traces/src/agent.c")],
-                       capture_output=True, text=True)
+    """Compiles traces/src/agent.c as traces/record does (cc -O2 -Wall -Werror). The binary is kept
+    in the user's cache, named by the source's hash, so that a run of many cases compiles it once
+    (a compile takes seconds on a loaded machine); the cache directory must be ours and private,
+    since root runs what is in it."""
+    source = os.path.join(repo, "traces/src/agent.c")
+    with open(source, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "econ-sim")
+    os.makedirs(cache, mode=0o700, exist_ok=True)
+    st = os.stat(cache)
+    private = st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    exe = os.path.join(cache if private else workdir, f"kernel-replay-agent-{digest}")
+    if private and os.path.exists(exe):
+        return exe
+    building = os.path.join(workdir, "agent")
+    r = subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-o", building, source], capture_output=True, text=True)
     if r.returncode != 0:
         raise AgentError(f"cannot compile traces/src/agent.c: {r.stderr.strip()}")
+    shutil.copy2(building, exe + f".{os.getpid()}")
+    os.replace(exe + f".{os.getpid()}", exe)  # whole or not at all, for runs side by side
     return exe
 
 

@@ -16,8 +16,11 @@ Decisions where the scenario is silent (docs/kernel-replay.md lists them):
 - In every namespace, before any interface exists: IPv6 off, and `icmp_ratemask=0` (every UDP drop
   draws its ICMP error, as in the recordings).
 """
+import os
 import subprocess
 import time
+
+import wire as wirelib
 
 VXLAN_OVERHEAD = 50
 WIRE_MAC = "02:ee:ee:00:00:01"  # the injector's end, which no frame the host sends is addressed to
@@ -35,6 +38,24 @@ def operational(ns, dev):
     the bridge enables the port: the carrier flag alone (LOWER_UP) comes before all that."""
     words = run("ip", "-n", ns, "-o", "link", "show", "dev", dev, check=False).stdout.split()
     return "state" in words and words[words.index("state") + 1] in ("UP", "UNKNOWN")
+
+
+def sysctl_in(netns, settings):
+    """Writes /proc/sys settings ({"net/ipv4/icmp_ratemask": "0", ...}) inside a namespace: this
+    thread enters it (setns), writes, and comes back; /proc/sys/net is the opener's namespace's."""
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+    try:
+        wirelib.setns(target)
+        try:
+            for key, value in settings.items():
+                with open(f"/proc/sys/{key}", "w") as f:
+                    f.write(value)
+        finally:
+            wirelib.setns(own)
+    finally:
+        os.close(own)
+        os.close(target)
 
 
 def run(*cmd, check=True):
@@ -59,48 +80,73 @@ class Host:
         self.deleted = set()  # containers whose namespace an event deleted
         self.wire_mac = WIRE_MAC
         self.nic_up = True
+        self.batches = None  # while building: {(tool, netns): [command lines]}, run in that order
+
+    def cmd(self, tool, netns, *args):
+        """An iproute2 command (tool ip or bridge) in a namespace: at once, or, while the host is
+        being built, into that namespace's batch (one process per namespace, not per command: on
+        a loaded machine each process costs a fifth of a second)."""
+        if self.batches is None:
+            return run(tool, "-n", netns, *args)
+        self.batches.setdefault((tool, netns), []).append(" ".join(args))
+        return None
+
+    def run_batches(self):
+        batches, self.batches = self.batches, None
+        for (tool, netns), lines in batches.items():
+            r = subprocess.run([tool, "-n", netns, "-batch", "-"], input="\n".join(lines) + "\n",
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise TopologyError(f"{tool} -n {netns} -batch: {r.stderr.strip()}")
 
     def ns_of(self, ns):
         """The namespace of a scenario ns ("host" or a container name)."""
         return self.host if ns == "host" else self.container_ns[ns]
 
-    def _new_ns(self, name):
-        run("ip", "netns", "add", name)
-        self.made.append(name)
-        run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1", "net.ipv4.icmp_ratemask=0")
-        run("ip", "-n", name, "link", "set", "lo", "up")
+    def _new_namespaces(self, names):
+        self.made += names  # first: a batch that fails half way still leaves them to teardown
+        r = subprocess.run(["ip", "-batch", "-"], input="".join(f"netns add {n}\n" for n in names),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TopologyError(f"ip netns add: {r.stderr.strip()}")
+        for name in names:
+            # Before any interface exists: no IPv6 (no MLD, ND, DAD), and an ICMP error for every
+            # drop (ratemask 0 exempts every type from the limits), as traces/record does.
+            sysctl_in(name, {"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
+                             "net/ipv4/icmp_ratemask": "0"})
+            self.cmd("ip", name, "link", "set", "lo", "up")
 
     def build(self, outer_sources, inner_sources):
         """outer_sources: {ip: mac} of the capture's rx frames; inner_sources: {bridge: {ip: mac}}."""
         s, h = self.s, self.host
-        self._new_ns(self.wire)
-        self._new_ns(h)
-        run("ip", "-n", h, "link", "add", s.nic_name, "address", s.nic_mac, "mtu", str(s.nic_mtu), "type", "veth",
-            "peer", "name", "wire0", "address", WIRE_MAC, "mtu", str(s.nic_mtu), "netns", self.wire)
-        run("ip", "-n", h, "addr", "add", s.nic_ip, "dev", s.nic_name)
-        run("ip", "-n", h, "link", "set", s.nic_name, "up")
-        run("ip", "-n", self.wire, "link", "set", "wire0", "up")
+        self.batches = {}
+        self._new_namespaces([h, self.wire] + [self.container_ns[c.name] for c in s.containers])
+        self.cmd("ip", h, "link", "add", s.nic_name, "address", s.nic_mac, "mtu", str(s.nic_mtu), "type", "veth",
+                 "peer", "name", "wire0", "address", WIRE_MAC, "mtu", str(s.nic_mtu), "netns", self.wire)
+        self.cmd("ip", h, "addr", "add", s.nic_ip, "dev", s.nic_name)
+        self.cmd("ip", h, "link", "set", s.nic_name, "up")
+        self.cmd("ip", self.wire, "link", "set", "wire0", "up")
         # An outer source off the NIC's subnet came through a router: reach it as if on-link, with
         # the router's MAC (the frame's source MAC) as its neighbour, which is what the wire showed.
-        run("ip", "-n", h, "route", "add", "default", "dev", s.nic_name)
+        self.cmd("ip", h, "route", "add", "default", "dev", s.nic_name)
         for ip, mac in sorted(outer_sources.items()):
-            run("ip", "-n", h, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
+            self.cmd("ip", h, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
         for b in s.bridges:
-            run("ip", "-n", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+            self.cmd("ip", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
         nic_address = s.nic_ip.split("/")[0]
         for v in s.vxlan:
             self._add_vxlan(v, v["vni"], nic_address)
-        for i, c in enumerate(s.containers):
+        for c in s.containers:
             self._add_container(c, inner_sources.get(c.bridge, {}))
         for b in s.bridges:
-            run("ip", "-n", h, "link", "set", b["name"], "up")
+            self.cmd("ip", h, "link", "set", b["name"], "up")
+        # A VTEP named by an FDB entry but never seen in the capture still needs a neighbour.
+        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(outer_sources)):
+            self.cmd("ip", h, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name, "nud", "permanent")
         for b in s.bridges:
             for e in b["fdb"]:
                 self.fdb_replace(b["name"], e["mac"], e["port"], e["dst"])
-        # A VTEP named by an FDB entry but never seen in the capture still needs a neighbour.
-        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(outer_sources)):
-            run("ip", "-n", h, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name, "nud", "permanent")
+        self.run_batches()
 
     def _add_vxlan(self, v, vni, nic_address):
         self.vni_of[v["name"]] = vni
@@ -110,34 +156,33 @@ class Host:
         if len(dsts) == 1:
             self.vxlan_dst[v["name"]] = dsts.pop()
             cmd += ["remote", self.vxlan_dst[v["name"]]]
-        run(*cmd)
-        run("ip", "-n", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
+        self.cmd("ip", self.host, *cmd[3:])
+        self.cmd("ip", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
 
     def _add_container(self, c, sources):
         ns, mtu = self.container_ns[c.name], str(self.s.nic_mtu - VXLAN_OVERHEAD)
-        self._new_ns(ns)
-        run("ip", "-n", self.host, "link", "add", c.veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
-            "address", c.mac, "mtu", mtu, "netns", ns)
-        run("ip", "-n", self.host, "link", "set", c.veth, "master", c.bridge, "up")
-        run("ip", "-n", ns, "addr", "add", c.ip, "dev", "eth0")
-        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        self.cmd("ip", self.host, "link", "add", c.veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
+                 "address", c.mac, "mtu", mtu, "netns", ns)
+        self.cmd("ip", self.host, "link", "set", c.veth, "master", c.bridge, "up")
+        self.cmd("ip", ns, "addr", "add", c.ip, "dev", "eth0")
+        self.cmd("ip", ns, "link", "set", "eth0", "up")
         own = c.ip.split("/")[0]
         # Containers have no default route in a scenario; a peer off the subnet is reached on-link.
-        run("ip", "-n", ns, "route", "add", "default", "dev", "eth0")
+        self.cmd("ip", ns, "route", "add", "default", "dev", "eth0")
         peers = dict(sources)
         for d in self.s.containers:
             if d.bridge == c.bridge and d.name != c.name:
                 peers.setdefault(d.ip.split("/")[0], d.mac)
         for ip, mac in sorted(peers.items()):
             if ip != own:
-                run("ip", "-n", ns, "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+                self.cmd("ip", ns, "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
 
     # ---- device events ---------------------------------------------------------------------------
     def fdb_replace(self, bridge, mac, port, dst):
-        run("bridge", "-n", self.host, "fdb", "replace", mac, "dev", port, "master", "static")
+        self.cmd("bridge", self.host, "fdb", "replace", mac, "dev", port, "master", "static")
         self.fdb_port[(bridge, mac)] = port
         if dst and self.vxlan_dst.get(port) != dst:
-            run("bridge", "-n", self.host, "fdb", "replace", mac, "dev", port, "dst", dst, "self", "permanent")
+            self.cmd("bridge", self.host, "fdb", "replace", mac, "dev", port, "dst", dst, "self", "permanent")
 
     def fdb_del(self, bridge, mac):
         port = self.fdb_port.pop((bridge, mac), None)

@@ -16,7 +16,7 @@ PACKET_OUTGOING = 4
 WIRE = "<wire>"
 
 
-def _setns(fd):
+def setns(fd):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "setns")
@@ -26,12 +26,12 @@ def open_packet_socket(netns, ifname):
     own = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
     try:
-        _setns(target)
+        setns(target)
         try:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             s.bind((ifname, ETH_P_ALL))
         finally:
-            _setns(own)
+            setns(own)
     finally:
         os.close(own)
         os.close(target)

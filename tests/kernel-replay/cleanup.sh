@@ -10,7 +10,7 @@ dir=$traces/reorder # the longest: still running when it is stopped
 left_behind() {
 	local pid=$1
 	ip netns list | grep -q "^ekr$pid-" && { echo "namespaces"; return; }
-	pgrep -f "/econ-kernel-replay\.[^/]*/agent -n" >/dev/null && { echo "agents"; return; }
+	pgrep -f "kernel-replay-agent-[0-9a-f]* -n" >/dev/null && { echo "agents"; return; }
 	unshare -m sh -c "mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; test -d /sys/kernel/tracing/instances/econ-kernel-replay-$pid" &&
 		{ echo "its tracefs instance"; return; }
 	return 0
