@@ -80,6 +80,7 @@ class Host:
         self.deleted = set()  # containers whose namespace an event deleted
         self.wire_mac = WIRE_MAC
         self.nic_up = True
+        self.outer_sources = {}  # ip -> mac: the host's neighbours on the NIC
         self.batches = None  # while building: {(tool, netns): [command lines]}, run in that order
 
     def cmd(self, tool, netns, *args):
@@ -129,8 +130,8 @@ class Host:
         # An outer source off the NIC's subnet came through a router: reach it as if on-link, with
         # the router's MAC (the frame's source MAC) as its neighbour, which is what the wire showed.
         self.cmd("ip", h, "route", "add", "default", "dev", s.nic_name)
-        for ip, mac in sorted(outer_sources.items()):
-            self.cmd("ip", h, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
+        self.outer_sources = dict(outer_sources)
+        self._nic_neighbours()
         for b in s.bridges:
             self.cmd("ip", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
         nic_address = s.nic_ip.split("/")[0]
@@ -140,13 +141,21 @@ class Host:
             self._add_container(c, inner_sources.get(c.bridge, {}))
         for b in s.bridges:
             self.cmd("ip", h, "link", "set", b["name"], "up")
-        # A VTEP named by an FDB entry but never seen in the capture still needs a neighbour.
-        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(outer_sources)):
-            self.cmd("ip", h, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name, "nud", "permanent")
         for b in s.bridges:
             for e in b["fdb"]:
                 self.fdb_replace(b["name"], e["mac"], e["port"], e["dst"])
         self.run_batches()
+
+    def _nic_neighbours(self):
+        """The host's permanent neighbours on the NIC: every outer source of the capture, and a VTEP
+        an FDB entry names but the capture never shows. Set again after the NIC comes back up: a
+        device going down flushes its neighbours, permanent ones included (neigh_ifdown)."""
+        s = self.s
+        for ip, mac in sorted(self.outer_sources.items()):
+            self.cmd("ip", self.host, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
+        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(self.outer_sources)):
+            self.cmd("ip", self.host, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name,
+                     "nud", "permanent")
 
     def _add_vxlan(self, v, vni, nic_address):
         self.vni_of[v["name"]] = vni
@@ -205,6 +214,8 @@ class Host:
         (self.admin_down.discard if up else self.admin_down.add)(dev)
         if dev == self.s.nic_name:
             self.nic_up = up
+            if up:
+                self._nic_neighbours()
         if not up:
             return None
         ends = [(self.host, dev)] + ([(self.wire, "wire0")] if dev == self.s.nic_name else [])
