@@ -2,7 +2,7 @@
 # The host kernel against the model (--mode off) on a handful of random cases (CI's bounded subset
 # of issue 14's 500): kernel-replay/random-cases draws them (seed 14), compare-with-model compares
 # every frame. Disagreements already explained (docs/kernel-replay.md) are listed in
-# known-disagreements.txt; any other fails the test, and so does a listed one that went away.
+# known-disagreements.txt; any other fails the test.
 #   random.sh ECON_SIM REPO COUNT
 set -euo pipefail
 econ_sim=${1:?usage: random.sh ECON_SIM REPO COUNT} repo=$2 count=$3
