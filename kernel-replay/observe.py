@@ -110,14 +110,22 @@ t=/sys/kernel/tracing
 mount -t tracefs nodev $t 2>/dev/null || test -d $t/events/skb
 i=$t/instances/{self.name}
 mkdir $i
-trap 'echo 0 > $i/events/skb/kfree_skb/enable; rmdir $i' EXIT
+reader=
+# The instance cannot be removed while its pipe is open: stop the reader and wait for it first,
+# and try again for a moment if the kernel still holds it.
+cleanup() {{
+	set +e
+	[ -n "$reader" ] && kill $reader 2>/dev/null && wait $reader 2>/dev/null
+	echo 0 > $i/events/skb/kfree_skb/enable
+	for n in 1 2 3 4 5 6 7 8 9 10; do rmdir $i 2>/dev/null && break; sleep 0.1; done
+}}
+trap cleanup EXIT
 echo 'protocol == 2048 && common_pid == {pid}' > $i/events/skb/kfree_skb/filter
 echo 1 > $i/events/skb/kfree_skb/enable
 echo ready
 cat $i/trace_pipe &
 reader=$!
 while read -r line; do echo "$line" > $i/trace_marker; done
-kill $reader
 """
         try:
             self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdin=subprocess.PIPE,
