@@ -2,7 +2,9 @@
 // the README describe them.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -22,6 +24,7 @@ constexpr const char *kUsage =
 	"       econ-sim trace --scenario S.yaml [--mode off|econ|fixed] --pkt N\n"
 	"                      [--golden FILE [--update]] trace.pcap\n"
 	"       econ-sim snapshot --out DIR [--capture SECONDS] [--iface NIC] [--netns NAME|PATH] [--poll-ms N]\n"
+	"       econ-sim kernel-replay --scenario S.yaml [--kernel host] [--verdicts V.jsonl] [--expect E.jsonl] trace.pcap\n"
 	"--check compares the mode with vanilla (off) frame by frame: fixed and econ modes only\n"
 	"exit: 0 all agree, 1 an expectation unmet / a --check mismatch / a trace unlike its golden,\n"
 	"      2 bad usage or input\n";
@@ -153,6 +156,21 @@ int trace(Args args)
 	return run_trace(o, std::cout, std::cerr);
 }
 
+// kernel-replay/ (Python, root only) is linked next to this binary by the build; it is its own
+// program, so that nothing here depends on a live kernel (../shared/docs/design.md).
+int run_kernel_replay(char **argv)
+{
+	std::string self(4096, '\0');
+	ssize_t n = readlink("/proc/self/exe", self.data(), self.size());
+	std::string tool = n > 0 ? self.substr(0, self.rfind('/', static_cast<std::size_t>(n))) + "/econ-sim-kernel-replay"
+				 : std::string("econ-sim-kernel-replay");
+	argv[1] = tool.data();
+	execv(tool.c_str(), argv + 1);
+	std::cerr << "econ-sim: cannot run " << tool << ": " << std::strerror(errno)
+		  << " (the build links it to kernel-replay/kernel-replay)\n";
+	return kExitBadInput;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -167,6 +185,8 @@ int main(int argc, char **argv)
 		return trace(args);
 	if (command == "snapshot")
 		return econsim::snapshot::run_snapshot(args.rest, std::cout, std::cerr);
+	if (command == "kernel-replay")
+		return run_kernel_replay(argv);
 	if (command == "--help" || command == "-h") {
 		std::cout << kUsage;
 		return kExitOk;

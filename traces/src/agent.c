@@ -1,6 +1,7 @@
 // agent: runs a timed socket script inside one container namespace and logs what happened.
 //
 //   agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT
+//   agent -n CONTAINER -i
 //
 // T0 is an absolute CLOCK_REALTIME instant ("sec.nsec"); every script line is "<ms> <op> <args>" and
 // runs at T0 + ms. The same program is the server (node B) and the client (node A): what it does is
@@ -28,10 +29,17 @@
 //   T sent NAME TAG DEST   | T senderr NAME TAG ERRNO | T error OP NAME ERRNO | T late MS BY_US NAME
 //
 // Accepted TCP connections are named LISTENER/PEERIP:PEERPORT and closed when the peer closes.
+//
+// With -i (interactive, for kernel-replay/) there is no script and no clock: each line read on
+// stdin is one op without its <ms>, run at once and answered with "T done" once it has run (its
+// log line comes first). Two more ops: "sendhex NAME IP:PORT|- HEX" sends those bytes, and "sync"
+// reads whatever is queued on every socket. Everything read is logged as "T data NAME HEX", tags
+// or not, so that a caller can match any payload. End of stdin closes everything and exits.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -60,7 +68,7 @@ struct sock {
 	size_t buflen;
 };
 
-enum op { OP_SOCKET, OP_BIND, OP_CONNECT, OP_LISTEN, OP_CLOSE, OP_SEND, OP_END };
+enum op { OP_SOCKET, OP_BIND, OP_CONNECT, OP_LISTEN, OP_CLOSE, OP_SEND, OP_SENDHEX, OP_SYNC, OP_END };
 
 struct action {
 	long long at_ns; /* absolute CLOCK_REALTIME */
@@ -69,6 +77,7 @@ struct action {
 	enum op op;
 	char name[NAME_LEN];
 	char arg[NAME_LEN]; /* proto, address, backlog */
+	char *hex; /* sendhex: the payload, owned by the caller */
 	int reuseaddr, reuseport;
 	int port_offset; /* send: added to the destination port */
 	int size; /* send: payload bytes, RECORD_LEN or a multiple of it */
@@ -81,6 +90,7 @@ static int nactions;
 static const char *container = "?";
 static unsigned tag_next;
 static int failed;
+static int interactive; /* -i: log every read as hex, ops come from stdin */
 
 static long long now_ns(void)
 {
@@ -146,6 +156,15 @@ static void log_error(const char *op, const char *name)
 	failed = 1;
 }
 
+static void log_hex(struct sock *s, const char *data, size_t len)
+{
+	stamp();
+	printf("data %s ", s->name);
+	for (size_t i = 0; i < len; i++)
+		printf("%02x", (unsigned char)data[i]);
+	printf("\n");
+}
+
 static void log_tags(struct sock *s, const char *data, size_t len)
 {
 	/* A stream may split a record anywhere: reassemble before logging. */
@@ -202,7 +221,7 @@ static int is_tagged_datagram(const char *buf, size_t n)
 /* Read everything queued on s without blocking. Returns 0 when an accepted stream ended. */
 static int drain(struct sock *s)
 {
-	static char buf[DATAGRAM_MAX + 1];
+	static char buf[65536]; /* a whole datagram, whatever its size */
 	if (s->role == R_LISTENER) {
 		int before = nsocks;
 		accept_one(s);
@@ -213,7 +232,9 @@ static int drain(struct sock *s)
 	for (;;) {
 		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
-			if (s->tcp)
+			if (interactive)
+				log_hex(s, buf, n);
+			else if (s->tcp)
 				log_tags(s, buf, n);
 			else if (is_tagged_datagram(buf, n)) {
 				stamp();
@@ -234,10 +255,24 @@ static int drain(struct sock *s)
 	}
 }
 
+/* One datagram or write: to DEST ("IP:PORT", the port plus port_offset) or, for "-", to the
+ * connected peer. */
+static ssize_t send_to(struct sock *s, const char *dest, int port_offset, const char *data, size_t len)
+{
+	if (strcmp(dest, "-") == 0)
+		return send(s->fd, data, len, MSG_NOSIGNAL);
+	struct sockaddr_in sa;
+	if (parse_addr(dest, &sa))
+		die("bad address");
+	sa.sin_port = htons(ntohs(sa.sin_port) + port_offset);
+	return sendto(s->fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
+}
+
 static void run(struct action *a)
 {
-	struct sock *s = a->op == OP_SOCKET || a->op == OP_END ? NULL : find_sock(a->name);
-	if (a->op != OP_SOCKET && a->op != OP_END && !s) {
+	int named = a->op != OP_SOCKET && a->op != OP_END && a->op != OP_SYNC;
+	struct sock *s = named ? find_sock(a->name) : NULL;
+	if (named && !s) {
 		stamp();
 		printf("error %d no_such_socket %s\n", a->op, a->name);
 		failed = 1;
@@ -313,16 +348,7 @@ static void run(struct action *a)
 		snprintf(payload, RECORD_LEN + 1, "TAG%06u\n", tag);
 		for (int off = RECORD_LEN; off < a->size; off += RECORD_LEN)
 			memcpy(payload + off, payload, RECORD_LEN);
-		ssize_t n;
-		if (strcmp(a->arg, "-") == 0) {
-			n = send(s->fd, payload, a->size, MSG_NOSIGNAL);
-		} else {
-			struct sockaddr_in sa;
-			if (parse_addr(a->arg, &sa))
-				die("bad address");
-			sa.sin_port = htons(ntohs(sa.sin_port) + a->port_offset);
-			n = sendto(s->fd, payload, a->size, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
-		}
+		ssize_t n = send_to(s, a->arg, a->port_offset, payload, a->size);
 		stamp();
 		if (n == a->size)
 			printf("sent %s TAG%06u %s+%d\n", a->name, tag, a->arg, a->port_offset);
@@ -331,6 +357,27 @@ static void run(struct action *a)
 			       n < 0 && strerrorname_np(errno) ? strerrorname_np(errno) : "short");
 		break;
 	}
+	case OP_SENDHEX: {
+		static char bytes[65536];
+		size_t len = strlen(a->hex) / 2;
+		if (strlen(a->hex) % 2 || len > sizeof(bytes))
+			die("sendhex: odd or oversized payload");
+		for (size_t i = 0; i < len; i++)
+			if (sscanf(a->hex + 2 * i, "%2hhx", (unsigned char *)&bytes[i]) != 1)
+				die("sendhex: not hex");
+		ssize_t n = send_to(s, a->arg, 0, bytes, len);
+		stamp();
+		if (n == (ssize_t)len)
+			printf("senthex %s %zu %s\n", a->name, len, a->arg);
+		else
+			printf("senderr %s - %s\n", a->name, n < 0 && strerrorname_np(errno) ? strerrorname_np(errno) : "short");
+		break;
+	}
+	case OP_SYNC:
+		for (int i = 0; i < nsocks; i++)
+			if (socks[i].fd >= 0 && !drain(&socks[i]))
+				do_close(&socks[i]);
+		break;
 	case OP_END:
 		break;
 	}
@@ -351,6 +398,52 @@ static void add_action(struct action a)
 	actions[nactions++] = a;
 }
 
+/* One op and its arguments (words[0] is the op) into a; 0 when it parses. "send" leaves its
+ * repetition (INTERVAL_MS COUNT [ports N] [size BYTES]) to the caller; sendhex and sync are interactive only. */
+static int parse_op(char **words, int n, struct action *a)
+{
+	const char *op = words[0];
+	if (n >= 2)
+		snprintf(a->name, sizeof(a->name), "%s", words[1]);
+	if (n >= 3)
+		snprintf(a->arg, sizeof(a->arg), "%s", words[2]);
+	for (int i = 3; i < n; i++) {
+		a->reuseaddr |= strcmp(words[i], "reuseaddr") == 0;
+		a->reuseport |= strcmp(words[i], "reuseport") == 0;
+	}
+	if (strcmp(op, "socket") == 0 && n == 3)
+		a->op = OP_SOCKET;
+	else if (strcmp(op, "bind") == 0 && n >= 3)
+		a->op = OP_BIND;
+	else if (strcmp(op, "connect") == 0 && n == 3)
+		a->op = OP_CONNECT;
+	else if (strcmp(op, "listen") == 0 && n == 3)
+		a->op = OP_LISTEN;
+	else if (strcmp(op, "close") == 0 && n == 2)
+		a->op = OP_CLOSE;
+	else if (strcmp(op, "end") == 0 && n == 1)
+		a->op = OP_END;
+	else if (strcmp(op, "send") == 0 && !interactive && n >= 5 && n % 2 == 1)
+		a->op = OP_SEND; /* INTERVAL_MS COUNT, then option pairs: the loader reads them */
+	else if (strcmp(op, "sendhex") == 0 && interactive && n == 4) {
+		a->op = OP_SENDHEX;
+		a->hex = words[3];
+	} else if (strcmp(op, "sync") == 0 && interactive && n == 1)
+		a->op = OP_SYNC;
+	else
+		return -1;
+	return 0;
+}
+
+/* Splits line into at most max words in place; returns how many. */
+static int split_words(char *line, char **words, int max)
+{
+	int n = 0;
+	for (char *w = strtok(line, " \t\r\n"); w && n < max; w = strtok(NULL, " \t\r\n"))
+		words[n++] = w;
+	return n;
+}
+
 static void load(const char *path, long long t0)
 {
 	FILE *f = fopen(path, "r");
@@ -360,37 +453,17 @@ static void load(const char *path, long long t0)
 	int lineno = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *words[12];
-		int n = 0;
+		int n = split_words(line, words, 12);
 		lineno++;
-		for (char *w = strtok(line, " \t\r\n"); w && n < 12; w = strtok(NULL, " \t\r\n"))
-			words[n++] = w;
 		if (n == 0 || words[0][0] == '#')
 			continue;
 		struct action a = { .ms = atol(words[0]), .line = lineno };
 		a.at_ns = t0 + a.ms * 1000000LL;
-		const char *op = words[1];
-		if (n >= 3)
-			snprintf(a.name, sizeof(a.name), "%s", words[2]);
-		if (n >= 4)
-			snprintf(a.arg, sizeof(a.arg), "%s", words[3]);
-		for (int i = 4; i < n; i++) {
-			a.reuseaddr |= strcmp(words[i], "reuseaddr") == 0;
-			a.reuseport |= strcmp(words[i], "reuseport") == 0;
+		if (n < 2 || parse_op(words + 1, n - 1, &a)) {
+			fprintf(stderr, "agent %s: %s:%d: cannot parse\n", container, path, lineno);
+			exit(2);
 		}
-		if (strcmp(op, "socket") == 0 && n == 4)
-			a.op = OP_SOCKET;
-		else if (strcmp(op, "bind") == 0 && n >= 4)
-			a.op = OP_BIND;
-		else if (strcmp(op, "connect") == 0 && n == 4)
-			a.op = OP_CONNECT;
-		else if (strcmp(op, "listen") == 0 && n == 4)
-			a.op = OP_LISTEN;
-		else if (strcmp(op, "close") == 0 && n == 3)
-			a.op = OP_CLOSE;
-		else if (strcmp(op, "end") == 0 && n == 2)
-			a.op = OP_END;
-		else if (strcmp(op, "send") == 0 && n >= 6 && n % 2 == 0) {
-			a.op = OP_SEND;
+		if (a.op == OP_SEND) {
 			long every = atol(words[4]), count = atol(words[5]);
 			int ports = 1;
 			a.size = RECORD_LEN;
@@ -414,9 +487,6 @@ static void load(const char *path, long long t0)
 				add_action(b);
 			}
 			continue;
-		} else {
-			fprintf(stderr, "agent %s: %s:%d: cannot parse\n", container, path, lineno);
-			exit(2);
 		}
 		add_action(a);
 	}
@@ -424,11 +494,13 @@ static void load(const char *path, long long t0)
 	qsort(actions, nactions, sizeof(actions[0]), by_time);
 }
 
-static void serve_until(long long deadline)
+/* Reads what arrives on the sockets until the deadline or, with watch_stdin, until stdin has
+ * something to read. Returns 1 in the second case. */
+static int serve_until(long long deadline, int watch_stdin)
 {
 	for (;;) {
-		struct pollfd pfd[MAX_SOCKS];
-		struct sock *who[MAX_SOCKS];
+		struct pollfd pfd[MAX_SOCKS + 1];
+		struct sock *who[MAX_SOCKS + 1];
 		int n = 0;
 		for (int i = 0; i < nsocks; i++) {
 			if (socks[i].fd < 0 || socks[i].role == R_TCP_CLIENT)
@@ -436,20 +508,66 @@ static void serve_until(long long deadline)
 			pfd[n] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
 			who[n++] = &socks[i];
 		}
+		if (watch_stdin) {
+			pfd[n] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+			who[n++] = NULL;
+		}
 		long long left = deadline - now_ns();
 		if (left <= 0)
-			return;
+			return 0;
 		struct timespec ts = { left / 1000000000LL, left % 1000000000LL };
 		int r = ppoll(pfd, n, &ts, NULL);
 		if (r < 0 && errno != EINTR)
 			die("ppoll");
+		int input = 0;
 		for (int i = 0; i < n && r > 0; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (!drain(who[i]))
+			if (!who[i])
+				input = 1;
+			else if (!drain(who[i]))
 				do_close(who[i]);
 		}
 		fflush(stdout);
+		if (input)
+			return 1;
+	}
+}
+
+/* -i: ops from stdin, each run as soon as its line is complete and answered with "done". */
+static void run_interactive(void)
+{
+	static char line[2 * 65536 + 256]; /* sendhex of the largest datagram */
+	size_t have = 0;
+	for (;;) {
+		serve_until(LLONG_MAX, 1);
+		ssize_t got = read(STDIN_FILENO, line + have, sizeof(line) - 1 - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return;
+		have += got;
+		char *end;
+		while ((end = memchr(line, '\n', have))) {
+			*end = 0;
+			size_t used = end + 1 - line;
+			char *words[12];
+			int n = split_words(line, words, 12);
+			struct action a = { .line = 0 };
+			if (n > 0 && parse_op(words, n, &a) == 0 && a.op != OP_END) {
+				run(&a);
+			} else if (n > 0) {
+				stamp();
+				printf("error parse %s -\n", words[0]);
+			}
+			stamp();
+			printf("done\n");
+			fflush(stdout);
+			memmove(line, line + used, have - used);
+			have -= used;
+		}
+		if (have == sizeof(line) - 1)
+			die("an input line is too long");
 	}
 }
 
@@ -457,15 +575,27 @@ int main(int argc, char **argv)
 {
 	const char *t0text = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "n:t:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:b:i")) != -1) {
 		switch (opt) {
+		case 'i': interactive = 1; break;
 		case 'n': container = optarg; break;
 		case 't': t0text = optarg; break;
 		case 'b': tag_next = (unsigned)atol(optarg); break;
-		default: die("usage: agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT");
+		default: die("usage: agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT | agent -n CONTAINER -i");
 		}
 	}
-	if (!t0text || optind + 1 != argc)
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (interactive && optind == argc) {
+		run_interactive();
+		for (int i = 0; i < nsocks; i++)
+			if (socks[i].fd >= 0) {
+				drain(&socks[i]);
+				do_close(&socks[i]);
+			}
+		return 0;
+	}
+	if (interactive || !t0text || optind + 1 != argc)
 		die("usage: agent -n CONTAINER -t T0 [-b TAGBASE] SCRIPT");
 	long long sec = 0, nsec = 0;
 	const char *dot = strchr(t0text, '.');
@@ -476,12 +606,10 @@ int main(int argc, char **argv)
 		nsec = atoll(frac);
 	}
 	long long t0 = sec * 1000000000LL + nsec;
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	load(argv[optind], t0);
 
 	for (int i = 0; i < nactions; i++) {
-		serve_until(actions[i].at_ns);
+		serve_until(actions[i].at_ns, 0);
 		long long late = now_ns() - actions[i].at_ns;
 		if (late > 1000000LL) { /* the schedules keep 10 ms margins: say when they shrink */
 			stamp();

@@ -1,0 +1,201 @@
+"""What kernel-replay needs to know of a frame's headers: its direction (as sim/stages/nic_rx.cpp
+decides it), the VNI and inner flow (the verdict line's vni and flow, in format_flow's words), the
+inner payload a socket would read, and the outer source (for the host's static neighbours).
+
+It does not decide a frame's fate: the kernel does. A frame this cannot parse is still injected
+as it is; only its line has fewer fields.
+"""
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+
+ETH_P_IP = 0x0800
+VLAN_TPIDS = (0x8100, 0x88A8)
+PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
+
+
+@dataclass
+class L3:
+    offset: int          # of the IPv4 header in the frame
+    header_length: int
+    total_length: int
+    protocol: int
+    src: str
+    dst: str
+    fragment: bool
+    l4_offset: int = 0
+    src_port: int = 0
+    dst_port: int = 0
+    payload: bytes = b""  # the UDP/TCP payload, as a socket reads it
+
+
+@dataclass
+class Frame:
+    number: int
+    ts_ns: int
+    data: bytes
+    dst_mac: str = ""
+    src_mac: str = ""
+    outer: L3 | None = None
+    vni: int | None = None
+    inner_dst_mac: str = ""
+    inner_src_mac: str = ""
+    inner: L3 | None = None
+    notes: list = field(default_factory=list)
+
+    def flow(self):
+        """The verdict's flow: the inner one for VXLAN, else the outer one (format_flow)."""
+        l3 = self.inner if self.vni is not None else self.outer
+        if l3 is None:
+            return None
+        if l3.protocol == PROTO_TCP:
+            return f"tcp {l3.src}:{l3.src_port} > {l3.dst}:{l3.dst_port}"
+        if l3.protocol == PROTO_UDP:
+            return f"udp {l3.src}:{l3.src_port} > {l3.dst}:{l3.dst_port}"
+        if l3.protocol == PROTO_ICMP:
+            return f"icmp {l3.src} > {l3.dst}"
+        return f"proto {l3.protocol} {l3.src} > {l3.dst}"
+
+    def delivered_l3(self):
+        """The IPv4 packet a socket on this host would get: the inner one of VXLAN, else the outer."""
+        return self.inner if self.vni is not None else self.outer
+
+
+def mac_text(b):
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _ethernet(data, offset):
+    """(dst, src, ethertype, offset of the network header) or None when cut short."""
+    if len(data) < offset + 14:
+        return None
+    dst, src = mac_text(data[offset:offset + 6]), mac_text(data[offset + 6:offset + 12])
+    ethertype = struct.unpack("!H", data[offset + 12:offset + 14])[0]
+    offset += 14
+    for _ in range(2):
+        if ethertype not in VLAN_TPIDS or len(data) < offset + 4:
+            break
+        ethertype = struct.unpack("!H", data[offset + 2:offset + 4])[0]
+        offset += 4
+    return dst, src, ethertype, offset
+
+
+def _ipv4(data, offset, end):
+    """The IPv4 header at offset and its TCP/UDP ports and payload, or None when not IPv4 or cut."""
+    if end < offset + 20 or data[offset] >> 4 != 4:
+        return None
+    ihl = (data[offset] & 15) * 4
+    total = struct.unpack("!H", data[offset + 2:offset + 4])[0]
+    if ihl < 20 or total < ihl or offset + total > end:
+        return None
+    flags_frag = struct.unpack("!H", data[offset + 6:offset + 8])[0]
+    l3 = L3(offset=offset, header_length=ihl, total_length=total, protocol=data[offset + 9],
+            src=str(ipaddress.IPv4Address(data[offset + 12:offset + 16])),
+            dst=str(ipaddress.IPv4Address(data[offset + 16:offset + 20])),
+            fragment=bool(flags_frag & 0x3FFF))
+    l4 = offset + ihl
+    l3.l4_offset = l4
+    stop = offset + total
+    if l3.fragment and flags_frag & 0x1FFF:
+        return l3
+    if l3.protocol == PROTO_UDP and stop >= l4 + 8:
+        l3.src_port, l3.dst_port, length = struct.unpack("!HHH", data[l4:l4 + 6])
+        if 8 <= length <= stop - l4:
+            l3.payload = bytes(data[l4 + 8:l4 + length])
+    elif l3.protocol == PROTO_TCP and stop >= l4 + 20:
+        l3.src_port, l3.dst_port = struct.unpack("!HH", data[l4:l4 + 4])
+        doff = (data[l4 + 12] >> 4) * 4
+        if 20 <= doff <= stop - l4:
+            l3.payload = bytes(data[l4 + doff:stop])
+    return l3
+
+
+def parse(number, ts_ns, data, vxlan_ports):
+    """The frame's headers as far as they go; vxlan_ports are the scenario's VXLAN UDP ports."""
+    f = Frame(number=number, ts_ns=ts_ns, data=data)
+    eth = _ethernet(data, 0)
+    if eth is None:
+        f.notes.append("truncated_ethernet")
+        return f
+    f.dst_mac, f.src_mac, ethertype, offset = eth
+    if ethertype != ETH_P_IP:
+        return f
+    f.outer = _ipv4(data, offset, len(data))
+    o = f.outer
+    if o is None or o.protocol != PROTO_UDP or o.dst_port not in vxlan_ports or len(o.payload) < 8:
+        return f
+    vx = o.payload
+    if not vx[0] & 0x08:
+        return f
+    f.vni = int.from_bytes(vx[4:7], "big")
+    start = o.l4_offset + 16
+    inner = _ethernet(data, start)
+    if inner is None:
+        return f
+    f.inner_dst_mac, f.inner_src_mac, inner_type, inner_offset = inner
+    if inner_type == ETH_P_IP:
+        f.inner = _ipv4(data, inner_offset, o.offset + o.total_length)
+    return f
+
+
+def direction(frame, nic_ip, nic_mac):
+    """rx, tx or other, by the rule of sim/stages/nic_rx.cpp (direction_of)."""
+    if frame.outer is not None:
+        if frame.outer.dst == nic_ip:
+            return "rx"
+        if frame.outer.src == nic_ip:
+            return "tx"
+    if frame.src_mac == nic_mac:
+        return "tx"
+    if frame.dst_mac == nic_mac or (frame.dst_mac and int(frame.dst_mac[:2], 16) & 1):
+        return "rx"
+    return "other"
+
+
+def _ones_complement_sum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def _l4_checksum(data, l3):
+    """The correct TCP/UDP checksum of the segment of l3 (with its checksum field taken as 0)."""
+    seg = bytearray(data[l3.l4_offset:l3.offset + l3.total_length])
+    field_at = 6 if l3.protocol == PROTO_UDP else 16
+    seg[field_at:field_at + 2] = b"\0\0"
+    pseudo = bytes(data[l3.offset + 12:l3.offset + 20]) + struct.pack("!BBH", 0, l3.protocol, len(seg))
+    c = 0xFFFF - _ones_complement_sum(pseudo + bytes(seg))
+    if l3.protocol == PROTO_UDP and c == 0:
+        c = 0xFFFF
+    return c
+
+
+def with_l4_checksums_fixed(frame):
+    """The frame's bytes with wrong outer and inner UDP/TCP checksums corrected, and how many were.
+
+    A capture taken on a host holds CHECKSUM_PARTIAL values that the kernel never verified there
+    (veth, offloads); injected by AF_PACKET the skb is CHECKSUM_NONE and would be verified. The
+    simulator reports L4 checksums and does not enforce them (README), so the injected copy carries
+    the values the sender's offload would have written. IPv4 header checksums are left as they are.
+    UDP checksum 0 (none) is left alone; a fragment's checksum cannot be computed from one piece.
+    """
+    data = bytearray(frame.data)
+    fixed = 0
+    # Inner first: the outer UDP checksum covers the inner packet.
+    for l3 in (frame.inner, frame.outer):
+        if l3 is None or l3.fragment or l3.protocol not in (PROTO_UDP, PROTO_TCP):
+            continue
+        field_at = l3.l4_offset + (6 if l3.protocol == PROTO_UDP else 16)
+        if field_at + 2 > l3.offset + l3.total_length:
+            continue
+        current = struct.unpack("!H", data[field_at:field_at + 2])[0]
+        if l3.protocol == PROTO_UDP and current == 0:
+            continue
+        right = _l4_checksum(data, l3)
+        if current != right:
+            data[field_at:field_at + 2] = struct.pack("!H", right)
+            fixed += 1
+    return bytes(data), fixed

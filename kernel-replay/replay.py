@@ -1,0 +1,319 @@
+"""The replay: the capture's frames and the scenario's events in one order, played into the host
+built in namespaces, and for every frame the outcome the kernel gave it.
+
+Order, not time: an event runs before every frame whose timestamp is not earlier than its own (the
+simulator's rule, OverlayHost::apply_events_until), frames follow one another as soon as the one
+before has settled. A received frame is injected alone and watched until it settles: an agent read
+its payload (delivered, to that socket), or a counter or kfree_skb said it was dropped, then a few
+quiet milliseconds more, and until the frames the capture shows the host sending in answer (ICMP
+errors) have come out, or FRAME_TIMEOUT. Nothing is left in flight when an event runs.
+"""
+import errno
+import os
+import queue
+import struct
+import time
+from collections import Counter
+
+import frames as framelib
+import observe
+import verdicts
+import wire as wirelib
+
+DEBUG = bool(os.environ.get("KERNEL_REPLAY_DEBUG"))  # per frame: what was seen, on stdout
+FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
+GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
+# s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
+# that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
+WEAK_GRACE = 0.05
+COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
+
+
+class Replay:
+    def __init__(self, scenario, host, agents, wire, tracer, out):
+        self.s = scenario
+        self.host = host
+        self.agents = agents
+        self.wire = wire
+        self.tracer = tracer
+        self.out = out  # verdict lines go here, in frame order
+        self.vxlan_ports = {v["port"] for v in scenario.vxlan}
+        self.nic_ip = scenario.nic_ip.split("/")[0]
+        self.next_event = 0
+        self.received = []  # (ns, sock, hex) read since the frame was injected
+        self.emitted = []  # [key, frame, matched] of what the host put on the wire
+        self.stray = []  # (pkt, ns, sock, hex): read, but not the payload of the frame in flight
+        self.event_errors = []
+        self.skipped_events = []
+        self.sockets = {}  # name -> {ns, proto, port, peer, open}
+        self.stats = Counter()
+        self.reasons = Counter()
+        self.checksums_fixed = 0
+
+    # ---- the queue of agents' lines and wire frames ----------------------------------------------
+    def pump(self, wait):
+        """Handles everything queued, waiting up to `wait` s for the first message."""
+        try:
+            who, what = self.agents.lines.get(timeout=wait) if wait else self.agents.lines.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self.handle(who, what)
+            try:
+                who, what = self.agents.lines.get_nowait()
+            except queue.Empty:
+                return
+
+    def handle(self, who, what):
+        if who == wirelib.WIRE:
+            f = framelib.parse(0, 0, what, self.vxlan_ports)
+            self.emitted.append([tx_key(f), f, False])
+        elif what[1:2] == ["data"] and len(what) == 4:
+            self.received.append((who, what[2], what[3]))
+
+    # ---- events -----------------------------------------------------------------------------------
+    def apply_events_until(self, t_ns):
+        events = self.s.events
+        while self.next_event < len(events) and events[self.next_event]["t_ns"] <= t_ns:
+            self.pump(0.001)
+            self.apply(events[self.next_event])
+            self.next_event += 1
+
+    def apply(self, e):
+        op, where = e["op"], f"{self.s.path}:{e['line']}"
+        if op in ("socket", "bind", "connect", "listen", "close"):
+            return self.socket_event(e, where)
+        if op == "flush":
+            self.stats["flush events (no cache in the kernel: nothing to do)"] += 1
+        elif op == "link":
+            note = self.host.link(e["dev"], e["up"])
+            if note:
+                self.skipped_events.append(f"{where}: {note}")
+        elif op == "fdb":
+            self.host.fdb_replace(e["bridge"], e["mac"].lower(), e["port"], e.get("dst"))
+        elif op == "fdb_del":
+            self.host.fdb_del(e["bridge"], e["mac"].lower())
+        elif op == "vni":
+            note = self.host.change_vni(e["dev"], int(e["vni"]))
+            if note:
+                self.skipped_events.append(f"{where}: {note}")
+        elif op == "netns_del":
+            self.agents.stop(e["ns"])
+            for sock in self.sockets.values():
+                if sock["ns"] == e["ns"]:
+                    sock["open"] = False
+            self.host.delete_container(e["ns"])
+
+    def socket_event(self, e, where):
+        op, name = e["op"], e["sock"]
+        if op == "socket":
+            self.sockets[name] = {"ns": e["ns"], "proto": e["proto"], "port": None, "peer": None, "open": True}
+            text = f"socket {name} {e['proto']}"
+        else:
+            if name not in self.sockets:
+                # An accepted TCP connection (t1/<peer>): TCP segments are not replayed, so it
+                # was never accepted, and there is nothing to close.
+                self.skipped_events.append(f"{where}: {op} {name}: TCP connection not replayed")
+                return
+            sock = self.sockets[name]
+            if op == "bind":
+                sock["port"] = int(e["addr"].rsplit(":", 1)[1])
+                text = f"bind {name} {e['addr']}" + (" reuseaddr" if e.get("reuseaddr") else "") + \
+                    (" reuseport" if e.get("reuseport") else "")
+            elif op == "connect":
+                sock["peer"] = None if e["peer"] == "0.0.0.0:0" else e["peer"]
+                text = f"connect {name} {e['peer']}"
+            elif op == "listen":
+                text = f"listen {name} {e['backlog']}"
+            else:
+                sock["open"] = False
+                text = f"close {name}"
+        ns = self.sockets[name]["ns"]
+        for words in self.agents.command(ns, text, self.handle):
+            if words[:1] == ["error"]:
+                self.event_errors.append(f"{where}: {text}: {' '.join(words[1:])}")
+
+    # ---- frames -----------------------------------------------------------------------------------
+    def counters(self):
+        out = {}
+        for ns in list(self.agents.procs):
+            values = observe.read_counters(self.agents.pid(ns))
+            if ns == "wire":  # whether an injected frame could leave at all, and what came back
+                values = {k: v for k, v in values.items() if k.startswith(("dev.wire0.tx_", "dev.wire0.rx_packets"))}
+            out.update({f"{ns}:{k}": v for k, v in values.items()})
+        return out
+
+    def rx(self, f, answers):
+        """Injects a received frame; answers are the keys of the frames the capture shows the host
+        sending next, before the next received frame or event."""
+        data, fixed = framelib.with_l4_checksums_fixed(f)
+        self.checksums_fixed += fixed
+        l3 = f.delivered_l3()
+        payload = l3.payload.hex() if l3 is not None else None
+        self.pump(0)
+        self.received = []
+        self.tracer.sync(f"{f.number}-before")  # what was traced before this frame is not its own
+        before = self.counters()
+        start = time.monotonic()
+        try:
+            self.wire.inject(data)
+        except OSError as e:
+            return self.nic_down_or({"verdict": "drop", "reason": "inject_error",
+                                     "observed": f"inject:{errno.errorcode.get(e.errno, e.errno)}"})
+        first_sign, grace = None, GRACE
+        after, counted_at = before, start
+        # Where a socket may take it: the containers for a VXLAN frame, the host for any other.
+        takers = [n for n in self.agents.procs if n not in ("wire", "host")] if f.vni is not None else ["host"]
+        traced = []
+        while True:
+            self.pump(0.0005)
+            now = time.monotonic()
+            if now - counted_at >= COUNTER_EVERY:
+                after, counted_at = self.counters(), now
+            traced += self.tracer.reasons()
+            delivered = [(ns, sock) for ns, sock, hexdata in self.received if hexdata == payload]
+            moved = observe.moved(before, after)
+            drops = own_drops(traced, wire_rx(before, after))
+            in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
+            sure = delivered or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
+            if sure and (first_sign is None or grace > GRACE):
+                first_sign, grace = now, GRACE
+            elif first_sign is None and (moved or drops) and not in_queue:
+                first_sign, grace = now, WEAK_GRACE
+            waiting_for = [k for k in answers if not any(m[0] == k and not m[2] for m in self.emitted)]
+            if first_sign is not None and now - first_sign >= grace and not waiting_for:
+                break
+            if now - start >= FRAME_TIMEOUT:
+                break
+        for ns, sock, hexdata in self.received:
+            if hexdata != payload:
+                self.stray.append((f.number, ns, sock, hexdata[:40]))
+        after = self.counters()
+        moved = observe.moved(before, after)
+        traced += self.tracer.sync(f.number)
+        drops = own_drops(traced, wire_rx(before, after))
+        if DEBUG:
+            print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
+                  f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
+        return self.nic_down_or(outcome(delivered, moved, drops))
+
+    def nic_down_or(self, result):
+        """While the scenario's NIC is down, a frame never reaches the host: a real NIC drops it in
+        hardware. What the injector's end then shows (its qdisc deactivated, QDISC_DROP; ENOBUFS
+        from send; its tx drops) is the veth pair's way of saying so: the reason is device_down."""
+        if not self.host.nic_up and result["verdict"] == "drop":
+            result["reason"] = "device_down"
+        return result
+
+    def tx(self, f):
+        """A frame the host sent: a UDP datagram is sent again by its socket; anything else (an
+        ICMP error) must have come out of the kernel already, in answer to a frame before it."""
+        key = tx_key(f)
+        if key is None:
+            return {"verdict": "ignore", "reason": "tx_not_replayed", "observed": "not_reproduced"}
+        sender = self.sending_socket(f)
+        if sender is not None:
+            dest = f"{f.inner.dst}:{f.inner.dst_port}" if f.vni is not None else f"{f.outer.dst}:{f.outer.dst_port}"
+            l3 = f.delivered_l3()
+            self.received = []
+            for words in self.agents.command(self.sockets[sender]["ns"], f"sendhex {sender} {dest} {l3.payload.hex()}",
+                                             self.handle):
+                if words[:1] == ["senderr"]:
+                    self.event_errors.append(f"pkt {f.number}: {sender} could not send: {' '.join(words[1:])}")
+        deadline = time.monotonic() + FRAME_TIMEOUT
+        while True:
+            self.pump(0.0005)
+            match = next((m for m in self.emitted if m[0] == key and not m[2]), None)
+            if match is not None or time.monotonic() >= deadline:
+                break
+        if match is None:
+            return {"verdict": "transmit", "reason": "tx_not_emitted", "observed": "none"}
+        match[2] = True
+        sent = match[1]
+        mismatch = None
+        if sent.outer is not None and f.outer is not None and sent.outer.dst != f.outer.dst:
+            mismatch = "tx_mismatch_outer_dst_ip"
+        elif sent.dst_mac != f.dst_mac:
+            mismatch = "tx_mismatch_outer_dst_mac"
+        return {"verdict": "transmit", "reason": mismatch, "observed": "wire", "sock": None, "from": sender}
+
+    def sending_socket(self, f):
+        """The UDP socket that sent f (as sim/stages/vxlan_xmit.cpp names it): in the container with
+        the inner source MAC on the bridge of the VXLAN device with f's VNI (tenants may share
+        MACs), bound to the source port, one connected to the destination first."""
+        l3 = f.delivered_l3()
+        if l3 is None or l3.protocol != framelib.PROTO_UDP:
+            return None
+        if f.vni is not None:
+            bridges = {v["bridge"] for v in self.s.vxlan
+                       if self.host.vni_of.get(v["name"]) == f.vni and v["port"] == f.outer.dst_port}
+            c = next((c for c in self.s.containers if c.mac == f.inner_src_mac and c.bridge in bridges), None)
+            if c is None:
+                return None
+            ns = c.name
+        else:
+            ns = "host"
+        peer = f"{l3.dst}:{l3.dst_port}"
+        candidates = [n for n, s in self.sockets.items()
+                      if s["open"] and s["ns"] == ns and s["proto"] == "udp" and s["port"] == l3.src_port]
+        connected = [n for n in candidates if self.sockets[n]["peer"] == peer]
+        unconnected = [n for n in candidates if self.sockets[n]["peer"] is None]
+        return (connected or unconnected or [None])[0]
+
+
+def wire_rx(before, after):
+    """How many frames the host sent to the injector's end while the frame was in flight."""
+    key = "wire:dev.wire0.rx_packets"
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def own_drops(traced, wire_otherhost):
+    """The traced drop reasons less the OTHERHOST drops of the wire end: one per frame the host sent
+    it (wire0's rx_packets; each is an IPv4 frame for a remote's MAC, not wire0's)."""
+    left = list(traced)
+    for _ in range(wire_otherhost):
+        if "OTHERHOST" in left:
+            left.remove("OTHERHOST")
+    return left
+
+
+def outcome(delivered, moved, drops):
+    """A frame's verdict from what was seen, the strongest sign first: a socket read it; a counter
+    that names a reason moved; the tracepoint gave a reason; some other counter moved; nothing."""
+    if delivered:
+        ns, sock = delivered[0]
+        more = [s for _, s in delivered[1:]]
+        return {"verdict": "deliver", "sock": sock, "observed": "socket", "also": more or None}
+    named = [(k, n) for k, n in moved if k.split(":", 1)[1] in observe.REASON_OF_COUNTER]
+    if named:
+        ns, counter = named[0][0].split(":", 1)
+        return {"verdict": "drop", "reason": observe.REASON_OF_COUNTER[counter], "observed": f"counter:{ns}:{counter}"}
+    if drops:
+        r = drops[0]
+        return {"verdict": "drop", "reason": observe.REASON_OF_DROP.get(r, r.lower()), "observed": f"kfree_skb:{r}"}
+    if moved:
+        ns, counter = moved[0][0].split(":", 1)
+        return {"verdict": "drop", "reason": "counter_" + counter.replace(".", "_").lower(),
+                "observed": f"counter:{ns}:{counter}"}
+    return {"verdict": "drop", "reason": "unobserved", "observed": "none"}
+
+
+def tx_key(f):
+    """What identifies a transmitted packet whatever the kernel randomises (IP id, checksums, the
+    outer source port): VNI, inner addresses and ports, the payload; for an ICMP error, the
+    packet it quotes."""
+    l3 = f.delivered_l3()
+    if l3 is None:
+        return None
+    if l3.protocol == framelib.PROTO_UDP:
+        return (f.vni, "udp", l3.src, l3.src_port, l3.dst, l3.dst_port, l3.payload)
+    if l3.protocol == framelib.PROTO_ICMP:
+        icmp = f.data[l3.l4_offset:l3.offset + l3.total_length]
+        if len(icmp) < 8 + 20:
+            return (f.vni, "icmp", l3.src, l3.dst, bytes(icmp[:2]), bytes(icmp[8:]))
+        quoted = icmp[8:]
+        ihl = (quoted[0] & 15) * 4
+        ports = struct.unpack("!HH", quoted[ihl:ihl + 4]) if len(quoted) >= ihl + 4 else None
+        return (f.vni, "icmp", l3.src, l3.dst, bytes(icmp[:2]), bytes(quoted[12:20]), quoted[9], ports,
+                bytes(quoted[ihl + 8:]))
+    return None

@@ -1,0 +1,122 @@
+"""The scenario (../shared/docs/scenario-format.md v1 and docs/scenario-extensions.md), read as far as
+building a host in namespaces needs.
+
+Validation stays with the simulator's parser (sim/scenario.cpp): kernel-replay runs `econ-sim
+replay` on the scenario first only when asked to compare, so this reader checks what it uses and
+names the file and line of what it cannot use. Times are read exactly from their text as integer
+nanoseconds (never through a float), as sim/scenario.cpp does, so an event and a frame at the same
+instant order the same way: the event first.
+"""
+from dataclasses import dataclass, field
+
+import yaml
+
+
+class ScenarioError(Exception):
+    pass
+
+
+@dataclass
+class Container:
+    name: str
+    bridge: str
+    veth: str
+    mac: str
+    ip: str  # address/prefix
+
+
+@dataclass
+class Scenario:
+    path: str
+    nic_name: str
+    nic_mac: str
+    nic_ip: str  # address/prefix
+    nic_mtu: int
+    vxlan: list  # dicts: name, vni, port, bridge
+    bridges: list  # dicts: name, fdb (list of dicts: mac, port, dst or None)
+    containers: list
+    events: list  # dicts with "t_ns", "line" and the event's keys, in time order
+    socket_proto: dict = field(default_factory=dict)  # socket name -> udp|tcp
+
+    def container(self, name):
+        return next((c for c in self.containers if c.name == name), None)
+
+
+def _plain(node, path):
+    """A composed YAML node as dicts, lists and strings; each dict gets its line as "line"."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(n, path) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        out = {"line": node.start_mark.line + 1}
+        for k, v in node.value:
+            out[k.value] = _plain(v, path)
+        return out
+    raise ScenarioError(f"{path}:{node.start_mark.line + 1}: aliases and tags are not read")
+
+
+def time_ns(text, where):
+    """Seconds as written ("1764150000.0001") -> integer nanoseconds, exactly."""
+    whole, _, frac = str(text).partition(".")
+    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 9)):
+        raise ScenarioError(f"{where}: time '{text}' is not seconds with at most 9 decimals")
+    return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0") or 0)
+
+
+def _need(d, key, where):
+    if key not in d:
+        raise ScenarioError(f"{where}:{d.get('line', '?')}: '{key}' missing")
+    return d[key]
+
+
+def _bool(value, where):
+    if value not in ("true", "false"):
+        raise ScenarioError(f"{where}: '{value}' is not true or false")
+    return value == "true"
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            root = _plain(yaml.compose(f), path)
+    except (OSError, yaml.YAMLError) as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    if not isinstance(root, dict):
+        raise ScenarioError(f"{path}: not a mapping")
+    host = _need(root, "host", path)
+    nic = _need(host, "nic", path)
+    where = lambda d: f"{path}:{d.get('line', '?')}"  # noqa: E731
+    vxlan = []
+    for v in host.get("vxlan") or []:
+        vxlan.append({"name": _need(v, "name", path), "vni": int(_need(v, "vni", path)),
+                      "port": int(_need(v, "port", path)), "bridge": _need(v, "bridge", path)})
+    bridges = []
+    for b in host.get("bridges") or []:
+        fdb = [{"mac": _need(e, "mac", path).lower(), "port": _need(e, "port", path), "dst": e.get("dst")}
+               for e in b.get("fdb") or []]
+        bridges.append({"name": _need(b, "name", path), "fdb": fdb})
+    containers = [Container(_need(c, "name", path), _need(c, "bridge", path), _need(c, "veth", path),
+                            _need(c, "mac", path).lower(), _need(c, "ip", path))
+                  for c in host.get("containers") or []]
+    events = []
+    for order, e in enumerate(root.get("events") or []):
+        op = _need(e, "op", path)
+        if op not in ("socket", "bind", "connect", "listen", "close", "link", "flush", "fdb", "fdb_del",
+                      "vni", "netns_del"):
+            raise ScenarioError(f"{where(e)}: op '{op}' is not one kernel-replay knows")
+        e = dict(e, t_ns=time_ns(_need(e, "t", path), where(e)), order=order)
+        for key in ("reuseaddr", "reuseport", "up"):
+            if key in e:
+                e[key] = _bool(e[key], where(e))
+        events.append(e)
+    events.sort(key=lambda e: (e["t_ns"], e["order"]))  # same instant: as written
+    s = Scenario(path=path, nic_name=_need(nic, "name", path), nic_mac=_need(nic, "mac", path).lower(),
+                 nic_ip=_need(nic, "ip", path), nic_mtu=int(nic.get("mtu", 1500)), vxlan=vxlan,
+                 bridges=bridges, containers=containers, events=events)
+    for e in events:
+        if e["op"] == "socket":
+            s.socket_proto[e["sock"]] = e["proto"]
+            if e["ns"] != "host" and not s.container(e["ns"]):
+                raise ScenarioError(f"{where(e)}: ns '{e['ns']}' is neither host nor a container")
+    return s

@@ -1,0 +1,261 @@
+"""The scenario's host built in network namespaces, as traces/record builds node B, and its device
+events (link, fdb, fdb_del, vni, netns_del) done with iproute2.
+
+    <prefix>-wire      the injector's side: the other end of the NIC's veth pair, no address
+    <prefix>-host      the scenario's host: NIC, VXLAN devices, bridges, host-side veths
+    <prefix>-c<i>      container i: eth0 (the peer of its veth), its address and MAC
+
+Decisions where the scenario is silent (docs/kernel-replay.md lists them):
+- VXLAN devices are made with `nolearning`, as the recordings' were. A bridge FDB entry with a
+  `dst` also gets that destination on the VXLAN device (its `remote` when all of a device's entries
+  agree on one, else a per-MAC entry), so a frame to that MAC leaves for the VTEP the scenario says.
+- Container MTU: the NIC's minus the 50 bytes VXLAN adds (1450 on a 1500-byte NIC, as recorded).
+- Nothing is resolved at run time: the host gets a permanent neighbour for every outer source seen
+  in the capture, each container for every inner source of its bridge and for its neighbours, so no
+  ARP frame the capture does not hold is ever sent.
+- In every namespace, before any interface exists: IPv6 off, and `icmp_ratemask=0` (every UDP drop
+  draws its ICMP error, as in the recordings).
+"""
+import os
+import subprocess
+import time
+
+import wire as wirelib
+
+VXLAN_OVERHEAD = 50
+WIRE_MAC = "02:ee:ee:00:00:01"  # the injector's end, which no frame the host sends is addressed to
+UNSEEN_VTEP_MAC = "02:ee:ee:00:00:02"  # the neighbour of a VTEP the capture never shows
+CARRIER_WAIT = 1.0  # s: the longest a link up waits for the carrier
+
+
+class TopologyError(Exception):
+    pass
+
+
+def operational(ns, dev):
+    """Whether the device's operstate is UP (or UNKNOWN: a device that does not keep one, as VXLAN).
+    The kernel sets it from its linkwatch work, which is also where it activates the qdisc and
+    the bridge enables the port: the carrier flag alone (LOWER_UP) comes before all that."""
+    words = run("ip", "-n", ns, "-o", "link", "show", "dev", dev, check=False).stdout.split()
+    return "state" in words and words[words.index("state") + 1] in ("UP", "UNKNOWN")
+
+
+def sysctl_in(netns, settings):
+    """Writes /proc/sys settings ({"net/ipv4/icmp_ratemask": "0", ...}) inside a namespace: this
+    thread enters it (setns), writes, and comes back; /proc/sys/net is the opener's namespace's."""
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+    try:
+        wirelib.setns(target)
+        try:
+            for key, value in settings.items():
+                with open(f"/proc/sys/{key}", "w") as f:
+                    f.write(value)
+        finally:
+            wirelib.setns(own)
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+def run(*cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise TopologyError(f"{' '.join(cmd)}: {r.stderr.strip() or 'exit ' + str(r.returncode)}")
+    return r
+
+
+class Host:
+    def __init__(self, scenario, prefix):
+        self.s = scenario
+        self.prefix = prefix
+        self.made = []  # namespaces made, deleted in reverse at teardown
+        self.wire = f"{prefix}-wire"
+        self.host = f"{prefix}-host"
+        self.container_ns = {c.name: f"{prefix}-c{i}" for i, c in enumerate(scenario.containers)}
+        self.fdb_port = {}  # (bridge, mac) -> port, as installed
+        self.vxlan_dst = {}  # vxlan device -> its remote, when it has one
+        self.admin_down = set()  # devices a link event set down
+        self.vni_of = {}  # VXLAN device -> its VNI now
+        self.deleted = set()  # containers whose namespace an event deleted
+        self.wire_mac = WIRE_MAC
+        self.nic_up = True
+        self.outer_sources = {}  # ip -> mac: the host's neighbours on the NIC
+        self.batches = None  # while building: {(tool, netns): [command lines]}, run in that order
+
+    def cmd(self, tool, netns, *args):
+        """An iproute2 command (tool ip or bridge) in a namespace: at once, or, while the host is
+        being built, into that namespace's batch (one process per namespace, not per command: on
+        a loaded machine each process costs a fifth of a second)."""
+        if self.batches is None:
+            return run(tool, "-n", netns, *args)
+        self.batches.setdefault((tool, netns), []).append(" ".join(args))
+        return None
+
+    def run_batches(self):
+        batches, self.batches = self.batches, None
+        for (tool, netns), lines in batches.items():
+            r = subprocess.run([tool, "-n", netns, "-batch", "-"], input="\n".join(lines) + "\n",
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise TopologyError(f"{tool} -n {netns} -batch: {r.stderr.strip()}")
+
+    def ns_of(self, ns):
+        """The namespace of a scenario ns ("host" or a container name)."""
+        return self.host if ns == "host" else self.container_ns[ns]
+
+    def _new_namespaces(self, names):
+        self.made += names  # first: a batch that fails half way still leaves them to teardown
+        r = subprocess.run(["ip", "-batch", "-"], input="".join(f"netns add {n}\n" for n in names),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TopologyError(f"ip netns add: {r.stderr.strip()}")
+        for name in names:
+            # Before any interface exists: no IPv6 (no MLD, ND, DAD), and an ICMP error for every
+            # drop (ratemask 0 exempts every type from the limits), as traces/record does.
+            sysctl_in(name, {"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
+                             "net/ipv4/icmp_ratemask": "0"})
+            self.cmd("ip", name, "link", "set", "lo", "up")
+
+    def build(self, outer_sources, inner_sources):
+        """outer_sources: {ip: mac} of the capture's rx frames; inner_sources: {bridge: {ip: mac}}."""
+        s, h = self.s, self.host
+        self.batches = {}
+        self._new_namespaces([h, self.wire] + [self.container_ns[c.name] for c in s.containers])
+        self.cmd("ip", h, "link", "add", s.nic_name, "address", s.nic_mac, "mtu", str(s.nic_mtu), "type", "veth",
+                 "peer", "name", "wire0", "address", WIRE_MAC, "mtu", str(s.nic_mtu), "netns", self.wire)
+        self.cmd("ip", h, "addr", "add", s.nic_ip, "dev", s.nic_name)
+        self.cmd("ip", h, "link", "set", s.nic_name, "up")
+        self.cmd("ip", self.wire, "link", "set", "wire0", "up")
+        # An outer source off the NIC's subnet came through a router: reach it as if on-link, with
+        # the router's MAC (the frame's source MAC) as its neighbour, which is what the wire showed.
+        self.cmd("ip", h, "route", "add", "default", "dev", s.nic_name)
+        self.outer_sources = dict(outer_sources)
+        self._nic_neighbours()
+        for b in s.bridges:
+            self.cmd("ip", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+        nic_address = s.nic_ip.split("/")[0]
+        for v in s.vxlan:
+            self._add_vxlan(v, v["vni"], nic_address)
+        for c in s.containers:
+            self._add_container(c, inner_sources.get(c.bridge, {}))
+        for b in s.bridges:
+            self.cmd("ip", h, "link", "set", b["name"], "up")
+        for b in s.bridges:
+            for e in b["fdb"]:
+                self.fdb_replace(b["name"], e["mac"], e["port"], e["dst"])
+        self.run_batches()
+
+    def _nic_neighbours(self):
+        """The host's permanent neighbours on the NIC: every outer source of the capture, and a VTEP
+        an FDB entry names but the capture never shows. Set again after the NIC comes back up: a
+        device going down flushes its neighbours, permanent ones included (neigh_ifdown)."""
+        s = self.s
+        for ip, mac in sorted(self.outer_sources.items()):
+            self.cmd("ip", self.host, "neigh", "replace", ip, "lladdr", mac, "dev", s.nic_name, "nud", "permanent")
+        for dst in sorted({e["dst"] for b in s.bridges for e in b["fdb"] if e["dst"]} - set(self.outer_sources)):
+            self.cmd("ip", self.host, "neigh", "replace", dst, "lladdr", UNSEEN_VTEP_MAC, "dev", s.nic_name,
+                     "nud", "permanent")
+
+    def _add_vxlan(self, v, vni, nic_address):
+        self.vni_of[v["name"]] = vni
+        dsts = {e["dst"] for b in self.s.bridges for e in b["fdb"] if e["port"] == v["name"] and e["dst"]}
+        cmd = ["ip", "-n", self.host, "link", "add", v["name"], "type", "vxlan", "id", str(vni), "dstport",
+               str(v["port"]), "local", nic_address, "dev", self.s.nic_name, "nolearning"]
+        if len(dsts) == 1:
+            self.vxlan_dst[v["name"]] = dsts.pop()
+            cmd += ["remote", self.vxlan_dst[v["name"]]]
+        self.cmd("ip", self.host, *cmd[3:])
+        self.cmd("ip", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
+
+    def _add_container(self, c, sources):
+        ns, mtu = self.container_ns[c.name], str(self.s.nic_mtu - VXLAN_OVERHEAD)
+        self.cmd("ip", self.host, "link", "add", c.veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
+                 "address", c.mac, "mtu", mtu, "netns", ns)
+        self.cmd("ip", self.host, "link", "set", c.veth, "master", c.bridge, "up")
+        self.cmd("ip", ns, "addr", "add", c.ip, "dev", "eth0")
+        self.cmd("ip", ns, "link", "set", "eth0", "up")
+        own = c.ip.split("/")[0]
+        # Containers have no default route in a scenario; a peer off the subnet is reached on-link.
+        self.cmd("ip", ns, "route", "add", "default", "dev", "eth0")
+        peers = dict(sources)
+        for d in self.s.containers:
+            if d.bridge == c.bridge and d.name != c.name:
+                peers.setdefault(d.ip.split("/")[0], d.mac)
+        for ip, mac in sorted(peers.items()):
+            if ip != own:
+                self.cmd("ip", ns, "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+
+    # ---- device events ---------------------------------------------------------------------------
+    def fdb_replace(self, bridge, mac, port, dst):
+        self.cmd("bridge", self.host, "fdb", "replace", mac, "dev", port, "master", "static")
+        self.fdb_port[(bridge, mac)] = port
+        if dst and self.vxlan_dst.get(port) != dst:
+            self.cmd("bridge", self.host, "fdb", "replace", mac, "dev", port, "dst", dst, "self", "permanent")
+
+    def fdb_del(self, bridge, mac):
+        port = self.fdb_port.pop((bridge, mac), None)
+        if port is None:  # learnt, not installed: ask the bridge where it is
+            for line in run("bridge", "-n", self.host, "fdb", "show", "br", bridge).stdout.splitlines():
+                w = line.split()
+                if w and w[0] == mac and "dev" in w:
+                    port = w[w.index("dev") + 1]
+                    break
+        if port is not None:
+            run("bridge", "-n", self.host, "fdb", "del", mac, "dev", port, "master", check=False)
+
+    def link(self, dev, up):
+        """ip link set DEV up|down. Up: the kernel raises the carrier (of a veth pair, both ends;
+        of the NIC, the injector's end too) later, from its linkwatch work; until then a frame is
+        dropped by a deactivated qdisc. Wait for it, up to CARRIER_WAIT, so that the frames after
+        the event meet the devices as they are once up; a device that cannot get a carrier (a
+        bridge with every port down) is noted, not waited for forever."""
+        run("ip", "-n", self.host, "link", "set", dev, "up" if up else "down")
+        (self.admin_down.discard if up else self.admin_down.add)(dev)
+        if dev == self.s.nic_name:
+            self.nic_up = up
+            if up:
+                self._nic_neighbours()
+        if not up:
+            return None
+        ends = [(self.host, dev)] + ([(self.wire, "wire0")] if dev == self.s.nic_name else [])
+        deadline = time.monotonic() + CARRIER_WAIT
+        while time.monotonic() < deadline:
+            if all(operational(ns, name) for ns, name in ends):
+                return None
+            time.sleep(0.005)
+        return f"{dev}: no carrier {CARRIER_WAIT} s after it was set up"
+
+    def change_vni(self, dev, vni):
+        """Delete and re-create the VXLAN device with the new VNI, as an orchestrator would; the
+        bridge entries that pointed at it are installed again."""
+        v = next(v for v in self.s.vxlan if v["name"] == dev)
+        was_down = dev in self.admin_down
+        entries = [(b, m, p) for (b, m), p in self.fdb_port.items() if p == dev]
+        run("ip", "-n", self.host, "link", "del", dev)
+        self._add_vxlan(v, vni, self.s.nic_ip.split("/")[0])
+        dst_of = {e["mac"]: e["dst"] for b in self.s.bridges for e in b["fdb"]}
+        for b, m, p in entries:
+            self.fdb_replace(b, m, p, dst_of.get(m))
+        if was_down:  # re-created as it was: down
+            return self.link(dev, False)
+        return self.link(dev, True)
+
+    def delete_container(self, name):
+        """netns_del: the namespace goes, and its veth pair with it (the host end disappears once
+        the kernel has cleaned the namespace up, which it does asynchronously: wait for it)."""
+        ns = self.container_ns[name]
+        run("ip", "netns", "del", ns)
+        self.made.remove(ns)
+        self.deleted.add(name)
+        veth = self.s.container(name).veth
+        for _ in range(200):
+            if run("ip", "-n", self.host, "link", "show", veth, check=False).returncode != 0:
+                return
+            time.sleep(0.01)
+        raise TopologyError(f"{veth} still exists 2 s after its namespace {ns} was deleted")
+
+    def teardown(self):
+        for ns in reversed(self.made):
+            run("ip", "netns", "del", ns, check=False)
+        self.made = []

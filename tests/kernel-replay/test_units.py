@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""kernel-replay's parts that need no kernel: frame parsing and checksum repair, what identifies a
+transmitted packet, how a frame's outcome is read from what was seen, the scenario's times, and
+the comparison with expectations. Run by ctest as kernel-replay.units (no root needed)."""
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay"))
+
+import frames  # noqa: E402
+import observe  # noqa: E402
+import replay  # noqa: E402
+import scenario_file  # noqa: E402
+import verdicts  # noqa: E402
+
+
+def ip_checksum(header):
+    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return 0xFFFF - total
+
+
+def ipv4(src, dst, proto, payload, ttl=64):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, ttl, proto, 0,
+                    bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    return h[:10] + struct.pack("!H", ip_checksum(h)) + h[12:] + payload
+
+
+def udp(sport, dport, payload, checksum=0x1234):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), checksum) + payload
+
+
+def eth(dst, src, payload):
+    return bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + b"\x08\x00" + payload
+
+
+def vxlan_frame(payload=b"TAG000001\n", vni=42, inner_sum=0x1234, outer_sum=0x4321):
+    inner = eth("02:2a:0a:e9:01:02", "02:2a:0a:e9:02:02",
+                ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, payload, inner_sum)))
+    vx = struct.pack("!BBHI", 0x08, 0, 0, vni << 8) + inner
+    return eth("02:00:00:00:00:02", "02:00:00:00:00:01",
+               ipv4("192.168.0.1", "192.168.0.2", 17, udp(40801, 4789, vx, outer_sum)))
+
+
+class Frames(unittest.TestCase):
+    def test_vxlan_frame_gives_vni_inner_flow_and_payload(self):
+        f = frames.parse(1, 0, vxlan_frame(), {4789})
+        self.assertEqual(f.vni, 42)
+        self.assertEqual(f.flow(), "udp 10.233.2.2:4000 > 10.233.1.2:5000")
+        self.assertEqual(f.delivered_l3().payload, b"TAG000001\n")
+        self.assertEqual(frames.direction(f, "192.168.0.2", "02:00:00:00:00:02"), "rx")
+        self.assertEqual(frames.direction(f, "192.168.0.1", "02:00:00:00:00:01"), "tx")
+        self.assertEqual(frames.direction(f, "192.168.0.9", "02:00:00:00:00:09"), "other")
+
+    def test_udp_to_another_port_is_not_vxlan(self):
+        f = frames.parse(1, 0, vxlan_frame(), {4790})
+        self.assertIsNone(f.vni)
+        self.assertEqual(f.flow(), "udp 192.168.0.1:40801 > 192.168.0.2:4789")
+
+    def test_wrong_checksums_are_corrected_inner_and_outer(self):
+        f = frames.parse(1, 0, vxlan_frame(), {4789})
+        data, fixed = frames.with_l4_checksums_fixed(f)
+        self.assertEqual(fixed, 2)
+        again = frames.parse(1, 0, data, {4789})
+        self.assertEqual(frames.with_l4_checksums_fixed(again), (data, 0))
+        # Nothing but the two checksum fields changed.
+        changed = [i for i, (a, b) in enumerate(zip(f.data, data)) if a != b]
+        inner_sum_at, outer_sum_at = f.inner.l4_offset + 6, f.outer.l4_offset + 6
+        self.assertTrue(set(changed) <= {inner_sum_at, inner_sum_at + 1, outer_sum_at, outer_sum_at + 1})
+
+    def test_udp_checksum_zero_means_none_and_stays(self):
+        f = frames.parse(1, 0, vxlan_frame(inner_sum=0, outer_sum=0), {4789})
+        self.assertEqual(frames.with_l4_checksums_fixed(f), (f.data, 0))
+
+
+class TxKey(unittest.TestCase):
+    def test_icmp_error_is_known_by_the_packet_it_quotes(self):
+        def icmp_frame(ttl, quoted_payload):
+            q = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, quoted_payload, 0x9999))
+            icmp = struct.pack("!BBHI", 3, 3, 0, 0) + q
+            inner = eth("02:2a:0a:e9:02:02", "02:2a:0a:e9:01:02", ipv4("10.233.1.2", "10.233.2.2", 1, icmp, ttl))
+            vx = struct.pack("!BBHI", 0x08, 0, 0, 42 << 8) + inner
+            return eth("02:00:00:00:00:01", "02:00:00:00:00:02",
+                       ipv4("192.168.0.2", "192.168.0.1", 17, udp(50000, 4789, vx)))
+        a = replay.tx_key(frames.parse(1, 0, icmp_frame(64, b"TAG000001\n"), {4789}))
+        b = replay.tx_key(frames.parse(2, 0, icmp_frame(63, b"TAG000001\n"), {4789}))
+        c = replay.tx_key(frames.parse(3, 0, icmp_frame(64, b"TAG000002\n"), {4789}))
+        self.assertEqual(a, b)  # TTL, IP id, checksums and the outer source port do not count
+        self.assertNotEqual(a, c)  # a different dropped datagram is a different error
+
+
+class Outcome(unittest.TestCase):
+    def test_a_socket_read_beats_any_drop_sign(self):
+        o = replay.outcome([("c1", "s1")], [("c2:Udp.NoPorts", 1)], ["OTHERHOST"])
+        self.assertEqual((o["verdict"], o["sock"], o["observed"]), ("deliver", "s1", "socket"))
+
+    def test_a_named_counter_beats_the_tracepoint(self):
+        o = replay.outcome([], [("c1:Udp.NoPorts", 1)], ["OTHERHOST"])
+        self.assertEqual((o["verdict"], o["reason"], o["observed"]), ("drop", "no_socket", "counter:c1:Udp.NoPorts"))
+
+    def test_tracepoint_reason_in_the_simulators_words(self):
+        o = replay.outcome([], [], ["VXLAN_VNI_NOT_FOUND"])
+        self.assertEqual((o["reason"], o["observed"]), ("unknown_vni", "kfree_skb:VXLAN_VNI_NOT_FOUND"))
+
+    def test_nothing_seen_is_said(self):
+        self.assertEqual(replay.outcome([], [], []), {"verdict": "drop", "reason": "unobserved", "observed": "none"})
+
+    def test_wire_ends_otherhost_drops_are_not_the_frames(self):
+        self.assertEqual(replay.own_drops(["OTHERHOST", "NO_SOCKET", "OTHERHOST"], 1), ["NO_SOCKET", "OTHERHOST"])
+        self.assertEqual(replay.own_drops(["OTHERHOST"], 2), [])
+
+    def test_routine_counters_attribute_nothing(self):
+        before = {"c1:Ip.InReceives": 1, "c1:Udp.InDatagrams": 1, "c1:Udp.NoPorts": 0, "host:Udp.InDatagrams": 5}
+        after = {"c1:Ip.InReceives": 2, "c1:Udp.InDatagrams": 2, "c1:Udp.NoPorts": 1, "host:Udp.InDatagrams": 6}
+        self.assertEqual(observe.moved(before, after), [("c1:Udp.NoPorts", 1)])
+        self.assertTrue(observe.queued_for_a_socket(before, after, ["c1"]))
+        self.assertFalse(observe.queued_for_a_socket(before, {**after, "c1:Udp.InDatagrams": 1}, ["c1"]))
+
+
+class Scenario(unittest.TestCase):
+    def test_times_are_exact_and_same_instant_events_keep_their_order(self):
+        self.assertEqual(scenario_file.time_ns("1764150000.0001", "x"), 1764150000_000100000)
+        self.assertEqual(scenario_file.time_ns("1764150000", "x"), 1764150000_000000000)
+        with self.assertRaises(scenario_file.ScenarioError):
+            scenario_file.time_ns("1.0000000001", "x")
+        text = """version: 1
+host:
+  name: b
+  cpus: 1
+  rss: none
+  nic: {name: eth0, mac: "02:00:00:00:00:02", ip: 192.168.0.2/24}
+  containers:
+    - {name: c1, bridge: br42, veth: veth-c1, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/16}
+events:
+  - {t: 2.0, op: close, sock: s1}
+  - {t: 1.5, op: socket, sock: s1, ns: c1, proto: udp}
+  - {t: 1.5, op: bind, sock: s1, addr: "0.0.0.0:5000"}
+"""
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write(text)
+            f.flush()
+            s = scenario_file.load(f.name)
+        self.assertEqual([e["op"] for e in s.events], ["socket", "bind", "close"])
+        self.assertEqual(s.events[2]["line"], 10)  # where the close is written
+
+    def test_unknown_op_names_file_and_line(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write("version: 1\nhost:\n  nic: {name: e, mac: m, ip: 1.2.3.4/24}\nevents:\n  - {t: 1, op: dance}\n")
+            f.flush()
+            with self.assertRaisesRegex(scenario_file.ScenarioError, r":5: op 'dance'"):
+                scenario_file.load(f.name)
+
+
+class Expectations(unittest.TestCase):
+    def test_met_and_unmet_and_not_reproduced_are_counted_apart(self):
+        expect = {1: {"verdict": "deliver", "sock": ["r1", "r2"]}, 2: {"verdict": "drop"}, 3: {"verdict": "deliver", "sock": "s1"},
+                  4: {"verdict": "deliver", "sock": "s1"}}
+        got = {1: {"verdict": "deliver", "sock": "r2"}, 2: {"verdict": "drop", "reason": "no_socket"},
+               3: {"verdict": "deliver", "sock": "s2"}, 4: {"verdict": "ignore", "observed": "not_reproduced"}}
+        checked, met, unreproduced, notes = verdicts.check_expectations(expect, got)
+        self.assertEqual((checked, met, unreproduced), (4, 2, 1))
+        self.assertIn("pkt 3", notes[0])
+
+    def test_timestamps_print_as_the_simulator_prints_them(self):
+        self.assertEqual(verdicts.timestamp(1796198147_036118000), "1796198147.036118")
+        self.assertEqual(verdicts.timestamp(5_000000000), "5.0")
+
+
+if __name__ == "__main__":
+    unittest.main()
