@@ -105,6 +105,8 @@ Error Sockets::bind(std::string_view name, Endpoint local, BindOptions options)
 	socket->address_locked = !local.address.is_any();
 	socket->port_locked = local.port != 0;
 	socket->peer.reset();
+	if (socket->protocol == Protocol::udp)
+		reindex_udp_port(socket->ns, socket->port);
 	return Error::none;
 }
 
@@ -238,14 +240,24 @@ Error Sockets::connect(std::string_view name, Endpoint peer)
 	Socket* socket = find_mutable(name);
 	if (!socket || socket->origin == SocketOrigin::vxlan_device)
 		return Error::unknown_socket;
-	if (peer == disconnect_peer) {
-		if (socket->protocol == Protocol::udp)
-			disconnect_udp(*socket);
-		else
-			disconnect_tcp(*socket);
+	if (socket->protocol == Protocol::tcp) {
+		if (peer != disconnect_peer)
+			return connect_tcp(*socket, peer);
+		disconnect_tcp(*socket);
 		return Error::none;
 	}
-	return socket->protocol == Protocol::udp ? connect_udp(*socket, peer) : connect_tcp(*socket, peer);
+	// Connecting can take a port (autobind), move the socket to another address's chain (rehash)
+	// and change its group; disconnecting can give the port back.
+	const std::uint16_t port_before = socket->port;
+	Error connected = Error::none;
+	if (peer == disconnect_peer)
+		disconnect_udp(*socket);
+	else
+		connected = connect_udp(*socket, peer);
+	reindex_udp_port(socket->ns, port_before);
+	if (socket->port != port_before)
+		reindex_udp_port(socket->ns, socket->port);
+	return connected;
 }
 
 // route.c: a connect() to 0.0.0.0 goes to the loopback (ip_route_output_key_hash_rcu).
@@ -391,7 +403,12 @@ Error Sockets::close(std::string_view name)
 	if (socket->origin == SocketOrigin::vxlan_device)
 		return Error::invalid_argument; // the device owns it
 	closed_names_.insert(socket->name);
+	const std::string ns = socket->ns;
+	const bool indexed = socket->protocol == Protocol::udp && socket->holds_port();
+	const std::uint16_t port = socket->port;
 	forget(*socket);
+	if (indexed)
+		reindex_udp_port(ns, port);
 	return Error::none;
 }
 
@@ -447,13 +464,16 @@ Error Sockets::open_vxlan_socket(std::uint16_t port)
 		return Error::address_in_use;
 	Socket& stored = sockets_.emplace(name, std::move(socket)).first->second;
 	hold_port(stored, port);
+	reindex_udp_port(host_namespace, port);
 	return Error::none;
 }
 
 void Sockets::close_vxlan_socket(std::uint16_t port)
 {
-	if (Socket* socket = find_mutable(vxlan_socket_name(port)))
+	if (Socket* socket = find_mutable(vxlan_socket_name(port))) {
 		forget(*socket);
+		reindex_udp_port(host_namespace, port);
+	}
 }
 
 } // namespace econsim::model

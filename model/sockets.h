@@ -18,6 +18,7 @@
 #include "model/topology.h"
 #include "model/types.h"
 #include "model/udp_lookup.h"
+#include "model/udp_table.h"
 
 namespace econsim::model {
 
@@ -37,6 +38,8 @@ inline constexpr Endpoint disconnect_peer{};
 class Sockets {
 public:
 	explicit Sockets(const Topology& topology);
+	Sockets(const Sockets&) = delete; // udp_table_ points into sockets_
+	Sockets& operator=(const Sockets&) = delete;
 
 	// socket(2). Names are unique for the whole run: a closed name is not taken again.
 	Error create(const std::string& name, std::string_view ns, Protocol protocol);
@@ -54,11 +57,19 @@ public:
 	bool was_closed(std::string_view name) const;
 	const ReuseportGroup* group_of(const Socket& socket) const;
 
-	// UDP: __udp4_lib_lookup. `cpu` is the CPU the packet is processed on (compute_score gives a
-	// point to the socket whose sk_incoming_cpu it is).
+	// UDP: __udp4_lib_lookup on the prepared index (udp_table_): no allocation, no string built.
+	// `cpu` is the CPU the packet is processed on (compute_score gives a point to the socket whose
+	// sk_incoming_cpu it is). `explanation`, when not null, receives the line for `econ-sim trace`
+	// (udp_lookup's); only then is any text made.
+	UdpAnswer udp_find(std::string_view ns, const FourTuple& packet, int cpu,
+			   std::string* explanation = nullptr) const;
+	// udp_find, then what __udp_queue_rcv_skb records on the socket: a connected socket that
+	// receives remembers the CPU (sk_incoming_cpu_update). Call it once per delivered datagram.
+	UdpAnswer udp_find_and_receive(std::string_view ns, const FourTuple& packet, int cpu,
+				       std::string* explanation = nullptr);
+
+	// The same two with the sockets' names and the explanation always written.
 	UdpLookupResult udp_lookup(std::string_view ns, const FourTuple& packet, int cpu) const;
-	// udp_lookup, then what __udp_queue_rcv_skb records on the socket: a connected socket that
-	// receives remembers the CPU (sk_incoming_cpu_update). Use this once per delivered datagram.
 	UdpLookupResult udp_receive(std::string_view ns, const FourTuple& packet, int cpu);
 
 	// The same bookkeeping for a datagram whose socket was not looked up but given (a fast path's
@@ -112,6 +123,9 @@ private:
 	void join_tcp_reuseport_group(Socket& socket);
 	void leave_reuseport_group(Socket& socket);
 	void rehash_udp(Socket& socket, Ipv4Address old_address);
+	// Every call that can change what a UDP lookup sees (bind, connect, close, the VXLAN socket)
+	// ends by rebuilding the chain of each port its socket left or took.
+	void reindex_udp_port(std::string_view ns, std::uint16_t port);
 
 	Error connect_udp(Socket& socket, Endpoint peer);
 	Error connect_tcp(Socket& socket, Endpoint peer);
@@ -138,6 +152,10 @@ private:
 	std::map<TupleKey, std::string> tcp_requests_;          // TCP ehash: request socks → their listener
 	ReuseportGroups groups_;
 	std::uint64_t sequence_ = 0;
+	UdpTable udp_table_;
+	// The sockets that get a copy of the last broadcast or multicast datagram (UdpAnswer::sockets
+	// views it): kept so that a lookup allocates only while the table is warming up.
+	mutable std::vector<const Socket*> copy_receivers_;
 };
 
 } // namespace econsim::model

@@ -1,5 +1,7 @@
 #include "model/topology.h"
 
+#include <algorithm>
+
 namespace econsim::model {
 
 std::string container_end_name(std::string_view container)
@@ -26,8 +28,26 @@ Error Topology::add_device(Device device)
 	if (devices_.contains(device.name))
 		return Error::device_exists;
 	std::string name = device.name;
-	devices_.emplace(std::move(name), std::move(device));
+	const Device& added = devices_.emplace(std::move(name), std::move(device)).first->second;
+	if (added.address) {
+		std::vector<const Device*>& in_namespace = addressed_devices_[added.ns];
+		auto by_name = [](const Device* a, const Device* b) { return a->name < b->name; };
+		in_namespace.insert(std::upper_bound(in_namespace.begin(), in_namespace.end(), &added, by_name), &added);
+	}
 	return Error::none;
+}
+
+void Topology::remove_device(std::string_view name)
+{
+	auto it = devices_.find(name);
+	if (it == devices_.end())
+		return;
+	if (auto in_namespace = addressed_devices_.find(it->second.ns); in_namespace != addressed_devices_.end()) {
+		std::erase(in_namespace->second, &it->second);
+		if (in_namespace->second.empty())
+			addressed_devices_.erase(in_namespace);
+	}
+	devices_.erase(it);
 }
 
 Error Topology::add_nic(std::string name, MacAddress mac, Ipv4Interface address)
@@ -133,8 +153,8 @@ Error Topology::remove_container(std::string_view name)
 		for (const MacAddress& mac : on_port)
 			table->remove(mac);
 	}
-	devices_.erase(c.host_end);
-	devices_.erase(c.container_end);
+	remove_device(c.host_end);
+	remove_device(c.container_end);
 	containers_.erase(it);
 	return Error::none;
 }
@@ -263,14 +283,15 @@ AddressType Topology::address_type(std::string_view ns, Ipv4Address address) con
 		return AddressType::broadcast;
 	if (address.is_loopback())
 		return AddressType::local;
-	for (const auto& [_, dev] : devices_) {
-		if (dev.ns != ns || !dev.address)
-			continue;
+	auto in_namespace = addressed_devices_.find(ns);
+	if (in_namespace == addressed_devices_.end())
+		return AddressType::remote;
+	for (const Device* dev : in_namespace->second) {
 		// The local route is added with the address, whether the device is up or not; the subnet
 		// broadcast route only while it is up, and only for prefixes shorter than /31.
-		if (dev.address->address == address)
+		if (dev->address->address == address)
 			return AddressType::local;
-		if (dev.admin_up && dev.address->prefix_length < 31 && dev.address->subnet_broadcast() == address)
+		if (dev->admin_up && dev->address->prefix_length < 31 && dev->address->subnet_broadcast() == address)
 			return AddressType::broadcast;
 	}
 	return AddressType::remote;

@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/bridge_fdb.h"
 #include "model/error.h"
+#include "model/name_hash.h"
 #include "model/types.h"
 
 namespace econsim::model {
@@ -62,6 +64,8 @@ struct InnerFrameResult {
 class Topology {
 public:
 	Topology();
+	Topology(const Topology&) = delete; // addressed_devices_ points into devices_
+	Topology& operator=(const Topology&) = delete;
 
 	// Building the host from the scenario. Each returns Error::none or why it refused.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
@@ -131,6 +135,7 @@ public:
 
 private:
 	Error add_device(Device device);
+	void remove_device(std::string_view name);
 	std::vector<std::string> ports_of(std::string_view bridge) const;
 	std::vector<std::string> forwarding_ports() const;
 	const Ipv4Interface* namespace_address(std::string_view ns) const;
@@ -140,6 +145,9 @@ private:
 	std::map<std::string, Device, std::less<>> devices_;
 	std::map<std::string, Container, std::less<>> containers_;
 	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
+	// The devices of each namespace that have an address, in name order (the order of devices_):
+	// address_type runs for every received datagram and reads only these.
+	std::unordered_map<std::string, std::vector<const Device*>, NameHash, std::equal_to<>> addressed_devices_;
 };
 
 } // namespace econsim::model
