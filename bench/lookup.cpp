@@ -337,7 +337,7 @@ template <typename S> void lookup(benchmark::State &state, std::size_t n, int hi
 	const S &s = *b.structure;
 	const Keys &keys = keys_for(n);
 	const std::vector<Probe> &stream = hit_percent == 100 ? keys.all_hits
-					  : hit_percent == 0  ? keys.all_miss
+					   : hit_percent == 0 ? keys.all_miss
 							      : keys.some_miss;
 	const Probe *probe = stream.data();
 	const Probe *end = probe + stream.size();
@@ -360,8 +360,14 @@ namespace model = econsim::model;
 
 constexpr int kContainers = 40;
 
-std::string container(int c) { return "c" + std::to_string(c); }
-model::Ipv4Address container_address(int c) { return model::ipv4(10, 233, 1, static_cast<std::uint8_t>(2 + c)); }
+std::string container(int c)
+{
+	return "c" + std::to_string(c);
+}
+model::Ipv4Address container_address(int c)
+{
+	return model::ipv4(10, 233, 1, static_cast<std::uint8_t>(2 + c));
+}
 
 void must(model::Error e, const std::string &what)
 {
@@ -394,7 +400,8 @@ struct SocketTable {
 				must(sockets.bind(name, local, {}), "bind " + name);
 			};
 			for (int p = 0; p < 6; p++)
-				sock(container(c) + "/" + std::to_string(5000 + p), {model::any_address, static_cast<std::uint16_t>(5000 + p)});
+				sock(container(c) + "/" + std::to_string(5000 + p),
+				     {model::any_address, static_cast<std::uint16_t>(5000 + p)});
 			sock(container(c) + "/dns", {container_address(c), 53});
 			sock(container(c) + "/conn", {model::any_address, 7000});
 			must(sockets.connect(container(c) + "/conn", {model::ipv4(10, 233, 200, 1), 9000}), "connect");
@@ -406,10 +413,12 @@ struct SocketTable {
 			model::FourTuple t;
 			t.destination.address = container_address(c);
 			if (kind < 6) {
-				t.source = {model::ipv4(10, 233, 2, static_cast<std::uint8_t>(rng())), static_cast<std::uint16_t>(1024 + rng() % 60000)};
+				t.source = {model::ipv4(10, 233, 2, static_cast<std::uint8_t>(rng())),
+					    static_cast<std::uint16_t>(1024 + rng() % 60000)};
 				t.destination.port = static_cast<std::uint16_t>(5000 + kind);
 			} else if (kind == 6) {
-				t.source = {model::ipv4(10, 233, 2, static_cast<std::uint8_t>(rng())), static_cast<std::uint16_t>(1024 + rng() % 60000)};
+				t.source = {model::ipv4(10, 233, 2, static_cast<std::uint8_t>(rng())),
+					    static_cast<std::uint16_t>(1024 + rng() % 60000)};
 				t.destination.port = 53;
 			} else {
 				t.source = {model::ipv4(10, 233, 200, 1), 9000};
@@ -463,7 +472,8 @@ template <typename S> void register_structure()
 	for (std::size_t n : kFlowCounts)
 		for (int hit : kHitPercents)
 			benchmark::RegisterBenchmark(
-				(std::string(S::kName) + "/flows:" + std::to_string(n) + "/hit:" + std::to_string(hit)).c_str(),
+				(std::string(S::kName) + "/flows:" + std::to_string(n) + "/hit:" + std::to_string(hit))
+					.c_str(),
 				[n, hit](benchmark::State &state) { lookup<S>(state, n, hit); })
 				->MinTime(kMinSeconds);
 }
@@ -484,15 +494,13 @@ int main(int argc, char **argv)
 	register_structure<Econ>();
 	register_structure<EconHlist>();
 	for (int hit : {100, 90}) {
-		benchmark::RegisterBenchmark(("model_udp_lookup/sockets:320/hit:" + std::to_string(hit)).c_str(),
-					     [hit](benchmark::State &state) {
-						     socket_lookup(state, hit, SocketLookupCall::per_datagram);
-					     })
+		benchmark::RegisterBenchmark(
+			("model_udp_lookup/sockets:320/hit:" + std::to_string(hit)).c_str(),
+			[hit](benchmark::State &state) { socket_lookup(state, hit, SocketLookupCall::per_datagram); })
 			->MinTime(kMinSeconds);
-		benchmark::RegisterBenchmark(("model_udp_lookup_explained/sockets:320/hit:" + std::to_string(hit)).c_str(),
-					     [hit](benchmark::State &state) {
-						     socket_lookup(state, hit, SocketLookupCall::explained);
-					     })
+		benchmark::RegisterBenchmark(
+			("model_udp_lookup_explained/sockets:320/hit:" + std::to_string(hit)).c_str(),
+			[hit](benchmark::State &state) { socket_lookup(state, hit, SocketLookupCall::explained); })
 			->MinTime(kMinSeconds);
 	}
 

@@ -5,7 +5,7 @@
 
 namespace econsim::model {
 
-const char* to_string(UdpMatch match)
+const char *to_string(UdpMatch match)
 {
 	switch (match) {
 	case UdpMatch::no_socket: return "no_socket";
@@ -22,7 +22,7 @@ namespace {
 // -1: the socket cannot take the datagram. Otherwise 2 (PF_INET), +4 for a connected peer address,
 // +4 for a connected peer port, +1 when the socket last received on this CPU. (+4 for a bound
 // device does not occur: the scenario cannot set SO_BINDTODEVICE.)
-int compute_score(const Socket& socket, const FourTuple& packet, Ipv4Address wanted_address, int cpu)
+int compute_score(const Socket &socket, const FourTuple &packet, Ipv4Address wanted_address, int cpu)
 {
 	if (socket.bound_address != wanted_address)
 		return -1;
@@ -42,7 +42,7 @@ int compute_score(const Socket& socket, const FourTuple& packet, Ipv4Address wan
 	return score;
 }
 
-std::string describe(const Socket& socket)
+std::string describe(const Socket &socket)
 {
 	std::string text = socket.name + " (" + to_string(socket.local());
 	if (socket.peer)
@@ -51,11 +51,11 @@ std::string describe(const Socket& socket)
 }
 
 // The members reuseport_select_sock_by_hash may return: it skips connected ones (TCP_ESTABLISHED).
-UdpReuseportChoice reuseport_choice(const ReuseportGroup& group, const Sockets& sockets)
+UdpReuseportChoice reuseport_choice(const ReuseportGroup &group, const Sockets &sockets)
 {
 	UdpReuseportChoice choice{{}, group.has_conns};
-	for (const std::string& name : group.members)
-		if (const Socket* member = sockets.find(name); member->state != SocketState::established)
+	for (const std::string &name : group.members)
+		if (const Socket *member = sockets.find(name); member->state != SocketState::established)
 			choice.selectable.push_back(member);
 	return choice;
 }
@@ -67,15 +67,15 @@ UdpReuseportChoice reuseport_choice(const ReuseportGroup& group, const Sockets& 
 // ends the lookup, otherwise scoring goes on and a better-scoring (connected) socket can still win.
 // The kernel then rescores the member it picked; the model keeps the score of the socket that led
 // to the group, which differs only when that member has sk_incoming_cpu on this CPU.
-UdpAnswer udp4_lib_lookup2(const UdpPortChain& chain, const FourTuple& packet, Ipv4Address wanted_address,
-			   int cpu, std::string* explanation)
+UdpAnswer udp4_lib_lookup2(const UdpPortChain &chain, const FourTuple &packet, Ipv4Address wanted_address, int cpu,
+			   std::string *explanation)
 {
 	UdpAnswer answer;
-	const Socket* winner = nullptr;
-	const UdpReuseportChoice* group = nullptr; // the winner's, when the answer is its group
+	const Socket *winner = nullptr;
+	const UdpReuseportChoice *group = nullptr; // the winner's, when the answer is its group
 	int badness = 0;
-	for (const UdpChainEntry& entry : chain.entries) {
-		const Socket& socket = *entry.socket;
+	for (const UdpChainEntry &entry : chain.entries) {
+		const Socket &socket = *entry.socket;
 		const int score = compute_score(socket, packet, wanted_address, cpu);
 		if (score <= badness)
 			continue;
@@ -85,7 +85,7 @@ UdpAnswer udp4_lib_lookup2(const UdpPortChain& chain, const FourTuple& packet, I
 		group = nullptr;
 		if (socket.state == SocketState::established || entry.group < 0)
 			continue;
-		const UdpReuseportChoice& choice = chain.groups[static_cast<std::size_t>(entry.group)];
+		const UdpReuseportChoice &choice = chain.groups[static_cast<std::size_t>(entry.group)];
 		if (choice.selectable.empty())
 			continue;
 		answer.match = UdpMatch::reuseport_group;
@@ -95,7 +95,8 @@ UdpAnswer udp4_lib_lookup2(const UdpPortChain& chain, const FourTuple& packet, I
 			break;
 	}
 	if (explanation && winner) {
-		*explanation = group ? "SO_REUSEPORT group of " + describe(*winner) + ", one member by hash" : describe(*winner);
+		*explanation = group ? "SO_REUSEPORT group of " + describe(*winner) + ", one member by hash"
+				     : describe(*winner);
 		if (group && group->has_conns)
 			*explanation += " (group has had connections: scoring goes on)";
 	}
@@ -106,18 +107,22 @@ UdpAnswer udp4_lib_lookup2(const UdpPortChain& chain, const FourTuple& packet, I
 // __udp_is_mcast_sock accepts gets a copy: port, connected peer, and a bound address of 0.0.0.0 or
 // the destination itself. (Multicast group membership, ip_check_mc_rcu and ip_mc_sf_allow, is not
 // modelled: the scenario cannot join groups.)
-UdpAnswer udp4_lib_mcast_deliver(const UdpPortChain* chain, const FourTuple& packet,
-				 std::vector<const Socket*>& receivers, std::string* explanation)
+UdpAnswer udp4_lib_mcast_deliver(const UdpPortChain *chain, const FourTuple &packet,
+				 std::vector<const Socket *> &receivers, std::string *explanation)
 {
 	receivers.clear();
 	if (explanation)
-		*explanation = "broadcast/multicast to " + to_string(packet.destination) + " (__udp4_lib_mcast_deliver):";
-	const std::span<const UdpChainEntry> entries = chain ? std::span(chain->entries) : std::span<const UdpChainEntry>();
-	for (const UdpChainEntry& entry : entries) {
-		const Socket* socket = entry.socket;
-		const bool address_ok = socket->bound_address.is_any() || socket->bound_address == packet.destination.address;
-		const bool peer_ok = !socket->peer || (socket->peer->address == packet.source.address &&
-						       (socket->peer->port == 0 || socket->peer->port == packet.source.port));
+		*explanation =
+			"broadcast/multicast to " + to_string(packet.destination) + " (__udp4_lib_mcast_deliver):";
+	const std::span<const UdpChainEntry> entries =
+		chain ? std::span(chain->entries) : std::span<const UdpChainEntry>();
+	for (const UdpChainEntry &entry : entries) {
+		const Socket *socket = entry.socket;
+		const bool address_ok =
+			socket->bound_address.is_any() || socket->bound_address == packet.destination.address;
+		const bool peer_ok =
+			!socket->peer || (socket->peer->address == packet.source.address &&
+					  (socket->peer->port == 0 || socket->peer->port == packet.source.port));
 		if (address_ok && peer_ok) {
 			receivers.push_back(socket);
 			if (explanation)
@@ -132,15 +137,15 @@ UdpAnswer udp4_lib_mcast_deliver(const UdpPortChain* chain, const FourTuple& pac
 	return UdpAnswer{UdpMatch::every_socket, receivers, 0};
 }
 
-std::string flow_text(std::string_view ns, const FourTuple& packet)
+std::string flow_text(std::string_view ns, const FourTuple &packet)
 {
 	return "udp " + to_string(packet) + " in " + std::string(ns);
 }
 
-UdpLookupResult with_names(const UdpAnswer& answer, std::string explanation)
+UdpLookupResult with_names(const UdpAnswer &answer, std::string explanation)
 {
 	UdpLookupResult result{answer.match, {}, answer.score, std::move(explanation)};
-	for (const Socket* socket : answer.sockets)
+	for (const Socket *socket : answer.sockets)
 		result.sockets.push_back(socket->name);
 	return result;
 }
@@ -151,9 +156,9 @@ UdpLookupResult with_names(const UdpAnswer& answer, std::string explanation)
 // destination address, phase 2 only at sockets bound to 0.0.0.0, so any socket bound to the exact
 // address (connected or not) shadows every wildcard socket, connected ones included.
 // (udp4_lib_lookup1, the fallback for a lookup racing a rehash, and BPF sk_lookup do not apply.)
-UdpAnswer Sockets::udp_find(std::string_view ns, const FourTuple& packet, int cpu, std::string* explanation) const
+UdpAnswer Sockets::udp_find(std::string_view ns, const FourTuple &packet, int cpu, std::string *explanation) const
 {
-	const UdpPortChain* chain = udp_table_.find(ns, packet.destination.port);
+	const UdpPortChain *chain = udp_table_.find(ns, packet.destination.port);
 	if (!chain && !explanation)
 		return UdpAnswer{}; // no socket on the port, whatever the destination
 
@@ -173,39 +178,39 @@ UdpAnswer Sockets::udp_find(std::string_view ns, const FourTuple& packet, int cp
 		const UdpAnswer wildcard = udp4_lib_lookup2(*chain, packet, any_address, cpu, explanation);
 		if (wildcard.found()) {
 			if (explanation)
-				*explanation = flow_text(ns, packet) + ": __udp4_lib_lookup phase 2 (bound to 0.0.0.0): " +
-					       *explanation + ", compute_score=" + std::to_string(wildcard.score);
+				*explanation = flow_text(ns, packet) +
+					       ": __udp4_lib_lookup phase 2 (bound to 0.0.0.0): " + *explanation +
+					       ", compute_score=" + std::to_string(wildcard.score);
 			return wildcard;
 		}
 	}
 	if (explanation)
-		*explanation = flow_text(ns, packet) + ": no socket on port " + std::to_string(packet.destination.port) +
-			       " (ICMP port unreachable)";
+		*explanation = flow_text(ns, packet) + ": no socket on port " +
+			       std::to_string(packet.destination.port) + " (ICMP port unreachable)";
 	return UdpAnswer{};
 }
 
 // udp.c: __udp_queue_rcv_skb: a connected socket that receives records the CPU
 // (sk_incoming_cpu_update); an unconnected one does not.
-UdpAnswer Sockets::udp_find_and_receive(std::string_view ns, const FourTuple& packet, int cpu,
-					std::string* explanation)
+UdpAnswer Sockets::udp_find_and_receive(std::string_view ns, const FourTuple &packet, int cpu, std::string *explanation)
 {
 	const UdpAnswer answer = udp_find(ns, packet, cpu, explanation);
 	if (answer.match == UdpMatch::reuseport_group)
 		return answer; // the member is unknown, and only unconnected members are picked
-	for (const Socket* socket : answer.sockets)
+	for (const Socket *socket : answer.sockets)
 		if (socket->peer) // every Socket lives in sockets_, which this non-const Sockets owns
-			const_cast<Socket*>(socket)->incoming_cpu = cpu;
+			const_cast<Socket *>(socket)->incoming_cpu = cpu;
 	return answer;
 }
 
-UdpLookupResult Sockets::udp_lookup(std::string_view ns, const FourTuple& packet, int cpu) const
+UdpLookupResult Sockets::udp_lookup(std::string_view ns, const FourTuple &packet, int cpu) const
 {
 	std::string explanation;
 	const UdpAnswer answer = udp_find(ns, packet, cpu, &explanation);
 	return with_names(answer, std::move(explanation));
 }
 
-UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple& packet, int cpu)
+UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple &packet, int cpu)
 {
 	std::string explanation;
 	const UdpAnswer answer = udp_find_and_receive(ns, packet, cpu, &explanation);
@@ -214,7 +219,7 @@ UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple& packe
 
 void Sockets::udp_received_on(std::string_view name, int cpu)
 {
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	if (socket && socket->peer)
 		socket->incoming_cpu = cpu;
 }
@@ -226,15 +231,15 @@ void Sockets::reindex_udp_port(std::string_view ns, std::uint16_t port)
 	if (port == 0)
 		return; // the socket held no port: it is on no chain
 	UdpPortChain chain;
-	for (const Socket* socket : holding_port(ns, Protocol::udp, port)) {
+	for (const Socket *socket : holding_port(ns, Protocol::udp, port)) {
 		UdpChainEntry entry{socket, -1};
-		if (const ReuseportGroup* group = group_of(*socket)) {
+		if (const ReuseportGroup *group = group_of(*socket)) {
 			entry.group = static_cast<int>(chain.groups.size());
 			chain.groups.push_back(reuseport_choice(*group, *this));
 		}
 		chain.entries.push_back(entry);
 	}
-	std::sort(chain.entries.begin(), chain.entries.end(), [](const UdpChainEntry& a, const UdpChainEntry& b) {
+	std::sort(chain.entries.begin(), chain.entries.end(), [](const UdpChainEntry &a, const UdpChainEntry &b) {
 		return a.socket->lookup_sequence > b.socket->lookup_sequence;
 	});
 	udp_table_.replace(ns, port, std::move(chain));

@@ -22,7 +22,7 @@ enum class UdpMatch {
 	// A broadcast or multicast destination: every matching socket gets its own copy.
 	every_socket,
 };
-const char* to_string(UdpMatch match);
+const char *to_string(UdpMatch match);
 
 // A lookup's answer as the socket table holds it: pointers, no names, nothing allocated. The
 // pointers are valid until the next socket call (bind, connect, close, ...) or UDP lookup on the
@@ -31,7 +31,7 @@ struct UdpAnswer {
 	UdpMatch match = UdpMatch::no_socket;
 	// The socket; the reuseport group's members a hash may pick, in joining order; or every socket
 	// that gets a copy. Empty for no_socket.
-	std::span<const Socket* const> sockets;
+	std::span<const Socket *const> sockets;
 	int score = 0; // compute_score of the socket (or group member) that won
 
 	bool found() const { return !sockets.empty(); }

@@ -17,12 +17,12 @@ namespace econsim::model {
 // The members of an SO_REUSEPORT group that reuseport_select_sock_by_hash may return: the
 // unconnected ones (it skips TCP_ESTABLISHED), in joining order.
 struct UdpReuseportChoice {
-	std::vector<const Socket*> selectable;
+	std::vector<const Socket *> selectable;
 	bool has_conns = false; // sock_reuseport.h: has_conns, when the group was indexed
 };
 
 struct UdpChainEntry {
-	const Socket* socket = nullptr;
+	const Socket *socket = nullptr;
 	int group = -1; // index in UdpPortChain::groups, or -1 when the socket is in no group
 };
 
@@ -39,7 +39,7 @@ struct UdpPortChain {
 class UdpTable {
 public:
 	// The chain for a port in a namespace, or null when no UDP socket there holds it.
-	const UdpPortChain* find(std::string_view ns, std::uint16_t port) const
+	const UdpPortChain *find(std::string_view ns, std::uint16_t port) const
 	{
 		auto it = chains_.find(PortName{ns, port});
 		return it == chains_.end() ? nullptr : &it->second;
@@ -59,17 +59,17 @@ private:
 	};
 	struct PortHash {
 		using is_transparent = void;
-		std::size_t operator()(const PortName& key) const
+		std::size_t operator()(const PortName &key) const
 		{
 			return NameHash{}(key.ns) ^ (std::size_t{key.port} * 0x9E3779B97F4A7C15ull);
 		}
-		std::size_t operator()(const Port& key) const { return (*this)(PortName{key.ns, key.port}); }
+		std::size_t operator()(const Port &key) const { return (*this)(PortName{key.ns, key.port}); }
 	};
 	struct PortEqual {
 		using is_transparent = void;
-		static PortName view(const Port& key) { return PortName{key.ns, key.port}; }
-		static PortName view(const PortName& key) { return key; }
-		template <typename A, typename B> bool operator()(const A& a, const B& b) const
+		static PortName view(const Port &key) { return PortName{key.ns, key.port}; }
+		static PortName view(const PortName &key) { return key; }
+		template <typename A, typename B> bool operator()(const A &a, const B &b) const
 		{
 			return view(a).port == view(b).port && view(a).ns == view(b).ns;
 		}

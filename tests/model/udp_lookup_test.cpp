@@ -286,18 +286,18 @@ TEST_F(UdpLookup, UdpFind_SameAnswerAsUdpLookup_ExplainsOnlyWhenAsked)
 	ASSERT_EQ(sockets().connect("client", at(peer_ip, 4000)), Error::none);
 
 	const FourTuple datagrams[] = {
-		from_to(at(peer_ip, 4000), at(c1_ip, 5000)),           // reuseport group, phase 2
-		from_to(at(peer_ip, 4000), at(c1_ip, 6000)),           // connected socket, phase 1
-		from_to(at(other_peer_ip, 4000), at(c1_ip, 6000)),     // unconnected, phase 1
+		from_to(at(peer_ip, 4000), at(c1_ip, 5000)),            // reuseport group, phase 2
+		from_to(at(peer_ip, 4000), at(c1_ip, 6000)),            // connected socket, phase 1
+		from_to(at(other_peer_ip, 4000), at(c1_ip, 6000)),      // unconnected, phase 1
 		from_to(at(peer_ip, 4000), at(subnet_broadcast, 5000)), // a copy to each
-		from_to(at(peer_ip, 4000), at(c1_ip, 7000)),           // no socket
+		from_to(at(peer_ip, 4000), at(c1_ip, 7000)),            // no socket
 		from_to(at(peer_ip, 4000), at(subnet_broadcast, 7000)), // broadcast, no socket
 	};
-	for (const FourTuple& datagram : datagrams) {
+	for (const FourTuple &datagram : datagrams) {
 		const UdpLookupResult named = sockets().udp_lookup("c1", datagram, 0);
 		const UdpAnswer unexplained = sockets().udp_find("c1", datagram, 0);
 		Names found;
-		for (const Socket* socket : unexplained.sockets)
+		for (const Socket *socket : unexplained.sockets)
 			found.push_back(socket->name);
 		EXPECT_EQ(unexplained.match, named.match) << to_string(datagram);
 		EXPECT_EQ(found, named.sockets) << to_string(datagram);
@@ -333,7 +333,7 @@ TEST_F(UdpLookup, UdpFind_IndexFollowsSocketCallsAndLinks)
 {
 	auto found = [this](Endpoint from, Endpoint to) {
 		Names names;
-		for (const Socket* socket : sockets().udp_find("c1", from_to(from, to), 0).sockets)
+		for (const Socket *socket : sockets().udp_find("c1", from_to(from, to), 0).sockets)
 			names.push_back(socket->name);
 		return names;
 	};
