@@ -15,7 +15,7 @@ packages=(
 	linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod
 	iproute2 tcpdump procps python3 python3-yaml
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev clang-format
 	bc bison flex libelf-dev libssl-dev
 )
 

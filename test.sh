@@ -1,13 +1,24 @@
 #!/bin/bash
-# The whole test suite: unit and property tests under ASan+UBSan, the flow map's self-test in
-# userspace, the same self-test as a kernel module in a real Linux kernel booted in qemu.
+# ./test.sh: the whole test suite: unit and property tests under ASan+UBSan, the flow map's
+# self-test in userspace, the same self-test as a kernel module in a real Linux kernel booted in
+# qemu, the patched kernel end to end. CI runs exactly this.
+# ./test.sh quick: the unit and trace tests only (ctest -L quick, see README "Tests"), for while
+# you work; it assumes ./setup.sh has run once.
 set -euo pipefail
 cd "$(dirname "$0")"
-./setup.sh
+tier=${1:-full}
+[[ $tier == full || $tier == quick ]] || { echo "usage: ./test.sh [quick]" >&2; exit 2; }
+[[ $tier == quick ]] || ./setup.sh
 
 echo "== build with ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DECONSIM_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)" >build-asan/build.log 2>&1 || { tail -40 build-asan/build.log; exit 1; }
+
+if [[ $tier == quick ]]; then
+	echo "== ctest -L quick (ASan+UBSan): unit and trace tests"
+	(cd build-asan && ctest --output-on-failure -j"$(nproc)" -L quick)
+	exit
+fi
 
 echo "== ctest (ASan+UBSan)"
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")

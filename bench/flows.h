@@ -41,7 +41,10 @@ inline std::uint64_t key_mix(const fpmap_flow &k)
 		      std::rotl(w[2], 42) * 0x165667B19E3779F9ull);
 }
 
-inline std::uint32_t nic_hash(const fpmap_flow &k) { return static_cast<std::uint32_t>(key_mix(k)); }
+inline std::uint32_t nic_hash(const fpmap_flow &k)
+{
+	return static_cast<std::uint32_t>(key_mix(k));
+}
 
 struct FlowEq {
 	bool operator()(const fpmap_flow &a, const fpmap_flow &b) const { return !std::memcmp(&a, &b, sizeof(a)); }
@@ -51,13 +54,17 @@ struct FlowMix {
 };
 
 // ECON keeps the inner 5-tuple only (B8: no VNI, no namespace).
-inline sim::EconFlow econ_flow(const fpmap_flow &k) { return sim::EconFlow{k.saddr, k.daddr, k.sport, k.dport, k.proto}; }
+inline sim::EconFlow econ_flow(const fpmap_flow &k)
+{
+	return sim::EconFlow{k.saddr, k.daddr, k.sport, k.dport, k.proto};
+}
 
 // A flow as containers get them: clients anywhere in 10/8, a few hundred container addresses,
 // a handful of service ports, mostly UDP, 16 VNIs; every lookup starts in the host namespace.
 inline fpmap_flow random_flow(std::mt19937_64 &rng)
 {
-	static constexpr std::uint16_t kServicePorts[] = {53, 80, 443, 4000, 5000, 5001, 5002, 5003, 6379, 8080, 8443, 9000};
+	static constexpr std::uint16_t kServicePorts[] = {53,   80,   443,  4000, 5000, 5001,
+							  5002, 5003, 6379, 8080, 8443, 9000};
 	fpmap_flow k{};
 	k.saddr = htobe32(0x0a000000u | static_cast<std::uint32_t>(rng() & 0xffffff));
 	k.daddr = htobe32(0x0ae90000u | static_cast<std::uint32_t>(0x100 + rng() % 320));

@@ -55,18 +55,33 @@ constexpr std::uint32_t ipv4(unsigned a, unsigned b, unsigned c, unsigned d)
 constexpr std::uint32_t kNicIp = ipv4(192, 168, 0, 2);
 constexpr Mac kNicMac{0x02, 0, 0, 0, 0, 0x02};
 
-std::uint32_t vtep_ip(int vtep) { return ipv4(192, 168, 0, 10 + vtep); }
-Mac vtep_mac(int vtep) { return {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(0x10 + vtep)}; }
+std::uint32_t vtep_ip(int vtep)
+{
+	return ipv4(192, 168, 0, 10 + vtep);
+}
+Mac vtep_mac(int vtep)
+{
+	return {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(0x10 + vtep)};
+}
 
 // Container c (0, 1) on VNI index v: tenants reuse addresses, so c1 and c3 are both 10.233.1.2.
-std::uint32_t container_ip(int c) { return ipv4(10, 233, 1, 2 + c); }
+std::uint32_t container_ip(int c)
+{
+	return ipv4(10, 233, 1, 2 + c);
+}
 Mac container_mac(int v, int c)
 {
 	return {0x02, static_cast<std::uint8_t>(0x2a + v), 0x0a, 0xe9, 0x01, static_cast<std::uint8_t>(2 + c)};
 }
-std::string container_name(int v, int c) { return "c" + std::to_string(1 + v * kContainersPerVni + c); }
+std::string container_name(int v, int c)
+{
+	return "c" + std::to_string(1 + v * kContainersPerVni + c);
+}
 
-std::uint32_t client_ip(int client) { return ipv4(10, 233, 2, 1 + client); }
+std::uint32_t client_ip(int client)
+{
+	return ipv4(10, 233, 2, 1 + client);
+}
 Mac client_mac(int v, int client)
 {
 	return {0x02, static_cast<std::uint8_t>(0x2a + v), 0x0a, 0xe9, 0x02, static_cast<std::uint8_t>(1 + client)};
@@ -76,15 +91,16 @@ struct Flow {
 	int vni_index;
 	int client;
 	int container;
-	std::uint16_t sport; // the client's
-	std::uint16_t dport; // the container's
+	std::uint16_t sport;          // the client's
+	std::uint16_t dport;          // the container's
 	std::uint16_t rx_outer_sport; // what the client's VTEP picked for it
 	std::uint16_t tx_outer_sport; // what this host picks for the reply
 	bool seen = false;
 };
 
 // udp_flow_src_port's shape: a hash of the inner flow into the local port range 32768-60999.
-std::uint16_t outer_source_port(std::uint32_t a, std::uint32_t b, std::uint16_t sp, std::uint16_t dp, std::uint32_t salt)
+std::uint16_t outer_source_port(std::uint32_t a, std::uint32_t b, std::uint16_t sp, std::uint16_t dp,
+				std::uint32_t salt)
 {
 	std::uint64_t h = (std::uint64_t{a} << 32 | b) * 0x9E3779B97F4A7C15ull;
 	h ^= (std::uint64_t{sp} << 16 | dp | std::uint64_t{salt} << 32) * 0xC2B2AE3D27D4EB4Full;
@@ -102,8 +118,9 @@ std::vector<Flow> make_flows(std::uint32_t count)
 		flow.client = static_cast<int>((f / 2) % kClientsPerVni);
 		flow.container = static_cast<int>((f / (2 * kClientsPerVni)) % kContainersPerVni);
 		flow.sport = static_cast<std::uint16_t>(10000 + f / 2 % 50000);
-		flow.dport = f % 50 == 49 ? kUnboundPort
-					  : static_cast<std::uint16_t>(kFirstServerPort + (f / 7) % kSocketsPerContainer);
+		flow.dport = f % 50 == 49
+				     ? kUnboundPort
+				     : static_cast<std::uint16_t>(kFirstServerPort + (f / 7) % kSocketsPerContainer);
 		std::uint32_t cip = client_ip(flow.client), sip = container_ip(flow.container);
 		flow.rx_outer_sport = outer_source_port(cip, sip, flow.sport, flow.dport, 1);
 		flow.tx_outer_sport = outer_source_port(sip, cip, flow.dport, flow.sport, 2);
@@ -238,7 +255,8 @@ public:
 	{
 		const std::uint32_t record[4] = {static_cast<std::uint32_t>(kFirstSecond + micros / 1000000),
 						 static_cast<std::uint32_t>(micros % 1000000),
-						 static_cast<std::uint32_t>(f.size()), static_cast<std::uint32_t>(f.size())};
+						 static_cast<std::uint32_t>(f.size()),
+						 static_cast<std::uint32_t>(f.size())};
 		write(record, sizeof(record));
 		write(f.bytes().data(), f.size());
 	}
@@ -290,19 +308,21 @@ void write_scenario(const std::string &path, std::uint64_t frames, std::uint32_t
 	}
 	std::fprintf(out, "# Written by bench/gen-capture --frames %llu --flows %u --seed %llu: do not edit.\n",
 		     static_cast<unsigned long long>(frames), flows, static_cast<unsigned long long>(seed));
-	std::fprintf(out, "version: 1\nhost:\n  name: node-b\n  cpus: 2\n  rss: l4\n"
-			  "  nic: {name: eth0, mac: \"%s\", ip: 192.168.0.2/24}\n  vxlan:\n",
+	std::fprintf(out,
+		     "version: 1\nhost:\n  name: node-b\n  cpus: 2\n  rss: l4\n"
+		     "  nic: {name: eth0, mac: \"%s\", ip: 192.168.0.2/24}\n  vxlan:\n",
 		     mac_text(kNicMac).c_str());
 	for (int v = 0; v < 2; v++)
-		std::fprintf(out, "    - {name: vxlan%u, vni: %u, port: %u, bridge: br%u}\n", kVnis[v], kVnis[v], kVxlanPort,
-			     kVnis[v]);
+		std::fprintf(out, "    - {name: vxlan%u, vni: %u, port: %u, bridge: br%u}\n", kVnis[v], kVnis[v],
+			     kVxlanPort, kVnis[v]);
 	std::fprintf(out, "  bridges:\n");
 	for (int v = 0; v < 2; v++)
 		std::fprintf(out, "    - {name: br%u}\n", kVnis[v]);
 	std::fprintf(out, "  containers:\n");
 	for (int v = 0; v < 2; v++)
 		for (int c = 0; c < kContainersPerVni; c++)
-			std::fprintf(out, "    - {name: %s, bridge: br%u, veth: veth-%s, mac: \"%s\", ip: 10.233.1.%d/16}\n",
+			std::fprintf(out,
+				     "    - {name: %s, bridge: br%u, veth: veth-%s, mac: \"%s\", ip: 10.233.1.%d/16}\n",
 				     container_name(v, c).c_str(), kVnis[v], container_name(v, c).c_str(),
 				     mac_text(container_mac(v, c)).c_str(), 2 + c);
 	std::fprintf(out, "fastpath:\n  mode: fixed\nevents:\n");
@@ -310,8 +330,10 @@ void write_scenario(const std::string &path, std::uint64_t frames, std::uint32_t
 		std::string name = socket_name(v, c, p, generation);
 		std::fprintf(out, "  - {t: %s, op: socket, sock: \"%s\", ns: %s, proto: udp}\n", time_text(at).c_str(),
 			     name.c_str(), container_name(v, c).c_str());
-		std::fprintf(out, "  - {t: %s, op: bind, sock: \"%s\", addr: \"0.0.0.0:%d\", reuseaddr: false, reuseport: false}\n",
-			     time_text(at).c_str(), name.c_str(), kFirstServerPort + p);
+		std::fprintf(
+			out,
+			"  - {t: %s, op: bind, sock: \"%s\", addr: \"0.0.0.0:%d\", reuseaddr: false, reuseport: false}\n",
+			time_text(at).c_str(), name.c_str(), kFirstServerPort + p);
 	};
 	for (int v = 0; v < 2; v++)
 		for (int c = 0; c < kContainersPerVni; c++)
@@ -319,7 +341,8 @@ void write_scenario(const std::string &path, std::uint64_t frames, std::uint32_t
 				bind(-10000, v, c, p, 'a');
 	// Halfway, c1's socket on port 5003 closes and another takes the port 100 us later.
 	std::int64_t half = static_cast<std::int64_t>(frames / 2);
-	std::fprintf(out, "  - {t: %s, op: close, sock: \"%s\"}\n", time_text(half).c_str(), socket_name(0, 0, 3, 'a').c_str());
+	std::fprintf(out, "  - {t: %s, op: close, sock: \"%s\"}\n", time_text(half).c_str(),
+		     socket_name(0, 0, 3, 'a').c_str());
 	bind(half + 100, 0, 0, 3, 'b');
 	if (std::fclose(out) != 0) {
 		std::fprintf(stderr, "gen-capture: cannot write %s\n", path.c_str());
@@ -377,16 +400,23 @@ int main(int argc, char **argv)
 		Flow &flow = all[rng.below(static_cast<std::uint32_t>(flows))];
 		const int v = flow.vni_index;
 		const int vtep = flow.client % kVteps;
-		const Ends client{client_mac(v, flow.client), container_mac(v, flow.container), client_ip(flow.client),
-				  container_ip(flow.container), flow.sport, flow.dport};
+		const Ends client{client_mac(v, flow.client),
+				  container_mac(v, flow.container),
+				  client_ip(flow.client),
+				  container_ip(flow.container),
+				  flow.sport,
+				  flow.dport};
 		// A container answers one frame in ten of a flow it has heard from and has a socket for.
 		const bool reply = flow.seen && flow.dport != kUnboundPort && rng.below(10) == 0;
 		if (reply) {
-			const Ends outer{kNicMac, vtep_mac(vtep), kNicIp, vtep_ip(vtep), flow.tx_outer_sport, kVxlanPort};
-			const Ends inner{client.dst_mac, client.src_mac, client.dst_ip, client.src_ip, flow.dport, flow.sport};
+			const Ends outer{kNicMac,       vtep_mac(vtep),      kNicIp,
+					 vtep_ip(vtep), flow.tx_outer_sport, kVxlanPort};
+			const Ends inner{client.dst_mac, client.src_mac, client.dst_ip,
+					 client.src_ip,  flow.dport,     flow.sport};
 			vxlan_frame(frame, outer, kVnis[v], inner, host_id++, inner_id++);
 		} else {
-			const Ends outer{vtep_mac(vtep), kNicMac, vtep_ip(vtep), kNicIp, flow.rx_outer_sport, kVxlanPort};
+			const Ends outer{vtep_mac(vtep),      kNicMac,   vtep_ip(vtep), kNicIp,
+					 flow.rx_outer_sport, kVxlanPort};
 			vxlan_frame(frame, outer, kVnis[v], client, vtep_ids[vtep]++, inner_id++);
 			flow.seen = true;
 		}

@@ -51,7 +51,10 @@ double thread_seconds()
 }
 
 // The NIC's indirection table picks the CPU (sim/stages/nic_rx.cpp: rss_cpu).
-unsigned rss_cpu(std::uint32_t hash, unsigned cpus) { return (hash % 128) % cpus; }
+unsigned rss_cpu(std::uint32_t hash, unsigned cpus)
+{
+	return (hash % 128) % cpus;
+}
 
 struct Flow {
 	Probe probe;
@@ -188,7 +191,10 @@ private:
 // ---- the benchmarks -------------------------------------------------------------------------
 
 // Sockets closed per timed batch: enough to amortise the clock reads, few enough that N stays N.
-std::size_t batch_for(std::size_t n, unsigned k) { return std::clamp<std::size_t>(n / (16 * k), 1, 64); }
+std::size_t batch_for(std::size_t n, unsigned k)
+{
+	return std::clamp<std::size_t>(n / (16 * k), 1, 64);
+}
 
 // One population and map alive at a time, whichever benchmark made them: fixed maps of different
 // CPU counts cannot coexist (they share the compat layer's CPU count), and 1M-entry maps are big.
@@ -278,17 +284,18 @@ template <typename D> void register_design()
 	for (unsigned cpus : kCpus)
 		for (unsigned k : kSocketFlows)
 			for (std::size_t n : kEntries)
-				benchmark::RegisterBenchmark(("close/" + std::string(D::kName) + "/entries:" + std::to_string(n) +
-							      "/cpus:" + std::to_string(cpus) + "/flows:" + std::to_string(k))
-								     .c_str(),
-							     [n, cpus, k](benchmark::State &s) { close_socket<D>(s, n, cpus, k); })
+				benchmark::RegisterBenchmark(
+					("close/" + std::string(D::kName) + "/entries:" + std::to_string(n) +
+					 "/cpus:" + std::to_string(cpus) + "/flows:" + std::to_string(k))
+						.c_str(),
+					[n, cpus, k](benchmark::State &s) { close_socket<D>(s, n, cpus, k); })
 					->UseManualTime()
 					->Iterations(close_iterations(D::kName, n))
 					->Unit(benchmark::kMicrosecond);
 	for (unsigned cpus : kCpus)
 		for (std::size_t n : kEntries)
-			benchmark::RegisterBenchmark(("flush/" + std::string(D::kName) + "/entries:" + std::to_string(n) +
-						      "/cpus:" + std::to_string(cpus))
+			benchmark::RegisterBenchmark(("flush/" + std::string(D::kName) +
+						      "/entries:" + std::to_string(n) + "/cpus:" + std::to_string(cpus))
 							     .c_str(),
 						     [n, cpus](benchmark::State &s) { flush<D>(s, n, cpus); })
 				->UseManualTime()

@@ -2,22 +2,22 @@
 
 namespace econsim::model {
 
-void BridgeFdb::learn(const MacAddress& mac, std::string_view port, double now)
+void BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
 {
 	auto [it, added] = entries_.try_emplace(mac, Entry{std::string(port), false, now});
 	if (added)
 		return;
-	Entry& entry = it->second; // an expired one too: refreshing it is what re-learning would do
+	Entry &entry = it->second; // an expired one too: refreshing it is what re-learning would do
 	entry.port = port;
 	entry.updated = now;
 }
 
-void BridgeFdb::add_static(const MacAddress& mac, std::string_view port)
+void BridgeFdb::add_static(const MacAddress &mac, std::string_view port)
 {
 	entries_[mac] = Entry{std::string(port), true, 0};
 }
 
-std::optional<std::string> BridgeFdb::lookup(const MacAddress& mac, double now) const
+std::optional<std::string> BridgeFdb::lookup(const MacAddress &mac, double now) const
 {
 	auto it = entries_.find(mac);
 	if (it == entries_.end() || has_expired(it->second, now))
@@ -36,12 +36,12 @@ void BridgeFdb::forget_learned_on(std::string_view port)
 }
 
 // br_fdb.c: has_expired: time_before_eq(updated + hold_time, now), static entries never.
-bool BridgeFdb::has_expired(const Entry& entry, double now) const
+bool BridgeFdb::has_expired(const Entry &entry, double now) const
 {
 	return !entry.is_static && entry.updated + ageing_seconds_ <= now;
 }
 
-bool BridgeFdb::remove(const MacAddress& mac)
+bool BridgeFdb::remove(const MacAddress &mac)
 {
 	return entries_.erase(mac) != 0;
 }

@@ -26,26 +26,26 @@ public:
 	// An unknown MAC is added; a known one is refreshed and moves to `port` when it came from
 	// elsewhere. The kernel moves static entries too: only BR_FDB_LOCAL and BR_FDB_STICKY entries
 	// stay put, and the scenario has neither.
-	void learn(const MacAddress& mac, std::string_view port, double now);
+	void learn(const MacAddress &mac, std::string_view port, double now);
 
 	// br_fdb.c: br_fdb_add with NUD_NOARP ("bridge fdb add MAC dev PORT master static").
-	void add_static(const MacAddress& mac, std::string_view port);
+	void add_static(const MacAddress &mac, std::string_view port);
 	// br_fdb.c: br_fdb_delete ("bridge fdb del MAC dev PORT master"). False if there was none.
-	bool remove(const MacAddress& mac);
+	bool remove(const MacAddress &mac);
 
 	// br_fdb.c: br_fdb_find_rcu, with has_expired applied at the lookup. The kernel does not check
 	// the age there: br_fdb_cleanup (delayed work) removes an entry at about updated + ageing time.
 	// The model removes it exactly then.
-	std::optional<std::string> lookup(const MacAddress& mac, double now) const;
+	std::optional<std::string> lookup(const MacAddress &mac, double now) const;
 
 	// br_fdb.c: br_fdb_delete_by_port(br, p, 0, 0), called by br_stp_disable_port when a port stops
 	// forwarding: learned entries of that port go, static ones stay.
 	void forget_learned_on(std::string_view port);
 
-	const std::map<MacAddress, Entry>& entries() const { return entries_; }
+	const std::map<MacAddress, Entry> &entries() const { return entries_; }
 
 private:
-	bool has_expired(const Entry& entry, double now) const;
+	bool has_expired(const Entry &entry, double now) const;
 
 	std::map<MacAddress, Entry> entries_;
 	double ageing_seconds_ = default_ageing_seconds;

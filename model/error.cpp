@@ -2,7 +2,7 @@
 
 namespace econsim::model {
 
-const char* to_string(Error error)
+const char *to_string(Error error)
 {
 	switch (error) {
 	case Error::none: return "none";

@@ -25,15 +25,14 @@ Error Host::add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_por
 	return added;
 }
 
-Error Host::add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
-			  Ipv4Interface address)
+Error Host::add_container(std::string name, std::string bridge, std::string veth, MacAddress mac, Ipv4Interface address)
 {
 	return topology_.add_container(std::move(name), std::move(bridge), std::move(veth), mac, address);
 }
 
 Error Host::set_link(std::string_view name, bool up)
 {
-	const Device* device = topology_.device(name);
+	const Device *device = topology_.device(name);
 	if (!device)
 		return Error::unknown_device;
 	if (device->kind != DeviceKind::vxlan || device->admin_up == up)
@@ -57,10 +56,10 @@ Error Host::delete_container(std::string_view name)
 	if (!topology_.container(name))
 		return Error::unknown_namespace;
 	std::vector<std::string> in_namespace;
-	for (const Socket* socket : sockets_.all())
+	for (const Socket *socket : sockets_.all())
 		if (socket->ns == name)
 			in_namespace.push_back(socket->name);
-	for (const std::string& socket : in_namespace)
+	for (const std::string &socket : in_namespace)
 		sockets_.close(socket);
 	return topology_.remove_container(name);
 }

@@ -15,13 +15,13 @@ namespace econsim::model {
 class Host {
 public:
 	Host();
-	Host(const Host&) = delete; // sockets_ refers to topology_
-	Host& operator=(const Host&) = delete;
+	Host(const Host &) = delete; // sockets_ refers to topology_
+	Host &operator=(const Host &) = delete;
 
-	Topology& topology() { return topology_; }
-	const Topology& topology() const { return topology_; }
-	Sockets& sockets() { return sockets_; }
-	const Sockets& sockets() const { return sockets_; }
+	Topology &topology() { return topology_; }
+	const Topology &topology() const { return topology_; }
+	Sockets &sockets() { return sockets_; }
+	const Sockets &sockets() const { return sockets_; }
 
 	// Building the host. Devices are created up, so a VXLAN device opens its UDP socket here.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);

@@ -9,7 +9,7 @@ bool addresses_overlap(Ipv4Address a, Ipv4Address b)
 
 // All sockets of a scenario belong to one user, so the uid_eq tests hold, and none is bound to a
 // device (the scenario cannot say SO_BINDTODEVICE), so the sk_bound_dev_if tests hold too.
-bool udp_port_conflict(const Socket& candidate, const Socket& owner)
+bool udp_port_conflict(const Socket &candidate, const Socket &owner)
 {
 	if (&candidate == &owner || (candidate.reuseaddr && owner.reuseaddr))
 		return false;
@@ -19,7 +19,7 @@ bool udp_port_conflict(const Socket& candidate, const Socket& owner)
 	return !same_reuseport_owner;
 }
 
-bool tcp_port_conflict(const Socket& candidate, const Socket& owner, TcpPortCheck check)
+bool tcp_port_conflict(const Socket &candidate, const Socket &owner, TcpPortCheck check)
 {
 	if (&candidate == &owner || !addresses_overlap(candidate.bound_address, owner.bound_address))
 		return false;

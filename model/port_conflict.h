@@ -11,7 +11,7 @@ bool addresses_overlap(Ipv4Address a, Ipv4Address b);
 
 // udp.c: udp_lib_lport_inuse (and udp_lib_lport_inuse2, its hash2 twin). `owner` holds the port;
 // may `candidate` (not yet in a reuseport group) have it too?
-bool udp_port_conflict(const Socket& candidate, const Socket& owner);
+bool udp_port_conflict(const Socket &candidate, const Socket &owner);
 
 // Which of inet_csk_get_port's two callers is asking.
 enum class TcpPortCheck {
@@ -25,6 +25,6 @@ enum class TcpPortCheck {
 
 // inet_connection_sock.c: inet_bind_conflict, applied to owners whose address overlaps as
 // inet_csk_bind_conflict does (ipv4_rcv_saddr_equal with match_wildcard).
-bool tcp_port_conflict(const Socket& candidate, const Socket& owner, TcpPortCheck check);
+bool tcp_port_conflict(const Socket &candidate, const Socket &owner, TcpPortCheck check);
 
 } // namespace econsim::model

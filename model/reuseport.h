@@ -19,14 +19,14 @@ struct ReuseportGroup {
 class ReuseportGroups {
 public:
 	// reuseport_alloc: a new group whose only member is `first`.
-	std::uint64_t create(const std::string& first);
+	std::uint64_t create(const std::string &first);
 	// reuseport_add_sock.
-	void add(std::uint64_t group, const std::string& member);
+	void add(std::uint64_t group, const std::string &member);
 	// reuseport_detach_sock; the last member leaving frees the group.
-	void detach(std::uint64_t group, const std::string& member);
+	void detach(std::uint64_t group, const std::string &member);
 	// reuseport_has_conns_set.
 	void mark_has_conns(std::uint64_t group);
-	const ReuseportGroup& at(std::uint64_t group) const { return groups_.at(group); }
+	const ReuseportGroup &at(std::uint64_t group) const { return groups_.at(group); }
 
 private:
 	std::map<std::uint64_t, ReuseportGroup> groups_;

@@ -19,7 +19,7 @@ enum class SocketState {
 	established, // TCP_ESTABLISHED, or a connected UDP socket
 	close_wait,  // TCP_CLOSE_WAIT: the peer sent FIN; still hashed, still receives
 };
-const char* to_string(SocketState state);
+const char *to_string(SocketState state);
 
 enum class SocketOrigin {
 	scenario,     // socket() in the scenario
@@ -33,17 +33,17 @@ struct Socket {
 	Protocol protocol = Protocol::udp;
 	SocketOrigin origin = SocketOrigin::scenario;
 
-	bool reuseaddr = false;        // sk_reuse (SO_REUSEADDR)
-	bool reuseport = false;        // sk_reuseport (SO_REUSEPORT)
-	Ipv4Address bound_address{};   // inet_rcv_saddr: what lookups match the destination against
-	std::uint16_t port = 0;        // inet_num; 0 while the socket holds no port
-	bool address_locked = false;   // SOCK_BINDADDR_LOCK: bind() named an address
-	bool port_locked = false;      // SOCK_BINDPORT_LOCK: bind() named a port
-	std::optional<Endpoint> peer{};  // inet_daddr:inet_dport, once connected
+	bool reuseaddr = false;         // sk_reuse (SO_REUSEADDR)
+	bool reuseport = false;         // sk_reuseport (SO_REUSEPORT)
+	Ipv4Address bound_address{};    // inet_rcv_saddr: what lookups match the destination against
+	std::uint16_t port = 0;         // inet_num; 0 while the socket holds no port
+	bool address_locked = false;    // SOCK_BINDADDR_LOCK: bind() named an address
+	bool port_locked = false;       // SOCK_BINDPORT_LOCK: bind() named a port
+	std::optional<Endpoint> peer{}; // inet_daddr:inet_dport, once connected
 	SocketState state = SocketState::closed;
-	int backlog = 0;               // sk_max_ack_backlog (recorded; see README)
+	int backlog = 0; // sk_max_ack_backlog (recorded; see README)
 
-	int incoming_cpu = -1;         // sk_incoming_cpu: compute_score gives +1 on this CPU
+	int incoming_cpu = -1;                          // sk_incoming_cpu: compute_score gives +1 on this CPU
 	std::optional<std::uint64_t> reuseport_group{}; // sk_reuseport_cb
 
 	// Hash chains are lists with the newest entry at the head, and lookups take the first of equal

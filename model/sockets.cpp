@@ -8,7 +8,7 @@
 
 namespace econsim::model {
 
-const char* to_string(SocketState state)
+const char *to_string(SocketState state)
 {
 	switch (state) {
 	case SocketState::closed: return "closed";
@@ -20,26 +20,26 @@ const char* to_string(SocketState state)
 	return "?";
 }
 
-Sockets::Sockets(const Topology& topology) : topology_(topology) {}
+Sockets::Sockets(const Topology &topology) : topology_(topology) {}
 
 // ---- the table ---------------------------------------------------------------------------------
 
-const Socket* Sockets::find(std::string_view name) const
+const Socket *Sockets::find(std::string_view name) const
 {
 	auto it = sockets_.find(name);
 	return it == sockets_.end() ? nullptr : &it->second;
 }
 
-Socket* Sockets::find_mutable(std::string_view name)
+Socket *Sockets::find_mutable(std::string_view name)
 {
 	auto it = sockets_.find(name);
 	return it == sockets_.end() ? nullptr : &it->second;
 }
 
-std::vector<const Socket*> Sockets::all() const
+std::vector<const Socket *> Sockets::all() const
 {
-	std::vector<const Socket*> list;
-	for (const auto& [_, socket] : sockets_)
+	std::vector<const Socket *> list;
+	for (const auto &[_, socket] : sockets_)
 		list.push_back(&socket);
 	return list;
 }
@@ -49,29 +49,29 @@ bool Sockets::was_closed(std::string_view name) const
 	return closed_names_.contains(name);
 }
 
-const ReuseportGroup* Sockets::group_of(const Socket& socket) const
+const ReuseportGroup *Sockets::group_of(const Socket &socket) const
 {
 	return socket.reuseport_group ? &groups_.at(*socket.reuseport_group) : nullptr;
 }
 
 // The sockets holding a port, newest bind first: the order of the kernel's per-port chain
 // (sk_add_node_rcu adds at the head).
-std::vector<const Socket*> Sockets::holding_port(std::string_view ns, Protocol protocol, std::uint16_t port) const
+std::vector<const Socket *> Sockets::holding_port(std::string_view ns, Protocol protocol, std::uint16_t port) const
 {
-	std::vector<const Socket*> holders;
+	std::vector<const Socket *> holders;
 	auto it = port_holders_.find(PortKey{std::string(ns), protocol, port});
 	if (it == port_holders_.end())
 		return holders;
-	for (const std::string& name : it->second)
+	for (const std::string &name : it->second)
 		holders.push_back(find(name));
 	std::sort(holders.begin(), holders.end(),
-		  [](const Socket* a, const Socket* b) { return a->bind_sequence > b->bind_sequence; });
+		  [](const Socket *a, const Socket *b) { return a->bind_sequence > b->bind_sequence; });
 	return holders;
 }
 
 // ---- socket(2), bind(2) ------------------------------------------------------------------------
 
-Error Sockets::create(const std::string& name, std::string_view ns, Protocol protocol)
+Error Sockets::create(const std::string &name, std::string_view ns, Protocol protocol)
 {
 	if (sockets_.contains(name) || closed_names_.contains(name))
 		return Error::socket_name_taken;
@@ -84,7 +84,7 @@ Error Sockets::create(const std::string& name, std::string_view ns, Protocol pro
 // af_inet.c: __inet_bind, in its order: the address, then the socket's state, then the port.
 Error Sockets::bind(std::string_view name, Endpoint local, BindOptions options)
 {
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	if (!socket || socket->origin == SocketOrigin::vxlan_device)
 		return Error::unknown_socket;
 	socket->reuseaddr = options.reuseaddr;
@@ -105,15 +105,17 @@ Error Sockets::bind(std::string_view name, Endpoint local, BindOptions options)
 	socket->address_locked = !local.address.is_any();
 	socket->port_locked = local.port != 0;
 	socket->peer.reset();
+	if (socket->protocol == Protocol::udp)
+		reindex_udp_port(socket->ns, socket->port);
 	return Error::none;
 }
 
 // ---- ports -------------------------------------------------------------------------------------
 
-bool Sockets::port_conflicts(const Socket& socket, std::uint16_t port, bool ephemeral) const
+bool Sockets::port_conflicts(const Socket &socket, std::uint16_t port, bool ephemeral) const
 {
 	const TcpPortCheck check = ephemeral ? TcpPortCheck::ephemeral_port : TcpPortCheck::named_port;
-	for (const Socket* owner : holding_port(socket.ns, socket.protocol, port)) {
+	for (const Socket *owner : holding_port(socket.ns, socket.protocol, port)) {
 		const bool conflict = socket.protocol == Protocol::udp ? udp_port_conflict(socket, *owner)
 								       : tcp_port_conflict(socket, *owner, check);
 		if (conflict)
@@ -123,7 +125,7 @@ bool Sockets::port_conflicts(const Socket& socket, std::uint16_t port, bool ephe
 }
 
 // udp_lib_get_port / inet_csk_get_port with a port number.
-Error Sockets::take_port(Socket& socket, std::uint16_t port)
+Error Sockets::take_port(Socket &socket, std::uint16_t port)
 {
 	if (port_conflicts(socket, port, false))
 		return Error::address_in_use;
@@ -133,7 +135,7 @@ Error Sockets::take_port(Socket& socket, std::uint16_t port)
 
 // udp_lib_get_port / inet_csk_find_open_port with port 0. The kernel starts at a random offset
 // (and TCP prefers odd ports); the model takes the lowest free port, so that runs repeat.
-Error Sockets::take_ephemeral_port(Socket& socket)
+Error Sockets::take_ephemeral_port(Socket &socket)
 {
 	for (std::uint32_t port = ephemeral_port_low; port <= ephemeral_port_high; ++port) {
 		if (!port_conflicts(socket, static_cast<std::uint16_t>(port), true)) {
@@ -147,7 +149,7 @@ Error Sockets::take_ephemeral_port(Socket& socket)
 // A UDP socket that takes a port is hashed at once, in both chains (udp_lib_get_port: found:),
 // and joins a reuseport group then. A TCP socket only enters the bind bucket; it is hashed for
 // lookups by listen() or connect().
-void Sockets::hold_port(Socket& socket, std::uint16_t port)
+void Sockets::hold_port(Socket &socket, std::uint16_t port)
 {
 	socket.port = port;
 	socket.bind_sequence = next_sequence();
@@ -160,7 +162,7 @@ void Sockets::hold_port(Socket& socket, std::uint16_t port)
 }
 
 // udp_lib_unhash / inet_put_port.
-void Sockets::release_port(Socket& socket)
+void Sockets::release_port(Socket &socket)
 {
 	leave_reuseport_group(socket);
 	auto it = port_holders_.find(PortKey{socket.ns, socket.protocol, socket.port});
@@ -177,12 +179,12 @@ void Sockets::release_port(Socket& socket)
 // udp.c: udp_reuseport_add_sock: join the group of the newest socket on the port that has
 // SO_REUSEPORT and exactly the same address. reuseport_add_sock makes a group for that socket
 // first if it has none (it left its group when a connect() rehashed it).
-void Sockets::join_udp_reuseport_group(Socket& socket)
+void Sockets::join_udp_reuseport_group(Socket &socket)
 {
-	for (const Socket* other : holding_port(socket.ns, Protocol::udp, socket.port)) {
+	for (const Socket *other : holding_port(socket.ns, Protocol::udp, socket.port)) {
 		if (other == &socket || !other->reuseport || other->bound_address != socket.bound_address)
 			continue;
-		Socket& leader = *find_mutable(other->name);
+		Socket &leader = *find_mutable(other->name);
 		if (!leader.reuseport_group)
 			leader.reuseport_group = groups_.create(leader.name);
 		groups_.add(*leader.reuseport_group, socket.name);
@@ -194,10 +196,10 @@ void Sockets::join_udp_reuseport_group(Socket& socket)
 
 // inet_hashtables.c: inet_reuseport_add_sock: join the group of the newest listener with
 // SO_REUSEPORT on the same port and exactly the same address.
-void Sockets::join_tcp_reuseport_group(Socket& socket)
+void Sockets::join_tcp_reuseport_group(Socket &socket)
 {
-	const Socket* newest = nullptr;
-	for (const Socket* other : holding_port(socket.ns, Protocol::tcp, socket.port)) {
+	const Socket *newest = nullptr;
+	for (const Socket *other : holding_port(socket.ns, Protocol::tcp, socket.port)) {
 		if (other == &socket || other->state != SocketState::listen || !other->reuseport ||
 		    other->bound_address != socket.bound_address || !other->reuseport_group)
 			continue;
@@ -212,7 +214,7 @@ void Sockets::join_tcp_reuseport_group(Socket& socket)
 	socket.reuseport_group = newest->reuseport_group;
 }
 
-void Sockets::leave_reuseport_group(Socket& socket)
+void Sockets::leave_reuseport_group(Socket &socket)
 {
 	if (!socket.reuseport_group)
 		return;
@@ -224,7 +226,7 @@ void Sockets::leave_reuseport_group(Socket& socket)
 // group always leaves it, even when its hash2 slot stays the same; a new address puts it at the
 // head of the new chain. (Should old and new slot collide, the kernel leaves it in place; the
 // model ignores that 1-in-table-size case.)
-void Sockets::rehash_udp(Socket& socket, Ipv4Address old_address)
+void Sockets::rehash_udp(Socket &socket, Ipv4Address old_address)
 {
 	leave_reuseport_group(socket);
 	if (socket.bound_address != old_address)
@@ -235,17 +237,27 @@ void Sockets::rehash_udp(Socket& socket, Ipv4Address old_address)
 
 Error Sockets::connect(std::string_view name, Endpoint peer)
 {
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	if (!socket || socket->origin == SocketOrigin::vxlan_device)
 		return Error::unknown_socket;
-	if (peer == disconnect_peer) {
-		if (socket->protocol == Protocol::udp)
-			disconnect_udp(*socket);
-		else
-			disconnect_tcp(*socket);
+	if (socket->protocol == Protocol::tcp) {
+		if (peer != disconnect_peer)
+			return connect_tcp(*socket, peer);
+		disconnect_tcp(*socket);
 		return Error::none;
 	}
-	return socket->protocol == Protocol::udp ? connect_udp(*socket, peer) : connect_tcp(*socket, peer);
+	// Connecting can take a port (autobind), move the socket to another address's chain (rehash)
+	// and change its group; disconnecting can give the port back.
+	const std::uint16_t port_before = socket->port;
+	Error connected = Error::none;
+	if (peer == disconnect_peer)
+		disconnect_udp(*socket);
+	else
+		connected = connect_udp(*socket, peer);
+	reindex_udp_port(socket->ns, port_before);
+	if (socket->port != port_before)
+		reindex_udp_port(socket->ns, socket->port);
+	return connected;
 }
 
 // route.c: a connect() to 0.0.0.0 goes to the loopback (ip_route_output_key_hash_rcu).
@@ -255,7 +267,7 @@ static Ipv4Address routed_destination(Ipv4Address peer)
 }
 
 // af_inet.c: inet_dgram_connect (autobind), then datagram.c: __ip4_datagram_connect.
-Error Sockets::connect_udp(Socket& socket, Endpoint peer)
+Error Sockets::connect_udp(Socket &socket, Endpoint peer)
 {
 	if (!socket.holds_port() && take_ephemeral_port(socket) != Error::none)
 		return Error::no_free_port; // inet_autobind: -EAGAIN
@@ -275,7 +287,7 @@ Error Sockets::connect_udp(Socket& socket, Endpoint peer)
 
 // udp.c: __udp_disconnect. What bind() did not name is given back: the address always, the port
 // (and with it the socket's place in the tables) when it came from autobind.
-void Sockets::disconnect_udp(Socket& socket)
+void Sockets::disconnect_udp(Socket &socket)
 {
 	socket.state = SocketState::closed;
 	socket.peer.reset();
@@ -291,7 +303,7 @@ void Sockets::disconnect_udp(Socket& socket)
 
 // tcp_ipv4.c: tcp_v4_connect, via af_inet.c: __inet_stream_connect. The model lets a socket
 // connect once: a listener, a child, or a socket that already connected gets EISCONN.
-Error Sockets::connect_tcp(Socket& socket, Endpoint peer)
+Error Sockets::connect_tcp(Socket &socket, Endpoint peer)
 {
 	if (socket.state != SocketState::closed || socket.peer || socket.origin != SocketOrigin::scenario)
 		return Error::already_connected;
@@ -301,9 +313,8 @@ Error Sockets::connect_tcp(Socket& socket, Endpoint peer)
 		return Error::network_unreachable; // rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)
 
 	const Endpoint remote{destination, peer.port};
-	const Ipv4Address source = socket.bound_address.is_any()
-					   ? topology_.source_address_for(socket.ns, destination)
-					   : socket.bound_address;
+	const Ipv4Address source = socket.bound_address.is_any() ? topology_.source_address_for(socket.ns, destination)
+								 : socket.bound_address;
 	if (socket.holds_port()) {
 		// inet_hash_connect → __inet_check_established: the 4-tuple must be free.
 		const TupleKey key{socket.ns, FourTuple{remote, Endpoint{source, socket.port}}};
@@ -327,7 +338,7 @@ Error Sockets::connect_tcp(Socket& socket, Endpoint peer)
 
 // inet_hashtables.c: __inet_hash_connect. The kernel walks the range from a hashed offset and may
 // share a port among connections to different peers; the model takes the lowest port nobody holds.
-std::optional<std::uint16_t> Sockets::free_port_for_tcp_connect(const Socket& socket) const
+std::optional<std::uint16_t> Sockets::free_port_for_tcp_connect(const Socket &socket) const
 {
 	for (std::uint32_t port = ephemeral_port_low; port <= ephemeral_port_high; ++port)
 		if (!port_holders_.contains(PortKey{socket.ns, Protocol::tcp, static_cast<std::uint16_t>(port)}))
@@ -337,7 +348,7 @@ std::optional<std::uint16_t> Sockets::free_port_for_tcp_connect(const Socket& so
 
 // tcp.c: tcp_disconnect: a listener stops listening, a connection leaves the established table;
 // tcp_set_state(TCP_CLOSE) gives back a port bind() did not name.
-void Sockets::disconnect_tcp(Socket& socket)
+void Sockets::disconnect_tcp(Socket &socket)
 {
 	if (socket.state == SocketState::listen)
 		stop_listening(socket);
@@ -357,7 +368,7 @@ void Sockets::disconnect_tcp(Socket& socket)
 // and takes the port again: a second listener on a port fails here even with SO_REUSEADDR.
 Error Sockets::listen(std::string_view name, int backlog)
 {
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	if (!socket || socket->origin == SocketOrigin::vxlan_device)
 		return Error::unknown_socket;
 	if (socket->protocol == Protocol::udp)
@@ -385,26 +396,31 @@ Error Sockets::listen(std::string_view name, int backlog)
 
 Error Sockets::close(std::string_view name)
 {
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	if (!socket)
 		return Error::unknown_socket;
 	if (socket->origin == SocketOrigin::vxlan_device)
 		return Error::invalid_argument; // the device owns it
 	closed_names_.insert(socket->name);
+	const std::string ns = socket->ns;
+	const bool indexed = socket->protocol == Protocol::udp && socket->holds_port();
+	const std::uint16_t port = socket->port;
 	forget(*socket);
+	if (indexed)
+		reindex_udp_port(ns, port);
 	return Error::none;
 }
 
 // inet_csk_listen_stop: pending requests die with their listener. (Children are assumed accepted
 // already, so they live on; see README.)
-void Sockets::stop_listening(Socket& socket)
+void Sockets::stop_listening(Socket &socket)
 {
-	std::erase_if(tcp_requests_, [&socket](const auto& entry) { return entry.second == socket.name; });
+	std::erase_if(tcp_requests_, [&socket](const auto &entry) { return entry.second == socket.name; });
 	leave_reuseport_group(socket);
 }
 
 // inet_unhash for a socket in the established table.
-void Sockets::unhash_tcp(Socket& socket)
+void Sockets::unhash_tcp(Socket &socket)
 {
 	if (!socket.peer)
 		return;
@@ -413,7 +429,7 @@ void Sockets::unhash_tcp(Socket& socket)
 		tcp_established_.erase(it);
 }
 
-void Sockets::forget(Socket& socket)
+void Sockets::forget(Socket &socket)
 {
 	if (socket.protocol == Protocol::tcp) {
 		if (socket.state == SocketState::listen)
@@ -439,21 +455,26 @@ Error Sockets::open_vxlan_socket(std::uint16_t port)
 	const std::string name = vxlan_socket_name(port);
 	if (sockets_.contains(name))
 		return Error::none; // devices on one port share one socket (vxlan_find_sock)
-	Socket socket{.name = name, .ns = std::string(host_namespace), .protocol = Protocol::udp,
+	Socket socket{.name = name,
+		      .ns = std::string(host_namespace),
+		      .protocol = Protocol::udp,
 		      .origin = SocketOrigin::vxlan_device};
 	socket.address_locked = false;
 	socket.port_locked = true;
 	if (port_conflicts(socket, port, false))
 		return Error::address_in_use;
-	Socket& stored = sockets_.emplace(name, std::move(socket)).first->second;
+	Socket &stored = sockets_.emplace(name, std::move(socket)).first->second;
 	hold_port(stored, port);
+	reindex_udp_port(host_namespace, port);
 	return Error::none;
 }
 
 void Sockets::close_vxlan_socket(std::uint16_t port)
 {
-	if (Socket* socket = find_mutable(vxlan_socket_name(port)))
+	if (Socket *socket = find_mutable(vxlan_socket_name(port))) {
 		forget(*socket);
+		reindex_udp_port(host_namespace, port);
+	}
 }
 
 } // namespace econsim::model

@@ -7,7 +7,7 @@
 
 namespace econsim::model {
 
-const char* to_string(TcpEvent event)
+const char *to_string(TcpEvent event)
 {
 	switch (event) {
 	case TcpEvent::no_socket: return "no_socket";
@@ -37,10 +37,8 @@ bool is_delivery(TcpEvent event)
 	case TcpEvent::child_created:
 	case TcpEvent::connection_established:
 	case TcpEvent::delivered:
-	case TcpEvent::fin_received:
-		return true;
-	default:
-		return false;
+	case TcpEvent::fin_received: return true;
+	default: return false;
 	}
 }
 
@@ -66,7 +64,7 @@ std::string flags_text(TcpFlags flags)
 }
 
 // How an explanation names the segment: "tcp [S.] 10.0.0.1:1 > 10.0.0.2:2 in c1".
-std::string segment_text(TcpFlags flags, const FourTuple& packet, std::string_view ns)
+std::string segment_text(TcpFlags flags, const FourTuple &packet, std::string_view ns)
 {
 	return "tcp [" + flags_text(flags) + "] " + to_string(packet) + " in " + std::string(ns);
 }
@@ -75,7 +73,7 @@ std::string segment_text(TcpFlags flags, const FourTuple& packet, std::string_vi
 
 // tcp_v4_rcv: __inet_lookup_skb looks in the established hash first (full sockets and request
 // socks alike), then for a listener.
-TcpResult Sockets::tcp_receive(std::string_view ns, const FourTuple& packet, TcpFlags flags)
+TcpResult Sockets::tcp_receive(std::string_view ns, const FourTuple &packet, TcpFlags flags)
 {
 	const TupleKey key{std::string(ns), packet};
 	TcpResult result;
@@ -89,12 +87,11 @@ TcpResult Sockets::tcp_receive(std::string_view ns, const FourTuple& packet, Tcp
 	return result;
 }
 
-TcpResult Sockets::tcp_receive_on(std::string_view name, std::string_view ns, const FourTuple& packet,
-				  TcpFlags flags)
+TcpResult Sockets::tcp_receive_on(std::string_view name, std::string_view ns, const FourTuple &packet, TcpFlags flags)
 {
 	const TupleKey key{std::string(ns), packet};
 	auto it = tcp_established_.find(key);
-	Socket* socket = find_mutable(name);
+	Socket *socket = find_mutable(name);
 	TcpResult result;
 	if (socket && it != tcp_established_.end() && it->second == name)
 		result = tcp_receive_on_full_socket(*socket, key, flags);
@@ -105,13 +102,13 @@ TcpResult Sockets::tcp_receive_on(std::string_view name, std::string_view ns, co
 	return result;
 }
 
-const Socket* Sockets::tcp_established(std::string_view ns, const FourTuple& packet) const
+const Socket *Sockets::tcp_established(std::string_view ns, const FourTuple &packet) const
 {
 	auto it = tcp_established_.find(TupleKey{std::string(ns), packet});
 	return it == tcp_established_.end() ? nullptr : find(it->second);
 }
 
-const Socket* Sockets::tcp_request_owner(std::string_view ns, const FourTuple& packet) const
+const Socket *Sockets::tcp_request_owner(std::string_view ns, const FourTuple &packet) const
 {
 	auto it = tcp_requests_.find(TupleKey{std::string(ns), packet});
 	return it == tcp_requests_.end() ? nullptr : find(it->second);
@@ -122,23 +119,24 @@ const Socket* Sockets::tcp_request_owner(std::string_view ns, const FourTuple& p
 // binding; listeners never get sk_incoming_cpu), so the first one in the chain (the newest) wins,
 // or hands the answer to its reuseport group (inet_lookup_reuseport). Returns the listener, or
 // the group's members, or nothing.
-std::vector<const Socket*> Sockets::tcp_listener_lookup(std::string_view ns, const FourTuple& packet,
-							std::string& explanation) const
+std::vector<const Socket *> Sockets::tcp_listener_lookup(std::string_view ns, const FourTuple &packet,
+							 std::string &explanation) const
 {
-	std::vector<const Socket*> chain = holding_port(ns, Protocol::tcp, packet.destination.port);
-	std::erase_if(chain, [](const Socket* s) { return s->state != SocketState::listen; });
+	std::vector<const Socket *> chain = holding_port(ns, Protocol::tcp, packet.destination.port);
+	std::erase_if(chain, [](const Socket *s) { return s->state != SocketState::listen; });
 	std::sort(chain.begin(), chain.end(),
-		  [](const Socket* a, const Socket* b) { return a->lookup_sequence > b->lookup_sequence; });
+		  [](const Socket *a, const Socket *b) { return a->lookup_sequence > b->lookup_sequence; });
 	for (const Ipv4Address wanted : {packet.destination.address, any_address}) {
-		for (const Socket* listener : chain) {
+		for (const Socket *listener : chain) {
 			if (listener->bound_address != wanted)
 				continue;
-			explanation = "__inet_lookup_listener: " + listener->name + " listens on " + to_string(listener->local());
-			const ReuseportGroup* group = group_of(*listener);
+			explanation = "__inet_lookup_listener: " + listener->name + " listens on " +
+				      to_string(listener->local());
+			const ReuseportGroup *group = group_of(*listener);
 			if (!group)
 				return {listener};
-			std::vector<const Socket*> members;
-			for (const std::string& name : group->members)
+			std::vector<const Socket *> members;
+			for (const std::string &name : group->members)
 				members.push_back(find(name));
 			explanation += ", SO_REUSEPORT group picks a member by hash";
 			return members;
@@ -149,22 +147,23 @@ std::vector<const Socket*> Sockets::tcp_listener_lookup(std::string_view ns, con
 }
 
 // tcp_input.c: tcp_rcv_state_process, case TCP_LISTEN (reached through tcp_v4_do_rcv).
-TcpResult Sockets::tcp_receive_on_listener(const TupleKey& key, TcpFlags flags)
+TcpResult Sockets::tcp_receive_on_listener(const TupleKey &key, TcpFlags flags)
 {
 	std::string explanation;
-	const std::vector<const Socket*> listeners = tcp_listener_lookup(key.ns, key.packet, explanation);
+	const std::vector<const Socket *> listeners = tcp_listener_lookup(key.ns, key.packet, explanation);
 	if (listeners.empty()) // no_tcp_socket: tcp_v4_send_reset, which never answers a RST
 		return make_result(TcpEvent::no_socket, "", explanation + " (RST sent unless RST)", !flags.rst);
 
 	// The kernel's pick among a group's members is a hash with a per-boot secret; the model takes
 	// the member that joined first, so that child names are stable (README).
-	const Socket& listener = *listeners.front();
+	const Socket &listener = *listeners.front();
 	TcpResult result;
 	if (flags.ack)
-		result = make_result(TcpEvent::listener_needs_syn, listener.name, explanation + "; ACK at a listener: RST",
-				     !flags.rst);
+		result = make_result(TcpEvent::listener_needs_syn, listener.name,
+				     explanation + "; ACK at a listener: RST", !flags.rst);
 	else if (flags.rst)
-		result = make_result(TcpEvent::listener_needs_syn, listener.name, explanation + "; RST at a listener: dropped");
+		result = make_result(TcpEvent::listener_needs_syn, listener.name,
+				     explanation + "; RST at a listener: dropped");
 	else if (flags.syn && flags.fin)
 		result = make_result(TcpEvent::syn_fin_dropped, listener.name, explanation + "; SYN+FIN: dropped");
 	else if (flags.syn) {
@@ -174,18 +173,19 @@ TcpResult Sockets::tcp_receive_on_listener(const TupleKey& key, TcpFlags flags)
 	} else
 		result = make_result(TcpEvent::listener_needs_syn, listener.name, explanation + "; no SYN: dropped");
 	if (listeners.size() > 1 || group_of(listener))
-		for (const Socket* member : listeners)
+		for (const Socket *member : listeners)
 			result.reuseport_group.push_back(member->name);
 	return result;
 }
 
 // tcp_minisocks.c: tcp_check_req, for a segment that found a request sock (TCP_NEW_SYN_RECV).
-TcpResult Sockets::tcp_receive_on_request(const TupleKey& key, TcpFlags flags)
+TcpResult Sockets::tcp_receive_on_request(const TupleKey &key, TcpFlags flags)
 {
 	const std::string listener_name = tcp_requests_.at(key);
 	const std::string explanation = "request sock of " + listener_name;
 	if (flags.syn && !flags.ack && !flags.rst) // seq == rcv_isn && flg == TCP_FLAG_SYN
-		return make_result(TcpEvent::syn_retransmitted, listener_name, explanation + ": SYN again, SYN-ACK resent");
+		return make_result(TcpEvent::syn_retransmitted, listener_name,
+				   explanation + ": SYN again, SYN-ACK resent");
 	if (flags.rst) { // embryonic_reset: the request goes, no RST answers a RST
 		tcp_requests_.erase(key);
 		return make_result(TcpEvent::request_reset, listener_name, explanation + ": RST, request dropped");
@@ -196,10 +196,10 @@ TcpResult Sockets::tcp_receive_on_request(const TupleKey& key, TcpFlags flags)
 	// A SYN with the ACK has seq == rcv_isn, so tcp_check_req truncates the SYN: a bare ACK.
 	// The ACK completes the handshake: tcp_v4_syn_recv_sock makes the child, which takes the
 	// 4-tuple in the established hash (inet_ehash_nolisten) and processes the segment.
-	const Socket& listener = *find(listener_name);
+	const Socket &listener = *find(listener_name);
 	tcp_requests_.erase(key);
 	const std::string child_name = accept_child(listener, key);
-	Socket& child = *find_mutable(child_name);
+	Socket &child = *find_mutable(child_name);
 	if (flags.fin)
 		child.state = SocketState::close_wait;
 	return make_result(TcpEvent::child_created, child_name,
@@ -212,7 +212,7 @@ TcpResult Sockets::tcp_receive_on_request(const TupleKey& key, TcpFlags flags)
 // behind (sk_clone_lock clears sk_reuseport_cb), and shares the listener's port
 // (__inet_inherit_port). Named "<listener>/<peer ip>:<peer port>"; should that name have been used
 // already (the same peer port again), "#2", "#3", ... is appended.
-std::string Sockets::accept_child(const Socket& listener, const TupleKey& key)
+std::string Sockets::accept_child(const Socket &listener, const TupleKey &key)
 {
 	const std::string base = listener.name + "/" + to_string(key.packet.source);
 	std::string name = base;
@@ -227,7 +227,7 @@ std::string Sockets::accept_child(const Socket& listener, const TupleKey& key)
 	child.port_locked = listener.port_locked;
 	child.peer = key.packet.source;
 	child.state = SocketState::established;
-	Socket& stored = sockets_.emplace(name, std::move(child)).first->second;
+	Socket &stored = sockets_.emplace(name, std::move(child)).first->second;
 	hold_port(stored, key.packet.destination.port);
 	tcp_established_[key] = name;
 	return name;
@@ -235,7 +235,7 @@ std::string Sockets::accept_child(const Socket& listener, const TupleKey& key)
 
 // tcp_input.c: tcp_rcv_synsent_state_process for SYN_SENT; tcp_validate_incoming (RST first, then
 // SYN) and the FIN handling of tcp_rcv_established / tcp_rcv_state_process otherwise.
-TcpResult Sockets::tcp_receive_on_full_socket(Socket& socket, const TupleKey& key, TcpFlags flags)
+TcpResult Sockets::tcp_receive_on_full_socket(Socket &socket, const TupleKey &key, TcpFlags flags)
 {
 	std::string explanation = "__inet_lookup_established: " + socket.name + " (" + to_string(socket.state) + ")";
 	auto reset = [&]() { // tcp_reset → tcp_done: TCP_CLOSE, unhashed; the port stays if bind() named it
@@ -251,13 +251,15 @@ TcpResult Sockets::tcp_receive_on_full_socket(Socket& socket, const TupleKey& ke
 			return reset(); // connection refused
 		if (flags.ack && flags.syn) {
 			socket.state = SocketState::established;
-			return make_result(TcpEvent::connection_established, socket.name, explanation + ": SYN-ACK, established");
+			return make_result(TcpEvent::connection_established, socket.name,
+					   explanation + ": SYN-ACK, established");
 		}
 		if (flags.syn && !flags.rst) {
 			// Simultaneous open: the kernel goes to SYN_RECV and answers SYN-ACK; the model counts it
 			// as established at once.
 			socket.state = SocketState::established;
-			return make_result(TcpEvent::connection_established, socket.name, explanation + ": SYN (simultaneous open)");
+			return make_result(TcpEvent::connection_established, socket.name,
+					   explanation + ": SYN (simultaneous open)");
 		}
 		return make_result(TcpEvent::not_acceptable, socket.name, explanation + ": no SYN-ACK, dropped");
 	}
@@ -265,7 +267,8 @@ TcpResult Sockets::tcp_receive_on_full_socket(Socket& socket, const TupleKey& ke
 	if (flags.rst)
 		return reset();
 	if (flags.syn)
-		return make_result(TcpEvent::challenge_ack, socket.name, explanation + ": SYN, challenge ACK (RFC 5961)");
+		return make_result(TcpEvent::challenge_ack, socket.name,
+				   explanation + ": SYN, challenge ACK (RFC 5961)");
 	if (!flags.ack)
 		return make_result(TcpEvent::not_acceptable, socket.name, explanation + ": no ACK, dropped");
 	if (flags.fin && socket.state == SocketState::established) {

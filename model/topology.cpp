@@ -1,5 +1,7 @@
 #include "model/topology.h"
 
+#include <algorithm>
+
 namespace econsim::model {
 
 std::string container_end_name(std::string_view container)
@@ -7,7 +9,7 @@ std::string container_end_name(std::string_view container)
 	return std::string(container) + "/eth0";
 }
 
-const char* to_string(DeviceKind kind)
+const char *to_string(DeviceKind kind)
 {
 	switch (kind) {
 	case DeviceKind::nic: return "nic";
@@ -26,8 +28,27 @@ Error Topology::add_device(Device device)
 	if (devices_.contains(device.name))
 		return Error::device_exists;
 	std::string name = device.name;
-	devices_.emplace(std::move(name), std::move(device));
+	const Device &added = devices_.emplace(std::move(name), std::move(device)).first->second;
+	if (added.address) {
+		std::vector<const Device *> &in_namespace = addressed_devices_[added.ns];
+		auto by_name = [](const Device *a, const Device *b) { return a->name < b->name; };
+		in_namespace.insert(std::upper_bound(in_namespace.begin(), in_namespace.end(), &added, by_name),
+				    &added);
+	}
 	return Error::none;
+}
+
+void Topology::remove_device(std::string_view name)
+{
+	auto it = devices_.find(name);
+	if (it == devices_.end())
+		return;
+	if (auto in_namespace = addressed_devices_.find(it->second.ns); in_namespace != addressed_devices_.end()) {
+		std::erase(in_namespace->second, &it->second);
+		if (in_namespace->second.empty())
+			addressed_devices_.erase(in_namespace);
+	}
+	devices_.erase(it);
 }
 
 Error Topology::add_nic(std::string name, MacAddress mac, Ipv4Interface address)
@@ -43,29 +64,32 @@ Error Topology::add_bridge(std::string name)
 	if (devices_.contains(name))
 		return Error::device_exists;
 	fdbs_.try_emplace(name);
-	return add_device(Device{.name = std::move(name), .kind = DeviceKind::bridge,
-				 .ns = std::string(host_namespace)});
+	return add_device(
+		Device{.name = std::move(name), .kind = DeviceKind::bridge, .ns = std::string(host_namespace)});
 }
 
 Error Topology::add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge)
 {
-	const Device* master = device(bridge);
+	const Device *master = device(bridge);
 	if (!master)
 		return Error::unknown_device;
 	if (master->kind != DeviceKind::bridge)
 		return Error::wrong_device_kind;
-	for (const auto& [_, other] : devices_)
+	for (const auto &[_, other] : devices_)
 		if (other.kind == DeviceKind::vxlan && other.vni == vni && other.udp_port == udp_port)
 			return Error::device_exists; // vxlan_vni_in_use: "VNI already exists"
-	return add_device(Device{.name = std::move(name), .kind = DeviceKind::vxlan,
-				 .ns = std::string(host_namespace), .bridge = std::move(bridge),
-				 .vni = vni, .udp_port = udp_port});
+	return add_device(Device{.name = std::move(name),
+				 .kind = DeviceKind::vxlan,
+				 .ns = std::string(host_namespace),
+				 .bridge = std::move(bridge),
+				 .vni = vni,
+				 .udp_port = udp_port});
 }
 
 Error Topology::add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
 			      Ipv4Interface address)
 {
-	const Device* master = device(bridge);
+	const Device *master = device(bridge);
 	if (!master)
 		return Error::unknown_device;
 	if (master->kind != DeviceKind::bridge)
@@ -76,8 +100,11 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	if (devices_.contains(veth) || devices_.contains(inside) || veth == inside)
 		return Error::device_exists;
 
-	Device host_end{.name = veth, .kind = DeviceKind::veth_host_end, .ns = std::string(host_namespace),
-			.bridge = bridge, .peer = inside};
+	Device host_end{.name = veth,
+			.kind = DeviceKind::veth_host_end,
+			.ns = std::string(host_namespace),
+			.bridge = bridge,
+			.peer = inside};
 	Device container_end{.name = inside, .kind = DeviceKind::veth_container_end, .ns = name, .peer = veth};
 	container_end.mac = mac;
 	container_end.address = address;
@@ -87,18 +114,18 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	return Error::none;
 }
 
-Error Topology::add_static_fdb_entry(std::string_view bridge, const MacAddress& mac, std::string_view port)
+Error Topology::add_static_fdb_entry(std::string_view bridge, const MacAddress &mac, std::string_view port)
 {
-	BridgeFdb* table = fdb(bridge);
+	BridgeFdb *table = fdb(bridge);
 	if (!table || bridge_of(port) != bridge)
 		return Error::unknown_device;
 	table->add_static(mac, port);
 	return Error::none;
 }
 
-Error Topology::remove_fdb_entry(std::string_view bridge, const MacAddress& mac)
+Error Topology::remove_fdb_entry(std::string_view bridge, const MacAddress &mac)
 {
-	BridgeFdb* table = fdb(bridge);
+	BridgeFdb *table = fdb(bridge);
 	if (!table || !table->remove(mac))
 		return Error::unknown_device;
 	return Error::none;
@@ -111,7 +138,7 @@ Error Topology::set_vni(std::string_view vxlan, std::uint32_t vni)
 		return Error::unknown_device;
 	if (it->second.kind != DeviceKind::vxlan)
 		return Error::wrong_device_kind;
-	for (const auto& [name, other] : devices_)
+	for (const auto &[name, other] : devices_)
 		if (name != vxlan && other.kind == DeviceKind::vxlan && other.vni == vni &&
 		    other.udp_port == it->second.udp_port)
 			return Error::device_exists; // vxlan_vni_in_use
@@ -124,17 +151,17 @@ Error Topology::remove_container(std::string_view name)
 	auto it = containers_.find(name);
 	if (it == containers_.end())
 		return Error::unknown_namespace;
-	const Container& c = it->second;
-	if (BridgeFdb* table = fdb(c.bridge)) {
+	const Container &c = it->second;
+	if (BridgeFdb *table = fdb(c.bridge)) {
 		std::vector<MacAddress> on_port;
-		for (const auto& [mac, entry] : table->entries())
+		for (const auto &[mac, entry] : table->entries())
 			if (entry.port == c.host_end)
 				on_port.push_back(mac);
-		for (const MacAddress& mac : on_port)
+		for (const MacAddress &mac : on_port)
 			table->remove(mac);
 	}
-	devices_.erase(c.host_end);
-	devices_.erase(c.container_end);
+	remove_device(c.host_end);
+	remove_device(c.container_end);
 	containers_.erase(it);
 	return Error::none;
 }
@@ -146,19 +173,19 @@ Error Topology::set_link(std::string_view name, bool up)
 		return Error::unknown_device;
 	const std::vector<std::string> forwarding_before = forwarding_ports();
 	it->second.admin_up = up;
-	for (const std::string& port : forwarding_before)
+	for (const std::string &port : forwarding_before)
 		if (!bridge_port_forwards(port))
 			fdbs_.find(bridge_of(port))->second.forget_learned_on(port);
 	return Error::none;
 }
 
-const Device* Topology::device(std::string_view name) const
+const Device *Topology::device(std::string_view name) const
 {
 	auto it = devices_.find(name);
 	return it == devices_.end() ? nullptr : &it->second;
 }
 
-const Container* Topology::container(std::string_view name) const
+const Container *Topology::container(std::string_view name) const
 {
 	auto it = containers_.find(name);
 	return it == containers_.end() ? nullptr : &it->second;
@@ -171,13 +198,13 @@ bool Topology::has_namespace(std::string_view ns) const
 
 bool Topology::is_up(std::string_view name) const
 {
-	const Device* dev = device(name);
+	const Device *dev = device(name);
 	return dev && dev->admin_up;
 }
 
 bool Topology::has_carrier(std::string_view name) const
 {
-	const Device* dev = device(name);
+	const Device *dev = device(name);
 	if (!dev || !dev->admin_up)
 		return false;
 	if (dev->kind == DeviceKind::veth_host_end || dev->kind == DeviceKind::veth_container_end)
@@ -191,9 +218,9 @@ bool Topology::bridge_port_forwards(std::string_view port) const
 	return !bridge.empty() && is_up(bridge) && has_carrier(port);
 }
 
-const Device* Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
+const Device *Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
 {
-	for (const auto& [_, dev] : devices_)
+	for (const auto &[_, dev] : devices_)
 		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.vni == vni && dev.admin_up)
 			return &dev;
 	return nullptr;
@@ -201,7 +228,7 @@ const Device* Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) con
 
 bool Topology::vxlan_port_in_use(std::uint16_t udp_port) const
 {
-	for (const auto& [_, dev] : devices_)
+	for (const auto &[_, dev] : devices_)
 		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.admin_up)
 			return true;
 	return false;
@@ -209,16 +236,16 @@ bool Topology::vxlan_port_in_use(std::uint16_t udp_port) const
 
 std::string Topology::bridge_of(std::string_view port) const
 {
-	const Device* dev = device(port);
+	const Device *dev = device(port);
 	return dev ? dev->bridge : std::string();
 }
 
 std::optional<std::string> Topology::blocked_device_on_path(std::string_view vxlan, std::string_view name) const
 {
-	for (const auto& [_, dev] : devices_)
+	for (const auto &[_, dev] : devices_)
 		if (dev.kind == DeviceKind::nic && !dev.admin_up)
 			return dev.name;
-	const Container* target = container(name);
+	const Container *target = container(name);
 	if (!target)
 		return std::string(name);
 	if (!is_up(vxlan))
@@ -237,17 +264,18 @@ std::optional<std::string> Topology::blocked_device_on_path(std::string_view vxl
 std::vector<std::string> Topology::containers_with_address(Ipv4Address address) const
 {
 	std::vector<std::string> owners;
-	for (const auto& [name, c] : containers_)
+	for (const auto &[name, c] : containers_)
 		if (c.address.address == address)
 			owners.push_back(name);
 	return owners;
 }
 
 // The one interface address a namespace has: the NIC's for "host", eth0's for a container.
-const Ipv4Interface* Topology::namespace_address(std::string_view ns) const
+const Ipv4Interface *Topology::namespace_address(std::string_view ns) const
 {
-	for (const auto& [_, dev] : devices_)
-		if (dev.ns == ns && dev.address && (dev.kind == DeviceKind::nic || dev.kind == DeviceKind::veth_container_end))
+	for (const auto &[_, dev] : devices_)
+		if (dev.ns == ns && dev.address &&
+		    (dev.kind == DeviceKind::nic || dev.kind == DeviceKind::veth_container_end))
 			return &*dev.address;
 	return nullptr;
 }
@@ -263,14 +291,15 @@ AddressType Topology::address_type(std::string_view ns, Ipv4Address address) con
 		return AddressType::broadcast;
 	if (address.is_loopback())
 		return AddressType::local;
-	for (const auto& [_, dev] : devices_) {
-		if (dev.ns != ns || !dev.address)
-			continue;
+	auto in_namespace = addressed_devices_.find(ns);
+	if (in_namespace == addressed_devices_.end())
+		return AddressType::remote;
+	for (const Device *dev : in_namespace->second) {
 		// The local route is added with the address, whether the device is up or not; the subnet
 		// broadcast route only while it is up, and only for prefixes shorter than /31.
-		if (dev.address->address == address)
+		if (dev->address->address == address)
 			return AddressType::local;
-		if (dev.admin_up && dev.address->prefix_length < 31 && dev.address->subnet_broadcast() == address)
+		if (dev->admin_up && dev->address->prefix_length < 31 && dev->address->subnet_broadcast() == address)
 			return AddressType::broadcast;
 	}
 	return AddressType::remote;
@@ -285,14 +314,14 @@ Ipv4Address Topology::source_address_for(std::string_view ns, Ipv4Address peer) 
 		return loopback_address;
 	if (address_type(ns, peer) == AddressType::local)
 		return peer;
-	const Ipv4Interface* own = namespace_address(ns);
+	const Ipv4Interface *own = namespace_address(ns);
 	return own ? own->address : loopback_address;
 }
 
 std::vector<std::string> Topology::ports_of(std::string_view bridge) const
 {
 	std::vector<std::string> ports;
-	for (const auto& [name, dev] : devices_)
+	for (const auto &[name, dev] : devices_)
 		if (dev.bridge == bridge)
 			ports.push_back(name);
 	return ports;
@@ -301,7 +330,7 @@ std::vector<std::string> Topology::ports_of(std::string_view bridge) const
 std::vector<std::string> Topology::forwarding_ports() const
 {
 	std::vector<std::string> ports;
-	for (const auto& [name, dev] : devices_)
+	for (const auto &[name, dev] : devices_)
 		if (!dev.bridge.empty() && bridge_port_forwards(name))
 			ports.push_back(name);
 	return ports;
@@ -310,13 +339,13 @@ std::vector<std::string> Topology::forwarding_ports() const
 // veth.c: veth_xmit → __dev_forward_skb refuses a peer that is down (is_skb_forwardable); then
 // eth_type_trans on the container's eth0 marks a frame for another MAC PACKET_OTHERHOST, which
 // ip_rcv drops.
-void Topology::receive_on_container_end(std::string_view host_end, const MacAddress& destination,
-					InnerFrameResult& result) const
+void Topology::receive_on_container_end(std::string_view host_end, const MacAddress &destination,
+					InnerFrameResult &result) const
 {
-	const Device* end = device(host_end);
+	const Device *end = device(host_end);
 	if (!end || end->kind != DeviceKind::veth_host_end)
 		return; // another VXLAN device on the bridge: the copy leaves the host
-	const Device* inside = device(end->peer);
+	const Device *inside = device(end->peer);
 	if (!inside->admin_up) {
 		result.explanation += ", " + inside->name + " down";
 		result.drop_reason = "device_down";
@@ -331,12 +360,12 @@ void Topology::receive_on_container_end(std::string_view host_end, const MacAddr
 	result.drop_reason = "other_host";
 }
 
-InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const MacAddress& source,
-					       const MacAddress& destination, double now)
+InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
+					       const MacAddress &destination, double now)
 {
 	InnerFrameResult result;
-	const Device* ingress = device(vxlan);
-	auto drop = [&result](const char* reason, std::string why) {
+	const Device *ingress = device(vxlan);
+	auto drop = [&result](const char *reason, std::string why) {
 		result.drop_reason = reason;
 		result.explanation = std::move(why);
 		return result;
@@ -355,7 +384,7 @@ InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const Mac
 		return drop("invalid_source_mac", "bridge " + ingress->bridge + ": source " + to_string(source) +
 							  " is not a unicast MAC (br_handle_frame)");
 
-	BridgeFdb& table = fdbs_.find(ingress->bridge)->second;
+	BridgeFdb &table = fdbs_.find(ingress->bridge)->second;
 	table.learn(source, vxlan, now); // br_fdb_update, before forwarding
 	result.explanation = "bridge " + ingress->bridge + ": learned " + to_string(source) + " on " + ingress->name;
 
@@ -367,18 +396,19 @@ InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const Mac
 		// br_forward.c: should_deliver: not back out of the port it came in on (no hairpin mode),
 		// and only to a port that forwards.
 		if (*known == vxlan)
-			return drop("fdb_same_port", result.explanation + ", the ingress port: dropped (should_deliver)");
+			return drop("fdb_same_port",
+				    result.explanation + ", the ingress port: dropped (should_deliver)");
 		if (!bridge_port_forwards(*known))
 			return drop("bridge_port_disabled", result.explanation + ", which does not forward");
 		egress.push_back(*known);
 	} else {
 		result.explanation += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
 					      : "; broadcast/multicast: flood (br_flood)";
-		for (const std::string& port : ports_of(ingress->bridge))
+		for (const std::string &port : ports_of(ingress->bridge))
 			if (port != vxlan && bridge_port_forwards(port))
 				egress.push_back(port);
 	}
-	for (const std::string& port : egress)
+	for (const std::string &port : egress)
 		receive_on_container_end(port, destination, result);
 	if (!result.receivers.empty())
 		result.drop_reason.clear();
@@ -387,13 +417,13 @@ InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const Mac
 	return result;
 }
 
-const BridgeFdb* Topology::fdb(std::string_view bridge) const
+const BridgeFdb *Topology::fdb(std::string_view bridge) const
 {
 	auto it = fdbs_.find(bridge);
 	return it == fdbs_.end() ? nullptr : &it->second;
 }
 
-BridgeFdb* Topology::fdb(std::string_view bridge)
+BridgeFdb *Topology::fdb(std::string_view bridge)
 {
 	auto it = fdbs_.find(bridge);
 	return it == fdbs_.end() ? nullptr : &it->second;

@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/bridge_fdb.h"
 #include "model/error.h"
+#include "model/name_hash.h"
 #include "model/types.h"
 
 namespace econsim::model {
@@ -22,19 +24,19 @@ inline constexpr std::string_view host_namespace = "host";
 std::string container_end_name(std::string_view container);
 
 enum class DeviceKind { nic, vxlan, bridge, veth_host_end, veth_container_end };
-const char* to_string(DeviceKind kind);
+const char *to_string(DeviceKind kind);
 
 struct Device {
 	std::string name{};
 	DeviceKind kind = DeviceKind::nic;
-	std::string ns{};                        // "host", or the container's name
-	bool admin_up = true;                  // IFF_UP: what `ip link set dev X up|down` changes
-	std::optional<MacAddress> mac{};       // nic and veth container end; the scenario gives no others
-	std::optional<Ipv4Interface> address{};  // nic and veth container end
-	std::string bridge{};                    // vxlan, veth host end: the bridge it is a port of
-	std::string peer{};                      // veth ends: the other end
-	std::uint32_t vni = 0;                 // vxlan
-	std::uint16_t udp_port = 0;            // vxlan
+	std::string ns{};                       // "host", or the container's name
+	bool admin_up = true;                   // IFF_UP: what `ip link set dev X up|down` changes
+	std::optional<MacAddress> mac{};        // nic and veth container end; the scenario gives no others
+	std::optional<Ipv4Interface> address{}; // nic and veth container end
+	std::string bridge{};                   // vxlan, veth host end: the bridge it is a port of
+	std::string peer{};                     // veth ends: the other end
+	std::uint32_t vni = 0;                  // vxlan
+	std::uint16_t udp_port = 0;             // vxlan
 };
 
 struct Container {
@@ -62,6 +64,8 @@ struct InnerFrameResult {
 class Topology {
 public:
 	Topology();
+	Topology(const Topology &) = delete; // addressed_devices_ points into devices_
+	Topology &operator=(const Topology &) = delete;
 
 	// Building the host from the scenario. Each returns Error::none or why it refused.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
@@ -70,10 +74,10 @@ public:
 	Error add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge);
 	Error add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
 			    Ipv4Interface address);
-	Error add_static_fdb_entry(std::string_view bridge, const MacAddress& mac, std::string_view port);
+	Error add_static_fdb_entry(std::string_view bridge, const MacAddress &mac, std::string_view port);
 	// `bridge fdb del MAC dev PORT master` (br_fdb_delete): unknown_device if the bridge or the entry
 	// does not exist (the kernel answers ENOENT).
-	Error remove_fdb_entry(std::string_view bridge, const MacAddress& mac);
+	Error remove_fdb_entry(std::string_view bridge, const MacAddress &mac);
 	// `ip link set dev X type vxlan id N` is refused by the kernel for a running device (vxlan_changelink
 	// forbids changing the VNI); the scenario's `vni` event models delete + re-add with the new VNI,
 	// which vxlan_vni_in_use checks like a new device.
@@ -87,9 +91,9 @@ public:
 	// when its UDP port is taken: Host::set_link checks that, this does not.
 	Error set_link(std::string_view device, bool up);
 
-	const Device* device(std::string_view name) const;
-	const Container* container(std::string_view name) const;
-	const std::map<std::string, Container, std::less<>>& containers() const { return containers_; }
+	const Device *device(std::string_view name) const;
+	const Container *container(std::string_view name) const;
+	const std::map<std::string, Container, std::less<>> &containers() const { return containers_; }
 	bool has_namespace(std::string_view ns) const;
 
 	// netif_running.
@@ -102,7 +106,7 @@ public:
 
 	// vxlan_core.c: vxlan_vs_find_vni. Only devices that are up are on their socket's VNI list
 	// (vxlan_open → vxlan_vs_add_dev), so a device that is down takes nothing.
-	const Device* vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const;
+	const Device *vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const;
 	// Whether a VXLAN device on this UDP port is up: then the kernel holds a UDP socket on
 	// 0.0.0.0:port in the host namespace (vxlan_sock_add).
 	bool vxlan_port_in_use(std::uint16_t udp_port) const;
@@ -123,23 +127,27 @@ public:
 	// A VXLAN device handed an inner Ethernet frame to its bridge at `now`: br_handle_frame_finish
 	// (learn the source, look up the destination), br_forward or br_flood, veth_xmit to the
 	// container end, and the container's eth0 accepting or ignoring the destination MAC.
-	InnerFrameResult deliver_inner_frame(std::string_view vxlan, const MacAddress& source,
-					     const MacAddress& destination, double now);
+	InnerFrameResult deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
+					     const MacAddress &destination, double now);
 
-	const BridgeFdb* fdb(std::string_view bridge) const;
-	BridgeFdb* fdb(std::string_view bridge);
+	const BridgeFdb *fdb(std::string_view bridge) const;
+	BridgeFdb *fdb(std::string_view bridge);
 
 private:
 	Error add_device(Device device);
+	void remove_device(std::string_view name);
 	std::vector<std::string> ports_of(std::string_view bridge) const;
 	std::vector<std::string> forwarding_ports() const;
-	const Ipv4Interface* namespace_address(std::string_view ns) const;
-	void receive_on_container_end(std::string_view host_end, const MacAddress& destination,
-				      InnerFrameResult& result) const;
+	const Ipv4Interface *namespace_address(std::string_view ns) const;
+	void receive_on_container_end(std::string_view host_end, const MacAddress &destination,
+				      InnerFrameResult &result) const;
 
 	std::map<std::string, Device, std::less<>> devices_;
 	std::map<std::string, Container, std::less<>> containers_;
 	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
+	// The devices of each namespace that have an address, in name order (the order of devices_):
+	// address_type runs for every received datagram and reads only these.
+	std::unordered_map<std::string, std::vector<const Device *>, NameHash, std::equal_to<>> addressed_devices_;
 };
 
 } // namespace econsim::model

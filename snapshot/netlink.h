@@ -21,8 +21,7 @@ using Attrs = std::map<unsigned, std::span<const std::uint8_t>>;
 
 Attrs parse_attrs(std::span<const std::uint8_t> data);
 
-template <typename T>
-T attr_as(const Attrs &a, unsigned type, T fallback = T{})
+template <typename T> T attr_as(const Attrs &a, unsigned type, T fallback = T{})
 {
 	auto it = a.find(type);
 	if (it == a.end() || it->second.size() < sizeof(T))
@@ -71,11 +70,7 @@ private:
 class Request {
 public:
 	Request(std::uint16_t type, std::uint16_t flags);
-	template <typename T>
-	void payload(const T &value)
-	{
-		append(&value, sizeof(value));
-	}
+	template <typename T> void payload(const T &value) { append(&value, sizeof(value)); }
 	void attr(std::uint16_t type, const void *data, std::size_t size);
 	std::vector<std::uint8_t> done();
 

@@ -78,7 +78,8 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 		plan.nic_ip = first_ipv4(host, nic->index);
 		plan.nic_mtu = std::clamp(nic->mtu, 68, 65535);
 		if (plan.nic_mac.empty())
-			plan.not_represented.push_back("NIC " + plan.nic + " has no Ethernet address (kind '" + nic->kind +
+			plan.not_represented.push_back("NIC " + plan.nic + " has no Ethernet address (kind '" +
+						       nic->kind +
 						       "'); the scenario says 00:00:00:00:00:00 and the replay "
 						       "cannot decode its frames unless they are Ethernet");
 		if (plan.nic_ip.empty())
@@ -132,7 +133,8 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 		}
 		if (!vni_ports.insert({*l.vni, l.port}).second) {
 			plan.not_represented.push_back("VXLAN " + l.name + " repeats VNI " + std::to_string(*l.vni) +
-						       " on port " + std::to_string(l.port) + " (another local address?); left out");
+						       " on port " + std::to_string(l.port) +
+						       " (another local address?); left out");
 			continue;
 		}
 		if (!l.up())
@@ -144,8 +146,9 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 						       " learns remote VTEPs (learning on); the model's VXLAN FDB is "
 						       "static: transmitted frames may pick another VTEP");
 		if (!l.local.empty() && l.local != "(IPv6)" && plan.nic_ip.rfind(l.local + "/", 0) != 0)
-			plan.not_represented.push_back("VXLAN " + l.name + " has local " + l.local + ", not the NIC's " +
-						       plan.nic_ip + "; the model takes the NIC's address");
+			plan.not_represented.push_back("VXLAN " + l.name + " has local " + l.local +
+						       ", not the NIC's " + plan.nic_ip +
+						       "; the model takes the NIC's address");
 		plan.vxlan.push_back({l.name, *l.vni, l.port ? l.port : std::uint16_t{8472}, master->name});
 		bridges_used.insert(master->name);
 	}
@@ -183,9 +186,10 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 		}
 		if (ends.empty()) {
 			if (!loose.empty())
-				plan.not_represented.push_back("namespace " + ns.name + " (" + ns.origin +
-							       ") reaches the node by a veth on no bridge: " + join(loose) +
-							       " (a routed container, as Calico's; issue 13)");
+				plan.not_represented.push_back(
+					"namespace " + ns.name + " (" + ns.origin +
+					") reaches the node by a veth on no bridge: " + join(loose) +
+					" (a routed container, as Calico's; issue 13)");
 			else
 				others.push_back(ns.name + " (" + ns.origin + ")");
 			continue;
@@ -198,7 +202,8 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 		const Link *inside = ends[0].first, *outside = ends[0].second;
 		std::string ip = first_ipv4(ns, inside->index);
 		if (ip.empty()) {
-			plan.not_represented.push_back("namespace " + ns.name + " (" + ns.origin + "): " + inside->name +
+			plan.not_represented.push_back("namespace " + ns.name + " (" + ns.origin +
+						       "): " + inside->name +
 						       " has no IPv4 address; the model's containers have one");
 			continue;
 		}
@@ -278,7 +283,7 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 					       " static FDB entries on ports the scenario does not hold; left out");
 	if (local)
 		plan.found.push_back(std::to_string(local) + " permanent FDB entries (the ports' own addresses), not "
-							      "needed by the model");
+							     "needed by the model");
 
 	// ---- sysctls ------------------------------------------------------------------------------
 	for (const auto &[index, sname] : plan.ns_name) {
@@ -289,8 +294,8 @@ Plan make_plan(std::vector<Namespace> &namespaces, std::size_t host_ns, const st
 				continue;
 			if (dflt == "absent" && index != host_ns)
 				continue;
-			plan.sysctl_notes.push_back(sname + ": " + key + " = " + it->second + " (the model assumes " + dflt +
-						    ")");
+			plan.sysctl_notes.push_back(sname + ": " + key + " = " + it->second + " (the model assumes " +
+						    dflt + ")");
 		}
 	}
 	return plan;
@@ -325,8 +330,8 @@ void write_host_yaml(const Plan &plan, std::vector<std::string> &lines, std::vec
 		add("    - name: " + b.name, "bridge:" + b.name);
 		add("      fdb:", "bridge:" + b.name);
 		for (const PlanFdb &f : b.fdb)
-			add("        - {mac: \"" + f.mac + "\", port: " + f.port + (f.dst.empty() ? "" : ", dst: " + f.dst) +
-				    "}",
+			add("        - {mac: \"" + f.mac + "\", port: " + f.port +
+				    (f.dst.empty() ? "" : ", dst: " + f.dst) + "}",
 			    "fdb:" + b.name + ":" + f.mac);
 	}
 	if (!plan.containers.empty())
@@ -371,7 +376,8 @@ bool drop_item(Plan &plan, const std::string &owner, const std::string &why)
 				done = erase(b.fdb, [&](const PlanFdb &f) { return f.mac == mac; });
 	}
 	if (done)
-		plan.not_represented.push_back(kind + " " + name + " left out: the scenario loader refused it (" + why + ")");
+		plan.not_represented.push_back(kind + " " + name + " left out: the scenario loader refused it (" + why +
+					       ")");
 	return done;
 }
 

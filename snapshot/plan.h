@@ -44,9 +44,9 @@ struct Plan {
 	std::vector<PlanContainer> containers;
 	std::map<std::size_t, std::string> ns_name; // modelled namespace index -> "host" or container name
 
-	std::vector<std::string> found;            // what the snapshot found (report)
-	std::vector<std::string> not_represented;  // what it could not represent, and why (report)
-	std::vector<std::string> sysctl_notes;     // sysctls unlike the model's defaults
+	std::vector<std::string> found;           // what the snapshot found (report)
+	std::vector<std::string> not_represented; // what it could not represent, and why (report)
+	std::vector<std::string> sysctl_notes;    // sysctls unlike the model's defaults
 
 	const std::string *scenario_ns(std::size_t ns) const;
 };

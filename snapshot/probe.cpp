@@ -217,11 +217,16 @@ const std::vector<std::pair<std::string, std::string>> &modelled_sysctls()
 {
 	// The model follows the kernel's defaults for these (model/README.md: "default sysctls").
 	static const std::vector<std::pair<std::string, std::string>> list = {
-		{"net/ipv4/ip_forward", "0"},          {"net/ipv4/conf/all/rp_filter", "0"},
-		{"net/ipv4/conf/all/accept_local", "0"}, {"net/ipv4/ip_nonlocal_bind", "0"},
-		{"net/ipv4/udp_l3mdev_accept", "0"},   {"net/ipv4/tcp_l3mdev_accept", "0"},
-		{"net/ipv4/ip_early_demux", "1"},      {"net/ipv4/udp_early_demux", "1"},
-		{"net/ipv4/tcp_early_demux", "1"},     {"net/bridge/bridge-nf-call-iptables", "absent"},
+		{"net/ipv4/ip_forward", "0"},
+		{"net/ipv4/conf/all/rp_filter", "0"},
+		{"net/ipv4/conf/all/accept_local", "0"},
+		{"net/ipv4/ip_nonlocal_bind", "0"},
+		{"net/ipv4/udp_l3mdev_accept", "0"},
+		{"net/ipv4/tcp_l3mdev_accept", "0"},
+		{"net/ipv4/ip_early_demux", "1"},
+		{"net/ipv4/udp_early_demux", "1"},
+		{"net/ipv4/tcp_early_demux", "1"},
+		{"net/bridge/bridge-nf-call-iptables", "absent"},
 	};
 	return list;
 }
@@ -302,8 +307,8 @@ void read_addrs(Namespace &ns)
 			it = a.find(IFA_ADDRESS);
 		if (it == a.end())
 			return;
-		ns.addrs.push_back({static_cast<int>(ifa.ifa_index), ifa.ifa_family, ip_text(ifa.ifa_family, it->second),
-				    ifa.ifa_prefixlen});
+		ns.addrs.push_back({static_cast<int>(ifa.ifa_index), ifa.ifa_family,
+				    ip_text(ifa.ifa_family, it->second), ifa.ifa_prefixlen});
 	});
 }
 
@@ -321,7 +326,8 @@ void read_routes(Namespace &ns)
 		Attrs a = parse_attrs(p.subspan(NLMSG_ALIGN(sizeof(rtmsg))));
 		Route route;
 		route.family = rt.rtm_family;
-		route.table = has_attr(a, RTA_TABLE) ? static_cast<int>(attr_as<std::uint32_t>(a, RTA_TABLE)) : rt.rtm_table;
+		route.table =
+			has_attr(a, RTA_TABLE) ? static_cast<int>(attr_as<std::uint32_t>(a, RTA_TABLE)) : rt.rtm_table;
 		route.type = rt.rtm_type;
 		route.scope = rt.rtm_scope;
 		route.protocol = rt.rtm_protocol;
@@ -397,7 +403,8 @@ void read_namespace(Namespace &ns)
 void read_namespace_sysctls(Namespace &ns, int own_fd)
 {
 	std::string why;
-	if (!in_namespace(ns, own_fd, [&] { read_sysctls(ns); }, &why))
+	if (!in_namespace(
+		    ns, own_fd, [&] { read_sysctls(ns); }, &why))
 		ns.problems.push_back("reading sysctls: " + why);
 }
 
@@ -419,7 +426,8 @@ std::optional<Sock> parse_diag_msg(const nlmsghdr &h, Proto proto)
 	s.remote_ip = ip_text(m.idiag_family, dst);
 	s.local_port = ntohs(m.id.idiag_sport);
 	s.remote_port = ntohs(m.id.idiag_dport);
-	s.cookie = static_cast<std::uint64_t>(m.id.idiag_cookie[0]) | static_cast<std::uint64_t>(m.id.idiag_cookie[1]) << 32;
+	s.cookie = static_cast<std::uint64_t>(m.id.idiag_cookie[0]) | static_cast<std::uint64_t>(m.id.idiag_cookie[1])
+									      << 32;
 	s.inode = m.idiag_inode;
 	s.v6only = attr_as<std::uint8_t>(a, INET_DIAG_SKV6ONLY) != 0;
 	if (proto == Proto::tcp && m.idiag_state == 10) // TCP_LISTEN: wqueue is the backlog
@@ -480,7 +488,8 @@ int nsid_of(Namespace &from, const Namespace &target)
 			auto p = payload_of(h);
 			if (h.nlmsg_type != RTM_NEWNSID || p.size() < NLMSG_ALIGN(sizeof(rtgenmsg)))
 				return;
-			id = attr_as<std::int32_t>(parse_attrs(p.subspan(NLMSG_ALIGN(sizeof(rtgenmsg)))), NETNSA_NSID, -1);
+			id = attr_as<std::int32_t>(parse_attrs(p.subspan(NLMSG_ALIGN(sizeof(rtgenmsg)))), NETNSA_NSID,
+						   -1);
 		});
 	} catch (const NetlinkError &) {
 		// no answer: no id

@@ -23,8 +23,8 @@ struct Link {
 	unsigned flags = 0;     // IFF_*
 	std::string mac;        // "" when the device has none
 	int mtu = 0;
-	int master = 0;                 // ifindex of the bridge, 0 for none
-	int link = 0;                   // veth: the peer's ifindex (in link_netnsid's namespace); vxlan: underlay
+	int master = 0;                  // ifindex of the bridge, 0 for none
+	int link = 0;                    // veth: the peer's ifindex (in link_netnsid's namespace); vxlan: underlay
 	std::optional<int> link_netnsid; // the peer's namespace, as this namespace numbers it
 	// vxlan
 	std::optional<std::uint32_t> vni;
@@ -59,7 +59,7 @@ struct Neigh {
 	std::string dst;    // IP (for an FDB entry: the remote VTEP, "" if none)
 	std::string lladdr; // MAC
 	unsigned state = 0, flags = 0;
-	int master = 0;     // FDB: the bridge
+	int master = 0; // FDB: the bridge
 	std::optional<std::uint32_t> vni;
 };
 
@@ -72,10 +72,10 @@ struct Sock {
 	std::string local_ip, remote_ip;
 	std::uint16_t local_port = 0, remote_port = 0;
 	std::uint64_t cookie = 0;
-	std::uint64_t inode = 0; // 0: a kernel socket, or a TCP socket its process has closed
-	bool v6only = false;     // for AF_INET6 wildcard sockets that take IPv4 too
+	std::uint64_t inode = 0;   // 0: a kernel socket, or a TCP socket its process has closed
+	bool v6only = false;       // for AF_INET6 wildcard sockets that take IPv4 too
 	std::uint32_t backlog = 0; // a TCP listener's (inet_diag's idiag_wqueue for LISTEN)
-	std::string key() const; // "udp 10.0.0.1:53 > 0.0.0.0:0"
+	std::string key() const;   // "udp 10.0.0.1:53 > 0.0.0.0:0"
 };
 
 // One network namespace and what was read in it.

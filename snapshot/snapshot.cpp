@@ -164,7 +164,9 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 			} else if (!sim::is_supported_link_type(pcap_datalink(pc))) {
 				// A capture the replay cannot decode would make the snapshot unreplayable.
 				snprintf(errbuf, sizeof(errbuf), "its link type %s is not one the replay decodes",
-					 pcap_datalink_val_to_name(pcap_datalink(pc)) ? pcap_datalink_val_to_name(pcap_datalink(pc)) : "?");
+					 pcap_datalink_val_to_name(pcap_datalink(pc))
+						 ? pcap_datalink_val_to_name(pcap_datalink(pc))
+						 : "?");
 				pcap_close(pc);
 				pc = nullptr;
 			}
@@ -195,7 +197,8 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 			std::string err;
 			try {
 				Listener l{index, proto, {}};
-				if (!in_namespace(nss[index], own, [&] { l.nl = Netlink(NETLINK_SOCK_DIAG); }, &err))
+				if (!in_namespace(
+					    nss[index], own, [&] { l.nl = Netlink(NETLINK_SOCK_DIAG); }, &err))
 					throw NetlinkError(err);
 				l.nl.join(proto == Proto::udp ? SKNLGRP_INET_UDP_DESTROY : SKNLGRP_INET_TCP_DESTROY);
 				listeners.push_back(std::move(l));
@@ -213,12 +216,10 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 	auto handle_pcap = [&] {
 		pcap_dispatch(
 			pc, -1,
-			[](u_char *user, const pcap_pkthdr *h, const u_char *bytes) {
-				pcap_dump(user, h, bytes);
-			},
+			[](u_char *user, const pcap_pkthdr *h, const u_char *bytes) { pcap_dump(user, h, bytes); },
 			reinterpret_cast<u_char *>(dump));
 	};
-	struct sigaction sa{}, old_int{}, old_term{};
+	struct sigaction sa = {}, old_int = {}, old_term = {};
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
@@ -243,7 +244,8 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 		if (now >= next_rescan) {
 			auto in_use = namespaces_in_use();
 			for (const auto &[index, name] : plan.ns_name)
-				if (index != plan.host_ns && !failed.count(index) && !namespace_present(nss[index], in_use)) {
+				if (index != plan.host_ns && !failed.count(index) &&
+				    !namespace_present(nss[index], in_use)) {
 					tl.namespace_gone(index, last_rescan, now_ns());
 					failed.insert(index);
 				}
@@ -269,8 +271,8 @@ CaptureStats capture(std::vector<Namespace> &nss, const Plan &plan, const Option
 						tl.destroyed(listeners[i].ns, *s, t);
 				});
 			} catch (const NetlinkError &e) {
-				problems.push_back(plan.ns_name.at(listeners[i].ns) + ": " + e.what() +
-						   " at " + time_text(t) + "; the next read found what was left");
+				problems.push_back(plan.ns_name.at(listeners[i].ns) + ": " + e.what() + " at " +
+						   time_text(t) + "; the next read found what was left");
 			}
 		}
 	}
@@ -325,7 +327,8 @@ Written write_scenario(const std::string &path, const std::string &capture, Plan
 		}
 		for (const TimedEvent &e : result.events) {
 			lines.push_back("  - {t: " + time_text(e.t) + ", " + e.text + "}");
-			owners.push_back(e.sock.empty() ? "ns:" + e.text.substr(e.text.rfind(' ') + 1) : "sock:" + e.sock);
+			owners.push_back(e.sock.empty() ? "ns:" + e.text.substr(e.text.rfind(' ') + 1)
+							: "sock:" + e.sock);
 		}
 		std::string text;
 		for (const std::string &l : lines)
@@ -344,8 +347,10 @@ Written write_scenario(const std::string &path, const std::string &capture, Plan
 					while (auto frame = reader.next())
 						pipeline.process(*frame);
 				} catch (const sim::CaptureError &e) {
-					notes.push_back(std::string("the scenario was checked without the capture, which "
-								    "the replay cannot read: ") + e.what());
+					notes.push_back(
+						std::string("the scenario was checked without the capture, which "
+							    "the replay cannot read: ") +
+						e.what());
 					with_frames = false;
 					continue;
 				}
@@ -354,7 +359,8 @@ Written write_scenario(const std::string &path, const std::string &capture, Plan
 			return {text, result.events.size()};
 		} catch (const sim::InputError &e) {
 			int line = e.line();
-			std::string owner = line >= 1 && static_cast<std::size_t>(line) <= owners.size() ? owners[line - 1] : "";
+			std::string owner =
+				line >= 1 && static_cast<std::size_t>(line) <= owners.size() ? owners[line - 1] : "";
 			std::string why = e.what();
 			if (owner.rfind("sock:", 0) == 0 || owner.rfind("ns:", 0) == 0) {
 				std::string name = owner.substr(owner.find(':') + 1);
@@ -406,8 +412,8 @@ std::string ranges(const std::vector<std::uint64_t> &v)
 // Frames whose fate depends on when an uncertain event happened: in a window (with 1 ms of slack
 // for the capture's and the reads' clocks) and on its port, inner or outer, when the frame has one.
 std::vector<std::uint64_t> flag_frames(const std::string &capture, const std::string &scenario_text,
-				       const std::vector<Window> &windows, std::map<std::string, std::size_t> &by_window,
-				       std::string &problem)
+				       const std::vector<Window> &windows,
+				       std::map<std::string, std::size_t> &by_window, std::string &problem)
 {
 	std::vector<std::uint64_t> flagged;
 	if (windows.empty())
@@ -437,7 +443,9 @@ std::vector<std::uint64_t> flag_frames(const std::string &capture, const std::st
 				open.push_back(pending[next++]);
 			std::erase_if(open, [&](const Window *w) { return hi(w) < ts - 1'000'000'000; });
 			sim::ParsedFrame p = sim::parse_frame(f->bytes, f->wire_length, f->link_type, config);
-			const sim::TransportHeader *l4 = p.inner_l4 ? &*p.inner_l4 : p.outer_l4 ? &*p.outer_l4 : nullptr;
+			const sim::TransportHeader *l4 = p.inner_l4   ? &*p.inner_l4
+							 : p.outer_l4 ? &*p.outer_l4
+								      : nullptr;
 			bool ports = l4 && l4->has_ports();
 			for (const Window *w : open) {
 				if (ts < lo(w) || ts > hi(w))
@@ -487,7 +495,9 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 			std::string v = value();
 			auto s = parse_seconds(v);
 			if (!s) {
-				err << "econ-sim: --capture needs seconds (0 to 86400, e.g. 20 or 0.5), not '" << v << "'\n" << kUsage;
+				err << "econ-sim: --capture needs seconds (0 to 86400, e.g. 20 or 0.5), not '" << v
+				    << "'\n"
+				    << kUsage;
 				return 2;
 			}
 			opt.capture_ns = *s;
@@ -496,7 +506,8 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 			int ms = 0;
 			auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
 			if (ec != std::errc() || end != v.data() + v.size() || ms < 1 || ms > 60000) {
-				err << "econ-sim: --poll-ms needs milliseconds from 1 to 60000, not '" << v << "'\n" << kUsage;
+				err << "econ-sim: --poll-ms needs milliseconds from 1 to 60000, not '" << v << "'\n"
+				    << kUsage;
 				return 2;
 			}
 			opt.poll_ns = static_cast<std::int64_t>(ms) * 1'000'000;
@@ -521,7 +532,8 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 	{
 		std::ofstream probe(report_path);
 		if (ec || !probe) {
-			err << "econ-sim: " << opt.out << ": cannot write there" << (ec ? ": " + ec.message() : "") << "\n";
+			err << "econ-sim: " << opt.out << ": cannot write there" << (ec ? ": " + ec.message() : "")
+			    << "\n";
 			return 2;
 		}
 	}
@@ -581,7 +593,8 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 	for (std::size_t i = 0; i < nss.size(); i++) {
 		std::string problem;
 		std::int64_t start = now_ns();
-		std::vector<Sock> socks = nss[i].diag.valid() ? read_sockets(nss[i], true, &problem) : std::vector<Sock>{};
+		std::vector<Sock> socks =
+			nss[i].diag.valid() ? read_sockets(nss[i], true, &problem) : std::vector<Sock>{};
 		if (!problem.empty())
 			nss[i].problems.push_back(problem);
 		const std::string *sname = plan.scenario_ns(i);
@@ -636,7 +649,8 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 	std::map<std::string, std::size_t> by_window;
 	std::string flag_problem;
 	std::vector<std::uint64_t> flagged =
-		cs.ran ? flag_frames(pcap_path, w.text, result.windows, by_window, flag_problem) : std::vector<std::uint64_t>{};
+		cs.ran ? flag_frames(pcap_path, w.text, result.windows, by_window, flag_problem)
+		       : std::vector<std::uint64_t>{};
 	if (!flag_problem.empty())
 		problems.push_back(flag_problem);
 
@@ -686,11 +700,12 @@ int run_snapshot(const std::vector<std::string_view> &args, std::ostream &out, s
 	r << "\n## What it may have missed\n\n";
 	std::vector<std::string> missed = result.missed;
 	if (cs.ran) {
-		missed.push_back("Sockets are read every " + std::to_string(opt.poll_ns / 1000000) +
-				 " ms; a socket that opens is placed in the middle of the window between the read "
-				 "that did not see it and the one that did, a close between its last read and the "
-				 "destroy notification or the read that missed it. Frames in such a window on the "
-				 "socket's port are flagged below: the replay may judge them otherwise than the kernel did.");
+		missed.push_back(
+			"Sockets are read every " + std::to_string(opt.poll_ns / 1000000) +
+			" ms; a socket that opens is placed in the middle of the window between the read "
+			"that did not see it and the one that did, a close between its last read and the "
+			"destroy notification or the read that missed it. Frames in such a window on the "
+			"socket's port are flagged below: the replay may judge them otherwise than the kernel did.");
 		if (cs.dropped || cs.if_dropped)
 			missed.push_back(std::to_string(cs.dropped + cs.if_dropped) +
 					 " frames were dropped by the capture: they are not in trace.pcap");

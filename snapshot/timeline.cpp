@@ -11,8 +11,7 @@ namespace econsim::snapshot {
 namespace {
 
 // TCP states as inet_diag reports them (include/net/tcp_states.h).
-constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kTimeWait = 6, kClose = 7, kListen = 10,
-	      kNewSynRecv = 12;
+constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kTimeWait = 6, kClose = 7, kListen = 10, kNewSynRecv = 12;
 
 constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
 
@@ -78,8 +77,8 @@ void Timeline::read(std::size_t ns, const std::vector<Sock> &socks, std::int64_t
 			t.order = order_++;
 			if (tcp && s.state != kListen && s.state != kClose) {
 				for (const auto &[k, l] : socks_)
-					if (l.ns == ns && l.sock.proto == Proto::tcp && l.sock.state == kListen && !l.close_lo &&
-					    l.sock.local_port == s.local_port &&
+					if (l.ns == ns && l.sock.proto == Proto::tcp && l.sock.state == kListen &&
+					    !l.close_lo && l.sock.local_port == s.local_port &&
 					    (l.sock.local_ip == "0.0.0.0" || l.sock.local_ip == s.local_ip))
 						t.listener = l.name;
 			}
@@ -188,25 +187,28 @@ Timeline::Result Timeline::result(const std::map<std::string, std::string> &excl
 			continue;
 		}
 		if (!t->listener.empty() && t->initial) {
-			r.notes.push_back(ns_names_.at(t->ns) + ": TCP connection " + s.key() +
-					  " was accepted before the snapshot began; the model knows accepted connections "
-					  "from their handshake only, so its segments meet the listener's rules");
+			r.notes.push_back(
+				ns_names_.at(t->ns) + ": TCP connection " + s.key() +
+				" was accepted before the snapshot began; the model knows accepted connections "
+				"from their handshake only, so its segments meet the listener's rules");
 			r.windows.push_back({std::numeric_limits<std::int64_t>::min(), close, s.local_port,
 					     "connection accepted before the snapshot: " + s.key()});
 			continue;
 		}
 		if (tcp && t->listener.empty() && t->first.state != kListen && t->first.state != kClose &&
 		    t->first.state != kEstablished) {
-			r.notes.push_back(ns_names_.at(t->ns) + ": TCP " + s.key() + " in state " + std::to_string(s.state) +
+			r.notes.push_back(ns_names_.at(t->ns) + ": TCP " + s.key() + " in state " +
+					  std::to_string(s.state) +
 					  " at the snapshot: the scenario has no such state; left out");
 			continue;
 		}
 		emit.push_back({t, open, close});
 	}
 	if (kernel_socks)
-		r.found.push_back(std::to_string(kernel_socks) +
-				  " UDP sockets of the VXLAN devices themselves (on their ports in the node's namespace) or "
-				  "of other tunnels are not scenario sockets: the model opens the devices' own");
+		r.found.push_back(
+			std::to_string(kernel_socks) +
+			" UDP sockets of the VXLAN devices themselves (on their ports in the node's namespace) or "
+			"of other tunnels are not scenario sockets: the model opens the devices' own");
 
 	// inet_diag does not say whether SO_REUSEADDR or SO_REUSEPORT was set. Two sockets can only
 	// hold one port at once with one of them on both: reuseport is assumed, as services that share
@@ -248,33 +250,39 @@ Timeline::Result Timeline::result(const std::map<std::string, std::string> &excl
 		if (t.listener.empty()) {
 			r.sockets++;
 			r.events.push_back({e.open, t.name,
-					    "op: socket, " + sock + ", ns: " + nsname + ", proto: " +
-						    (s.proto == Proto::udp ? "udp" : "tcp")});
+					    "op: socket, " + sock + ", ns: " + nsname +
+						    ", proto: " + (s.proto == Proto::udp ? "udp" : "tcp")});
 			// A UDP socket connected when first seen has the local address connect() chose; unless
 			// it was bound to it (which the kernel does not show), it was bound to the wildcard.
 			bool udp_connected = s.proto == Proto::udp && connected(s);
 			std::string local = udp_connected ? "0.0.0.0" : s.local_ip;
-			r.events.push_back({e.open, t.name,
-					    "op: bind, " + sock + ", addr: \"" + local + ":" + std::to_string(s.local_port) +
-						    "\", reuseaddr: false, reuseport: " + (e.reuseport ? "true" : "false")});
+			r.events.push_back(
+				{e.open, t.name,
+				 "op: bind, " + sock + ", addr: \"" + local + ":" + std::to_string(s.local_port) +
+					 "\", reuseaddr: false, reuseport: " + (e.reuseport ? "true" : "false")});
 			if (connected(s) && (s.proto == Proto::udp || s.state == kEstablished))
-				r.events.push_back({e.open, t.name, "op: connect, " + sock + ", peer: \"" + peer_of(s) + "\""});
+				r.events.push_back(
+					{e.open, t.name, "op: connect, " + sock + ", peer: \"" + peer_of(s) + "\""});
 			if (s.proto == Proto::tcp && s.state == kListen)
 				r.events.push_back({e.open, t.name,
 						    "op: listen, " + sock + ", backlog: " + std::to_string(s.backlog)});
 		}
 		for (const Change &c : t.connects) {
 			std::int64_t at = mid(c.lo, c.hi);
-			r.windows.push_back({c.lo, c.hi, s.local_port, (c.peer == "listen" ? "listen: " : "connect: ") + t.name});
+			r.windows.push_back(
+				{c.lo, c.hi, s.local_port, (c.peer == "listen" ? "listen: " : "connect: ") + t.name});
 			r.changes++;
 			if (c.peer == "listen")
-				r.events.push_back({at, t.name, "op: listen, " + sock + ", backlog: " + std::to_string(t.sock.backlog)});
+				r.events.push_back(
+					{at, t.name,
+					 "op: listen, " + sock + ", backlog: " + std::to_string(t.sock.backlog)});
 			else
 				r.events.push_back({at, t.name, "op: connect, " + sock + ", peer: \"" + c.peer + "\""});
 		}
 		if (t.close_lo && t.closed_by != "namespace deleted") {
 			r.events.push_back({e.close, t.name, "op: close, " + sock});
-			r.windows.push_back({*t.close_lo, *t.close_hi, s.local_port, "closed (" + t.closed_by + "): " + t.name});
+			r.windows.push_back(
+				{*t.close_lo, *t.close_hi, s.local_port, "closed (" + t.closed_by + "): " + t.name});
 			r.changes++;
 		}
 		if (!t.initial)
@@ -282,12 +290,14 @@ Timeline::Result Timeline::result(const std::map<std::string, std::string> &excl
 	}
 	for (const auto &[ns, st] : ns_)
 		if (st.gone && !excluded.count("ns:" + ns_names_.at(ns))) {
-			r.events.push_back({mid(st.gone->first, st.gone->second), "",
-					    "op: netns_del, ns: " + ns_names_.at(ns)});
-			r.windows.push_back({st.gone->first, st.gone->second, 0, "namespace deleted: " + ns_names_.at(ns)});
+			r.events.push_back(
+				{mid(st.gone->first, st.gone->second), "", "op: netns_del, ns: " + ns_names_.at(ns)});
+			r.windows.push_back(
+				{st.gone->first, st.gone->second, 0, "namespace deleted: " + ns_names_.at(ns)});
 			r.changes++;
 		}
-	std::stable_sort(r.events.begin(), r.events.end(), [](const TimedEvent &a, const TimedEvent &b) { return a.t < b.t; });
+	std::stable_sort(r.events.begin(), r.events.end(),
+			 [](const TimedEvent &a, const TimedEvent &b) { return a.t < b.t; });
 	return r;
 }
 

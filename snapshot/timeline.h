@@ -24,9 +24,9 @@ struct Window {
 };
 
 struct TimedEvent {
-	std::int64_t t = 0;   // where the scenario puts it
-	std::string sock;     // the scenario socket it is about ("" for namespace events)
-	std::string text;     // the YAML flow mapping without t: "op: close, sock: \"x\""
+	std::int64_t t = 0; // where the scenario puts it
+	std::string sock;   // the scenario socket it is about ("" for namespace events)
+	std::string text;   // the YAML flow mapping without t: "op: close, sock: \"x\""
 };
 
 class Timeline {
@@ -36,8 +36,7 @@ public:
 	// are the devices' own (kernel sockets, which the model opens itself).
 	explicit Timeline(std::map<std::size_t, std::string> ns_names, std::set<std::uint16_t> tunnel_ports = {})
 		: ns_names_(std::move(ns_names)), tunnel_ports_(std::move(tunnel_ports))
-	{
-	}
+	{}
 
 	// One read of ns's sockets that began at start and ended at end. The first read of each
 	// namespace is the state at the snapshot's start: its sockets exist from the beginning.
@@ -51,10 +50,10 @@ public:
 	struct Result {
 		std::vector<TimedEvent> events;
 		std::vector<Window> windows;
-		std::vector<std::string> found;        // what was read and left out on purpose
-		std::vector<std::string> notes;        // what could not be represented
-		std::vector<std::string> missed;       // what it may have missed
-		std::size_t sockets = 0, changes = 0;  // sockets in the scenario, events after the start
+		std::vector<std::string> found;       // what was read and left out on purpose
+		std::vector<std::string> notes;       // what could not be represented
+		std::vector<std::string> missed;      // what it may have missed
+		std::size_t sockets = 0, changes = 0; // sockets in the scenario, events after the start
 	};
 	// excluded: sockets the loader refused, left out with their events.
 	Result result(const std::map<std::string, std::string> &excluded = {}) const;

@@ -255,15 +255,13 @@ TEST(EconGuard, RefusesInsertsFor100msAfterAFlushThenAccepts)
 	maps.remove_all(flush); // leaves keys[0] (B4)
 	EXPECT_EQ(maps.rx().insert(0, flush, 2, 1, 1, kFlowA), EconInsert::guarded);
 	EXPECT_EQ(maps.rx().insert(1, flush + 100 * kMs - 1, 2, 1, 1, kFlowA), EconInsert::guarded);
-	EXPECT_EQ(maps.tx().insert(1, flush + 50 * kMs, 2, 1, 1, outer_to(1), macs_of(1)),
-		  EconInsert::guarded);
+	EXPECT_EQ(maps.tx().insert(1, flush + 50 * kMs, 2, 1, 1, outer_to(1), macs_of(1)), EconInsert::guarded);
 	// A guarded insert does not even overwrite the entry the flush left behind.
 	EXPECT_EQ(maps.rx().insert(0, flush + 1, keys[0], 9, 9, kFlowB), EconInsert::guarded);
 	EXPECT_EQ(maps.rx().entries(0), (std::vector<EconRxEntry>{{keys[0], 1, 1, kFlowA}}));
 	EXPECT_EQ(maps.tx().size(), 0u);
 	EXPECT_EQ(maps.rx().insert(0, flush + 100 * kMs, 2, 1, 1, kFlowA), EconInsert::inserted);
-	EXPECT_EQ(maps.tx().insert(1, flush + 100 * kMs, 2, 1, 1, outer_to(1), macs_of(1)),
-		  EconInsert::inserted);
+	EXPECT_EQ(maps.tx().insert(1, flush + 100 * kMs, 2, 1, 1, outer_to(1), macs_of(1)), EconInsert::inserted);
 	// Lookups are never guarded.
 	EXPECT_TRUE(maps.rx().lookup(0, 2, kFlowA).hit());
 }
@@ -331,8 +329,7 @@ TEST(EconGrowth, DistinctKeysGrowChainsWithoutBoundB6)
 	for (std::uint32_t i = 0; i < kFlows; i++) {
 		// Distinct, well-spread keys, like RSS hashes of distinct client flows.
 		const std::uint32_t key = i * 2654435761u + 12345u;
-		ASSERT_EQ(maps.rx().insert(0, 0, key, 1, 1, flow(i, 2, 1000, 53, kUdp)),
-			  EconInsert::inserted);
+		ASSERT_EQ(maps.rx().insert(0, 0, key, 1, 1, flow(i, 2, 1000, 53, kUdp)), EconInsert::inserted);
 	}
 	EXPECT_EQ(maps.rx().size(), kFlows);
 	EXPECT_EQ(maps.rx().memory_bytes(), std::uint64_t{kFlows} * 64);

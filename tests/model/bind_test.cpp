@@ -12,8 +12,8 @@ const BindOptions reuseaddr{.reuseaddr = true};
 const BindOptions reuseport{.reuseport = true};
 
 // Open `first` bound with `first_options`, then try `second` with `second_options`.
-Error second_bind(Sockets& sockets, Protocol protocol, Endpoint first_at, BindOptions first_options,
-		  Endpoint second_at, BindOptions second_options)
+Error second_bind(Sockets &sockets, Protocol protocol, Endpoint first_at, BindOptions first_options, Endpoint second_at,
+		  BindOptions second_options)
 {
 	static int counter = 0;
 	const std::string first = "first" + std::to_string(++counter);
@@ -31,7 +31,7 @@ Error second_bind(Sockets& sockets, Protocol protocol, Endpoint first_at, BindOp
 // both SO_REUSEADDR nor both SO_REUSEPORT: EADDRINUSE.
 TEST_F(Bind, UdpLibLportInuse_OverlappingAddressesConflict)
 {
-	auto& s = sockets();
+	auto &s = sockets();
 	const Protocol udp = Protocol::udp;
 	EXPECT_EQ(second_bind(s, udp, at(c1_ip, 5000), none, at(c1_ip, 5000), none), Error::address_in_use);
 	EXPECT_EQ(second_bind(s, udp, at(any_address, 5000), none, at(c1_ip, 5000), none), Error::address_in_use);
@@ -42,7 +42,7 @@ TEST_F(Bind, UdpLibLportInuse_OverlappingAddressesConflict)
 
 TEST_F(Bind, UdpLibLportInuse_ReuseaddrOnBothShares)
 {
-	auto& s = sockets();
+	auto &s = sockets();
 	const Protocol udp = Protocol::udp;
 	EXPECT_EQ(second_bind(s, udp, at(c1_ip, 5000), reuseaddr, at(c1_ip, 5000), reuseaddr), Error::none);
 	EXPECT_EQ(second_bind(s, udp, at(any_address, 5000), reuseaddr, at(c1_ip, 5000), reuseaddr), Error::none);
@@ -52,7 +52,7 @@ TEST_F(Bind, UdpLibLportInuse_ReuseaddrOnBothShares)
 
 TEST_F(Bind, UdpLibLportInuse_ReuseportOnBothShares)
 {
-	auto& s = sockets();
+	auto &s = sockets();
 	const Protocol udp = Protocol::udp;
 	EXPECT_EQ(second_bind(s, udp, at(c1_ip, 5000), reuseport, at(c1_ip, 5000), reuseport), Error::none);
 	EXPECT_EQ(second_bind(s, udp, at(any_address, 5000), reuseport, at(c1_ip, 5000), reuseport), Error::none);
@@ -64,7 +64,7 @@ TEST_F(Bind, UdpLibLportInuse_ReuseportOnBothShares)
 // port only while the holder is not listening; SO_REUSEPORT on both shares it with listeners too.
 TEST_F(Bind, InetBindConflict_TcpReuseaddrNeedsAHolderThatIsNotListening)
 {
-	auto& s = sockets();
+	auto &s = sockets();
 	const Protocol tcp = Protocol::tcp;
 	EXPECT_EQ(second_bind(s, tcp, at(c1_ip, 80), none, at(c1_ip, 80), none), Error::address_in_use);
 	EXPECT_EQ(second_bind(s, tcp, at(any_address, 80), none, at(c1_ip, 80), none), Error::address_in_use);

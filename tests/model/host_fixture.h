@@ -11,12 +11,30 @@
 namespace econsim::model {
 
 // gtest prints these by name (found by argument-dependent lookup).
-inline void PrintTo(Error error, std::ostream* out) { *out << to_string(error); }
-inline void PrintTo(TcpEvent event, std::ostream* out) { *out << to_string(event); }
-inline void PrintTo(SocketState state, std::ostream* out) { *out << to_string(state); }
-inline void PrintTo(UdpMatch match, std::ostream* out) { *out << to_string(match); }
-inline void PrintTo(Ipv4Address address, std::ostream* out) { *out << to_string(address); }
-inline void PrintTo(const Endpoint& endpoint, std::ostream* out) { *out << to_string(endpoint); }
+inline void PrintTo(Error error, std::ostream *out)
+{
+	*out << to_string(error);
+}
+inline void PrintTo(TcpEvent event, std::ostream *out)
+{
+	*out << to_string(event);
+}
+inline void PrintTo(SocketState state, std::ostream *out)
+{
+	*out << to_string(state);
+}
+inline void PrintTo(UdpMatch match, std::ostream *out)
+{
+	*out << to_string(match);
+}
+inline void PrintTo(Ipv4Address address, std::ostream *out)
+{
+	*out << to_string(address);
+}
+inline void PrintTo(const Endpoint &endpoint, std::ostream *out)
+{
+	*out << to_string(endpoint);
+}
 
 } // namespace econsim::model
 
@@ -55,14 +73,14 @@ protected:
 	}
 
 	// socket + bind in one step, as most tests need; fails the test if either is refused.
-	void open(const std::string& name, Protocol protocol, Endpoint local, BindOptions options = {},
+	void open(const std::string &name, Protocol protocol, Endpoint local, BindOptions options = {},
 		  std::string_view ns = "c1")
 	{
 		ASSERT_EQ(sockets().create(name, ns, protocol), Error::none) << name;
 		ASSERT_EQ(sockets().bind(name, local, options), Error::none) << name;
 	}
 
-	Sockets& sockets() { return host.sockets(); }
+	Sockets &sockets() { return host.sockets(); }
 
 	// The names a UDP datagram from `source` to `destination` in c1 ends at.
 	std::vector<std::string> udp_to(Endpoint source, Endpoint destination, std::string_view ns = "c1", int cpu = 0)

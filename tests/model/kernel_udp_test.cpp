@@ -33,8 +33,8 @@ namespace {
 struct Step {
 	enum Kind { open, connect, listen, send } kind;
 	std::string socket;
-	Endpoint from;     // open: the local address; connect: the peer; send: the source
-	Endpoint to{};     // send: the destination
+	Endpoint from; // open: the local address; connect: the peer; send: the source
+	Endpoint to{}; // send: the destination
 	BindOptions options{};
 	Protocol protocol = Protocol::udp; // open
 };
@@ -76,12 +76,12 @@ struct Outcome {
 
 // ---- the model ---------------------------------------------------------------------------------
 
-std::vector<Outcome> run_on_model(const std::vector<Step>& steps)
+std::vector<Outcome> run_on_model(const std::vector<Step> &steps)
 {
 	Host host; // its "host" namespace has only lo, like a fresh network namespace with lo up
-	Sockets& sockets = host.sockets();
+	Sockets &sockets = host.sockets();
 	std::vector<Outcome> outcomes;
-	for (const Step& step : steps) {
+	for (const Step &step : steps) {
 		Outcome outcome;
 		if (step.kind == Step::open) {
 			EXPECT_EQ(sockets.create(step.socket, "host", step.protocol), Error::none);
@@ -137,15 +137,15 @@ bool bring_loopback_up()
 }
 
 // Sends one datagram and returns the names of the sockets that received it.
-std::set<std::string> deliver(const std::map<std::string, int>& fds, Endpoint from, Endpoint to)
+std::set<std::string> deliver(const std::map<std::string, int> &fds, Endpoint from, Endpoint to)
 {
 	const int sender = ::socket(AF_INET, SOCK_DGRAM, 0);
 	const sockaddr_in source = to_sockaddr(from);
 	const sockaddr_in destination = to_sockaddr(to);
 	const int one = 1;
 	setsockopt(sender, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (::bind(sender, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0 ||
-	    sendto(sender, "x", 1, 0, reinterpret_cast<const sockaddr*>(&destination), sizeof destination) != 1) {
+	if (::bind(sender, reinterpret_cast<const sockaddr *>(&source), sizeof source) != 0 ||
+	    sendto(sender, "x", 1, 0, reinterpret_cast<const sockaddr *>(&destination), sizeof destination) != 1) {
 		::close(sender);
 		return {"sender failed: " + errno_name(errno)};
 	}
@@ -153,7 +153,7 @@ std::set<std::string> deliver(const std::map<std::string, int>& fds, Endpoint fr
 
 	std::vector<pollfd> polls;
 	std::vector<std::string> names;
-	for (const auto& [name, fd] : fds) {
+	for (const auto &[name, fd] : fds) {
 		polls.push_back(pollfd{fd, POLLIN, 0});
 		names.push_back(name);
 	}
@@ -168,18 +168,19 @@ std::set<std::string> deliver(const std::map<std::string, int>& fds, Endpoint fr
 }
 
 // The steps as real socket calls; one line per step: "E <errno>" or "R <name> <name> ...".
-std::string run_steps_in_kernel(const std::vector<Step>& steps)
+std::string run_steps_in_kernel(const std::vector<Step> &steps)
 {
 	std::map<std::string, int> fds;
 	std::string transcript;
-	for (const Step& step : steps) {
+	for (const Step &step : steps) {
 		if (step.kind == Step::open) {
 			const int fd = ::socket(AF_INET, step.protocol == Protocol::udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 			const int reuseaddr = step.options.reuseaddr, reuseport = step.options.reuseport;
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, sizeof reuseaddr);
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuseport, sizeof reuseport);
 			const sockaddr_in local = to_sockaddr(step.from);
-			const int error = ::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) ? errno : 0;
+			const int error =
+				::bind(fd, reinterpret_cast<const sockaddr *>(&local), sizeof local) ? errno : 0;
 			fds[step.socket] = fd;
 			transcript += "E " + errno_name(error) + "\n";
 		} else if (step.kind == Step::connect) {
@@ -187,14 +188,16 @@ std::string run_steps_in_kernel(const std::vector<Step>& steps)
 			if (step.from == Endpoint{})
 				peer.sin_family = AF_UNSPEC;
 			const int error =
-				::connect(fds.at(step.socket), reinterpret_cast<const sockaddr*>(&peer), sizeof peer) ? errno : 0;
+				::connect(fds.at(step.socket), reinterpret_cast<const sockaddr *>(&peer), sizeof peer)
+					? errno
+					: 0;
 			transcript += "E " + errno_name(error) + "\n";
 		} else if (step.kind == Step::listen) {
 			const int error = ::listen(fds.at(step.socket), 16) ? errno : 0;
 			transcript += "E " + errno_name(error) + "\n";
 		} else {
 			transcript += "R";
-			for (const std::string& name : deliver(fds, step.from, step.to))
+			for (const std::string &name : deliver(fds, step.from, step.to))
 				transcript += " " + name;
 			transcript += "\n";
 		}
@@ -203,7 +206,7 @@ std::string run_steps_in_kernel(const std::vector<Step>& steps)
 }
 
 // Runs the steps in a child process in a new network namespace. nullopt: no namespace (not root).
-std::optional<std::vector<Outcome>> run_in_kernel(const std::vector<Step>& steps, std::string& why_not)
+std::optional<std::vector<Outcome>> run_in_kernel(const std::vector<Step> &steps, std::string &why_not)
 {
 	int pipe_fds[2];
 	if (pipe(pipe_fds) != 0)
@@ -253,7 +256,7 @@ std::optional<std::vector<Outcome>> run_in_kernel(const std::vector<Step>& steps
 	return outcomes;
 }
 
-void expect_model_agrees_with_kernel(const std::vector<Step>& steps)
+void expect_model_agrees_with_kernel(const std::vector<Step> &steps)
 {
 	std::string why_not;
 	const std::optional<std::vector<Outcome>> kernel = run_in_kernel(steps, why_not);
@@ -262,8 +265,8 @@ void expect_model_agrees_with_kernel(const std::vector<Step>& steps)
 	const std::vector<Outcome> model = run_on_model(steps);
 	ASSERT_EQ(kernel->size(), steps.size());
 	for (std::size_t i = 0; i < steps.size(); ++i) {
-		const Outcome& k = (*kernel)[i];
-		const Outcome& m = model[i];
+		const Outcome &k = (*kernel)[i];
+		const Outcome &m = model[i];
 		SCOPED_TRACE("step " + std::to_string(i + 1));
 		if (steps[i].kind != Step::send) {
 			EXPECT_EQ(m.error, k.error);

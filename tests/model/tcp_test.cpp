@@ -21,7 +21,7 @@ protected:
 	{
 		return sockets().tcp_receive(ns, from_to(source, destination), flags);
 	}
-	void listener(const std::string& name, Endpoint local, BindOptions options = {}, std::string_view ns = "c1")
+	void listener(const std::string &name, Endpoint local, BindOptions options = {}, std::string_view ns = "c1")
 	{
 		open(name, Protocol::tcp, local, options, ns);
 		ASSERT_EQ(sockets().listen(name, 128), Error::none);
@@ -63,7 +63,7 @@ TEST_F(Tcp, TcpCheckReq_HandshakeCreatesNamedChild)
 	const TcpResult second = segment(client, server, ack);
 	EXPECT_EQ(second.event, TcpEvent::child_created);
 	EXPECT_EQ(second.socket, "t1/10.233.2.2:40312");
-	const Socket* child = sockets().find("t1/10.233.2.2:40312");
+	const Socket *child = sockets().find("t1/10.233.2.2:40312");
 	ASSERT_NE(child, nullptr);
 	EXPECT_EQ(child->state, SocketState::established);
 	EXPECT_EQ(child->local(), server);
@@ -212,7 +212,7 @@ TEST_F(Tcp, TcpRcvSynsentStateProcess_ClientConnect)
 {
 	ASSERT_EQ(sockets().create("c", "c1", Protocol::tcp), Error::none);
 	ASSERT_EQ(sockets().connect("c", at(peer_ip, 443)), Error::none);
-	const Socket& socket = *sockets().find("c");
+	const Socket &socket = *sockets().find("c");
 	EXPECT_EQ(socket.state, SocketState::syn_sent);
 	EXPECT_EQ(socket.local(), at(c1_ip, ephemeral_port_low));
 	const Endpoint local = socket.local();

@@ -10,7 +10,7 @@ using Topo = HostTest;
 // vxlan_vs_find_vni: the device for a VNI on a UDP port; only devices that are up.
 TEST_F(Topo, VxlanVsFindVni_DeviceForVniAndPort)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	ASSERT_NE(topology.vxlan_for(4789, 42), nullptr);
 	EXPECT_EQ(topology.vxlan_for(4789, 42)->name, "vxlan42");
 	EXPECT_EQ(topology.vxlan_for(4789, 43)->name, "vxlan43");
@@ -61,7 +61,7 @@ TEST_F(Topo, BrFdbDeleteByPort_StaticEntriesStay)
 // port; veth_xmit hands it to c1's eth0.
 TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "veth-c1"), Error::none);
 	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0);
 	EXPECT_EQ(result.receivers, Names{"c1"});
@@ -74,8 +74,9 @@ TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 // (the others see PACKET_OTHERHOST). A frame to a MAC nobody has reaches nobody.
 TEST_F(Topo, BrFlood_UnknownMacReachesItsOwner)
 {
-	Topology& topology = host.topology();
-	ASSERT_EQ(host.add_container("c3", "br42", "veth-c3", mac(2, 0x42, 0, 0, 0, 3), Ipv4Interface{ipv4(10, 233, 1, 3), 16}),
+	Topology &topology = host.topology();
+	ASSERT_EQ(host.add_container("c3", "br42", "veth-c3", mac(2, 0x42, 0, 0, 0, 3),
+				     Ipv4Interface{ipv4(10, 233, 1, 3), 16}),
 		  Error::none);
 	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0).receivers, Names{"c1"});
 	const InnerFrameResult nobody = topology.deliver_inner_frame("vxlan42", peer_mac, mac(2, 9, 9, 9, 9, 9), 1.0);
@@ -88,7 +89,7 @@ TEST_F(Topo, BrFlood_UnknownMacReachesItsOwner)
 // br_handle_frame: a multicast source MAC is dropped before learning.
 TEST_F(Topo, BrHandleFrame_InvalidSourceMacDropped)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", broadcast_mac, c1_mac, 1.0);
 	EXPECT_EQ(result.drop_reason, "invalid_source_mac");
 	EXPECT_TRUE(topology.fdb("br42")->entries().empty());
@@ -97,7 +98,7 @@ TEST_F(Topo, BrHandleFrame_InvalidSourceMacDropped)
 // should_deliver: no hairpin; a destination learned on the ingress port is dropped.
 TEST_F(Topo, ShouldDeliver_NotBackOutOfTheIngressPort)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	topology.deliver_inner_frame("vxlan42", c1_mac, peer_mac, 1.0); // c1's MAC now learned on vxlan42
 	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).drop_reason, "fdb_same_port");
 }
@@ -107,8 +108,8 @@ TEST_F(Topo, ShouldDeliver_NotBackOutOfTheIngressPort)
 // learned there (br_fdb_delete_by_port).
 TEST_F(Topo, BrStpDisablePort_DeviceDownStopsDeliveryAndForgetsLearnedEntries)
 {
-	Topology& topology = host.topology();
-	BridgeFdb& fdb = *topology.fdb("br42");
+	Topology &topology = host.topology();
+	BridgeFdb &fdb = *topology.fdb("br42");
 	fdb.learn(c1_mac, "veth-c1", 1.0);
 	ASSERT_TRUE(topology.bridge_port_forwards("veth-c1"));
 
@@ -127,7 +128,7 @@ TEST_F(Topo, BrStpDisablePort_DeviceDownStopsDeliveryAndForgetsLearnedEntries)
 // br_stp_disable_bridge: a bridge going down disables every port; nothing crosses it.
 TEST_F(Topo, BrStpDisableBridge_BridgeDownBlocksThePath)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	topology.fdb("br42")->learn(c1_mac, "veth-c1", 1.0);
 	ASSERT_EQ(host.set_link("br42", false), Error::none);
 	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1.0), std::nullopt);
@@ -142,7 +143,7 @@ TEST_F(Topo, BrStpDisableBridge_BridgeDownBlocksThePath)
 // while the device is up. Checked against a real kernel while writing this (see README).
 TEST_F(Topo, InetAddrType_LocalAndBroadcastRoutes)
 {
-	Topology& topology = host.topology();
+	Topology &topology = host.topology();
 	EXPECT_EQ(topology.address_type("c1", c1_ip), AddressType::local);
 	EXPECT_EQ(topology.address_type("c1", ipv4(10, 233, 255, 255)), AddressType::broadcast);
 	EXPECT_EQ(topology.address_type("c1", ipv4(127, 0, 0, 9)), AddressType::local);

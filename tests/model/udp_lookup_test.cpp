@@ -9,6 +9,7 @@ using UdpLookup = HostTest;
 
 const BindOptions reuseaddr{.reuseaddr = true};
 const BindOptions reuseport{.reuseport = true};
+constexpr Ipv4Address subnet_broadcast = ipv4(10, 233, 255, 255); // c1's 10.233.1.2/16
 
 // __udp4_lib_lookup phase 2: a socket bound to 0.0.0.0 takes datagrams for every local address.
 TEST_F(UdpLookup, Udp4LibLookup_WildcardSocketTakesEveryLocalAddress)
@@ -226,7 +227,6 @@ TEST_F(UdpLookup, ComputeScore_NamespacesAreIndependent)
 // or to the broadcast address, connected ones only from their peer.
 TEST_F(UdpLookup, Udp4LibMcastDeliver_BroadcastCopiesToEveryMatchingSocket)
 {
-	const Ipv4Address subnet_broadcast = ipv4(10, 233, 255, 255);
 	open("wild", Protocol::udp, at(any_address, 7000), reuseaddr);
 	open("unicast-only", Protocol::udp, at(c1_ip, 7000), reuseaddr);
 	open("bcast", Protocol::udp, at(subnet_broadcast, 7000), reuseaddr);
@@ -272,6 +272,91 @@ TEST_F(UdpLookup, VxlanSockAdd_DeviceSocketHoldsItsPort)
 	ASSERT_EQ(sockets().close("user"), Error::none);
 	EXPECT_EQ(host.set_link("vxlan42", true), Error::none);
 	EXPECT_EQ(udp_to(at(ipv4(192, 168, 0, 1), 50000), at(nic_ip, 4789), "host"), Names{vxlan_socket});
+}
+
+// udp_find is the per-datagram call: the same answer as udp_lookup, as pointers into the table,
+// with the explanation written only into a sink the caller passes, and then the same text.
+TEST_F(UdpLookup, UdpFind_SameAnswerAsUdpLookup_ExplainsOnlyWhenAsked)
+{
+	open("wild", Protocol::udp, at(any_address, 5000), reuseport);
+	open("wild-2", Protocol::udp, at(any_address, 5000), reuseport);
+	open("spec", Protocol::udp, at(c1_ip, 6000), reuseaddr);
+	open("client", Protocol::udp, at(c1_ip, 6000), reuseaddr);
+	open("spec-2", Protocol::udp, at(c1_ip, 6000), reuseaddr);
+	ASSERT_EQ(sockets().connect("client", at(peer_ip, 4000)), Error::none);
+
+	const FourTuple datagrams[] = {
+		from_to(at(peer_ip, 4000), at(c1_ip, 5000)),            // reuseport group, phase 2
+		from_to(at(peer_ip, 4000), at(c1_ip, 6000)),            // connected socket, phase 1
+		from_to(at(other_peer_ip, 4000), at(c1_ip, 6000)),      // unconnected, phase 1
+		from_to(at(peer_ip, 4000), at(subnet_broadcast, 5000)), // a copy to each
+		from_to(at(peer_ip, 4000), at(c1_ip, 7000)),            // no socket
+		from_to(at(peer_ip, 4000), at(subnet_broadcast, 7000)), // broadcast, no socket
+	};
+	for (const FourTuple &datagram : datagrams) {
+		const UdpLookupResult named = sockets().udp_lookup("c1", datagram, 0);
+		const UdpAnswer unexplained = sockets().udp_find("c1", datagram, 0);
+		Names found;
+		for (const Socket *socket : unexplained.sockets)
+			found.push_back(socket->name);
+		EXPECT_EQ(unexplained.match, named.match) << to_string(datagram);
+		EXPECT_EQ(found, named.sockets) << to_string(datagram);
+		EXPECT_EQ(unexplained.score, named.score) << to_string(datagram);
+
+		std::string explanation = "left from before";
+		const UdpAnswer explained = sockets().udp_find("c1", datagram, 0, &explanation);
+		EXPECT_EQ(explained.match, named.match) << to_string(datagram);
+		EXPECT_EQ(explanation, named.explanation) << to_string(datagram);
+	}
+}
+
+// udp_find_and_receive records the CPU on a connected socket that receives (sk_incoming_cpu),
+// which then earns it compute_score's +1 there; an unconnected one records nothing.
+TEST_F(UdpLookup, UdpFindAndReceive_ConnectedSocketRemembersTheCpu)
+{
+	open("server", Protocol::udp, at(c1_ip, 5000));
+	open("client", Protocol::udp, at(any_address, 6000));
+	ASSERT_EQ(sockets().connect("client", at(peer_ip, 4000)), Error::none);
+
+	EXPECT_EQ(sockets().udp_find_and_receive("c1", from_to(at(peer_ip, 4000), at(c1_ip, 6000)), 1).score, 10);
+	EXPECT_EQ(sockets().find("client")->incoming_cpu, 1);
+	EXPECT_EQ(sockets().udp_find("c1", from_to(at(peer_ip, 4000), at(c1_ip, 6000)), 1).score, 11);
+	EXPECT_EQ(sockets().udp_find_and_receive("c1", from_to(at(peer_ip, 4000), at(c1_ip, 5000)), 1).score, 2);
+	EXPECT_EQ(sockets().find("server")->incoming_cpu, -1);
+}
+
+// The lookup's index follows every call that moves a socket: connect takes a wildcard socket to
+// its address's chain (rehash), disconnect brings it back, close and rebinding another port take
+// it off; and the subnet broadcast is one only while the interface is up (fib_add_ifaddr), so
+// it reaches every wildcard socket then, and the newest one otherwise.
+TEST_F(UdpLookup, UdpFind_IndexFollowsSocketCallsAndLinks)
+{
+	auto found = [this](Endpoint from, Endpoint to) {
+		Names names;
+		for (const Socket *socket : sockets().udp_find("c1", from_to(from, to), 0).sockets)
+			names.push_back(socket->name);
+		return names;
+	};
+	open("wild", Protocol::udp, at(any_address, 5000), reuseaddr);
+	open("spec", Protocol::udp, at(c1_ip, 5000), reuseaddr);
+	open("later", Protocol::udp, at(any_address, 5000), reuseaddr);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(c1_ip, 5000)), Names{"spec"});
+	ASSERT_EQ(sockets().close("spec"), Error::none);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(c1_ip, 5000)), Names{"later"});
+	ASSERT_EQ(sockets().connect("wild", at(peer_ip, 4000)), Error::none); // now on 10.233.1.2's chain
+	EXPECT_EQ(found(at(peer_ip, 4000), at(c1_ip, 5000)), Names{"wild"});
+	EXPECT_EQ(found(at(peer_ip, 4001), at(c1_ip, 5000)), Names{"later"}); // phase 1 finds nothing
+	ASSERT_EQ(sockets().connect("wild", disconnect_peer), Error::none);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(c1_ip, 5000)), Names{"wild"}); // back, at the head of 0.0.0.0's
+	EXPECT_EQ(found(at(peer_ip, 4000), at(subnet_broadcast, 5000)), (Names{"wild", "later"}));
+
+	ASSERT_EQ(host.set_link(container_end_name("c1"), false), Error::none);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(subnet_broadcast, 5000)), Names{"wild"}); // a unicast: phase 2
+	ASSERT_EQ(host.set_link(container_end_name("c1"), true), Error::none);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(subnet_broadcast, 5000)), (Names{"wild", "later"}));
+
+	ASSERT_EQ(host.delete_container("c1"), Error::none);
+	EXPECT_EQ(found(at(peer_ip, 4000), at(c1_ip, 5000)), Names{});
 }
 
 } // namespace

@@ -18,9 +18,21 @@ namespace {
 Profile::Weights only(int open_socket, int bind, int connect, int close, int frame)
 {
 	Profile::Weights w{};
-	w = {.open_socket = open_socket, .bind = bind, .connect = connect, .listen = 0, .close = close,
-	     .close_child = 0, .frame = frame, .tcp_open = 0, .link = 0, .fdb = 0, .fdb_del = 0, .vni = 0,
-	     .netns_del = 0, .flush = 0, .sleep = 0};
+	w = {.open_socket = open_socket,
+	     .bind = bind,
+	     .connect = connect,
+	     .listen = 0,
+	     .close = close,
+	     .close_child = 0,
+	     .frame = frame,
+	     .tcp_open = 0,
+	     .link = 0,
+	     .fdb = 0,
+	     .fdb_del = 0,
+	     .vni = 0,
+	     .netns_del = 0,
+	     .flush = 0,
+	     .sleep = 0};
 	return w;
 }
 
@@ -51,13 +63,13 @@ Profile udp_wildcard_servers(std::vector<std::string> namespaces)
 // Runs the property against econ mode under the id RC_GTEST_PROP would give it (so that
 // RC_PARAMS="reproduce=..." finds it), prints rapidcheck's report, and returns the failure.
 std::optional<rc::detail::FailureResult> counterexample(const std::string &name, const Profile &profile,
-							 const std::string &kind)
+							const std::string &kind)
 {
 	rc::detail::TestMetadata metadata;
 	metadata.id = "EconCounterexample/" + name;
 	metadata.description = name;
-	auto result = rc::detail::checkTestable([&] { overlay_equivalence(FastpathMode::econ, profile, kind); },
-						metadata);
+	auto result =
+		rc::detail::checkTestable([&] { overlay_equivalence(FastpathMode::econ, profile, kind); }, metadata);
 	std::cout << "econ mode, looking for a [" << kind << "] divergence: ";
 	rc::detail::printResultMessage(result, std::cout);
 	std::cout << std::endl;
@@ -81,8 +93,9 @@ TEST(EconCounterexample, StaleDeliveryAfterAConnectedSocketShadowsTheCachedOne)
 	Profile p = udp_wildcard_servers({"c1"});
 	p.reuseaddr = {true}; // two sockets on 0.0.0.0:5000
 	p.weights = only(2, 2, 1, 0, 3);
-	expect_found(counterexample("StaleDeliveryAfterAConnectedSocketShadowsTheCachedOne", p, "shadowed_by_connected"),
-		     "shadowed_by_connected");
+	expect_found(
+		counterexample("StaleDeliveryAfterAConnectedSocketShadowsTheCachedOne", p, "shadowed_by_connected"),
+		"shadowed_by_connected");
 }
 
 // (b) B8: c1 (VNI 42) and c3 (VNI 43) have the same address; one outer source means one NIC hash,

@@ -19,9 +19,9 @@ using namespace econsim::sim::property;
 namespace {
 
 // Floors, in percent of the cases of a run.
-constexpr double kFastFloor = 80;          // a fast-path delivery (the warm-up's count)
+constexpr double kFastFloor = 80;            // a fast-path delivery (the warm-up's count)
 constexpr double kFastAfterWarmUpFloor = 75; // one outside the warm-up, among the random commands
-constexpr double kInvalidationFloor = 10;  // each kind the profile can raise, while the map holds entries
+constexpr double kInvalidationFloor = 10;    // each kind the profile can raise, while the map holds entries
 
 double percent_of(std::uint64_t n, std::uint64_t cases)
 {
@@ -71,8 +71,8 @@ void check_fixed(const std::string &name, const Profile &profile, const std::vec
 TEST(FixedFastPath, EndsWhereTheSlowPathDoes)
 {
 	check_fixed("EndsWhereTheSlowPathDoes", Profile::full(),
-		    {FPMAP_EV_SOCK_CLOSE, FPMAP_EV_SOCK_REBIND, FPMAP_EV_DEV_DOWN, FPMAP_EV_DEV_DELETE, FPMAP_EV_FDB_CHANGE,
-		     FPMAP_EV_VNI_CHANGE, FPMAP_EV_NETNS_EXIT, FPMAP_EV_FLUSH});
+		    {FPMAP_EV_SOCK_CLOSE, FPMAP_EV_SOCK_REBIND, FPMAP_EV_DEV_DOWN, FPMAP_EV_DEV_DELETE,
+		     FPMAP_EV_FDB_CHANGE, FPMAP_EV_VNI_CHANGE, FPMAP_EV_NETNS_EXIT, FPMAP_EV_FLUSH});
 }
 
 // Sockets only: no device, FDB, VNI or namespace commands.

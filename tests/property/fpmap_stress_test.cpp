@@ -20,10 +20,10 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -44,8 +44,8 @@ namespace {
 constexpr unsigned kCpus = 4;
 constexpr unsigned kEntriesPerCpu = 24; // fewer than the flows: eviction all the time
 constexpr unsigned kFlows = 64;
-constexpr unsigned kPorts = 4;     // local ports 5000..5003: rebind targets
-constexpr unsigned kDevices = 4;   // the VXLAN-side device of a flow's path: device event targets
+constexpr unsigned kPorts = 4;      // local ports 5000..5003: rebind targets
+constexpr unsigned kDevices = 4;    // the VXLAN-side device of a flow's path: device event targets
 constexpr unsigned kNamespaces = 2; // the sockets' namespaces: netns exit targets
 constexpr std::uint32_t kUnderlay = 1;
 constexpr std::uint32_t kFirstNamespace = 2;
@@ -62,8 +62,8 @@ unsigned divided(unsigned ops)
 }
 const unsigned kLookupsPerReader = divided(200000);
 const unsigned kSocketsOpened = divided(10000) + kOpenWindow; // each closed again, kOpenWindow later
-const unsigned kEvents = divided(10000); // rebinds, device events, netns exits; every 50th a flush
-const unsigned kForeignInserts = divided(60000); // by a thread that does no lookups
+const unsigned kEvents = divided(10000);                      // rebinds, device events, netns exits; every 50th a flush
+const unsigned kForeignInserts = divided(60000);              // by a thread that does no lookups
 
 struct Watermarks {
 	// The socket table: sockets unhashed_upto < c <= opened_upto are the ones a slow path can
@@ -101,9 +101,18 @@ Snapshot snapshot(const Watermarks &w)
 }
 
 // Flow i: from 10.233.2.(i % 8):(4000 + i) to 10.233.1.2:(5000 + i % kPorts), VNI 42.
-unsigned port_of(unsigned flow) { return flow % kPorts; }
-unsigned device_of(unsigned flow) { return (flow / kPorts) % kDevices; }
-unsigned netns_of(unsigned flow) { return flow % kNamespaces; }
+unsigned port_of(unsigned flow)
+{
+	return flow % kPorts;
+}
+unsigned device_of(unsigned flow)
+{
+	return (flow / kPorts) % kDevices;
+}
+unsigned netns_of(unsigned flow)
+{
+	return flow % kNamespaces;
+}
 
 fpmap_flow rx_flow(unsigned i)
 {
@@ -132,9 +141,15 @@ fpmap_flow tx_flow(unsigned i)
 }
 
 // Few distinct hashes: chains of several flows per bucket.
-std::uint32_t hash_of(unsigned flow) { return 0x9e3779b1u * (flow % 16 + 1); }
+std::uint32_t hash_of(unsigned flow)
+{
+	return 0x9e3779b1u * (flow % 16 + 1);
+}
 
-fpmap_dev path_device(unsigned d) { return fpmap_dev{kUnderlay, 10 + static_cast<int>(d)}; }
+fpmap_dev path_device(unsigned d)
+{
+	return fpmap_dev{kUnderlay, 10 + static_cast<int>(d)};
+}
 
 fpmap_path path_of(unsigned flow)
 {
@@ -182,8 +197,7 @@ struct Tally {
 
 // An entry that predates a completed invalidation of its kind is a violation. A rebind shadows
 // RX entries only: a TX template does not depend on which socket a port's packets reach.
-void check_hit(const Snapshot &before, unsigned flow, std::uint64_t cookie, std::uint64_t sequence, bool rx,
-	       Tally &t)
+void check_hit(const Snapshot &before, unsigned flow, std::uint64_t cookie, std::uint64_t sequence, bool rx, Tally &t)
 {
 	if (cookie <= before.closed)
 		t.closed_hits++;
@@ -313,7 +327,8 @@ void events(fpmap *map, Watermarks &w)
 			unsigned port = i / 3 % kPorts;
 			invalidate(w, w.rebound_below[port], [&] {
 				for (unsigned ns = 0; ns < kNamespaces; ns++)
-					fpmap_sock_rebound(map, kFirstNamespace + ns, 17, static_cast<std::uint16_t>(5000 + port));
+					fpmap_sock_rebound(map, kFirstNamespace + ns, 17,
+							   static_cast<std::uint16_t>(5000 + port));
 			});
 		} else if (i % 3 == 1) {
 			unsigned d = i / 3 % kDevices;

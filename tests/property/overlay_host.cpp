@@ -104,16 +104,14 @@ Bytes frame_bytes(const FrameSpec &spec)
 	if (!spec.vxlan) {
 		frame = test::ethernet_frame(l4(spec.outer_src, spec.dst));
 	} else {
-		Bytes inner = test::ethernet_frame(l4(spec.src, spec.dst), 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
+		Bytes inner =
+			test::ethernet_frame(l4(spec.src, spec.dst), 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
 		frame = test::vxlan_frame(spec.vni, inner, spec.outer_src, Endpoint{host_ip(), kVxlanPort});
 	}
 	const std::size_t inner_ip = kEthernet + kIpv4 + kUdp + kVxlan + kEthernet;
 	switch (spec.corruption) {
-	case Corruption::none:
-		break;
-	case Corruption::outer_ip_checksum:
-		frame.at(kEthernet + 10) ^= 0xff;
-		break;
+	case Corruption::none: break;
+	case Corruption::outer_ip_checksum: frame.at(kEthernet + 10) ^= 0xff; break;
 	case Corruption::inner_ip_checksum:
 		if (spec.vxlan)
 			frame.at(inner_ip + 10) ^= 0xff;

@@ -36,10 +36,10 @@ struct Tenant {
 const std::vector<Tenant> &tenants();
 const Tenant *tenant(const std::string &container);
 
-Ipv4Address ip(const char *text);         // aborts on a typo
+Ipv4Address ip(const char *text); // aborts on a typo
 MacAddress mac(const char *text);
-Ipv4Address host_ip();                    // the NIC's 192.168.0.2
-Ipv4Address subnet_broadcast();           // 10.233.1.255, the containers' /24 broadcast
+Ipv4Address host_ip();          // the NIC's 192.168.0.2
+Ipv4Address subnet_broadcast(); // 10.233.1.255, the containers' /24 broadcast
 
 // Remote containers that send to the tenants, each behind its own MAC, on a remote host (VTEP).
 struct Peer {

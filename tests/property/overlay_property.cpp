@@ -8,9 +8,9 @@
 #include <iostream>
 
 #include "flow_map.h"
-#include "verdict_writer.h"
 #include "model/sockets.h"
 #include "model/topology.h"
+#include "verdict_writer.h"
 
 namespace econsim::sim::property {
 
@@ -18,7 +18,6 @@ namespace {
 
 constexpr std::int64_t kStartNs = 1'764'150'000'000'000'000;
 constexpr std::int64_t kStepNs = 1'000'000; // every command happens 1 ms after the one before
-
 
 bool same_end(const Verdict &a, const Verdict &b)
 {
@@ -48,24 +47,15 @@ Coverage &coverage()
 const char *event_name(fpmap_event event)
 {
 	switch (event) {
-	case FPMAP_EV_SOCK_CLOSE:
-		return "close";
-	case FPMAP_EV_SOCK_REBIND:
-		return "rebind";
-	case FPMAP_EV_DEV_DOWN:
-		return "dev down";
-	case FPMAP_EV_DEV_DELETE:
-		return "dev delete";
-	case FPMAP_EV_FDB_CHANGE:
-		return "fdb change";
-	case FPMAP_EV_VNI_CHANGE:
-		return "vni change";
-	case FPMAP_EV_NETNS_EXIT:
-		return "netns exit";
-	case FPMAP_EV_FLUSH:
-		return "flush";
-	case FPMAP_EV_MAX:
-		break;
+	case FPMAP_EV_SOCK_CLOSE: return "close";
+	case FPMAP_EV_SOCK_REBIND: return "rebind";
+	case FPMAP_EV_DEV_DOWN: return "dev down";
+	case FPMAP_EV_DEV_DELETE: return "dev delete";
+	case FPMAP_EV_FDB_CHANGE: return "fdb change";
+	case FPMAP_EV_VNI_CHANGE: return "vni change";
+	case FPMAP_EV_NETNS_EXIT: return "netns exit";
+	case FPMAP_EV_FLUSH: return "flush";
+	case FPMAP_EV_MAX: break;
 	}
 	return "?";
 }
@@ -87,9 +77,22 @@ Profile Profile::socket_churn()
 	p.bind_addresses = {"any", "own"};
 	p.ports = {5000};
 	p.incoherent_percent = p.corrupt_percent = 0;
-	p.weights = Weights{.open_server = 6, .open_socket = 3, .bind = 4, .connect = 5, .listen = 2, .close = 4,
-			    .close_child = 2, .frame = 30, .tcp_open = 6, .link = 0, .fdb = 0, .fdb_del = 0,
-			    .vni = 0, .netns_del = 0, .flush = 1, .sleep = 1};
+	p.weights = Weights{.open_server = 6,
+			    .open_socket = 3,
+			    .bind = 4,
+			    .connect = 5,
+			    .listen = 2,
+			    .close = 4,
+			    .close_child = 2,
+			    .frame = 30,
+			    .tcp_open = 6,
+			    .link = 0,
+			    .fdb = 0,
+			    .fdb_del = 0,
+			    .vni = 0,
+			    .netns_del = 0,
+			    .flush = 1,
+			    .sleep = 1};
 	return p;
 }
 
@@ -100,9 +103,22 @@ Profile Profile::device_churn()
 	p.bind_addresses = {"any"};
 	p.ports = {5000};
 	p.warm_percent = 100; // device events take flows down fast: every case starts with some
-	p.weights = Weights{.open_server = 4, .open_socket = 0, .bind = 0, .connect = 0, .listen = 0, .close = 1,
-			    .close_child = 0, .frame = 30, .tcp_open = 4, .link = 6, .fdb = 4, .fdb_del = 3,
-			    .vni = 4, .netns_del = 1, .flush = 1, .sleep = 1};
+	p.weights = Weights{.open_server = 4,
+			    .open_socket = 0,
+			    .bind = 0,
+			    .connect = 0,
+			    .listen = 0,
+			    .close = 1,
+			    .close_child = 0,
+			    .frame = 30,
+			    .tcp_open = 4,
+			    .link = 6,
+			    .fdb = 4,
+			    .fdb_del = 3,
+			    .vni = 4,
+			    .netns_del = 1,
+			    .flush = 1,
+			    .sleep = 1};
 	return p;
 }
 
@@ -170,8 +186,7 @@ void OverlayPair::count_invalidations(const Event &event, bool held, std::uint16
 	const model::Socket *socket = vanilla_->host().model().sockets().find(event.sock);
 	std::uint16_t port_after = socket ? socket->port : 0;
 	switch (event.op) {
-	case EventOp::socket:
-		break;
+	case EventOp::socket: break;
 	case EventOp::bind:
 	case EventOp::listen:
 		if (port_after)
@@ -181,23 +196,15 @@ void OverlayPair::count_invalidations(const Event &event, bool held, std::uint16
 		if (port_before || port_after)
 			raised(FPMAP_EV_SOCK_REBIND, held);
 		break;
-	case EventOp::close:
-		raised(FPMAP_EV_SOCK_CLOSE, held);
-		break;
+	case EventOp::close: raised(FPMAP_EV_SOCK_CLOSE, held); break;
 	case EventOp::link:
 		if (!event.up)
 			raised(FPMAP_EV_DEV_DOWN, held);
 		break;
-	case EventOp::flush:
-		raised(FPMAP_EV_FLUSH, held);
-		break;
+	case EventOp::flush: raised(FPMAP_EV_FLUSH, held); break;
 	case EventOp::fdb:
-	case EventOp::fdb_del:
-		raised(FPMAP_EV_FDB_CHANGE, held);
-		break;
-	case EventOp::vni:
-		raised(FPMAP_EV_VNI_CHANGE, held);
-		break;
+	case EventOp::fdb_del: raised(FPMAP_EV_FDB_CHANGE, held); break;
+	case EventOp::vni: raised(FPMAP_EV_VNI_CHANGE, held); break;
 	case EventOp::netns_del:
 		if (sockets_in_ns)
 			raised(FPMAP_EV_SOCK_CLOSE, held);
@@ -237,9 +244,8 @@ void OverlayPair::event(Event event, const std::string &text)
 		count_invalidations(scenario_.events.back(), held, port_before, sockets_in_ns);
 	if (by_candidate.has_value() != by_vanilla.has_value()) {
 		divergences_++;
-		std::string what = "divergence [other]: " + text + ": " +
-				   std::string(to_string(candidate_->mode())) + " " +
-				   (by_candidate ? "refused" : "accepted") + ", vanilla " +
+		std::string what = "divergence [other]: " + text + ": " + std::string(to_string(candidate_->mode())) +
+				   " " + (by_candidate ? "refused" : "accepted") + ", vanilla " +
 				   (by_vanilla ? "refused" : "accepted");
 		if (!fail_on_ || *fail_on_ == "other")
 			fail(what);
@@ -298,7 +304,8 @@ FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 			return {};
 		std::string where = "-";
 		if (const model::BridgeFdb *fdb = topology.fdb(vxlan->bridge))
-			where = fdb->lookup(to_model(spec.inner_src_mac), static_cast<double>(now_ns_) * 1e-9).value_or("-");
+			where = fdb->lookup(to_model(spec.inner_src_mac), static_cast<double>(now_ns_) * 1e-9)
+					.value_or("-");
 		if (const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, spec.inner_src_mac))
 			where += " " + to_string(vtep->ip) + " " + (vtep->mac ? to_string(*vtep->mac) : "-");
 		return where;
@@ -325,8 +332,7 @@ FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 		fast_frames_++;
 	FrameOutcome outcome{describe_end(c.verdict), describe_end(v.verdict), {}};
 	if (same_end(c.verdict, v.verdict)) {
-		log_.push_back(line + ", " + mode + " the same" +
-			       (c.verdict.path == Path::fast ? " [fast]" : ""));
+		log_.push_back(line + ", " + mode + " the same" + (c.verdict.path == Path::fast ? " [fast]" : ""));
 		return outcome;
 	}
 	divergences_++;
@@ -369,8 +375,8 @@ std::string classify_divergence(const Packet &candidate, const Packet &vanilla, 
 	// The tenant the frame's VNI belongs to now, per the vanilla host's devices.
 	if (candidate.parsed.is_vxlan() && socket->ns != kHostNamespace) {
 		const model::Topology &topology = vanilla_pipeline.host().model().topology();
-		const model::Device *vxlan = topology.vxlan_for(candidate.parsed.outer_l4->dst_port,
-								 candidate.parsed.vxlan->vni);
+		const model::Device *vxlan =
+			topology.vxlan_for(candidate.parsed.outer_l4->dst_port, candidate.parsed.vxlan->vni);
 		const model::Container *owner = candidate_pipeline.host().model().topology().container(socket->ns);
 		if (!vxlan || !owner || owner->bridge != vxlan->bridge)
 			return "cross_tenant";
@@ -498,7 +504,10 @@ private:
 		e.proto = proto_;
 		return e;
 	}
-	std::string text() const override { return "socket " + name_ + " " + std::string(to_string(proto_)) + " in " + ns_; }
+	std::string text() const override
+	{
+		return "socket " + name_ + " " + std::string(to_string(proto_)) + " in " + ns_;
+	}
 	std::string ns_;
 	SocketProto proto_ = SocketProto::udp;
 	std::string name_;
@@ -672,7 +681,8 @@ Endpoint outer_source(const Profile &p, const Peer &from, const FrameSpec &flow)
 		return pick(p.outer_sources);
 	if (percent(p.other_source_port_percent))
 		return pick(own);
-	std::uint32_t h = flow.src.port * 31u + flow.dst.port * 7u + flow.dst.address.value + (flow.proto == SocketProto::tcp);
+	std::uint32_t h =
+		flow.src.port * 31u + flow.dst.port * 7u + flow.dst.address.value + (flow.proto == SocketProto::tcp);
 	return own[h % own.size()];
 }
 
@@ -682,7 +692,8 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 		bool warm = !m.warm_flows.empty() && percent(p.warm_repeat_percent);
 		FrameSpec again = pick(warm ? m.warm_flows : m.recent_frames);
 		if (again.vxlan && percent(25))
-			again.outer_src = outer_source(p, {again.src, again.inner_src_mac, again.outer_src.address}, again);
+			again.outer_src =
+				outer_source(p, {again.src, again.inner_src_mac, again.outer_src.address}, again);
 		if (again.vxlan && percent(p.other_vni_percent))
 			again.vni = pick(p.vnis);
 		if (again.vxlan && percent(p.retarget_percent))
@@ -962,7 +973,8 @@ private:
 	}
 	std::string text() const override
 	{
-		return "fdb " + bridge_ + " " + to_string(mac_) + " → " + port_ + (dst_ ? " dst " + to_string(*dst_) : "");
+		return "fdb " + bridge_ + " " + to_string(mac_) + " → " + port_ +
+		       (dst_ ? " dst " + to_string(*dst_) : "");
 	}
 	std::string bridge_, port_;
 	MacAddress mac_;
@@ -1090,13 +1102,16 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 		const std::pair<int, CommandPtr (*)(const OverlayModel &, const Profile &)> kinds[] = {
 			{w.frame, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Frame>(m, p); }},
 			{w.tcp_open, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<TcpOpen>(m, p); }},
-			{w.open_server, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenServer>(m, p); }},
-			{w.open_socket, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenSocket>(m, p); }},
+			{w.open_server,
+			 [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenServer>(m, p); }},
+			{w.open_socket,
+			 [](auto &m, auto &p) -> CommandPtr { return std::make_shared<OpenSocket>(m, p); }},
 			{w.bind, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Bind>(m, p); }},
 			{w.connect, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Connect>(m, p); }},
 			{w.listen, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Listen>(m, p); }},
 			{w.close, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Close>(m, p); }},
-			{w.close_child, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<CloseChild>(m, p); }},
+			{w.close_child,
+			 [](auto &m, auto &p) -> CommandPtr { return std::make_shared<CloseChild>(m, p); }},
 			{w.link, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Link>(m, p); }},
 			{w.fdb, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Fdb>(m, p); }},
 			{w.fdb_del, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<FdbDel>(m, p); }},
@@ -1130,7 +1145,8 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 		const auto initial = rc::fn::constant(OverlayModel{});
 		auto generate = [shared](const OverlayModel &m) { return command(m, shared); };
 		const auto commands = *rc::gen::withSize([=](int size) {
-			return rc::gen::resize(std::max(size, shared->min_size), rc::state::gen::commands(initial, generate));
+			return rc::gen::resize(std::max(size, shared->min_size),
+					       rc::state::gen::commands(initial, generate));
 		});
 		rc::state::runAll(commands, initial, sut);
 		// What the case exercised, for rapidcheck's distribution report.
@@ -1149,7 +1165,8 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 		counted.fast_any += sut.fast_frames() > 0;
 		for (int kind = 0; kind < FPMAP_EV_MAX; kind++)
 			counted.events[kind] += sut.invalidations()[kind];
-		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale, "removed " + removed);
+		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale,
+		       "removed " + removed);
 	}
 	RC_ASSERT(FlowMap::live_allocations() == 0L);
 }

@@ -48,20 +48,20 @@ struct Profile {
 	std::vector<std::uint16_t> ports{5000, 5001, 0};
 	std::vector<bool> reuseaddr{false, true};
 	std::vector<bool> reuseport{false, true};
-	bool disconnect = true; // connect may be connect(AF_UNSPEC)
+	bool disconnect = true;                      // connect may be connect(AF_UNSPEC)
 	std::vector<Peer> peers = property::peers(); // remote ends: frames' sources, connect()'s peers
 
 	// Frames: which tenant they are for, from whom, how.
 	std::vector<std::string> frame_targets{"c1", "c2", "c3", "c4", "host"};
-	int other_vni_percent = 5;    // a frame for a tenant carries another tenant's (or no) VNI
-	int incoherent_percent = 10;  // inner MAC and IP of different containers, or broadcast
+	int other_vni_percent = 5;   // a frame for a tenant carries another tenant's (or no) VNI
+	int incoherent_percent = 10; // inner MAC and IP of different containers, or broadcast
 	// The inner source MAC is a local container's; and where an incoherent frame may be addressed
 	// (a peer's MAC too: the bridge drops it as sent back out of its ingress port). These are the
 	// frames that showed a hit skipping bridge learning (fixed_learning_test.cpp, README.md
 	// "Bridge learning on a hit").
 	int spoofed_source_percent = 2;
-	std::vector<MacAddress> incoherent_dst_macs{{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, tenants()[0].mac,
-						    tenants()[1].mac, property::peers()[0].mac};
+	std::vector<MacAddress> incoherent_dst_macs{
+		{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, tenants()[0].mac, tenants()[1].mac, property::peers()[0].mac};
 	int corrupt_percent = 5;
 	int moved_peer_percent = 3;         // a peer's frame through another VTEP than its own
 	int other_source_port_percent = 10; // another outer source port than the flow's own
@@ -143,8 +143,8 @@ struct OverlayModel {
 // device learned a new VTEP for it (what br_handle_frame and vxlan_snoop report to the fast path).
 struct Coverage {
 	std::uint64_t cases = 0;
-	std::uint64_t fast = 0;        // cases with a fast-path delivery outside the warm-up
-	std::uint64_t fast_any = 0;    // cases with a fast-path delivery anywhere
+	std::uint64_t fast = 0;                           // cases with a fast-path delivery outside the warm-up
+	std::uint64_t fast_any = 0;                       // cases with a fast-path delivery anywhere
 	std::array<std::uint64_t, FPMAP_EV_MAX> events{}; // cases where that kind of invalidation counted
 };
 // Accumulated over every case overlay_equivalence finished since the last reset.

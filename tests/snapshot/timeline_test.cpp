@@ -55,10 +55,12 @@ TEST(SnapshotTimeline, SocketsOfTheFirstReadExistFromItsStartWithoutWindow)
 	Timeline tl = make();
 	tl.read(kC1, {udp(7, "0.0.0.0", 5000)}, 100, 110);
 	auto r = tl.result();
-	EXPECT_EQ(lines(r), (std::vector<std::string>{
-				    "100 op: socket, sock: \"c1-udp5000-7\", ns: c1, proto: udp",
-				    "100 op: bind, sock: \"c1-udp5000-7\", addr: \"0.0.0.0:5000\", reuseaddr: false, reuseport: false",
-			    }));
+	EXPECT_EQ(
+		lines(r),
+		(std::vector<std::string>{
+			"100 op: socket, sock: \"c1-udp5000-7\", ns: c1, proto: udp",
+			"100 op: bind, sock: \"c1-udp5000-7\", addr: \"0.0.0.0:5000\", reuseaddr: false, reuseport: false",
+		}));
 	EXPECT_TRUE(r.windows.empty());
 	EXPECT_EQ(r.sockets, 1u);
 	EXPECT_EQ(r.changes, 0u);
@@ -161,12 +163,14 @@ TEST(SnapshotTimeline, AnAcceptedConnectionIsNamedAfterItsListenerAndOnlyItsClos
 	tl.read(kC1, {tcp(7, 10, "0.0.0.0", 7000), tcp(8, 1, "10.0.0.2", 7000, "10.0.0.9", 41000)}, 200, 210);
 	tl.read(kC1, {tcp(7, 10, "0.0.0.0", 7000)}, 300, 310);
 	auto r = tl.result();
-	EXPECT_EQ(lines(r), (std::vector<std::string>{
-				    "100 op: socket, sock: \"c1-tcp7000-7\", ns: c1, proto: tcp",
-				    "100 op: bind, sock: \"c1-tcp7000-7\", addr: \"0.0.0.0:7000\", reuseaddr: false, reuseport: false",
-				    "100 op: listen, sock: \"c1-tcp7000-7\", backlog: 16",
-				    "255 op: close, sock: \"c1-tcp7000-7/10.0.0.9:41000\"",
-			    }));
+	EXPECT_EQ(
+		lines(r),
+		(std::vector<std::string>{
+			"100 op: socket, sock: \"c1-tcp7000-7\", ns: c1, proto: tcp",
+			"100 op: bind, sock: \"c1-tcp7000-7\", addr: \"0.0.0.0:7000\", reuseaddr: false, reuseport: false",
+			"100 op: listen, sock: \"c1-tcp7000-7\", backlog: 16",
+			"255 op: close, sock: \"c1-tcp7000-7/10.0.0.9:41000\"",
+		}));
 }
 
 TEST(SnapshotTimeline, AConnectionAcceptedBeforeTheSnapshotIsFlaggedNotEmitted)
@@ -227,11 +231,13 @@ TEST(SnapshotTimeline, ExcludedSocketsAndDeletedNamespaces)
 	tl.namespace_gone(kC1, 500, 700);
 	tl.read(kC1, {}, 800, 810); // reads after the namespace went change nothing
 	auto r = tl.result({{"c1-udp6000-8", "refused"}});
-	EXPECT_EQ(lines(r), (std::vector<std::string>{
-				    "100 op: socket, sock: \"c1-udp5000-7\", ns: c1, proto: udp",
-				    "100 op: bind, sock: \"c1-udp5000-7\", addr: \"0.0.0.0:5000\", reuseaddr: false, reuseport: false",
-				    "600 op: netns_del, ns: c1",
-			    }));
+	EXPECT_EQ(
+		lines(r),
+		(std::vector<std::string>{
+			"100 op: socket, sock: \"c1-udp5000-7\", ns: c1, proto: udp",
+			"100 op: bind, sock: \"c1-udp5000-7\", addr: \"0.0.0.0:5000\", reuseaddr: false, reuseport: false",
+			"600 op: netns_del, ns: c1",
+		}));
 }
 
 TEST(SnapshotTimeline, TimesAreWrittenWithNineDecimals)

@@ -20,7 +20,8 @@ TEST(LatencyHistogram, SmallValuesAreExact)
 TEST(LatencyHistogram, LargeValuesWithinOnePartIn128)
 {
 	LatencyHistogram h;
-	for (std::int64_t v : {std::int64_t{1'000}, std::int64_t{10'000}, std::int64_t{123'456}, std::int64_t{9'876'543'210}})
+	for (std::int64_t v :
+	     {std::int64_t{1'000}, std::int64_t{10'000}, std::int64_t{123'456}, std::int64_t{9'876'543'210}})
 		h.add(v);
 	EXPECT_EQ(h.percentile(1.0), 9'876'543'210) << "capped at the maximum";
 	for (double q : {0.25, 0.5, 0.75}) {

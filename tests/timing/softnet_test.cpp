@@ -95,7 +95,9 @@ TEST_F(SoftnetTest, EachStageHasItsOwnFifoAndNapisTakeTurnsByWeight)
 {
 	// Every packet goes NIC → gro_cells → backlog, as a VXLAN packet on the slow path does.
 	runner_.route = [](NapiKind kind, std::uint64_t) {
-		return kind == NapiKind::nic ? Next::gro_cells : kind == NapiKind::gro_cell ? Next::backlog : Next::done;
+		return kind == NapiKind::nic        ? Next::gro_cells
+		       : kind == NapiKind::gro_cell ? Next::backlog
+						    : Next::done;
 	};
 	Softnet cpu(SoftnetConfig{}, runner_);
 	for (std::uint64_t id = 1; id <= 200; id++)
@@ -122,7 +124,9 @@ TEST_F(SoftnetTest, EachStageHasItsOwnFifoAndNapisTakeTurnsByWeight)
 
 TEST_F(SoftnetTest, TheBudgetCutsARoundShort)
 {
-	runner_.route = [](NapiKind kind, std::uint64_t) { return kind == NapiKind::nic ? Next::gro_cells : Next::done; };
+	runner_.route = [](NapiKind kind, std::uint64_t) {
+		return kind == NapiKind::nic ? Next::gro_cells : Next::done;
+	};
 	SoftnetConfig config;
 	config.netdev_budget = 100;
 	Softnet cpu(config, runner_);
@@ -142,7 +146,9 @@ TEST_F(SoftnetTest, TheBudgetCutsARoundShort)
 
 TEST_F(SoftnetTest, TheTimeLimitCutsARoundShort)
 {
-	runner_.route = [](NapiKind kind, std::uint64_t) { return kind == NapiKind::nic ? Next::gro_cells : Next::done; };
+	runner_.route = [](NapiKind kind, std::uint64_t) {
+		return kind == NapiKind::nic ? Next::gro_cells : Next::done;
+	};
 	runner_.cost = 40'000; // 64 packets take 2.56 ms, past netdev_budget_usecs
 	Softnet cpu(SoftnetConfig{}, runner_);
 	for (std::uint64_t id = 1; id <= 128; id++)

@@ -79,9 +79,10 @@ void expect_same_ends(const std::vector<Verdict> &timed_, const std::vector<Verd
 std::string write_costs()
 {
 	std::string path = (std::filesystem::temp_directory_path() / "econsim-timing-test-costs.yaml").string();
-	std::ofstream(path) << "stages:\n  nic_rx: 1000\n  ip_rcv: 200\n  vxlan_rcv: 30\n  gro_cells: 400\n"
-			       "  br_handle_frame: 50\n  br_netfilter: 6\n  veth_xmit: 7\n  backlog: 300\n"
-			       "  ip_rcv_container: 20\n  deliver: 9\n  fastpath_hit: 100\nper_byte:\n  rx: 0\n  overlay: 0\n";
+	std::ofstream(path)
+		<< "stages:\n  nic_rx: 1000\n  ip_rcv: 200\n  vxlan_rcv: 30\n  gro_cells: 400\n"
+		   "  br_handle_frame: 50\n  br_netfilter: 6\n  veth_xmit: 7\n  backlog: 300\n"
+		   "  ip_rcv_container: 20\n  deliver: 9\n  fastpath_hit: 100\nper_byte:\n  rx: 0\n  overlay: 0\n";
 	return path;
 }
 

@@ -20,6 +20,6 @@ foreach(scenario IN LISTS econsim_recording_scenarios)
 		add_test(NAME traces.replay.${recording}.${mode}
 			COMMAND bash "${CMAKE_CURRENT_LIST_DIR}/replay-recording.sh" $<TARGET_FILE:econ-sim> "${dir}" ${mode}
 				"${CMAKE_CURRENT_LIST_DIR}/econ-expected.txt" "${CMAKE_CURRENT_LIST_DIR}/fast-frames.txt")
-		set_tests_properties(traces.replay.${recording}.${mode} PROPERTIES LABELS "traces;replay")
+		set_tests_properties(traces.replay.${recording}.${mode} PROPERTIES LABELS "traces;replay;quick")
 	endforeach()
 endforeach()
