@@ -14,7 +14,7 @@ packages=(
 	libpcap-dev librapidcheck-dev liburcu-dev libyaml-cpp-dev
 	linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod
-	iproute2 tcpdump procps python3
+	iproute2 tcpdump tshark procps python3
 	clang libclang-rt-14-dev
 	bc bison flex libelf-dev libssl-dev
 )

@@ -104,19 +104,21 @@ public:
 		if (pkt.parsed.is_vxlan())
 			pkt.verdict.vni = pkt.parsed.vxlan->vni;
 		const std::string &name = host.socket_name(found.socket);
-		pkt.step("fastpath", "econ hit → " + name, "key " + hex32(pkt.rss_hash) +
-			 " and the inner 5-tuple match; VNI, netns and device are not compared (B8)");
+		pkt.step(Stage::fastpath, [&] { return "econ hit → " + name; }, [&] {
+			return "key " + hex32(pkt.rss_hash) +
+			       " and the inner 5-tuple match; VNI, netns and device are not compared (B8)";
+		});
 		const ParsedFrame &f = pkt.parsed;
 		// econ_rx: the outer IPv4 checks free the skb on failure, and napi_gro_receive goes on
 		// with it (B1).
 		if (f.has(ParseReason::bad_ip_checksum) || f.has(ParseReason::bad_ip_length) ||
 		    f.has(ParseReason::ip_truncated)) {
 			bugs_b1_++;
-			pkt.drop("econ_rx", "b1_use_after_free", "outer IPv4 check failed after a hit: skb freed, then used");
+			pkt.drop(Stage::econ_rx, "b1_use_after_free", "outer IPv4 check failed after a hit: skb freed, then used");
 			return true;
 		}
 		if (f.is_vxlan() && f.has(ParseReason::inner_bad_ip_checksum)) {
-			pkt.drop("econ_rx_deliver", "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
+			pkt.drop(Stage::econ_rx_deliver, "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
 			return true;
 		}
 		if (!host.socket_open(found.socket)) {
@@ -125,7 +127,8 @@ public:
 			pkt.verdict.verdict = VerdictKind::deliver;
 			pkt.verdict.sock = name;
 			pkt.verdict.reason = "b14_closed_socket";
-			pkt.step("econ_rx_deliver", "to closed socket " + name, "B4 left the entry, B14: no reference held");
+			pkt.step(Stage::econ_rx_deliver, [&] { return "to closed socket " + name; },
+				 "B4 left the entry, B14: no reference held");
 			return true;
 		}
 		const model::Socket *socket = host.model().sockets().find(name);
@@ -192,9 +195,9 @@ public:
 		if (!same_outer(found.entry.outer, p.outer_header_bytes()) || found.entry.inner_macs != inner_macs(p)) {
 			// The key has no addresses and the lookup checks none (B8): another peer's header.
 			pkt.verdict.reason = "tx_template_mismatch";
-			pkt.step("econ_xmit", "hit, wrong header", "cached for another peer with the same ports (B8)");
+			pkt.step(Stage::econ_xmit, "hit, wrong header", "cached for another peer with the same ports (B8)");
 		} else {
-			pkt.step("econ_xmit", "hit", "cached outer header and inner MACs");
+			pkt.step(Stage::econ_xmit, "hit", "cached outer header and inner MACs");
 		}
 		// xmit_one → econ_tx_insert rewrites the entry from the packet built from it (B15).
 		count(maps_.tx().insert(cpu, static_cast<std::uint64_t>(pkt.ts_ns), key, cookie, found.entry.device,

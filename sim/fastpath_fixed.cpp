@@ -115,7 +115,7 @@ public:
 		if (!flow)
 			return false;
 		pkt.fastpath_ticket_valid = true;
-		fpmap_flow key = flow_key(*flow, f.vxlan->vni, host.netns_id(kHostNamespace));
+		fpmap_flow key = flow_key(*flow, f.vxlan->vni, OverlayHost::kHostNetnsId);
 		auto dest = map_.rx_lookup(pkt.cpu, key, bucket_hash(pkt), pkt.fastpath_ticket);
 		if (!dest)
 			return false;
@@ -136,8 +136,8 @@ public:
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
 		pkt.socket = host.socket_name(dest->sock_cookie);
-		pkt.step("fastpath", "hit → " + pkt.socket,
-			 "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup");
+		pkt.step(Stage::fastpath, [&] { return "hit → " + pkt.socket; },
+			 [&] { return "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup"; });
 		StageContext ctx{host, *this};
 		if (receive_on_cached_socket(ctx, pkt))
 			deliver(ctx, pkt);
@@ -156,7 +156,7 @@ public:
 		dest.sock_cookie = host.socket_cookie(pkt.socket);
 		dest.sock_netns = host.netns_id(pkt.ns);
 		dest.dev = host.device_id(c->container_end);
-		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, host.netns_id(kHostNamespace));
+		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, OverlayHost::kHostNetnsId);
 		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key, bucket_hash(pkt), dest,
 				   path_of(host, pkt.vxlan_device, *c)))
 			insert_refusals_++;
@@ -175,9 +175,9 @@ public:
 		const std::uint8_t *sent = pkt.parsed.outer_header_bytes().data();
 		if (pkt.parsed.outer_header_bytes().size() != FPMAP_OUTER_LEN || !same_template(tmpl->outer, sent)) {
 			pkt.verdict.reason = "tx_template_mismatch";
-			pkt.step("fastpath", "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
+			pkt.step(Stage::fastpath, "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
 		} else {
-			pkt.step("fastpath", "tx hit", "cached outer header for " + pkt.socket);
+			pkt.step(Stage::fastpath, "tx hit", [&] { return "cached outer header for " + pkt.socket; });
 		}
 		return true;
 	}
@@ -240,7 +240,7 @@ private:
 		if (!vxlan)
 			return false;
 		if (f.link) {
-			const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, *f.inner_eth->src);
+			const OverlayHost::RemoteVtep *vtep = host.remote(host.device_id(vxlan->name).ifindex, *f.inner_eth->src);
 			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
 				return false;
 		}

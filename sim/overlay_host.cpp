@@ -8,8 +8,6 @@ namespace econsim::sim {
 
 namespace {
 
-constexpr std::uint32_t kHostNetnsId = 1;
-
 model::Protocol to_model(SocketProto proto)
 {
 	return proto == SocketProto::udp ? model::Protocol::udp : model::Protocol::tcp;
@@ -39,11 +37,18 @@ static model::Ipv4Interface to_model(Ipv4Prefix prefix)
 
 OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 {
-	netns_ids_.emplace(std::string(kHostNamespace), kHostNetnsId);
+	// The host's namespace first, then each container's in the scenario's order; a name given
+	// twice keeps its first id (the model refuses the second container).
+	netns_names_.resize(kHostNetnsId);
+	auto number = [&](const std::string &name) {
+		if (netns_ids_.emplace(name, static_cast<std::uint32_t>(netns_names_.size())).second)
+			netns_names_.push_back(name);
+	};
+	number(std::string(kHostNamespace));
 	for (const Container &c : scenario.host.containers)
-		netns_ids_.emplace(c.name, kHostNetnsId + static_cast<std::uint32_t>(netns_ids_.size()));
-	for (const auto &[name, id] : netns_ids_)
-		netns_names_.emplace(id, name);
+		number(c.name);
+	socket_names_.resize(next_cookie_);
+	socket_open_.resize(next_cookie_);
 	build_devices();
 }
 
@@ -96,8 +101,7 @@ std::uint32_t OverlayHost::netns_id(std::string_view ns) const
 const std::string &OverlayHost::namespace_name(std::uint32_t netns_id) const
 {
 	static const std::string unknown;
-	auto it = netns_names_.find(netns_id);
-	return it == netns_names_.end() ? unknown : it->second;
+	return netns_id < netns_names_.size() ? netns_names_[netns_id] : unknown;
 }
 
 fpmap_dev OverlayHost::device_id(std::string_view device) const
@@ -117,14 +121,12 @@ std::uint64_t OverlayHost::socket_cookie(std::string_view socket) const
 const std::string &OverlayHost::socket_name(std::uint64_t cookie) const
 {
 	static const std::string unknown = "?";
-	auto it = names_.find(cookie);
-	return it == names_.end() ? unknown : it->second;
+	return cookie != 0 && cookie < socket_names_.size() ? socket_names_[cookie] : unknown;
 }
 
 bool OverlayHost::socket_open(std::uint64_t cookie) const
 {
-	auto it = open_.find(cookie);
-	return it != open_.end() && it->second;
+	return cookie < socket_open_.size() && socket_open_[cookie];
 }
 
 std::uint64_t OverlayHost::adopt_socket(const std::string &name)
@@ -133,21 +135,21 @@ std::uint64_t OverlayHost::adopt_socket(const std::string &name)
 		return known;
 	std::uint64_t cookie = next_cookie_++;
 	cookies_.emplace(name, cookie);
-	names_.emplace(cookie, name);
-	open_[cookie] = true;
+	socket_names_.push_back(name);
+	socket_open_.push_back(true);
 	return cookie;
 }
 
 void OverlayHost::forget_socket(const std::string &name, FastPath &fastpath)
 {
 	std::uint64_t cookie = socket_cookie(name);
-	if (!cookie || !open_[cookie])
+	if (!cookie || !socket_open_[cookie])
 		return;
-	open_[cookie] = false;
+	socket_open_[cookie] = false;
 	fastpath.socket_closed(cookie);
 }
 
-bool OverlayHost::learn_remote(const std::string &vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
+bool OverlayHost::learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
 {
 	auto [it, fresh] = remotes_.try_emplace({vxlan, inner_src}, vtep);
 	if (fresh)
@@ -157,15 +159,15 @@ bool OverlayHost::learn_remote(const std::string &vxlan, const MacAddress &inner
 	return changed;
 }
 
-const OverlayHost::RemoteVtep *OverlayHost::remote(const std::string &vxlan, const MacAddress &inner_dst) const
+const OverlayHost::RemoteVtep *OverlayHost::remote(int vxlan, const MacAddress &inner_dst) const
 {
 	auto it = remotes_.find({vxlan, inner_dst});
 	return it == remotes_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::uint16_t> OverlayHost::outer_source_port(const std::string &inner_flow, std::uint16_t port)
+std::optional<std::uint16_t> OverlayHost::outer_source_port(const InnerFlow &flow, std::uint16_t port)
 {
-	auto [it, fresh] = outer_source_ports_.try_emplace(inner_flow, port);
+	auto [it, fresh] = outer_source_ports_.try_emplace(flow, port);
 	if (fresh)
 		return std::nullopt;
 	return it->second;

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "fastpath.h"
 #include "model/host.h"
@@ -34,7 +36,9 @@ public:
 	model::Host &model() { return model_; }
 	const model::Host &model() const { return model_; }
 
-	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie().
+	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie(). From an id
+	// back to a name is an index; from a name to an id a hash lookup.
+	static constexpr std::uint32_t kHostNetnsId = 1;
 	std::uint32_t netns_id(std::string_view ns) const;
 	const std::string &namespace_name(std::uint32_t netns_id) const;
 	fpmap_dev device_id(std::string_view device) const;
@@ -49,18 +53,27 @@ public:
 
 	std::uint64_t events_applied() const { return next_event_; }
 
-	// vxlan_snoop: a received frame teaches its VXLAN device where the inner source MAC lives
-	// (the remote VTEP, and the underlay neighbour's MAC). True when that changed what was known.
+	// vxlan_snoop: a received frame teaches its VXLAN device (by ifindex) where the inner source
+	// MAC lives (the remote VTEP, and the underlay neighbour's MAC). True when that changed what
+	// was known.
 	struct RemoteVtep {
 		Ipv4Address ip;
 		std::optional<MacAddress> mac;
 	};
-	bool learn_remote(const std::string &vxlan, const MacAddress &inner_src, const RemoteVtep &vtep);
-	const RemoteVtep *remote(const std::string &vxlan, const MacAddress &inner_dst) const;
+	bool learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep);
+	const RemoteVtep *remote(int vxlan, const MacAddress &inner_dst) const;
 
-	// udp_flow_src_port: the outer source port the host picked for an inner flow, first time seen.
-	// Returns the port seen before, or nullopt (and remembers this one) for a new flow.
-	std::optional<std::uint16_t> outer_source_port(const std::string &inner_flow, std::uint16_t port);
+	// udp_flow_src_port: the outer source port the VXLAN device picked for an inner flow (any IP
+	// protocol; ports 0 when it has none), first time seen. Returns the port seen before, or
+	// nullopt (and remembers this one) for a new flow.
+	struct InnerFlow {
+		int vxlan; // ifindex
+		std::uint8_t ip_protocol;
+		model::Endpoint source;
+		model::Endpoint destination;
+		auto operator<=>(const InnerFlow &) const = default;
+	};
+	std::optional<std::uint16_t> outer_source_port(const InnerFlow &flow, std::uint16_t port);
 
 private:
 	void build_devices();
@@ -69,16 +82,23 @@ private:
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
 	std::uint16_t local_port(std::string_view socket) const;
 
+	struct NameHash {
+		using is_transparent = void;
+		std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+	};
+	template <class Id>
+	using ByName = std::unordered_map<std::string, Id, NameHash, std::equal_to<>>;
+
 	const Scenario &scenario_;
 	model::Host model_;
-	std::map<std::string, std::uint32_t, std::less<>> netns_ids_;
-	std::map<std::uint32_t, std::string> netns_names_;
-	std::map<std::string, fpmap_dev, std::less<>> devices_;
-	std::map<std::string, std::uint64_t, std::less<>> cookies_;
-	std::map<std::uint64_t, std::string> names_;
-	std::map<std::uint64_t, bool> open_;
-	std::map<std::pair<std::string, MacAddress>, RemoteVtep> remotes_;
-	std::map<std::string, std::uint16_t, std::less<>> outer_source_ports_;
+	ByName<std::uint32_t> netns_ids_;
+	std::vector<std::string> netns_names_;   // by netns id
+	ByName<fpmap_dev> devices_;
+	ByName<std::uint64_t> cookies_;
+	std::vector<std::string> socket_names_;  // by cookie
+	std::vector<bool> socket_open_;          // by cookie
+	std::map<std::pair<int, MacAddress>, RemoteVtep> remotes_;
+	std::map<InnerFlow, std::uint16_t> outer_source_ports_;
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
 };

@@ -44,7 +44,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 // header `ip` (and the L4 header under it) in namespace `ns`: a local address, not a fragment,
 // UDP or TCP with ports. `level` ("outer", "inner") names the header in the explanations.
 struct LocalDelivery {
-	const char *stage;
+	Stage stage;
 	const char *level;
 	std::string_view ns;
 	const Ipv4Header &ip;
