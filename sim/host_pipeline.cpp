@@ -69,12 +69,26 @@ bool HostPipeline::nic_segment(Packet &pkt, bool fastpath_allowed)
 {
 	if (fastpath_allowed) {
 		enter(Stage::fastpath, pkt);
-		if (fastpath_->rx(host_, pkt)) {
+		StageContext ctx{host_, *fastpath_};
+		switch (fastpath_->rx(host_, pkt)) {
+		case FastRx::miss:
+			if (pkt.fastpath_ticket_valid)
+				pkt.step(Stage::fastpath, "miss", "the slow path decides, and its answer may be cached");
+			break;
+		case FastRx::ended:
+			count_end(Stage::fastpath, pkt);
+			return false;
+		case FastRx::cached:
+			if (receive_on_cached_socket(ctx, pkt))
+				deliver(ctx, pkt);
+			count_end(Stage::fastpath, pkt);
+			return false;
+		case FastRx::relookup:
+			if (receive_beside_cached_socket(ctx, pkt))
+				deliver(ctx, pkt);
 			count_end(Stage::fastpath, pkt);
 			return false;
 		}
-		if (pkt.fastpath_ticket_valid)
-			pkt.step(Stage::fastpath, "miss", "the slow path decides, and its answer may be cached");
 	}
 	return run(Stage::ip_rcv, ip_rcv, pkt) && run(Stage::udp_rcv, udp_rcv, pkt) && run(Stage::vxlan_rcv, vxlan_rcv, pkt);
 }

@@ -50,6 +50,7 @@ OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 	socket_names_.resize(next_cookie_);
 	socket_open_.resize(next_cookie_);
 	build_devices();
+	index_udp_senders();
 }
 
 void OverlayHost::build_devices()
@@ -149,6 +150,36 @@ void OverlayHost::forget_socket(const std::string &name, FastPath &fastpath)
 	fastpath.socket_closed(cookie);
 }
 
+namespace {
+
+// A 64-bit mix (splitmix64's finaliser), so that nearby addresses and ports spread over buckets.
+std::size_t mix(std::uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return static_cast<std::size_t>(h ^ (h >> 31));
+}
+
+} // namespace
+
+std::size_t OverlayHost::DeviceMacHash::operator()(const DeviceMac &key) const
+{
+	std::uint64_t h = static_cast<std::uint32_t>(key.device);
+	for (std::uint8_t b : key.mac.bytes)
+		h = h << 8 | b;
+	return mix(h);
+}
+
+std::size_t OverlayHost::InnerFlowHash::operator()(const InnerFlow &flow) const
+{
+	std::uint64_t addresses = std::uint64_t{flow.source.address.value} << 32 | flow.destination.address.value;
+	std::uint64_t rest = std::uint64_t{flow.source.port} << 40 | std::uint64_t{flow.destination.port} << 24 |
+			     std::uint64_t{flow.ip_protocol} << 16 | static_cast<std::uint16_t>(flow.vxlan);
+	return mix(addresses ^ mix(rest));
+}
+
 bool OverlayHost::learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
 {
 	auto [it, fresh] = remotes_.try_emplace({vxlan, inner_src}, vtep);
@@ -176,8 +207,11 @@ std::optional<std::uint16_t> OverlayHost::outer_source_port(const InnerFlow &flo
 void OverlayHost::apply_events_until(std::int64_t now_ns, FastPath &fastpath)
 {
 	const auto &events = scenario_.events;
+	if (next_event_ == events.size() || events[next_event_].t_ns > now_ns)
+		return;
 	while (next_event_ < events.size() && events[next_event_].t_ns <= now_ns)
 		apply(events[next_event_++], fastpath);
+	index_udp_senders();
 }
 
 void OverlayHost::apply_remaining_events(FastPath &fastpath)
@@ -185,6 +219,31 @@ void OverlayHost::apply_remaining_events(FastPath &fastpath)
 	const auto &events = scenario_.events;
 	while (next_event_ < events.size())
 		apply(events[next_event_++], fastpath);
+	index_udp_senders();
+}
+
+void OverlayHost::index_udp_senders()
+{
+	udp_senders_.clear();
+	for (const model::Socket *s : model_.sockets().all()) // by name
+		if (s->protocol == model::Protocol::udp && s->port)
+			udp_senders_[{netns_id(s->ns), s->port}].push_back({s->name, s->peer});
+}
+
+const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const
+{
+	static const std::string none;
+	auto it = udp_senders_.find({netns_id(ns), port});
+	if (it == udp_senders_.end())
+		return none;
+	const std::string *unconnected = &none;
+	for (const UdpSender &s : it->second) {
+		if (s.peer && *s.peer == peer)
+			return s.name;
+		if (!s.peer && unconnected->empty())
+			unconnected = &s.name;
+	}
+	return *unconnected;
 }
 
 void OverlayHost::refuse(const Event &event, const std::string &what) const

@@ -53,6 +53,11 @@ public:
 
 	std::uint64_t events_applied() const { return next_event_; }
 
+	// The UDP socket a container's datagram from `port` to `peer` left by: the one connected to
+	// that peer, else the first unconnected one bound to the port (by name). Only events open,
+	// bind, connect and close UDP sockets, so the index is rebuilt after each; empty: none.
+	const std::string &udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const;
+
 	// vxlan_snoop: a received frame teaches its VXLAN device (by ifindex) where the inner source
 	// MAC lives (the remote VTEP, and the underlay neighbour's MAC). True when that changed what
 	// was known.
@@ -77,6 +82,7 @@ public:
 
 private:
 	void build_devices();
+	void index_udp_senders();
 	void apply(const Event &event, FastPath &fastpath);
 	[[noreturn]] void refuse(const Event &event, const std::string &what) const;
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
@@ -97,8 +103,25 @@ private:
 	ByName<std::uint64_t> cookies_;
 	std::vector<std::string> socket_names_;  // by cookie
 	std::vector<bool> socket_open_;          // by cookie
-	std::map<std::pair<int, MacAddress>, RemoteVtep> remotes_;
-	std::map<InnerFlow, std::uint16_t> outer_source_ports_;
+	// Per frame: hashed, one probe each (a tree of 10K flows is a dozen cache misses).
+	struct DeviceMac {
+		int device;
+		MacAddress mac;
+		bool operator==(const DeviceMac &) const = default;
+	};
+	struct DeviceMacHash {
+		std::size_t operator()(const DeviceMac &key) const;
+	};
+	struct InnerFlowHash {
+		std::size_t operator()(const InnerFlow &flow) const;
+	};
+	struct UdpSender {
+		std::string name;
+		std::optional<model::Endpoint> peer;
+	};
+	std::map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
+	std::unordered_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
+	std::unordered_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
 };

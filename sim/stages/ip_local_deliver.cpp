@@ -8,6 +8,12 @@
 
 namespace econsim::sim {
 
+model::FourTuple outer_tuple(const ParsedFrame &f)
+{
+	return model::FourTuple{{to_model(f.outer_ip->src), f.outer_l4->src_port},
+				{to_model(f.outer_ip->dst), f.outer_l4->dst_port}};
+}
+
 bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 {
 	const ParsedFrame &f = pkt.parsed;

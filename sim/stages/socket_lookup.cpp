@@ -95,6 +95,22 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 	return true;
 }
 
+bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
+{
+	std::string cached = std::move(pkt.socket);
+	pkt.socket.clear();
+	if (pkt.flow->protocol == model::Protocol::tcp) {
+		// tcp_v4_rcv runs its state machine on skb->econ_sk whatever a lookup would say.
+		if (!receive_tcp(ctx, pkt))
+			return false;
+	} else {
+		// __udp4_lib_rcv: udp_unicast_rcv_skb(econ_sk) with no lookup and no reference.
+		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+	}
+	pkt.socket = std::move(cached);
+	return true;
+}
+
 bool receive_on_socket(StageContext &ctx, Packet &pkt)
 {
 	return pkt.flow->protocol == model::Protocol::udp ? receive_udp(ctx, pkt) : receive_tcp(ctx, pkt);

@@ -6,21 +6,11 @@
 
 namespace econsim::sim {
 
-namespace {
-
-model::FourTuple outer_tuple(const ParsedFrame &f)
-{
-	return model::FourTuple{{to_model(f.outer_ip->src), f.outer_l4->src_port},
-				{to_model(f.outer_ip->dst), f.outer_l4->dst_port}};
-}
-
-} // namespace
-
 bool udp_rcv(StageContext &ctx, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
 	if (f.outer_l4->is_tcp())
-		return tcp_rcv_host(ctx, pkt);
+		return tcp_rcv(ctx, pkt);
 
 	model::FourTuple tuple = outer_tuple(f);
 	const model::Sockets &sockets = ctx.host.model().sockets();
@@ -37,16 +27,6 @@ bool udp_rcv(StageContext &ctx, Packet &pkt)
 	// end of this packet's path (false: nothing after this stage).
 	pkt.flow = model::FiveTuple{model::Protocol::udp, tuple};
 	pkt.step(Stage::udp_rcv, "not a VXLAN port", found.explanation);
-	if (receive_on_socket(ctx, pkt))
-		deliver(ctx, pkt);
-	return false;
-}
-
-bool tcp_rcv_host(StageContext &ctx, Packet &pkt)
-{
-	const ParsedFrame &f = pkt.parsed;
-	pkt.flow = model::FiveTuple{model::Protocol::tcp, outer_tuple(f)};
-	pkt.step(Stage::tcp_rcv, "TCP to the host itself");
 	if (receive_on_socket(ctx, pkt))
 		deliver(ctx, pkt);
 	return false;

@@ -22,23 +22,14 @@ constexpr std::uint16_t kSourcePortHigh = 60999;
 
 // The socket that sent the inner packet: a TCP connection's socket, or the UDP socket bound to
 // the source port (a connected one to this peer first).
-std::string sending_socket(const model::Sockets &sockets, const std::string &ns, const model::FiveTuple &sent)
+std::string sending_socket(const OverlayHost &host, const std::string &ns, const model::FiveTuple &sent)
 {
-	model::FourTuple as_received{sent.addresses.destination, sent.addresses.source};
 	if (sent.protocol == model::Protocol::tcp) {
-		const model::Socket *s = sockets.tcp_established(ns, as_received);
+		model::FourTuple as_received{sent.addresses.destination, sent.addresses.source};
+		const model::Socket *s = host.model().sockets().tcp_established(ns, as_received);
 		return s ? s->name : std::string();
 	}
-	std::string unconnected;
-	for (const model::Socket *s : sockets.all()) {
-		if (s->ns != ns || s->protocol != model::Protocol::udp || s->port != sent.addresses.source.port)
-			continue;
-		if (s->peer && *s->peer == sent.addresses.destination)
-			return s->name;
-		if (!s->peer && unconnected.empty())
-			unconnected = s->name;
-	}
-	return unconnected;
+	return host.udp_sender(ns, sent.addresses.source.port, sent.addresses.destination);
 }
 
 const model::Container *container_with_mac(const model::Topology &topology, const std::string &bridge,
@@ -119,7 +110,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		pkt.flow = model::FiveTuple{
 			f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
 			{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-		pkt.socket = sending_socket(ctx.host.model().sockets(), sender->name, *pkt.flow);
+		pkt.socket = sending_socket(ctx.host, sender->name, *pkt.flow);
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {
 		pkt.verdict.reason = "tx_mismatch_" + *mismatch;
