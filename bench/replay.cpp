@@ -9,20 +9,57 @@
 // Each benchmark is one whole pass over the capture. Time is this process's CPU time (this machine
 // is shared, so the wall clock also counts other people's work; the process clock includes the
 // liburcu thread that frees the fixed map's entries). `frames_per_second` is frames over that time.
+//
+// `allocations/<mode>` counts heap allocations (operator new, replaced below) per frame while the
+// pipeline replays the capture's second half, after the first half has warmed it up (every flow
+// seen, every table sized): the steady state, which should allocate nothing.
 #include <benchmark/benchmark.h>
 #include <pcap/pcap.h>
+#include <sys/resource.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <new>
 #include <streambuf>
 #include <string>
 #include <string_view>
 
 #include "capture_reader.h"
 #include "frame_parser.h"
+#include "host_pipeline.h"
 #include "replay.h"
 #include "scenario.h"
+
+namespace {
+
+std::atomic<std::uint64_t> heap_allocations{0};
+
+} // namespace
+
+// Every allocation of this process goes through here, so the benchmark can count them; the
+// sized and nothrow forms of the library end up in these. They pair malloc with free, which GCC
+// cannot see through once it inlines them, hence the pragma.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void *operator new(std::size_t size)
+{
+	heap_allocations.fetch_add(1, std::memory_order_relaxed);
+	if (void *p = std::malloc(size ? size : 1))
+		return p;
+	throw std::bad_alloc();
+}
+
+void operator delete(void *p) noexcept
+{
+	std::free(p);
+}
+
+void operator delete(void *p, std::size_t) noexcept
+{
+	std::free(p);
+}
 
 namespace {
 
@@ -107,7 +144,9 @@ void capture_reader_parse(benchmark::State &state)
 	count(state, frames);
 }
 
-void replay(benchmark::State &state, FastpathMode mode)
+// `econ-sim replay` in one mode; with `verdicts`, every verdict written as a JSON line (to
+// /dev/null), as --verdicts does.
+void replay(benchmark::State &state, FastpathMode mode, bool verdicts)
 {
 	NullBuffer null;
 	std::ostream out(&null);
@@ -115,6 +154,8 @@ void replay(benchmark::State &state, FastpathMode mode)
 	options.scenario = scenario_path;
 	options.capture = capture_path;
 	options.mode = mode;
+	if (verdicts)
+		options.verdicts = "/dev/null";
 	for (auto _ : state) {
 		if (int rc = run_replay(options, out, std::cerr); rc != kExitOk) {
 			state.SkipWithError(("run_replay exited " + std::to_string(rc)).c_str());
@@ -122,6 +163,55 @@ void replay(benchmark::State &state, FastpathMode mode)
 		}
 	}
 	count(state, capture_frames);
+}
+
+// `tshark -r` over the same file, output to /dev/null: what a user would otherwise reach for. Its
+// CPU time is the child's (getrusage), so it is comparable with the process time of the others.
+void tshark_read(benchmark::State &state)
+{
+	const std::string command = "tshark -n -r '" + capture_path + "' >/dev/null 2>&1";
+	for (auto _ : state) {
+		rusage before{}, after{};
+		getrusage(RUSAGE_CHILDREN, &before);
+		if (int rc = std::system(command.c_str()); rc != 0) {
+			state.SkipWithError(("tshark -r failed (is tshark installed? setup.sh installs it): " + std::to_string(rc)).c_str());
+			return;
+		}
+		getrusage(RUSAGE_CHILDREN, &after);
+		auto seconds = [](const rusage &r) {
+			return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+			       static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) * 1e-6;
+		};
+		double child = seconds(after) - seconds(before);
+		state.SetIterationTime(child);
+		// Not a kIsRate counter: those divide by this process's CPU time, and the work was the child's.
+		state.counters["frames"] = static_cast<double>(capture_frames);
+		state.counters["frames_per_second"] = static_cast<double>(capture_frames) / child;
+	}
+}
+
+// HostPipeline::process over the whole capture (what run_replay calls per frame), allocations
+// counted over the second half only.
+void allocations(benchmark::State &state, FastpathMode mode)
+{
+	const Scenario scenario = load_scenario(scenario_path);
+	std::uint64_t frames = 0, counted_frames = 0, counted = 0;
+	for (auto _ : state) {
+		HostPipeline pipeline(scenario, mode);
+		CaptureReader reader(capture_path);
+		frames = 0;
+		std::uint64_t before = 0;
+		while (auto f = reader.next()) {
+			if (++frames == capture_frames / 2 + 1)
+				before = heap_allocations.load(std::memory_order_relaxed);
+			benchmark::DoNotOptimize(pipeline.process(*f).verdict.verdict);
+		}
+		counted += heap_allocations.load(std::memory_order_relaxed) - before;
+		counted_frames += frames - capture_frames / 2;
+		pipeline.finish();
+	}
+	count(state, frames);
+	state.counters["allocations_per_frame"] = static_cast<double>(counted) / static_cast<double>(counted_frames);
 }
 
 int usage(const std::string &problem)
@@ -158,9 +248,15 @@ int main(int argc, char **argv)
 	whole_pass(benchmark::RegisterBenchmark("read/pcap_next_ex", pcap_read));
 	whole_pass(benchmark::RegisterBenchmark("read/capture_reader", capture_reader));
 	whole_pass(benchmark::RegisterBenchmark("read/capture_reader+parse_frame", capture_reader_parse));
+	benchmark::RegisterBenchmark("read/tshark", tshark_read)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 	for (FastpathMode mode : {FastpathMode::off, FastpathMode::econ, FastpathMode::fixed})
 		whole_pass(benchmark::RegisterBenchmark(("replay/" + std::string(to_string(mode))).c_str(),
-							[mode](benchmark::State &s) { replay(s, mode); }));
+							[mode](benchmark::State &s) { replay(s, mode, false); }));
+	whole_pass(benchmark::RegisterBenchmark("replay/fixed+verdicts",
+						[](benchmark::State &s) { replay(s, FastpathMode::fixed, true); }));
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::econ, FastpathMode::fixed})
+		whole_pass(benchmark::RegisterBenchmark(("allocations/" + std::string(to_string(mode))).c_str(),
+							[mode](benchmark::State &s) { allocations(s, mode); }));
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	return 0;

@@ -2,11 +2,30 @@
 
 #include <pcap/pcap.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace econsim::sim {
 
 namespace {
+
+// The classic pcap format: a 24-byte file header, then per record a 16-byte header and the bytes.
+constexpr long kPcapFileHeaderLength = 24;
+constexpr long kPcapRecordHeaderLength = 16;
+
+// Microsecond or nanosecond pcap, either byte order; not pcapng, not the modified formats whose
+// record headers are longer. pread leaves the stream's position where libpcap has it.
+bool has_classic_magic(int fd)
+{
+	std::uint32_t magic = 0;
+	if (fd < 0 || pread(fd, &magic, sizeof magic, 0) != static_cast<ssize_t>(sizeof magic))
+		return false;
+	for (std::uint32_t classic : {0xa1b2c3d4u, 0xa1b23c4du})
+		if (magic == classic || magic == __builtin_bswap32(classic))
+			return true;
+	return false;
+}
 
 std::string describe(const std::string &file, std::uint64_t frame, long offset, const std::string &detail)
 {
@@ -40,12 +59,18 @@ CaptureReader::CaptureReader(std::string path) : path_(std::move(path))
 	if (!handle_)
 		throw CaptureError(path_, 0, -1, std::string("cannot read as pcap or pcapng: ") + error);
 	link_type_ = pcap_datalink(handle_.get());
+	// libpcap has read the file header (pcap) or the first section's header blocks (pcapng).
+	FILE *file = pcap_file(handle_.get());
+	next_offset_ = file ? std::ftell(file) : -1;
+	records_summed_ = file && next_offset_ == kPcapFileHeaderLength && has_classic_magic(fileno(file));
 }
 
 CaptureReader::~CaptureReader() = default;
 
-long CaptureReader::current_offset() const
+long CaptureReader::record_offset() const
 {
+	if (records_summed_)
+		return next_offset_;
 	FILE *file = pcap_file(handle_.get());
 	return file ? std::ftell(file) : -1;
 }
@@ -55,7 +80,7 @@ std::optional<CaptureFrame> CaptureReader::next()
 	if (at_end_)
 		return std::nullopt;
 	// Where this record starts: the frame's header for pcap, the next block for pcapng.
-	long record_offset = current_offset();
+	long record_offset = this->record_offset();
 	std::uint64_t number = frames_read_ + 1;
 	pcap_pkthdr *header = nullptr;
 	const u_char *data = nullptr;
@@ -75,6 +100,14 @@ std::optional<CaptureFrame> CaptureReader::next()
 					   " is larger than the wire length " + std::to_string(header->len));
 	}
 	frames_read_ = number;
+	if (records_summed_) {
+		// libpcap cuts a record longer than the file's snap length to it and skips the rest, so
+		// a frame of that length may have been longer in the file: ask the stream then.
+		if (header->caplen < static_cast<bpf_u_int32>(pcap_snapshot(handle_.get())))
+			next_offset_ += kPcapRecordHeaderLength + static_cast<long>(header->caplen);
+		else
+			next_offset_ = std::ftell(pcap_file(handle_.get()));
+	}
 	CaptureFrame frame;
 	frame.number = number;
 	frame.timestamp_ns = std::int64_t{header->ts.tv_sec} * 1'000'000'000 + header->ts.tv_usec;

@@ -60,11 +60,16 @@ private:
 		void operator()(::pcap *handle) const;
 	};
 
-	long current_offset() const;
+	long record_offset() const;
 
 	std::string path_;
 	std::unique_ptr<::pcap, PcapCloser> handle_;
 	int link_type_ = 0;
+	// Where the next record starts. pcap's records are a 16-byte header and the captured bytes, so
+	// it is a sum (no lseek per frame); pcapng's blocks carry options, padding and blocks libpcap
+	// skips without saying, so there the stream is asked (ftell) before each record.
+	bool records_summed_ = false;
+	long next_offset_ = -1;
 	std::uint64_t frames_read_ = 0;
 	bool at_end_ = false;
 };

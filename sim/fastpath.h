@@ -1,15 +1,18 @@
 // The fast path a replay runs with: `off` (none), `fixed` (the kernel-port map) or `econ` (the
 // original patch as-is). The pipeline asks it at NIC RX and tells it about slow-path deliveries
 // and transmissions; the host tells it about every scenario event that could change an answer.
+// A fast path answers where a frame goes; the pipeline runs what follows (it never calls a stage).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "fpmap.h"
+#include "frame_parser.h"
 #include "model/types.h"
 #include "scenario.h"
 
@@ -19,12 +22,23 @@ class FlowMap;
 class OverlayHost;
 struct Packet;
 
+// Where a received frame goes after the fast path's NIC RX lookup.
+enum class FastRx {
+	miss,    // the slow path decides (and may cache its answer)
+	ended,   // the fast path ended the frame itself (verdict set): the original patch's faults
+	// A hit: pkt.socket, pkt.ns and pkt.flow are the entry's, the path is fast. Next comes the
+	// socket-level receive, which the kernel runs per packet anyway, then the delivery:
+	cached,  // on the cached socket, no lookup (fixed: udp_received_on, tcp_receive_on)
+	relookup // econ: tcp_v4_rcv's state machine and udp's bookkeeping find the socket again,
+		 // and the datagram still goes to the cached one
+};
+
 class FastPath {
 public:
 	virtual ~FastPath() = default;
 
-	// NIC RX, before GRO: true when the fast path decided the packet (verdict and path set).
-	virtual bool rx(OverlayHost &host, Packet &pkt) = 0;
+	// NIC RX, before GRO.
+	virtual FastRx rx(OverlayHost &host, Packet &pkt) = 0;
 	// The slow path delivered pkt to pkt.socket.
 	virtual void rx_delivered(OverlayHost &host, const Packet &pkt) = 0;
 	// A container's packet left by the NIC (pkt.socket sent it): true when the fast path would
@@ -47,5 +61,16 @@ public:
 };
 
 std::unique_ptr<FastPath> make_fastpath(FastpathMode mode, const Scenario &scenario);
+
+// The IP protocol number of a socket's protocol.
+constexpr std::uint8_t ip_proto(model::Protocol protocol)
+{
+	return protocol == model::Protocol::udp ? kIpProtoUdp : kIpProtoTcp;
+}
+
+// Whether a cached 50-byte outer header (Ethernet, IPv4, UDP, VXLAN) is the one a transmitted frame
+// carries, leaving out what the kernel writes per packet: IPv4 total length, id and checksum; UDP
+// length and checksum.
+bool same_outer_header(std::span<const std::uint8_t> cached, std::span<const std::uint8_t> sent);
 
 } // namespace econsim::sim

@@ -10,7 +10,6 @@
 #include "fastpath.h"
 #include "overlay_host.h"
 #include "packet.h"
-#include "stages/stages.h"
 
 #include "model/sockets.h"
 #include "model/topology.h"
@@ -20,11 +19,6 @@ namespace econsim::sim {
 namespace {
 
 constexpr std::uint16_t kIanaVxlanPort = 4789; // econ_rx strips only this port's tunnels (B16)
-
-std::uint8_t ip_proto(model::Protocol p)
-{
-	return p == model::Protocol::udp ? kIpProtoUdp : kIpProtoTcp;
-}
 
 // econ_rx_lookup walks eth → IPv4 → (UDP to 4789: skip UDP and VXLAN, again) and compares the
 // innermost addresses and ports. A VXLAN port other than 4789 is not stripped.
@@ -61,21 +55,6 @@ std::uint32_t insert_key(const Scenario &scenario, const Packet &pkt)
 	return (h * 0xC2B2AE3Du) ^ f.proto ^ 0x5eed;
 }
 
-constexpr unsigned kPerPacketOuterBytes[][2] = {{16, 2}, {18, 2}, {24, 2}, {38, 2}, {40, 2}};
-
-bool same_outer(const EconOuterHeader &cached, std::span<const std::uint8_t> sent)
-{
-	if (sent.size() != cached.size())
-		return false;
-	EconOuterHeader a = cached, b{};
-	std::memcpy(b.data(), sent.data(), b.size());
-	for (auto [offset, length] : kPerPacketOuterBytes) {
-		std::memset(a.data() + offset, 0, length);
-		std::memset(b.data() + offset, 0, length);
-	}
-	return a == b;
-}
-
 EconInnerMacs inner_macs(const ParsedFrame &f)
 {
 	EconInnerMacs macs{};
@@ -88,36 +67,38 @@ class EconFastPath : public FastPath {
 public:
 	explicit EconFastPath(const Scenario &scenario) : maps_(static_cast<unsigned>(scenario.host.cpus)) {}
 
-	bool rx(OverlayHost &host, Packet &pkt) override
+	FastRx rx(OverlayHost &host, Packet &pkt) override
 	{
 		std::optional<EconFlow> flow = innermost_flow(pkt.parsed);
 		if (!flow)
-			return false;
+			return FastRx::miss;
 		// skb->hash: 0 without RSS, so a lookup there finds no key.
 		EconRxLookup found = maps_.rx().lookup(pkt.cpu, pkt.rss_hash, *flow);
 		if (!found.hit()) {
 			(found.result == EconRxLookupResult::no_key ? no_key_ : flow_mismatch_)++;
-			return false;
+			return FastRx::miss;
 		}
 		hits_++;
 		pkt.verdict.path = Path::fast;
 		if (pkt.parsed.is_vxlan())
 			pkt.verdict.vni = pkt.parsed.vxlan->vni;
 		const std::string &name = host.socket_name(found.socket);
-		pkt.step("fastpath", "econ hit → " + name, "key " + hex32(pkt.rss_hash) +
-			 " and the inner 5-tuple match; VNI, netns and device are not compared (B8)");
+		pkt.step(Stage::fastpath, [&] { return "econ hit → " + name; }, [&] {
+			return "key " + hex32(pkt.rss_hash) +
+			       " and the inner 5-tuple match; VNI, netns and device are not compared (B8)";
+		});
 		const ParsedFrame &f = pkt.parsed;
 		// econ_rx: the outer IPv4 checks free the skb on failure, and napi_gro_receive goes on
 		// with it (B1).
 		if (f.has(ParseReason::bad_ip_checksum) || f.has(ParseReason::bad_ip_length) ||
 		    f.has(ParseReason::ip_truncated)) {
 			bugs_b1_++;
-			pkt.drop("econ_rx", "b1_use_after_free", "outer IPv4 check failed after a hit: skb freed, then used");
-			return true;
+			pkt.drop(Stage::econ_rx, "b1_use_after_free", "outer IPv4 check failed after a hit: skb freed, then used");
+			return FastRx::ended;
 		}
 		if (f.is_vxlan() && f.has(ParseReason::inner_bad_ip_checksum)) {
-			pkt.drop("econ_rx_deliver", "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
-			return true;
+			pkt.drop(Stage::econ_rx_deliver, "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
+			return FastRx::ended;
 		}
 		if (!host.socket_open(found.socket)) {
 			// An entry B4 left behind, for a socket that is gone: udp_rcv/tcp_v4_rcv use freed memory.
@@ -125,26 +106,17 @@ public:
 			pkt.verdict.verdict = VerdictKind::deliver;
 			pkt.verdict.sock = name;
 			pkt.verdict.reason = "b14_closed_socket";
-			pkt.step("econ_rx_deliver", "to closed socket " + name, "B4 left the entry, B14: no reference held");
-			return true;
+			pkt.step(Stage::econ_rx_deliver, [&] { return "to closed socket " + name; },
+				 "B4 left the entry, B14: no reference held");
+			return FastRx::ended;
 		}
 		const model::Socket *socket = host.model().sockets().find(name);
 		pkt.ns = socket ? socket->ns : std::string(kHostNamespace);
 		pkt.flow = model::FiveTuple{
 			flow->proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 			{{model::Ipv4Address{flow->saddr}, flow->sport}, {model::Ipv4Address{flow->daddr}, flow->dport}}};
-		StageContext ctx{host, *this};
-		if (pkt.flow->protocol == model::Protocol::tcp) {
-			// tcp_v4_rcv runs its state machine on skb->econ_sk whatever a lookup would say.
-			if (!receive_on_socket(ctx, pkt) && pkt.socket.empty())
-				return true;
-		} else {
-			// __udp4_lib_rcv: udp_unicast_rcv_skb(econ_sk) with no lookup and no reference.
-			host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
-		}
 		pkt.socket = name;
-		deliver(ctx, pkt);
-		return true;
+		return FastRx::relookup;
 	}
 
 	void rx_delivered(OverlayHost &host, const Packet &pkt) override
@@ -189,12 +161,12 @@ public:
 		tx_hits_++;
 		pkt.verdict.path = Path::fast;
 		const ParsedFrame &p = pkt.parsed;
-		if (!same_outer(found.entry.outer, p.outer_header_bytes()) || found.entry.inner_macs != inner_macs(p)) {
+		if (!same_outer_header(found.entry.outer, p.outer_header_bytes()) || found.entry.inner_macs != inner_macs(p)) {
 			// The key has no addresses and the lookup checks none (B8): another peer's header.
 			pkt.verdict.reason = "tx_template_mismatch";
-			pkt.step("econ_xmit", "hit, wrong header", "cached for another peer with the same ports (B8)");
+			pkt.step(Stage::econ_xmit, "hit, wrong header", "cached for another peer with the same ports (B8)");
 		} else {
-			pkt.step("econ_xmit", "hit", "cached outer header and inner MACs");
+			pkt.step(Stage::econ_xmit, "hit", "cached outer header and inner MACs");
 		}
 		// xmit_one → econ_tx_insert rewrites the entry from the packet built from it (B15).
 		count(maps_.tx().insert(cpu, static_cast<std::uint64_t>(pkt.ts_ns), key, cookie, found.entry.device,

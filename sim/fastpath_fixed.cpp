@@ -14,7 +14,6 @@
 #include "overlay_host.h"
 #include "packet.h"
 #include "rss_hash.h"
-#include "stages/stages.h"
 
 #include "model/topology.h"
 
@@ -24,11 +23,6 @@ namespace {
 
 // Per table per CPU; ample for the traces here, and a bound a kernel would configure.
 constexpr unsigned kEntriesPerCpu = 65536;
-
-std::uint8_t ip_proto(model::Protocol p)
-{
-	return p == model::Protocol::udp ? kIpProtoUdp : kIpProtoTcp;
-}
 
 fpmap_flow flow_key(const model::FiveTuple &t, std::uint32_t vni, std::uint32_t netns)
 {
@@ -75,23 +69,6 @@ std::uint32_t bucket_hash(const Packet &pkt)
 	return rss_hash_l4({f.outer_ip->src, f.outer_l4->src_port}, {f.outer_ip->dst, f.outer_l4->dst_port});
 }
 
-// Bytes of the 50-byte outer header a transmit writes per packet, so a template leaves them
-// out of the comparison: IPv4 total length, id and checksum; UDP length and checksum.
-constexpr std::array<std::pair<unsigned, unsigned>, 5> kPerPacketOuterBytes{
-	{{16, 2}, {18, 2}, {24, 2}, {38, 2}, {40, 2}}};
-
-bool same_template(const std::uint8_t *cached, const std::uint8_t *sent)
-{
-	std::array<std::uint8_t, FPMAP_OUTER_LEN> a{}, b{};
-	std::memcpy(a.data(), cached, FPMAP_OUTER_LEN);
-	std::memcpy(b.data(), sent, FPMAP_OUTER_LEN);
-	for (auto [offset, length] : kPerPacketOuterBytes) {
-		std::memset(a.data() + offset, 0, length);
-		std::memset(b.data() + offset, 0, length);
-	}
-	return a == b;
-}
-
 class FixedFastPath : public FastPath {
 public:
 	explicit FixedFastPath(const Scenario &scenario)
@@ -99,35 +76,35 @@ public:
 	{
 	}
 
-	bool rx(OverlayHost &host, Packet &pkt) override
+	FastRx rx(OverlayHost &host, Packet &pkt) override
 	{
 		const ParsedFrame &f = pkt.parsed;
 		// Only frames whose every header checked out: the per-packet checks the kernel keeps
 		// on a hit (outer and inner IPv4 header, VXLAN flags) are the parse's.
 		if (!clean_for_fastpath(f) || !f.is_vxlan() || !f.outer_l4 || !f.outer_l4->is_udp())
-			return false;
+			return FastRx::miss;
 		// br_handle_frame drops a frame whose source MAC is multicast or zero (is_valid_ether_addr):
 		// a per-packet check the skipped bridge made, so the fast path makes it too.
 		if (!f.inner_eth || !f.inner_eth->src || f.inner_eth->src->is_multicast() ||
 		    *f.inner_eth->src == MacAddress{})
-			return false;
+			return FastRx::miss;
 		std::optional<model::FiveTuple> flow = inner_flow(f);
 		if (!flow)
-			return false;
+			return FastRx::miss;
 		pkt.fastpath_ticket_valid = true;
-		fpmap_flow key = flow_key(*flow, f.vxlan->vni, host.netns_id(kHostNamespace));
+		fpmap_flow key = flow_key(*flow, f.vxlan->vni, OverlayHost::kHostNetnsId);
 		auto dest = map_.rx_lookup(pkt.cpu, key, bucket_hash(pkt), pkt.fastpath_ticket);
 		if (!dest)
-			return false;
+			return FastRx::miss;
 		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr).
 		const model::Container *c = host.model().topology().container(host.namespace_name(dest->sock_netns));
 		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != c->mac) {
 			mac_rejects_++;
-			return false;
+			return FastRx::miss;
 		}
 		if (!refresh_learning(host, f, pkt.ts_ns)) {
 			learning_misses_++;
-			return false;
+			return FastRx::miss;
 		}
 		pkt.verdict.vni = f.vxlan->vni;
 		pkt.verdict.path = Path::fast;
@@ -136,12 +113,9 @@ public:
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
 		pkt.socket = host.socket_name(dest->sock_cookie);
-		pkt.step("fastpath", "hit → " + pkt.socket,
-			 "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup");
-		StageContext ctx{host, *this};
-		if (receive_on_cached_socket(ctx, pkt))
-			deliver(ctx, pkt);
-		return true;
+		pkt.step(Stage::fastpath, [&] { return "hit → " + pkt.socket; },
+			 [&] { return "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup"; });
+		return FastRx::cached;
 	}
 
 	void rx_delivered(OverlayHost &host, const Packet &pkt) override
@@ -156,7 +130,7 @@ public:
 		dest.sock_cookie = host.socket_cookie(pkt.socket);
 		dest.sock_netns = host.netns_id(pkt.ns);
 		dest.dev = host.device_id(c->container_end);
-		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, host.netns_id(kHostNamespace));
+		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, OverlayHost::kHostNetnsId);
 		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key, bucket_hash(pkt), dest,
 				   path_of(host, pkt.vxlan_device, *c)))
 			insert_refusals_++;
@@ -172,12 +146,12 @@ public:
 		if (!tmpl)
 			return false;
 		pkt.verdict.path = Path::fast;
-		const std::uint8_t *sent = pkt.parsed.outer_header_bytes().data();
-		if (pkt.parsed.outer_header_bytes().size() != FPMAP_OUTER_LEN || !same_template(tmpl->outer, sent)) {
+		std::span<const std::uint8_t> sent = pkt.parsed.outer_header_bytes();
+		if (!same_outer_header(tmpl->outer, sent)) {
 			pkt.verdict.reason = "tx_template_mismatch";
-			pkt.step("fastpath", "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
+			pkt.step(Stage::fastpath, "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
 		} else {
-			pkt.step("fastpath", "tx hit", "cached outer header for " + pkt.socket);
+			pkt.step(Stage::fastpath, "tx hit", [&] { return "cached outer header for " + pkt.socket; });
 		}
 		return true;
 	}
@@ -240,7 +214,7 @@ private:
 		if (!vxlan)
 			return false;
 		if (f.link) {
-			const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, *f.inner_eth->src);
+			const OverlayHost::RemoteVtep *vtep = host.remote(host.device_id(vxlan->name).ifindex, *f.inner_eth->src);
 			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
 				return false;
 		}

@@ -1,18 +1,15 @@
-// `off` mode: the vanilla kernel, no fast path; and the factory of the three modes.
+// `off` mode: the vanilla kernel, no fast path.
 #include <ostream>
 
 #include "fastpath.h"
 
 namespace econsim::sim {
 
-std::unique_ptr<FastPath> make_fixed_fastpath(const Scenario &scenario);
-std::unique_ptr<FastPath> make_econ_fastpath(const Scenario &scenario);
-
 namespace {
 
 class NoFastPath : public FastPath {
 public:
-	bool rx(OverlayHost &, Packet &) override { return false; }
+	FastRx rx(OverlayHost &, Packet &) override { return FastRx::miss; }
 	void rx_delivered(OverlayHost &, const Packet &) override {}
 	bool tx(OverlayHost &, Packet &) override { return false; }
 	void tx_sent(OverlayHost &, const Packet &) override {}
@@ -26,16 +23,8 @@ public:
 
 } // namespace
 
-std::unique_ptr<FastPath> make_fastpath(FastpathMode mode, const Scenario &scenario)
+std::unique_ptr<FastPath> make_off_fastpath()
 {
-	switch (mode) {
-	case FastpathMode::fixed:
-		return make_fixed_fastpath(scenario);
-	case FastpathMode::econ:
-		return make_econ_fastpath(scenario);
-	case FastpathMode::off:
-		break;
-	}
 	return std::make_unique<NoFastPath>();
 }
 

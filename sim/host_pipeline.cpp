@@ -12,26 +12,31 @@ HostPipeline::HostPipeline(const Scenario &scenario, FastpathMode mode)
 {
 }
 
-void HostPipeline::count_end(const char *name, const Packet &pkt)
+void HostPipeline::count_end(Stage stage, const Packet &pkt)
 {
 	const Verdict &v = pkt.verdict;
-	stage_counts_[name].ended[v.reason ? *v.reason : std::string(to_string(v.verdict))]++;
+	std::string_view why = v.reason ? std::string_view(*v.reason) : to_string(v.verdict);
+	auto &ended = stage_counts_[static_cast<std::size_t>(stage)].ended;
+	if (auto it = ended.find(why); it != ended.end())
+		it->second++;
+	else
+		ended.emplace(std::string(why), 1);
 }
 
-void HostPipeline::enter(const char *name, const Packet &pkt)
+void HostPipeline::enter(Stage stage, const Packet &pkt)
 {
-	stage_counts_[name].entered++;
+	stage_counts_[static_cast<std::size_t>(stage)].entered++;
 	if (observer_)
-		observer_->entered(name, pkt);
+		observer_->entered(stage, pkt);
 }
 
-bool HostPipeline::run(const char *name, Stage stage, Packet &pkt)
+bool HostPipeline::run(Stage stage, StageFunction function, Packet &pkt)
 {
-	enter(name, pkt);
+	enter(stage, pkt);
 	StageContext ctx{host_, *fastpath_};
-	if (stage(ctx, pkt))
+	if (function(ctx, pkt))
 		return true;
-	count_end(name, pkt);
+	count_end(stage, pkt);
 	return false;
 }
 
@@ -50,11 +55,11 @@ bool HostPipeline::arrive(const CaptureFrame &frame, Packet &pkt, bool trace)
 	pkt.verdict.ts_ns = frame.timestamp_ns;
 	pkt.parsed = parse_frame(frame.bytes, frame.wire_length, frame.link_type, parser_config_);
 
-	if (!run("nic_rx", nic_rx, pkt))
+	if (!run(Stage::nic_rx, nic_rx, pkt))
 		return false;
 	if (pkt.dir == Direction::tx) {
-		if (run("vxlan_xmit", vxlan_xmit, pkt))
-			count_end("vxlan_xmit", pkt);
+		if (run(Stage::vxlan_xmit, vxlan_xmit, pkt))
+			count_end(Stage::vxlan_xmit, pkt);
 		return false;
 	}
 	return true;
@@ -63,35 +68,47 @@ bool HostPipeline::arrive(const CaptureFrame &frame, Packet &pkt, bool trace)
 bool HostPipeline::nic_segment(Packet &pkt, bool fastpath_allowed)
 {
 	if (fastpath_allowed) {
-		enter("fastpath", pkt);
-		if (fastpath_->rx(host_, pkt)) {
-			count_end("fastpath", pkt);
+		enter(Stage::fastpath, pkt);
+		StageContext ctx{host_, *fastpath_};
+		switch (fastpath_->rx(host_, pkt)) {
+		case FastRx::miss:
+			if (pkt.fastpath_ticket_valid)
+				pkt.step(Stage::fastpath, "miss", "the slow path decides, and its answer may be cached");
+			break;
+		case FastRx::ended:
+			count_end(Stage::fastpath, pkt);
+			return false;
+		case FastRx::cached:
+			if (receive_on_cached_socket(ctx, pkt))
+				deliver(ctx, pkt);
+			count_end(Stage::fastpath, pkt);
+			return false;
+		case FastRx::relookup:
+			if (receive_beside_cached_socket(ctx, pkt))
+				deliver(ctx, pkt);
+			count_end(Stage::fastpath, pkt);
 			return false;
 		}
-		if (pkt.fastpath_ticket_valid)
-			pkt.step("fastpath", "miss", "the slow path decides, and its answer may be cached");
 	}
-	return run("ip_rcv", ip_rcv, pkt) && run("udp_rcv", udp_rcv, pkt) && run("vxlan_rcv", vxlan_rcv, pkt);
+	return run(Stage::ip_rcv, ip_rcv, pkt) && run(Stage::udp_rcv, udp_rcv, pkt) && run(Stage::vxlan_rcv, vxlan_rcv, pkt);
 }
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)
 {
-	return run("br_handle_frame", br_handle_frame, pkt) && run("veth_xmit", veth_xmit, pkt);
+	return run(Stage::br_handle_frame, br_handle_frame, pkt) && run(Stage::veth_xmit, veth_xmit, pkt);
 }
 
 void HostPipeline::backlog_segment(Packet &pkt)
 {
-	if (run("ip_rcv_container", ip_rcv_container, pkt) && run("socket_lookup", socket_lookup, pkt) &&
-	    run("deliver", deliver, pkt))
-		count_end("deliver", pkt);
+	if (run(Stage::ip_rcv_container, ip_rcv_container, pkt) && run(Stage::socket_lookup, socket_lookup, pkt) &&
+	    run(Stage::deliver, deliver, pkt))
+		count_end(Stage::deliver, pkt);
 }
 
 void HostPipeline::complete_verdict(Packet &pkt)
 {
-	if (pkt.flow && !pkt.verdict.flow) {
-		const model::FiveTuple &t = *pkt.flow;
-		pkt.verdict.flow = model::to_string(t);
-	}
+	if (pkt.flow && !pkt.verdict.flow)
+		pkt.verdict.flow = pkt.flow;
 }
 
 const Packet &HostPipeline::process(const CaptureFrame &frame, bool trace)
@@ -110,17 +127,14 @@ void HostPipeline::finish()
 
 void HostPipeline::summarize_stages(std::ostream &out) const
 {
-	static const char *const order[] = {"nic_rx", "fastpath", "ip_rcv", "udp_rcv", "vxlan_rcv",
-					    "br_handle_frame", "veth_xmit", "ip_rcv_container", "socket_lookup",
-					    "deliver", "vxlan_xmit"};
 	out << "per stage (frames in; where those that stopped there ended):\n";
-	for (const char *name : order) {
-		auto it = stage_counts_.find(name);
-		if (it == stage_counts_.end())
+	for (std::size_t i = 0; i < kStageCount; i++) {
+		const StageCount &count = stage_counts_[i];
+		if (count.entered == 0)
 			continue;
-		out << "  " << std::left << std::setw(17) << name << std::right << std::setw(9) << it->second.entered;
+		out << "  " << std::left << std::setw(17) << kStageNames[i] << std::right << std::setw(9) << count.entered;
 		const char *sep = "  ";
-		for (const auto &[why, n] : it->second.ended) {
+		for (const auto &[why, n] : count.ended) {
 			out << sep << why << " " << n;
 			sep = ", ";
 		}

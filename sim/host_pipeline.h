@@ -2,11 +2,13 @@
 // applied between frames, and a count of where every frame ended.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "capture_reader.h"
 #include "fastpath.h"
@@ -22,13 +24,16 @@ struct StageContext;
 class StageObserver {
 public:
 	virtual ~StageObserver() = default;
-	virtual void entered(const char *stage, const Packet &pkt) = 0;
+	virtual void entered(Stage stage, const Packet &pkt) = 0;
 };
 
 struct StageCount {
 	std::uint64_t entered = 0;
-	std::map<std::string, std::uint64_t> ended; // verdict or drop reason of the frames that ended here
+	// The verdict, or the drop or ignore reason, of the frames that ended here. Few keys, found
+	// without building a string.
+	std::map<std::string, std::uint64_t, std::less<>> ended;
 };
+using StageCounts = std::array<StageCount, kStageCount>; // indexed by Stage
 
 class HostPipeline {
 public:
@@ -61,22 +66,23 @@ public:
 	// Read access for tests: the fast path (and its map) and the host's ids and sockets.
 	const FastPath &fastpath() const { return *fastpath_; }
 	const OverlayHost &host() const { return host_; }
-	const std::map<std::string, StageCount> &stage_counts() const { return stage_counts_; }
+	const StageCounts &stage_counts() const { return stage_counts_; }
+	const StageCount &stage_count(Stage stage) const { return stage_counts_[static_cast<std::size_t>(stage)]; }
 	void summarize_fastpath(std::ostream &out) const { fastpath_->summarize(out); }
 	void summarize_stages(std::ostream &out) const;
 
 private:
-	using Stage = bool (*)(StageContext &, Packet &);
-	void enter(const char *name, const Packet &pkt);
-	bool run(const char *name, Stage stage, Packet &pkt);
-	void count_end(const char *name, const Packet &pkt);
+	using StageFunction = bool (*)(StageContext &, Packet &);
+	void enter(Stage stage, const Packet &pkt);
+	bool run(Stage stage, StageFunction function, Packet &pkt);
+	void count_end(Stage stage, const Packet &pkt);
 
 	FastpathMode mode_;
 	ParserConfig parser_config_;
 	std::unique_ptr<FastPath> fastpath_;
 	OverlayHost host_;
 	Packet pkt_;
-	std::map<std::string, StageCount> stage_counts_;
+	StageCounts stage_counts_{};
 	StageObserver *observer_ = nullptr;
 };
 

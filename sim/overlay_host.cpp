@@ -8,8 +8,6 @@ namespace econsim::sim {
 
 namespace {
 
-constexpr std::uint32_t kHostNetnsId = 1;
-
 model::Protocol to_model(SocketProto proto)
 {
 	return proto == SocketProto::udp ? model::Protocol::udp : model::Protocol::tcp;
@@ -39,12 +37,20 @@ static model::Ipv4Interface to_model(Ipv4Prefix prefix)
 
 OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 {
-	netns_ids_.emplace(std::string(kHostNamespace), kHostNetnsId);
+	// The host's namespace first, then each container's in the scenario's order; a name given
+	// twice keeps its first id (the model refuses the second container).
+	netns_names_.resize(kHostNetnsId);
+	auto number = [&](const std::string &name) {
+		if (netns_ids_.emplace(name, static_cast<std::uint32_t>(netns_names_.size())).second)
+			netns_names_.push_back(name);
+	};
+	number(std::string(kHostNamespace));
 	for (const Container &c : scenario.host.containers)
-		netns_ids_.emplace(c.name, kHostNetnsId + static_cast<std::uint32_t>(netns_ids_.size()));
-	for (const auto &[name, id] : netns_ids_)
-		netns_names_.emplace(id, name);
+		number(c.name);
+	socket_names_.resize(next_cookie_);
+	socket_open_.resize(next_cookie_);
 	build_devices();
+	index_udp_senders();
 }
 
 void OverlayHost::build_devices()
@@ -96,8 +102,7 @@ std::uint32_t OverlayHost::netns_id(std::string_view ns) const
 const std::string &OverlayHost::namespace_name(std::uint32_t netns_id) const
 {
 	static const std::string unknown;
-	auto it = netns_names_.find(netns_id);
-	return it == netns_names_.end() ? unknown : it->second;
+	return netns_id < netns_names_.size() ? netns_names_[netns_id] : unknown;
 }
 
 fpmap_dev OverlayHost::device_id(std::string_view device) const
@@ -117,14 +122,12 @@ std::uint64_t OverlayHost::socket_cookie(std::string_view socket) const
 const std::string &OverlayHost::socket_name(std::uint64_t cookie) const
 {
 	static const std::string unknown = "?";
-	auto it = names_.find(cookie);
-	return it == names_.end() ? unknown : it->second;
+	return cookie != 0 && cookie < socket_names_.size() ? socket_names_[cookie] : unknown;
 }
 
 bool OverlayHost::socket_open(std::uint64_t cookie) const
 {
-	auto it = open_.find(cookie);
-	return it != open_.end() && it->second;
+	return cookie < socket_open_.size() && socket_open_[cookie];
 }
 
 std::uint64_t OverlayHost::adopt_socket(const std::string &name)
@@ -133,21 +136,51 @@ std::uint64_t OverlayHost::adopt_socket(const std::string &name)
 		return known;
 	std::uint64_t cookie = next_cookie_++;
 	cookies_.emplace(name, cookie);
-	names_.emplace(cookie, name);
-	open_[cookie] = true;
+	socket_names_.push_back(name);
+	socket_open_.push_back(true);
 	return cookie;
 }
 
 void OverlayHost::forget_socket(const std::string &name, FastPath &fastpath)
 {
 	std::uint64_t cookie = socket_cookie(name);
-	if (!cookie || !open_[cookie])
+	if (!cookie || !socket_open_[cookie])
 		return;
-	open_[cookie] = false;
+	socket_open_[cookie] = false;
 	fastpath.socket_closed(cookie);
 }
 
-bool OverlayHost::learn_remote(const std::string &vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
+namespace {
+
+// A 64-bit mix (splitmix64's finaliser), so that nearby addresses and ports spread over buckets.
+std::size_t mix(std::uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return static_cast<std::size_t>(h ^ (h >> 31));
+}
+
+} // namespace
+
+std::size_t OverlayHost::DeviceMacHash::operator()(const DeviceMac &key) const
+{
+	std::uint64_t h = static_cast<std::uint32_t>(key.device);
+	for (std::uint8_t b : key.mac.bytes)
+		h = h << 8 | b;
+	return mix(h);
+}
+
+std::size_t OverlayHost::InnerFlowHash::operator()(const InnerFlow &flow) const
+{
+	std::uint64_t addresses = std::uint64_t{flow.source.address.value} << 32 | flow.destination.address.value;
+	std::uint64_t rest = std::uint64_t{flow.source.port} << 40 | std::uint64_t{flow.destination.port} << 24 |
+			     std::uint64_t{flow.ip_protocol} << 16 | static_cast<std::uint16_t>(flow.vxlan);
+	return mix(addresses ^ mix(rest));
+}
+
+bool OverlayHost::learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep)
 {
 	auto [it, fresh] = remotes_.try_emplace({vxlan, inner_src}, vtep);
 	if (fresh)
@@ -157,15 +190,15 @@ bool OverlayHost::learn_remote(const std::string &vxlan, const MacAddress &inner
 	return changed;
 }
 
-const OverlayHost::RemoteVtep *OverlayHost::remote(const std::string &vxlan, const MacAddress &inner_dst) const
+const OverlayHost::RemoteVtep *OverlayHost::remote(int vxlan, const MacAddress &inner_dst) const
 {
 	auto it = remotes_.find({vxlan, inner_dst});
 	return it == remotes_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::uint16_t> OverlayHost::outer_source_port(const std::string &inner_flow, std::uint16_t port)
+std::optional<std::uint16_t> OverlayHost::outer_source_port(const InnerFlow &flow, std::uint16_t port)
 {
-	auto [it, fresh] = outer_source_ports_.try_emplace(inner_flow, port);
+	auto [it, fresh] = outer_source_ports_.try_emplace(flow, port);
 	if (fresh)
 		return std::nullopt;
 	return it->second;
@@ -174,8 +207,11 @@ std::optional<std::uint16_t> OverlayHost::outer_source_port(const std::string &i
 void OverlayHost::apply_events_until(std::int64_t now_ns, FastPath &fastpath)
 {
 	const auto &events = scenario_.events;
+	if (next_event_ == events.size() || events[next_event_].t_ns > now_ns)
+		return;
 	while (next_event_ < events.size() && events[next_event_].t_ns <= now_ns)
 		apply(events[next_event_++], fastpath);
+	index_udp_senders();
 }
 
 void OverlayHost::apply_remaining_events(FastPath &fastpath)
@@ -183,6 +219,31 @@ void OverlayHost::apply_remaining_events(FastPath &fastpath)
 	const auto &events = scenario_.events;
 	while (next_event_ < events.size())
 		apply(events[next_event_++], fastpath);
+	index_udp_senders();
+}
+
+void OverlayHost::index_udp_senders()
+{
+	udp_senders_.clear();
+	for (const model::Socket *s : model_.sockets().all()) // by name
+		if (s->protocol == model::Protocol::udp && s->port)
+			udp_senders_[{netns_id(s->ns), s->port}].push_back({s->name, s->peer});
+}
+
+const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const
+{
+	static const std::string none;
+	auto it = udp_senders_.find({netns_id(ns), port});
+	if (it == udp_senders_.end())
+		return none;
+	const std::string *unconnected = &none;
+	for (const UdpSender &s : it->second) {
+		if (s.peer && *s.peer == peer)
+			return s.name;
+		if (!s.peer && unconnected->empty())
+			unconnected = &s.name;
+	}
+	return *unconnected;
 }
 
 void OverlayHost::refuse(const Event &event, const std::string &what) const

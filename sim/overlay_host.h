@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "fastpath.h"
 #include "model/host.h"
@@ -34,7 +36,9 @@ public:
 	model::Host &model() { return model_; }
 	const model::Host &model() const { return model_; }
 
-	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie().
+	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie(). From an id
+	// back to a name is an index; from a name to an id a hash lookup.
+	static constexpr std::uint32_t kHostNetnsId = 1;
 	std::uint32_t netns_id(std::string_view ns) const;
 	const std::string &namespace_name(std::uint32_t netns_id) const;
 	fpmap_dev device_id(std::string_view device) const;
@@ -49,36 +53,75 @@ public:
 
 	std::uint64_t events_applied() const { return next_event_; }
 
-	// vxlan_snoop: a received frame teaches its VXLAN device where the inner source MAC lives
-	// (the remote VTEP, and the underlay neighbour's MAC). True when that changed what was known.
+	// The UDP socket a container's datagram from `port` to `peer` left by: the one connected to
+	// that peer, else the first unconnected one bound to the port (by name). Only events open,
+	// bind, connect and close UDP sockets, so the index is rebuilt after each; empty: none.
+	const std::string &udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const;
+
+	// vxlan_snoop: a received frame teaches its VXLAN device (by ifindex) where the inner source
+	// MAC lives (the remote VTEP, and the underlay neighbour's MAC). True when that changed what
+	// was known.
 	struct RemoteVtep {
 		Ipv4Address ip;
 		std::optional<MacAddress> mac;
 	};
-	bool learn_remote(const std::string &vxlan, const MacAddress &inner_src, const RemoteVtep &vtep);
-	const RemoteVtep *remote(const std::string &vxlan, const MacAddress &inner_dst) const;
+	bool learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep);
+	const RemoteVtep *remote(int vxlan, const MacAddress &inner_dst) const;
 
-	// udp_flow_src_port: the outer source port the host picked for an inner flow, first time seen.
-	// Returns the port seen before, or nullopt (and remembers this one) for a new flow.
-	std::optional<std::uint16_t> outer_source_port(const std::string &inner_flow, std::uint16_t port);
+	// udp_flow_src_port: the outer source port the VXLAN device picked for an inner flow (any IP
+	// protocol; ports 0 when it has none), first time seen. Returns the port seen before, or
+	// nullopt (and remembers this one) for a new flow.
+	struct InnerFlow {
+		int vxlan; // ifindex
+		std::uint8_t ip_protocol;
+		model::Endpoint source;
+		model::Endpoint destination;
+		auto operator<=>(const InnerFlow &) const = default;
+	};
+	std::optional<std::uint16_t> outer_source_port(const InnerFlow &flow, std::uint16_t port);
 
 private:
 	void build_devices();
+	void index_udp_senders();
 	void apply(const Event &event, FastPath &fastpath);
 	[[noreturn]] void refuse(const Event &event, const std::string &what) const;
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
 	std::uint16_t local_port(std::string_view socket) const;
 
+	struct NameHash {
+		using is_transparent = void;
+		std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+	};
+	template <class Id>
+	using ByName = std::unordered_map<std::string, Id, NameHash, std::equal_to<>>;
+
 	const Scenario &scenario_;
 	model::Host model_;
-	std::map<std::string, std::uint32_t, std::less<>> netns_ids_;
-	std::map<std::uint32_t, std::string> netns_names_;
-	std::map<std::string, fpmap_dev, std::less<>> devices_;
-	std::map<std::string, std::uint64_t, std::less<>> cookies_;
-	std::map<std::uint64_t, std::string> names_;
-	std::map<std::uint64_t, bool> open_;
-	std::map<std::pair<std::string, MacAddress>, RemoteVtep> remotes_;
-	std::map<std::string, std::uint16_t, std::less<>> outer_source_ports_;
+	ByName<std::uint32_t> netns_ids_;
+	std::vector<std::string> netns_names_;   // by netns id
+	ByName<fpmap_dev> devices_;
+	ByName<std::uint64_t> cookies_;
+	std::vector<std::string> socket_names_;  // by cookie
+	std::vector<bool> socket_open_;          // by cookie
+	// Per frame: hashed, one probe each (a tree of 10K flows is a dozen cache misses).
+	struct DeviceMac {
+		int device;
+		MacAddress mac;
+		bool operator==(const DeviceMac &) const = default;
+	};
+	struct DeviceMacHash {
+		std::size_t operator()(const DeviceMac &key) const;
+	};
+	struct InnerFlowHash {
+		std::size_t operator()(const InnerFlow &flow) const;
+	};
+	struct UdpSender {
+		std::string name;
+		std::optional<model::Endpoint> peer;
+	};
+	std::map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
+	std::unordered_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
+	std::unordered_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
 };

@@ -6,12 +6,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "capture_reader.h"
 #include "frame_parser.h"
 #include "model/tcp_receive.h"
 #include "model/types.h"
+#include "stage.h"
 #include "verdict.h"
 
 namespace econsim::sim {
@@ -28,10 +31,21 @@ inline std::string hex32(std::uint32_t value)
 
 // One line of `econ-sim trace`: a stage, what it decided, and why.
 struct TraceStep {
-	std::string stage;
+	Stage stage;
 	std::string decision;
 	std::string why;
 };
+
+// An explanation is text, or a callable that formats it: the callable runs only when a trace is
+// being taken, so a replay formats nothing it would throw away.
+template <class Text>
+std::string explanation(Text &&text)
+{
+	if constexpr (std::is_invocable_v<Text>)
+		return std::string(text());
+	else
+		return std::string(std::forward<Text>(text));
+}
 
 struct Packet {
 	std::uint64_t number = 0;
@@ -58,22 +72,32 @@ struct Packet {
 	bool tracing = false;
 	std::vector<TraceStep> steps;
 
-	void step(std::string_view stage, std::string decision, std::string why = {})
+	// A trace line; callers format its text only when `tracing` (see explanation()).
+	template <class Decision, class Why = std::string_view>
+	void step(Stage stage, Decision &&decision, Why &&why = {})
 	{
 		if (tracing)
-			steps.push_back({std::string(stage), std::move(decision), std::move(why)});
+			steps.push_back({stage, explanation(std::forward<Decision>(decision)), explanation(std::forward<Why>(why))});
 	}
-	void drop(std::string_view stage, std::string reason, std::string why = {})
+	template <class Why = std::string_view>
+	void drop(Stage stage, std::string_view reason, Why &&why = {})
 	{
-		verdict.verdict = VerdictKind::drop;
-		step(stage, "drop: " + reason, std::move(why));
-		verdict.reason = std::move(reason);
+		end(VerdictKind::drop, "drop: ", stage, reason, std::forward<Why>(why));
 	}
-	void ignore(std::string_view stage, std::string reason, std::string why = {})
+	template <class Why = std::string_view>
+	void ignore(Stage stage, std::string_view reason, Why &&why = {})
 	{
-		verdict.verdict = VerdictKind::ignore;
-		step(stage, "ignore: " + reason, std::move(why));
-		verdict.reason = std::move(reason);
+		end(VerdictKind::ignore, "ignore: ", stage, reason, std::forward<Why>(why));
+	}
+
+private:
+	template <class Why>
+	void end(VerdictKind kind, std::string_view prefix, Stage stage, std::string_view reason, Why &&why)
+	{
+		verdict.verdict = kind;
+		verdict.reason = std::string(reason);
+		if (tracing)
+			steps.push_back({stage, std::string(prefix) + std::string(reason), explanation(std::forward<Why>(why))});
 	}
 };
 

@@ -1,6 +1,8 @@
 #include "replay.h"
 
+#include <array>
 #include <fstream>
+#include <initializer_list>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -100,43 +102,45 @@ struct Disagreement {
 	std::string line;
 };
 
+// Counts by id while the replay runs; names only when printed. Each list is printed in the order
+// of its names, as the summary has always listed them.
 class Summary {
 public:
 	void count(const Verdict &v)
 	{
 		frames_++;
-		by_dir_[std::string(to_string(v.dir))]++;
+		by_dir_[static_cast<std::size_t>(v.dir)]++;
 		if (v.path)
-			by_path_[std::string(to_string(*v.path))]++;
-		by_verdict_[std::string(to_string(v.verdict))]++;
+			by_path_[static_cast<std::size_t>(*v.path)]++;
+		by_verdict_[static_cast<std::size_t>(v.verdict)]++;
 		if (v.verdict == VerdictKind::drop)
-			drops_[v.reason.value_or("?")]++;
+			add(drops_, v.reason ? std::string_view(*v.reason) : "?");
 		if (v.verdict == VerdictKind::ignore)
-			ignored_[v.reason.value_or("?")]++;
+			add(ignored_, v.reason ? std::string_view(*v.reason) : "?");
 		if (v.verdict == VerdictKind::transmit && v.reason)
-			tx_mismatches_[*v.reason]++;
+			add(tx_mismatches_, *v.reason);
 	}
 
 	// Captures taken on the host carry checksums the kernel never verifies (CHECKSUM_PARTIAL on
 	// veth, offloads): counted so a reader knows, not enforced.
 	void count_unverified_checksum(const ParsedFrame &f)
 	{
-		for (ParseReason r : {ParseReason::bad_udp_checksum, ParseReason::bad_tcp_checksum,
-				      ParseReason::inner_bad_udp_checksum, ParseReason::inner_bad_tcp_checksum})
-			if (f.has(r)) {
-				l4_checksums_unverified_++;
-				return;
-			}
+		constexpr std::uint64_t unverified = std::uint64_t{1} << static_cast<unsigned>(ParseReason::bad_udp_checksum) |
+						     std::uint64_t{1} << static_cast<unsigned>(ParseReason::bad_tcp_checksum) |
+						     std::uint64_t{1} << static_cast<unsigned>(ParseReason::inner_bad_udp_checksum) |
+						     std::uint64_t{1} << static_cast<unsigned>(ParseReason::inner_bad_tcp_checksum);
+		if (f.reasons & unverified)
+			l4_checksums_unverified_++;
 	}
 
 	void print(std::ostream &out) const
 	{
 		out << "frames " << frames_ << ":";
-		list(out, by_dir_);
+		list(out, by_dir_, {Direction::other, Direction::rx, Direction::tx});
 		out << "paths:";
-		list(out, by_path_);
+		list(out, by_path_, {Path::fast, Path::slow});
 		out << "verdicts:";
-		list(out, by_verdict_);
+		list(out, by_verdict_, {VerdictKind::deliver, VerdictKind::drop, VerdictKind::ignore, VerdictKind::transmit});
 		if (!drops_.empty()) {
 			out << "drops by reason:";
 			list(out, drops_);
@@ -145,11 +149,10 @@ public:
 			out << "ignored by reason:";
 			list(out, ignored_);
 		}
-		auto transmits = by_verdict_.find("transmit");
 		if (l4_checksums_unverified_)
 			out << "frames with an L4 checksum the capture cannot vouch for (not enforced): "
 			    << l4_checksums_unverified_ << "\n";
-		out << "transmit checks: " << (transmits == by_verdict_.end() ? 0 : transmits->second) << " frames";
+		out << "transmit checks: " << by_verdict_[static_cast<std::size_t>(VerdictKind::transmit)] << " frames";
 		if (tx_mismatches_.empty()) {
 			out << ", no mismatch\n";
 		} else {
@@ -159,7 +162,31 @@ public:
 	}
 
 private:
-	static void list(std::ostream &out, const std::map<std::string, std::uint64_t> &counts)
+	using ByName = std::map<std::string, std::uint64_t, std::less<>>;
+
+	static void add(ByName &counts, std::string_view what)
+	{
+		if (auto it = counts.find(what); it != counts.end())
+			it->second++;
+		else
+			counts.emplace(std::string(what), 1);
+	}
+
+	// `in_name_order`: the ids, sorted by their names; ids never counted are left out.
+	template <class Id, std::size_t N>
+	static void list(std::ostream &out, const std::array<std::uint64_t, N> &counts, std::initializer_list<Id> in_name_order)
+	{
+		const char *sep = " ";
+		for (Id id : in_name_order) {
+			if (std::uint64_t n = counts[static_cast<std::size_t>(id)]) {
+				out << sep << to_string(id) << " " << n;
+				sep = ", ";
+			}
+		}
+		out << "\n";
+	}
+
+	static void list(std::ostream &out, const ByName &counts)
 	{
 		const char *sep = " ";
 		for (const auto &[what, n] : counts) {
@@ -171,7 +198,10 @@ private:
 
 	std::uint64_t frames_ = 0;
 	std::uint64_t l4_checksums_unverified_ = 0;
-	std::map<std::string, std::uint64_t> by_dir_, by_path_, by_verdict_, drops_, ignored_, tx_mismatches_;
+	std::array<std::uint64_t, 3> by_dir_{};
+	std::array<std::uint64_t, 2> by_path_{};
+	std::array<std::uint64_t, 4> by_verdict_{};
+	ByName drops_, ignored_, tx_mismatches_;
 };
 
 void list_disagreements(std::ostream &out, const std::vector<Disagreement> &first, std::uint64_t total)
@@ -319,7 +349,7 @@ int run_trace(const TraceOptions &options, std::ostream &out, std::ostream &err)
 			text << "frame " << p.number << " at " << format_timestamp(p.ts_ns) << ", " << frame->wire_length
 			     << " bytes, mode " << to_string(mode) << "\n";
 			for (const TraceStep &s : p.steps) {
-				text << "  " << std::left << std::setw(17) << s.stage << s.decision;
+				text << "  " << std::left << std::setw(17) << stage_name(s.stage) << s.decision;
 				if (!s.why.empty())
 					text << "\n  " << std::string(17, ' ') << "  " << s.why;
 				text << "\n";

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "model/types.h"
+
 namespace econsim::sim {
 
 enum class Direction { rx, tx, other };   // addressed to this host, sent by it, neither
@@ -18,7 +20,7 @@ struct Verdict {
 	Direction dir = Direction::other;
 	std::optional<unsigned> cpu;
 	std::optional<std::uint32_t> vni;
-	std::optional<std::string> flow;   // "udp 10.233.2.2:4000 > 10.233.1.2:5000", see format_flow()
+	std::optional<model::FiveTuple> flow; // what the socket lookup saw; written as model::to_string spells it
 	std::optional<Path> path;
 	VerdictKind verdict = VerdictKind::ignore;
 	std::optional<std::string> sock;   // the socket delivered to

@@ -59,20 +59,6 @@ std::string format_timestamp(std::int64_t ns)
 	return sign + std::to_string(magnitude / 1'000'000'000) + "." + decimals;
 }
 
-std::string format_flow(std::uint8_t ip_protocol, Endpoint src, Endpoint dst)
-{
-	switch (ip_protocol) {
-	case 6:
-		return "tcp " + to_string(src) + " > " + to_string(dst);
-	case 17:
-		return "udp " + to_string(src) + " > " + to_string(dst);
-	case 1:
-		return "icmp " + to_string(src.address) + " > " + to_string(dst.address);
-	default:
-		return "proto " + std::to_string(ip_protocol) + " " + to_string(src.address) + " > " + to_string(dst.address);
-	}
-}
-
 std::string format_verdict(const Verdict &v)
 {
 	std::string out = "{";
@@ -84,7 +70,7 @@ std::string format_verdict(const Verdict &v)
 	if (v.vni)
 		append_number(out, "vni", std::to_string(*v.vni));
 	if (v.flow)
-		append_field(out, "flow", *v.flow);
+		append_field(out, "flow", model::to_string(*v.flow));
 	if (v.path)
 		append_field(out, "path", to_string(*v.path));
 	append_field(out, "verdict", to_string(v.verdict));

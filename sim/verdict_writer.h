@@ -9,7 +9,6 @@
 #include <string>
 #include <string_view>
 
-#include "address.h"
 #include "verdict.h"
 
 namespace econsim::sim {
@@ -20,10 +19,6 @@ std::string format_verdict(const Verdict &verdict);
 // Seconds with the fewest decimals that give back the exact nanoseconds: 1764150000.1,
 // 1764150000.000123, 1764150000.0.
 std::string format_timestamp(std::int64_t ns);
-
-// "udp 10.233.2.2:4000 > 10.233.1.2:5000"; TCP alike; ports are left out for other protocols
-// ("icmp 10.0.0.1 > 10.0.0.2", "proto 47 10.0.0.1 > 10.0.0.2").
-std::string format_flow(std::uint8_t ip_protocol, Endpoint src, Endpoint dst);
 
 // Where a frame ended, in one short phrase for reports: "deliver s1 [fast]", "drop (no_socket) [slow]".
 std::string describe_end(const Verdict &verdict);

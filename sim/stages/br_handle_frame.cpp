@@ -22,7 +22,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 		ctx.fastpath.device_changed(ctx.host.device_id(bridge), FPMAP_EV_FDB_CHANGE);
 
 	if (result.receivers.empty()) {
-		pkt.drop("br_handle_frame", result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
+		pkt.drop(Stage::br_handle_frame, result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
 			 result.explanation);
 		return false;
 	}
@@ -38,7 +38,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
-	pkt.step("br_handle_frame", "forward on " + bridge + " to " + pkt.ns, result.explanation);
+	pkt.step(Stage::br_handle_frame, [&] { return "forward on " + bridge + " to " + pkt.ns; }, result.explanation);
 	return true;
 }
 

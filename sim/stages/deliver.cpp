@@ -10,7 +10,7 @@ bool deliver(StageContext &ctx, Packet &pkt)
 	pkt.verdict.sock = pkt.socket;
 	if (!pkt.verdict.path)
 		pkt.verdict.path = Path::slow;
-	pkt.step("deliver", "to " + pkt.socket);
+	pkt.step(Stage::deliver, [&] { return "to " + pkt.socket; });
 	if (pkt.verdict.path == Path::slow)
 		ctx.fastpath.rx_delivered(ctx.host, pkt);
 	return true;

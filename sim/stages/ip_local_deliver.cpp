@@ -8,28 +8,36 @@
 
 namespace econsim::sim {
 
+model::FourTuple outer_tuple(const ParsedFrame &f)
+{
+	return model::FourTuple{{to_model(f.outer_ip->src), f.outer_l4->src_port},
+				{to_model(f.outer_ip->dst), f.outer_l4->dst_port}};
+}
+
 bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 {
 	const ParsedFrame &f = pkt.parsed;
-	const std::string owner = at.ns == kHostNamespace ? "the host" : std::string(at.ns);
 	model::AddressType type = ctx.host.model().topology().address_type(at.ns, to_model(at.ip.dst));
 	if (type == model::AddressType::remote) {
 		// ip_forward is off (and would send it elsewhere): nothing here takes it.
-		pkt.drop(at.stage, "not_local", to_string(at.ip.dst) + " is not an address of " + owner);
+		pkt.drop(at.stage, "not_local", [&] {
+			return to_string(at.ip.dst) + " is not an address of " +
+			       (at.ns == kHostNamespace ? std::string("the host") : std::string(at.ns));
+		});
 		return false;
 	}
 	if (at.ip.is_fragment()) {
 		// ip_defrag would hold it until the datagram is whole; the replay does not reassemble.
-		pkt.drop(at.stage, "fragment", std::string(at.level) + " IPv4 fragment: reassembly is not modelled");
+		pkt.drop(at.stage, "fragment", [&] { return std::string(at.level) + " IPv4 fragment: reassembly is not modelled"; });
 		return false;
 	}
 	std::uint8_t proto = at.ip.protocol;
 	if (proto != kIpProtoUdp && proto != kIpProtoTcp) {
-		pkt.ignore(at.stage, "not_tcp_udp", "IP protocol " + std::to_string(proto) + " is the kernel's own");
+		pkt.ignore(at.stage, "not_tcp_udp", [&] { return "IP protocol " + std::to_string(proto) + " is the kernel's own"; });
 		return false;
 	}
 	if (!at.l4 || !at.l4->has_ports()) {
-		pkt.drop(at.stage, std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.drop(at.stage, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	return true;

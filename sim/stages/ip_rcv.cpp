@@ -10,27 +10,27 @@ bool ip_rcv(StageContext &ctx, Packet &pkt)
 	if (!f.outer_ip) {
 		if (f.reason == ParseReason::not_ipv4) {
 			// ARP, IPv6: the host's own protocols take them, no socket does.
-			pkt.ignore("ip_rcv", "not_ipv4", "ethertype is not IPv4");
+			pkt.ignore(Stage::ip_rcv, "not_ipv4", "ethertype is not IPv4");
 			return false;
 		}
-		pkt.drop("ip_rcv", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.drop(Stage::ip_rcv, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	// ip_rcv_core's header checks (IPSTATS_MIB_INHDRERRORS, _INTRUNCATEDPKTS).
 	for (ParseReason r : {ParseReason::snapped, ParseReason::bad_ip_version, ParseReason::bad_ihl,
 			      ParseReason::bad_ip_length, ParseReason::ip_truncated, ParseReason::bad_ip_checksum}) {
 		if (f.has(r)) {
-			pkt.drop("ip_rcv", std::string(reason_name(r)), std::string(reason_description(r)));
+			pkt.drop(Stage::ip_rcv, reason_name(r), reason_description(r));
 			return false;
 		}
 	}
 	if (f.has(ParseReason::vlan_tagged)) {
-		pkt.drop("ip_rcv", "vlan_tagged", std::string(reason_description(ParseReason::vlan_tagged)));
+		pkt.drop(Stage::ip_rcv, "vlan_tagged", reason_description(ParseReason::vlan_tagged));
 		return false;
 	}
-	if (!ip_local_deliver(ctx, pkt, {"ip_rcv", "outer", kHostNamespace, *f.outer_ip, f.outer_l4}))
+	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv, "outer", kHostNamespace, *f.outer_ip, f.outer_l4}))
 		return false;
-	pkt.step("ip_rcv", "local delivery", to_string(f.outer_ip->dst) + " is the host's");
+	pkt.step(Stage::ip_rcv, "local delivery", [&] { return to_string(f.outer_ip->dst) + " is the host's"; });
 	return true;
 }
 

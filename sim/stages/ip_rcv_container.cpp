@@ -9,25 +9,26 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 	if (!f.inner_ip) {
 		if (f.reason == ParseReason::inner_not_ipv4) {
 			// ARP inside the tunnel: the container's own ARP answers it, no socket.
-			pkt.ignore("ip_rcv_container", "inner_not_ipv4", "inner ethertype is not IPv4");
+			pkt.ignore(Stage::ip_rcv_container, "inner_not_ipv4", "inner ethertype is not IPv4");
 			return false;
 		}
-		pkt.drop("ip_rcv_container", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.drop(Stage::ip_rcv_container, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	for (ParseReason r : {ParseReason::inner_vlan_tagged, ParseReason::inner_bad_ip_checksum}) {
 		if (f.has(r)) {
-			pkt.drop("ip_rcv_container", std::string(reason_name(r)), std::string(reason_description(r)));
+			pkt.drop(Stage::ip_rcv_container, reason_name(r), reason_description(r));
 			return false;
 		}
 	}
-	if (!ip_local_deliver(ctx, pkt, {"ip_rcv_container", "inner", pkt.ns, *f.inner_ip, f.inner_l4}))
+	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv_container, "inner", pkt.ns, *f.inner_ip, f.inner_l4}))
 		return false;
 	std::uint8_t proto = f.inner_ip->protocol;
 	pkt.flow = model::FiveTuple{
 		proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-	pkt.step("ip_rcv_container", "local delivery in " + pkt.ns, to_string(f.inner_ip->dst) + " is " + pkt.ns + "'s");
+	pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + pkt.ns; },
+		 [&] { return to_string(f.inner_ip->dst) + " is " + pkt.ns + "'s"; });
 	return true;
 }
 

@@ -3,7 +3,6 @@
 // an RSS hash over the outer headers and the CPU the indirection table maps it to.
 #include "stages.h"
 
-
 #include "../rss_hash.h"
 
 namespace econsim::sim {
@@ -50,25 +49,25 @@ bool nic_rx(StageContext &ctx, Packet &pkt)
 	const ParsedFrame &f = pkt.parsed;
 	pkt.dir = direction_of(scenario, f);
 	pkt.verdict.dir = pkt.dir;
-	pkt.ns = std::string(kHostNamespace);
+	pkt.ns = kHostNamespace;
 
 	if (f.reason == ParseReason::unsupported_link_type || f.reason == ParseReason::truncated_ethernet) {
-		pkt.ignore("nic_rx", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.ignore(Stage::nic_rx, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	if (pkt.dir == Direction::other) {
-		pkt.ignore("nic_rx", "not_for_host", "neither addressed to nor sent by " + scenario.host.nic.name);
+		pkt.ignore(Stage::nic_rx, "not_for_host", [&] { return "neither addressed to nor sent by " + scenario.host.nic.name; });
 		return false;
 	}
 	if (pkt.dir == Direction::tx) {
-		pkt.step("nic_rx", "transmitted by " + scenario.host.nic.name);
+		pkt.step(Stage::nic_rx, [&] { return "transmitted by " + scenario.host.nic.name; });
 		return true;
 	}
 	pkt.rss_hash = outer_hash(scenario.host.rss, f);
 	pkt.cpu = rss_cpu(pkt.rss_hash, static_cast<unsigned>(scenario.host.cpus));
 	pkt.verdict.cpu = pkt.cpu;
-	pkt.step("nic_rx", "received on CPU " + std::to_string(pkt.cpu),
-		 "rss " + std::string(to_string(scenario.host.rss)) + " hash " + hex32(pkt.rss_hash));
+	pkt.step(Stage::nic_rx, [&] { return "received on CPU " + std::to_string(pkt.cpu); },
+		 [&] { return "rss " + std::string(to_string(scenario.host.rss)) + " hash " + hex32(pkt.rss_hash); });
 	return true;
 }
 

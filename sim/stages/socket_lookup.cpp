@@ -33,7 +33,7 @@ bool receive_udp(StageContext &ctx, Packet &pkt)
 		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
 	switch (r.match) {
 	case model::UdpMatch::no_socket:
-		pkt.drop("socket_lookup", "no_socket", r.explanation);
+		pkt.drop(Stage::socket_lookup, "no_socket", r.explanation);
 		return false;
 	case model::UdpMatch::socket:
 		pkt.socket = r.sockets.front();
@@ -46,7 +46,7 @@ bool receive_udp(StageContext &ctx, Packet &pkt)
 		pkt.socket = r.sockets.front();
 		break;
 	}
-	pkt.step("socket_lookup", "udp → " + pkt.socket, r.explanation);
+	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket; }, r.explanation);
 	return true;
 }
 
@@ -59,12 +59,13 @@ bool tcp_received(StageContext &ctx, Packet &pkt, const model::TcpResult &r)
 	if (r.event == model::TcpEvent::socket_reset)
 		ctx.host.forget_socket(r.socket, ctx.fastpath);
 	if (!r.delivered) {
-		pkt.drop("socket_lookup", r.drop_reason.empty() ? model::to_string(r.event) : r.drop_reason,
+		pkt.drop(Stage::socket_lookup, r.drop_reason.empty() ? model::to_string(r.event) : r.drop_reason,
 			 r.explanation);
 		return false;
 	}
 	pkt.socket = r.socket;
-	pkt.step("socket_lookup", std::string("tcp → ") + pkt.socket + " (" + model::to_string(r.event) + ")",
+	pkt.step(Stage::socket_lookup,
+		 [&] { return std::string("tcp → ") + pkt.socket + " (" + model::to_string(r.event) + ")"; },
 		 r.explanation);
 	return true;
 }
@@ -89,9 +90,24 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 		return tcp_received(ctx, pkt,
 				    sockets.tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
 	sockets.udp_received_on(pkt.socket, static_cast<int>(pkt.cpu));
-	if (pkt.tracing)
-		pkt.step("socket_lookup", "udp → " + pkt.socket + " (cached, not looked up)",
-			 "__udp_queue_rcv_skb on the socket the fast path gave");
+	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
+		 "__udp_queue_rcv_skb on the socket the fast path gave");
+	return true;
+}
+
+bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
+{
+	std::string cached = std::move(pkt.socket);
+	pkt.socket.clear();
+	if (pkt.flow->protocol == model::Protocol::tcp) {
+		// tcp_v4_rcv runs its state machine on skb->econ_sk whatever a lookup would say.
+		if (!receive_tcp(ctx, pkt))
+			return false;
+	} else {
+		// __udp4_lib_rcv: udp_unicast_rcv_skb(econ_sk) with no lookup and no reference.
+		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+	}
+	pkt.socket = std::move(cached);
 	return true;
 }
 

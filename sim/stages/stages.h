@@ -24,7 +24,7 @@ bool ip_rcv(StageContext &ctx, Packet &pkt);
 // __udp4_lib_rcv in the host namespace: the VXLAN device's socket, or a host socket.
 bool udp_rcv(StageContext &ctx, Packet &pkt);
 // tcp_v4_rcv in the host namespace (plain TCP to the host itself).
-bool tcp_rcv_host(StageContext &ctx, Packet &pkt);
+bool tcp_rcv(StageContext &ctx, Packet &pkt);
 // vxlan_rcv: flags, VNI → device, decapsulation.
 bool vxlan_rcv(StageContext &ctx, Packet &pkt);
 // br_handle_frame → br_handle_frame_finish → br_forward: FDB learning and forwarding.
@@ -44,7 +44,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 // header `ip` (and the L4 header under it) in namespace `ns`: a local address, not a fragment,
 // UDP or TCP with ports. `level` ("outer", "inner") names the header in the explanations.
 struct LocalDelivery {
-	const char *stage;
+	Stage stage;
 	const char *level;
 	std::string_view ns;
 	const Ipv4Header &ip;
@@ -57,6 +57,12 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
 bool receive_on_socket(StageContext &ctx, Packet &pkt);
 // The socket-level receive alone, on pkt.socket as a fast-path hit gives it (no lookup).
 bool receive_on_cached_socket(StageContext &ctx, Packet &pkt);
+// econ mode's hit: the socket-level receive finds the socket again (tcp_v4_rcv's state machine,
+// UDP's per-socket bookkeeping) while the datagram goes to pkt.socket, the cached one.
+bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt);
+
+// The outer addresses and ports of a frame to the host itself (udp_rcv, tcp_rcv).
+model::FourTuple outer_tuple(const ParsedFrame &f);
 
 // The CPU RSS picks: the default indirection table (ethtool -x) spreads its 128 slots over the
 // receive queues round robin, one queue per CPU.

@@ -6,21 +6,11 @@
 
 namespace econsim::sim {
 
-namespace {
-
-model::FourTuple outer_tuple(const ParsedFrame &f)
-{
-	return model::FourTuple{{to_model(f.outer_ip->src), f.outer_l4->src_port},
-				{to_model(f.outer_ip->dst), f.outer_l4->dst_port}};
-}
-
-} // namespace
-
 bool udp_rcv(StageContext &ctx, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
 	if (f.outer_l4->is_tcp())
-		return tcp_rcv_host(ctx, pkt);
+		return tcp_rcv(ctx, pkt);
 
 	model::FourTuple tuple = outer_tuple(f);
 	const model::Sockets &sockets = ctx.host.model().sockets();
@@ -30,23 +20,13 @@ bool udp_rcv(StageContext &ctx, Packet &pkt)
 		// udp_queue_rcv_one_skb checks a non-zero checksum before encap_rcv, unless the device
 		// vouched for it (CHECKSUM_UNNECESSARY) or it is still to be filled (CHECKSUM_PARTIAL, as
 		// on veth): captures cannot tell those apart, so L4 checksums are reported, not enforced.
-		pkt.step("udp_rcv", "to " + vxlan_socket, found.explanation);
+		pkt.step(Stage::udp_rcv, [&] { return "to " + vxlan_socket; }, found.explanation);
 		return true;
 	}
 	// A datagram for a host process: the same socket-level receive as in a container, and the
 	// end of this packet's path (false: nothing after this stage).
 	pkt.flow = model::FiveTuple{model::Protocol::udp, tuple};
-	pkt.step("udp_rcv", "not a VXLAN port", found.explanation);
-	if (receive_on_socket(ctx, pkt))
-		deliver(ctx, pkt);
-	return false;
-}
-
-bool tcp_rcv_host(StageContext &ctx, Packet &pkt)
-{
-	const ParsedFrame &f = pkt.parsed;
-	pkt.flow = model::FiveTuple{model::Protocol::tcp, outer_tuple(f)};
-	pkt.step("tcp_rcv", "TCP to the host itself");
+	pkt.step(Stage::udp_rcv, "not a VXLAN port", found.explanation);
 	if (receive_on_socket(ctx, pkt))
 		deliver(ctx, pkt);
 	return false;

@@ -11,10 +11,11 @@ bool veth_xmit(StageContext &ctx, Packet &pkt)
 {
 	const model::Container *c = ctx.host.model().topology().container(pkt.ns);
 	if (!c) {
-		pkt.drop("veth_xmit", "no_container", pkt.ns + " has no veth pair");
+		pkt.drop(Stage::veth_xmit, "no_container", [&] { return pkt.ns + " has no veth pair"; });
 		return false;
 	}
-	pkt.step("veth_xmit", c->host_end + " → " + c->container_end, "into namespace " + pkt.ns);
+	pkt.step(Stage::veth_xmit, [&] { return c->host_end + " → " + c->container_end; },
+		 [&] { return "into namespace " + pkt.ns; });
 	return true;
 }
 

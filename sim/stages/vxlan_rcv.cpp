@@ -10,35 +10,37 @@ bool vxlan_rcv(StageContext &ctx, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
 	if (!f.vxlan) {
-		pkt.drop("vxlan_rcv", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.drop(Stage::vxlan_rcv, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	pkt.verdict.vni = f.vxlan->vni;
 	for (ParseReason r : {ParseReason::vxlan_flags, ParseReason::vxlan_reserved}) {
 		if (f.has(r)) {
-			pkt.drop("vxlan_rcv", std::string(reason_name(r)), std::string(reason_description(r)));
+			pkt.drop(Stage::vxlan_rcv, reason_name(r), reason_description(r));
 			return false;
 		}
 	}
 	const model::Device *dev = ctx.host.model().topology().vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
 	if (!dev) {
-		pkt.drop("vxlan_rcv", "unknown_vni",
-			 "no VXLAN device that is up has VNI " + std::to_string(f.vxlan->vni) + " on port " +
-				 std::to_string(f.outer_l4->dst_port));
+		pkt.drop(Stage::vxlan_rcv, "unknown_vni", [&] {
+			return "no VXLAN device that is up has VNI " + std::to_string(f.vxlan->vni) + " on port " +
+			       std::to_string(f.outer_l4->dst_port);
+		});
 		return false;
 	}
 	if (!f.inner_eth || !f.inner_eth->src || !f.inner_eth->dst) {
-		pkt.drop("vxlan_rcv", std::string(reason_name(f.reason)), std::string(reason_description(f.reason)));
+		pkt.drop(Stage::vxlan_rcv, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	pkt.vxlan_device = dev->name;
+	const fpmap_dev device = ctx.host.device_id(dev->name);
 	// vxlan_snoop: the device learns where the inner source lives; a move changes transmits.
-	if (f.link && ctx.host.learn_remote(dev->name, *f.inner_eth->src, {f.outer_ip->src, f.link->src}))
-		ctx.fastpath.device_changed(ctx.host.device_id(dev->name), FPMAP_EV_FDB_CHANGE);
+	if (f.link && ctx.host.learn_remote(device.ifindex, *f.inner_eth->src, {f.outer_ip->src, f.link->src}))
+		ctx.fastpath.device_changed(device, FPMAP_EV_FDB_CHANGE);
 	pkt.inner_src_mac = to_model(*f.inner_eth->src);
 	pkt.inner_dst_mac = to_model(*f.inner_eth->dst);
-	pkt.step("vxlan_rcv", "VNI " + std::to_string(f.vxlan->vni) + " → " + dev->name,
-		 "decapsulated: " + to_string(*f.inner_eth->src) + " > " + to_string(*f.inner_eth->dst));
+	pkt.step(Stage::vxlan_rcv, [&] { return "VNI " + std::to_string(f.vxlan->vni) + " → " + dev->name; },
+		 [&] { return "decapsulated: " + to_string(*f.inner_eth->src) + " > " + to_string(*f.inner_eth->dst); });
 	return true;
 }
 

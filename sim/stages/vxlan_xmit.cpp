@@ -7,7 +7,6 @@
 
 #include "model/sockets.h"
 #include "model/topology.h"
-#include "../verdict_writer.h"
 
 namespace econsim::sim {
 
@@ -23,23 +22,14 @@ constexpr std::uint16_t kSourcePortHigh = 60999;
 
 // The socket that sent the inner packet: a TCP connection's socket, or the UDP socket bound to
 // the source port (a connected one to this peer first).
-std::string sending_socket(const model::Sockets &sockets, const std::string &ns, const model::FiveTuple &sent)
+std::string sending_socket(const OverlayHost &host, const std::string &ns, const model::FiveTuple &sent)
 {
-	model::FourTuple as_received{sent.addresses.destination, sent.addresses.source};
 	if (sent.protocol == model::Protocol::tcp) {
-		const model::Socket *s = sockets.tcp_established(ns, as_received);
+		model::FourTuple as_received{sent.addresses.destination, sent.addresses.source};
+		const model::Socket *s = host.model().sockets().tcp_established(ns, as_received);
 		return s ? s->name : std::string();
 	}
-	std::string unconnected;
-	for (const model::Socket *s : sockets.all()) {
-		if (s->ns != ns || s->protocol != model::Protocol::udp || s->port != sent.addresses.source.port)
-			continue;
-		if (s->peer && *s->peer == sent.addresses.destination)
-			return s->name;
-		if (!s->peer && unconnected.empty())
-			unconnected = s->name;
-	}
-	return unconnected;
+	return host.udp_sender(ns, sent.addresses.source.port, sent.addresses.destination);
 }
 
 const model::Container *container_with_mac(const model::Topology &topology, const std::string &bridge,
@@ -73,12 +63,13 @@ std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model
 		return "outer_src_port_range";
 	if (!f.inner_ip || to_model(f.inner_ip->src) != sender.address.address)
 		return "inner_src_ip";
-	std::string flow_key = vxlan.name + " " +
-			       format_flow(f.inner_ip->protocol, {f.inner_ip->src, f.inner_l4 ? f.inner_l4->src_port : std::uint16_t{0}},
-					   {f.inner_ip->dst, f.inner_l4 ? f.inner_l4->dst_port : std::uint16_t{0}});
-	if (auto first = host.outer_source_port(flow_key, sport); first && *first != sport)
+	const int ifindex = host.device_id(vxlan.name).ifindex;
+	const OverlayHost::InnerFlow flow{ifindex, f.inner_ip->protocol,
+					  {to_model(f.inner_ip->src), f.inner_l4 ? f.inner_l4->src_port : std::uint16_t{0}},
+					  {to_model(f.inner_ip->dst), f.inner_l4 ? f.inner_l4->dst_port : std::uint16_t{0}}};
+	if (auto first = host.outer_source_port(flow, sport); first && *first != sport)
 		return "outer_src_port_unstable";
-	if (const OverlayHost::RemoteVtep *vtep = host.remote(vxlan.name, *f.inner_eth->dst)) {
+	if (const OverlayHost::RemoteVtep *vtep = host.remote(ifindex, *f.inner_eth->dst)) {
 		if (vtep->ip != f.outer_ip->dst)
 			return "outer_dst_ip";
 		if (vtep->mac && f.link && f.link->dst && *vtep->mac != *f.link->dst)
@@ -95,7 +86,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	pkt.verdict.verdict = VerdictKind::transmit;
 	pkt.verdict.path = Path::slow;
 	if (!f.is_vxlan() || !f.inner_eth || !f.inner_eth->src || !f.inner_eth->dst) {
-		pkt.step("vxlan_xmit", "not encapsulated", "the host's own traffic: nothing to check");
+		pkt.step(Stage::vxlan_xmit, "not encapsulated", "the host's own traffic: nothing to check");
 		return true;
 	}
 	pkt.verdict.vni = f.vxlan->vni;
@@ -103,13 +94,14 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
 	if (!vxlan) {
 		pkt.verdict.reason = "tx_unknown_vni";
-		pkt.step("vxlan_xmit", "mismatch: tx_unknown_vni", "no VXLAN device has this VNI and port");
+		pkt.step(Stage::vxlan_xmit, "mismatch: tx_unknown_vni", "no VXLAN device has this VNI and port");
 		return true;
 	}
 	const model::Container *sender = container_with_mac(topology, vxlan->bridge, to_model(*f.inner_eth->src));
 	if (!sender) {
 		pkt.verdict.reason = "tx_unknown_source";
-		pkt.step("vxlan_xmit", "mismatch: tx_unknown_source", "no container on " + vxlan->bridge + " has this MAC");
+		pkt.step(Stage::vxlan_xmit, "mismatch: tx_unknown_source",
+			 [&] { return "no container on " + vxlan->bridge + " has this MAC"; });
 		return true;
 	}
 	pkt.ns = sender->name;
@@ -118,15 +110,15 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		pkt.flow = model::FiveTuple{
 			f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
 			{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-		pkt.socket = sending_socket(ctx.host.model().sockets(), sender->name, *pkt.flow);
+		pkt.socket = sending_socket(ctx.host, sender->name, *pkt.flow);
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {
 		pkt.verdict.reason = "tx_mismatch_" + *mismatch;
-		pkt.step("vxlan_xmit", "mismatch: " + *mismatch, "the VXLAN device would not write this");
+		pkt.step(Stage::vxlan_xmit, [&] { return "mismatch: " + *mismatch; }, "the VXLAN device would not write this");
 		return true;
 	}
-	pkt.step("vxlan_xmit", "encapsulation as " + vxlan->name + " writes it",
-		 "from " + sender->name + (pkt.socket.empty() ? std::string() : " socket " + pkt.socket));
+	pkt.step(Stage::vxlan_xmit, [&] { return "encapsulation as " + vxlan->name + " writes it"; },
+		 [&] { return "from " + sender->name + (pkt.socket.empty() ? std::string() : " socket " + pkt.socket); });
 	if (!pkt.socket.empty() && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
 	if (!pkt.socket.empty())

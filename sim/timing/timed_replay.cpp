@@ -205,8 +205,8 @@ void TimedReplay::arrive(const CaptureFrame &frame)
 	if (received_++ == 0)
 		first_arrival_ = at;
 	if (!cpus_[p.pkt.cpu]->nic_receive(p, at)) {
-		p.pkt.drop("nic_rx", "rx_ring_full",
-			   "CPU " + std::to_string(p.pkt.cpu) + "'s RX ring was full (rx_missed_errors)");
+		p.pkt.drop(Stage::nic_rx, "rx_ring_full",
+			   [&] { return "CPU " + std::to_string(p.pkt.cpu) + "'s RX ring was full (rx_missed_errors)"; });
 		finish(p, at);
 	}
 }
@@ -219,23 +219,30 @@ void TimedReplay::charge(const char *row, std::int64_t ns)
 	cpu_by_row_[row] += ns;
 }
 
-void TimedReplay::entered(const char *stage, const Packet &)
+void TimedReplay::entered(Stage stage, const Packet &)
 {
 	// udp_rcv and socket_lookup are part of the IP/UDP pass ip_rcv and ip_rcv_container charge; a
 	// fast-path lookup that misses costs nothing measurable; deliver is charged once a segment ends
 	// in a delivery (the fast path and udp_rcv deliver without entering it as a stage).
-	std::string_view s(stage);
-	if (s == "ip_rcv") {
+	switch (stage) {
+	case Stage::ip_rcv:
 		charge("ip_rcv", costs_.ip_rcv);
-	} else if (s == "vxlan_rcv") {
+		break;
+	case Stage::vxlan_rcv:
 		charge("vxlan_rcv", costs_.vxlan_rcv);
-	} else if (s == "br_handle_frame") {
+		break;
+	case Stage::br_handle_frame:
 		charge("br_handle_frame", costs_.br_handle_frame);
 		charge("br_netfilter", costs_.br_netfilter);
-	} else if (s == "veth_xmit") {
+		break;
+	case Stage::veth_xmit:
 		charge("veth_xmit", costs_.veth_xmit);
-	} else if (s == "ip_rcv_container") {
+		break;
+	case Stage::ip_rcv_container:
 		charge("ip_rcv_container", costs_.ip_rcv_container);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -278,8 +285,10 @@ Segment TimedReplay::nic_poll(TimedPacket &p, std::int64_t now_ns)
 		// B18, fixed: a hit now would overtake the flow's packets still in gro_cells or the backlog.
 		allowed = false;
 		held_for_order_++;
-		p.pkt.step("fastpath", "held back",
-			   std::to_string(in_flight) + " packets of this flow are still on the slow path; a hit would overtake them");
+		p.pkt.step(Stage::fastpath, "held back", [&] {
+			return std::to_string(in_flight) +
+			       " packets of this flow are still on the slow path; a hit would overtake them";
+		});
 	}
 	bool goes_on = pipeline_.nic_segment(p.pkt, allowed);
 	if (!goes_on && p.pkt.verdict.path == Path::fast) {
@@ -308,9 +317,9 @@ Segment TimedReplay::backlog_poll(TimedPacket &p, std::int64_t now_ns)
 void TimedReplay::queue_drop(TimedPacket &p, NapiKind where, std::int64_t now_ns)
 {
 	if (where == NapiKind::gro_cell)
-		p.pkt.drop("gro_cells_receive", "gro_cells_full", "the VXLAN device's gro_cell held netdev_max_backlog packets");
+		p.pkt.drop(Stage::gro_cells_receive, "gro_cells_full", "the VXLAN device's gro_cell held netdev_max_backlog packets");
 	else
-		p.pkt.drop("enqueue_to_backlog", "backlog_full", "the backlog's input queue held netdev_max_backlog packets");
+		p.pkt.drop(Stage::enqueue_to_backlog, "backlog_full", "the backlog's input queue held netdev_max_backlog packets");
 	finish(p, now_ns);
 }
 
@@ -339,7 +348,7 @@ void TimedReplay::finish(TimedPacket &p, std::int64_t done_ns)
 			v.latency_ns = done_ns - p.arrival_ns;
 			path.latency.add(*v.latency_ns);
 			latency_all_.add(*v.latency_ns);
-			std::string flow = v.flow.value_or("?");
+			std::string flow = v.flow ? model::to_string(*v.flow) : "?";
 			if (v.vni)
 				flow += " vni " + std::to_string(*v.vni);
 			reorder_.delivered(flow, p.frame.number);

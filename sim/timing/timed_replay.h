@@ -78,7 +78,7 @@ private:
 	Segment backlog_poll(TimedPacket &p, std::int64_t now_ns) override;
 	void queue_drop(TimedPacket &p, NapiKind where, std::int64_t now_ns) override;
 	// StageObserver
-	void entered(const char *stage, const Packet &pkt) override;
+	void entered(Stage stage, const Packet &pkt) override;
 
 	void charge(const char *row, std::int64_t ns);
 	void begin_segment(TimedPacket &p, std::int64_t now_ns);

@@ -286,11 +286,9 @@ void check_same_end(const Verdict &fixed, const Verdict &off)
 // Every frame enters nic_rx, and ends at exactly one stage.
 void check_counts(const HostPipeline &pipeline, std::uint64_t frames)
 {
-	const auto &counts = pipeline.stage_counts();
-	auto nic = counts.find("nic_rx");
-	CHECK((nic == counts.end() ? 0 : nic->second.entered) == frames);
+	CHECK(pipeline.stage_count(Stage::nic_rx).entered == frames);
 	std::uint64_t ended = 0;
-	for (const auto &[stage, count] : counts)
+	for (const StageCount &count : pipeline.stage_counts())
 		for (const auto &[why, n] : count.ended)
 			ended += n;
 	CHECK(ended == frames, std::to_string(ended) + " ends for " + std::to_string(frames) + " frames");

@@ -306,7 +306,8 @@ FrameOutcome OverlayPair::frame(const FrameSpec &spec)
 		if (const model::BridgeFdb *fdb = topology.fdb(vxlan->bridge))
 			where = fdb->lookup(to_model(spec.inner_src_mac), static_cast<double>(now_ns_) * 1e-9)
 					.value_or("-");
-		if (const OverlayHost::RemoteVtep *vtep = host.remote(vxlan->name, spec.inner_src_mac))
+		if (const OverlayHost::RemoteVtep *vtep =
+			    host.remote(host.device_id(vxlan->name).ifindex, spec.inner_src_mac))
 			where += " " + to_string(vtep->ip) + " " + (vtep->mac ? to_string(*vtep->mac) : "-");
 		return where;
 	};

@@ -27,8 +27,8 @@ TEST(FixedMode, SecondPacketOfAFlowTakesTheFastPath)
 	const Packet &hit = h.send(vxlan_udp(other), 5);
 	EXPECT_TRUE(delivered(hit, "s1", Path::fast));
 	EXPECT_EQ(hit.verdict.vni, 42u);
-	EXPECT_EQ(hit.steps.at(1).stage, "fastpath") << "nic_rx, then the hit: the stages in between are skipped";
-	EXPECT_EQ(h.pipeline().stage_counts().at("ip_rcv").entered, 3u) << "only the slow-path frames";
+	EXPECT_EQ(hit.steps.at(1).stage, Stage::fastpath) << "nic_rx, then the hit: the stages in between are skipped";
+	EXPECT_EQ(h.pipeline().stage_count(Stage::ip_rcv).entered, 3u) << "only the slow-path frames";
 }
 
 TEST(FixedMode, TwoVnisWithTheSameInnerAndOuterTuplesNeverCross)
@@ -57,7 +57,7 @@ TEST(FixedMode, APeerThatMovedToAnotherVtepTakesTheSlowPathOnce)
 	warm_up(h, "s1");
 	InnerFrame moved{.outer_src = "192.168.0.3:40000"};
 	EXPECT_TRUE(delivered(h.send(vxlan_udp(moved), 4), "s1", Path::slow)) << "vxlan_snoop learns the move";
-	const OverlayHost::RemoteVtep *vtep = h.pipeline().host().remote("vxlan42", kRemoteContainerMac);
+	const OverlayHost::RemoteVtep *vtep = h.pipeline().host().remote(h.pipeline().host().device_id("vxlan42").ifindex, kRemoteContainerMac);
 	ASSERT_NE(vtep, nullptr);
 	EXPECT_EQ(vtep->ip, endpoint("192.168.0.3:0").address);
 	EXPECT_TRUE(delivered(h.send(vxlan_udp(moved), 5), "s1", Path::slow)) << "cached behind the new VTEP";

@@ -110,7 +110,7 @@ const Packet &Harness::send(const Bytes &frame, double ms)
 
 std::string deciding_stage(const Packet &p)
 {
-	return p.steps.empty() ? std::string() : p.steps.back().stage;
+	return p.steps.empty() ? std::string() : std::string(stage_name(p.steps.back().stage));
 }
 
 namespace {
@@ -119,7 +119,7 @@ testing::AssertionResult failure(const Packet &p, std::string_view wanted)
 {
 	std::string steps;
 	for (const TraceStep &s : p.steps)
-		steps += "\n    " + s.stage + ": " + s.decision + (s.why.empty() ? "" : " (" + s.why + ")");
+		steps += "\n    " + std::string(stage_name(s.stage)) + ": " + s.decision + (s.why.empty() ? "" : " (" + s.why + ")");
 	return testing::AssertionFailure() << "wanted " << wanted << ", got " << format_verdict(p.verdict) << steps;
 }
 
