@@ -3,6 +3,8 @@
 // A fast-path hit brings its socket: only the socket-level receive runs (receive_on_cached_socket).
 #include "stages.h"
 
+#include <span>
+
 #include "model/sockets.h"
 
 namespace econsim::sim {
@@ -12,7 +14,7 @@ namespace {
 // The kernel picks a reuseport member with a per-boot random seed (reuseport_select_sock); the
 // replay picks one with a fixed hash of the 4-tuple, so a flow stays on one member as in the
 // kernel, and expectations name the whole group.
-const std::string &reuseport_member(const std::vector<std::string> &members, const model::FourTuple &t)
+const model::Socket *reuseport_member(std::span<const model::Socket *const> members, const model::FourTuple &t)
 {
 	std::uint64_t h = t.source.address.value;
 	h = h * 0x9E3779B97F4A7C15ull ^ t.source.port;
@@ -29,24 +31,25 @@ model::TcpFlags tcp_flags(const TransportHeader &l4)
 
 bool receive_udp(StageContext &ctx, Packet &pkt)
 {
-	model::UdpLookupResult r =
-		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+	std::string explanation; // written only while tracing
+	const model::UdpAnswer r = ctx.host.model().sockets().udp_find_and_receive(
+		pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu), pkt.tracing ? &explanation : nullptr);
 	switch (r.match) {
 	case model::UdpMatch::no_socket:
-		pkt.drop(Stage::socket_lookup, "no_socket", r.explanation);
+		pkt.drop(Stage::socket_lookup, "no_socket", explanation);
 		return false;
 	case model::UdpMatch::socket:
-		pkt.socket = r.sockets.front();
+		pkt.socket = r.sockets.front()->name;
 		break;
 	case model::UdpMatch::reuseport_group:
-		pkt.socket = reuseport_member(r.sockets, pkt.flow->addresses);
+		pkt.socket = reuseport_member(r.sockets, pkt.flow->addresses)->name;
 		break;
 	case model::UdpMatch::every_socket:
 		// Each socket gets a copy; the verdict names the first.
-		pkt.socket = r.sockets.front();
+		pkt.socket = r.sockets.front()->name;
 		break;
 	}
-	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket; }, r.explanation);
+	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket; }, explanation);
 	return true;
 }
 
@@ -105,7 +108,7 @@ bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
 			return false;
 	} else {
 		// __udp4_lib_rcv: udp_unicast_rcv_skb(econ_sk) with no lookup and no reference.
-		ctx.host.model().sockets().udp_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+		ctx.host.model().sockets().udp_find_and_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
 	}
 	pkt.socket = std::move(cached);
 	return true;

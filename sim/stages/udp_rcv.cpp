@@ -14,19 +14,20 @@ bool udp_rcv(StageContext &ctx, Packet &pkt)
 
 	model::FourTuple tuple = outer_tuple(f);
 	const model::Sockets &sockets = ctx.host.model().sockets();
-	model::UdpLookupResult found = sockets.udp_lookup(kHostNamespace, tuple, static_cast<int>(pkt.cpu));
-	std::string vxlan_socket = model::Sockets::vxlan_socket_name(f.outer_l4->dst_port);
-	if (found.found() && found.sockets.front() == vxlan_socket) {
+	std::string explanation; // written only while tracing
+	const model::UdpAnswer found =
+		sockets.udp_find(kHostNamespace, tuple, static_cast<int>(pkt.cpu), pkt.tracing ? &explanation : nullptr);
+	if (found.found() && found.sockets.front()->origin == model::SocketOrigin::vxlan_device) {
 		// udp_queue_rcv_one_skb checks a non-zero checksum before encap_rcv, unless the device
 		// vouched for it (CHECKSUM_UNNECESSARY) or it is still to be filled (CHECKSUM_PARTIAL, as
 		// on veth): captures cannot tell those apart, so L4 checksums are reported, not enforced.
-		pkt.step(Stage::udp_rcv, [&] { return "to " + vxlan_socket; }, found.explanation);
+		pkt.step(Stage::udp_rcv, [&] { return "to " + found.sockets.front()->name; }, explanation);
 		return true;
 	}
 	// A datagram for a host process: the same socket-level receive as in a container, and the
 	// end of this packet's path (false: nothing after this stage).
 	pkt.flow = model::FiveTuple{model::Protocol::udp, tuple};
-	pkt.step(Stage::udp_rcv, "not a VXLAN port", found.explanation);
+	pkt.step(Stage::udp_rcv, "not a VXLAN port", explanation);
 	if (receive_on_socket(ctx, pkt))
 		deliver(ctx, pkt);
 	return false;
