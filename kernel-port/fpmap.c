@@ -9,21 +9,23 @@
  *    the bucket (open addressing, linear probing; a lookup stops at the first
  *    bucket without such entries);
  *  - entries in chunks of 128, allocated as the table fills, up to the
- *    capacity plus a spare for entries waiting for a grace period: the part a
- *    lookup reads (key, hash, checked epoch, value) in one cache line for RX,
- *    two for TX, and a cold part (generations, cookie chain) apart;
+ *    capacity: the part a lookup reads (key, hash, checked epoch, value, a
+ *    sequence count) in one cache line for RX, two for TX, and a cold part
+ *    (generations, cookie chain) apart;
  *  - a cookie index (u32 heads, chains through the cold parts) for close.
  *
  * Locking:
- *  - readers (lookups) take no lock: rcu_read_lock() with bottom halves off,
- *    so the per-CPU tables they read cannot change CPU under them;
+ *  - readers (lookups) take no lock, with bottom halves off, so the per-CPU
+ *    tables they read cannot change CPU under them; nothing a reader can reach
+ *    is freed before fpmap_destroy();
  *  - each CPU's tables have one spinlock, taken by inserts on that CPU and by
  *    invalidations from any CPU; nothing takes two of them at once;
  *  - a writer fills an entry, then its slot's tag, then its index (release);
  *    a reader loads the index with acquire and compares the whole key, so a
  *    tag and an index seen from two different moments can only be a miss;
- *  - an entry taken out of its slot is reused only after a grace period
- *    (a batch per table goes through call_rcu, then back to the free list).
+ *  - an entry taken out of its slot is reused at once, by an insert on its
+ *    CPU: a writer makes the entry's sequence count odd while it rewrites the
+ *    entry, and a reader that saw the count change (or odd) counts a miss.
  *
  * Validation: every event that can change where the slow path sends a flow
  * bumps a generation counter (socket port, namespace, device) and, around it,
@@ -46,7 +48,6 @@
 #include <linux/limits.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
-#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -73,7 +74,6 @@ enum fpmap_gen_kind {
 #define FPMAP_CHUNK_BITS 7
 #define FPMAP_CHUNK_ENTRIES BIT(FPMAP_CHUNK_BITS)
 #define FPMAP_CHUNK_MASK (FPMAP_CHUNK_ENTRIES - 1)
-#define FPMAP_MIN_SPARE 4096u		/* entries that may wait for a grace period */
 #define FPMAP_MIN_SOCK_BITS 4
 #define FPMAP_MAX_ENTRIES_PER_CPU BIT(24)
 #define FPMAP_DEFAULT_MIN_GEN_SLOTS 1024u
@@ -106,12 +106,14 @@ struct fpmap_rx_entry {
 	void *sk;
 	struct fpmap_dev dev;
 	u32 sock_netns;
+	u16 seq;		/* odd while a writer rewrites the entry */
 	u8 referenced;		/* hit since the eviction hand last passed */
 } ____cacheline_aligned;
 
 /* A TX entry: key and validation in the first line, the template after. */
 struct fpmap_tx_entry {
 	struct fpmap_entry_head head;
+	u16 seq;
 	u8 referenced;
 	struct fpmap_tx_template tmpl;
 } ____cacheline_aligned;
@@ -120,10 +122,10 @@ struct fpmap_tx_entry {
 struct fpmap_cold {
 	u32 gen_sum;		/* sum of the generations recorded at insert */
 	u32 sock_prev;
-	u32 sock_next;		/* cookie chain; the free and retired lists */
+	u32 sock_next;		/* cookie chain; the free list */
 	u16 dev_slot[FPMAP_PATH_MAX];
 	u8 nr_devs;
-	bool live;		/* in a slot (not free, not waiting for a grace period) */
+	bool live;		/* in a slot (not free) */
 } __aligned(32);
 
 struct fpmap_cpu;
@@ -133,7 +135,7 @@ struct fpmap_table {
 	struct fpmap_bucket *buckets;
 	u32 nr_buckets;
 	void **hot;			/* chunk directory: entries a lookup reads */
-	/* Writers only, under the CPU's lock (and the RCU callback, under it too). */
+	/* Writers only, under the CPU's lock. */
 	struct fpmap_cold **cold;	/* chunk directory: the cold parts */
 	u32 *sock_heads;		/* cookie index */
 	enum fpmap_table_kind kind;
@@ -141,14 +143,7 @@ struct fpmap_table {
 	u32 count;			/* live entries */
 	u32 allocated;			/* entries in chunks so far */
 	u32 hand;			/* eviction clock */
-	u32 free;			/* reusable now */
-	u32 retired;			/* unlinked since the last batch went */
-	u32 retired_tail;
-	u32 waiting;			/* the batch waiting for a grace period */
-	u32 waiting_tail;
-	bool batch_pending;
-	struct rcu_head rcu;
-	struct fpmap_cpu *cpu;
+	u32 free;			/* list of entries out of their slots */
 };
 
 struct fpmap_cpu {
@@ -160,8 +155,7 @@ struct fpmap_cpu {
 
 struct fpmap {
 	struct fpmap_cpu __percpu *cpus;
-	unsigned int capacity;		/* live entries per table per CPU */
-	unsigned int pool;		/* entries per table per CPU, waiting ones included */
+	unsigned int capacity;		/* entries per table per CPU */
 	unsigned int nr_buckets;
 	unsigned int sock_bits;
 	unsigned int gen_mask;
@@ -316,6 +310,12 @@ fpmap_referenced_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32
 				  &fpmap_tx_at(t, i)->referenced;
 }
 
+static __always_inline u16 *
+fpmap_seq_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+{
+	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->seq : &fpmap_tx_at(t, i)->seq;
+}
+
 static struct fpmap_entry_head *fpmap_head_at(const struct fpmap_table *t, u32 i)
 {
 	return fpmap_head_of(t, t->kind, i);
@@ -411,12 +411,13 @@ static u32 fpmap_displaced(const struct fpmap_bucket *b)
 
 /*
  * The index of the entry of this key and hash (RX: cookie 0 matches any, TX:
- * the cookie must match too), or FPMAP_NONE. Readers: rcu_read_lock with
- * bottom halves off; writers: the CPU's lock.
+ * the cookie must match too), or FPMAP_NONE; *seq is the entry's sequence
+ * count as it was before the key was compared. Readers: bottom halves off;
+ * writers: the CPU's lock.
  */
 static __always_inline u32
 fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
-	   const struct fpmap_flow *flow, u32 hash, u64 cookie)
+	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u16 *seq)
 {
 	u8 tag = fpmap_tag(hash);
 	u32 b = fpmap_home(t, hash);
@@ -433,6 +434,8 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 
 			if (i == FPMAP_NONE)
 				continue;
+			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
+			*seq = smp_load_acquire(fpmap_seq_of(t, kind, i));
 			e = fpmap_head_of(t, kind, i);
 			if (e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
 			    (kind == FPMAP_RX || e->sock_cookie == cookie))
@@ -445,26 +448,36 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 	return FPMAP_NONE;
 }
 
-/* Counts a lookup's outcome; whether entry i (or none) may be used. */
+/*
+ * Counts a lookup's outcome and says whether it is a hit: the key matched an
+ * entry (i) that is current, and the entry's sequence count did not move
+ * since before its key was compared, so what was compared, checked and copied
+ * is one entry as one insert wrote it. An entry reused meanwhile is a miss.
+ */
 static __always_inline bool
-fpmap_hit(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
-	  enum fpmap_table_kind kind, u32 i, u32 epoch)
+fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
+	      enum fpmap_table_kind kind, u32 i, u16 seq, u32 epoch)
 {
+	u64 *counter = &c->stats.misses;
 	u8 *referenced;
 
-	if (i == FPMAP_NONE) {
-		fpmap_count(&c->stats.misses);
-		return false;
+	if (i == FPMAP_NONE || (seq & 1))
+		goto count;
+	counter = fpmap_entry_current(map, t, kind, i, epoch) ? &c->stats.hits :
+								 &c->stats.stale;
+	smp_rmb(); /* the entry was read before its count is read again */
+	if (READ_ONCE(*fpmap_seq_of(t, kind, i)) != seq) {
+		counter = &c->stats.misses;
+		goto count;
 	}
-	if (!fpmap_entry_current(map, t, kind, i, epoch)) {
-		fpmap_count(&c->stats.stale);
-		return false;
+	if (counter == &c->stats.hits) {
+		referenced = fpmap_referenced_of(t, kind, i);
+		if (!READ_ONCE(*referenced))
+			WRITE_ONCE(*referenced, 1);
 	}
-	referenced = fpmap_referenced_of(t, kind, i);
-	if (!READ_ONCE(*referenced))
-		WRITE_ONCE(*referenced, 1);
-	fpmap_count(&c->stats.hits);
-	return true;
+count:
+	fpmap_count(counter);
+	return counter == &c->stats.hits;
 }
 
 u32 fpmap_ticket(struct fpmap *map)
@@ -475,47 +488,51 @@ u32 fpmap_ticket(struct fpmap *map)
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, u32 *ticket)
 {
-	struct fpmap_cpu *c;
+	struct fpmap_rx_dest found = {};
 	struct fpmap_rx_entry *e;
+	struct fpmap_cpu *c;
+	u16 seq = 1;
 	bool hit;
 	u32 i;
 
 	local_bh_disable();
-	rcu_read_lock();
 	c = this_cpu_ptr(map->cpus);
 	/* The ticket is also the epoch the entry is checked against. */
 	*ticket = fpmap_ticket(map);
-	i = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0);
-	hit = fpmap_hit(map, c, &c->rx, FPMAP_RX, i, *ticket);
-	if (hit) {
+	i = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &seq);
+	if (i != FPMAP_NONE) {
 		e = fpmap_rx_at(&c->rx, i);
-		dest->sock_cookie = e->head.sock_cookie;
-		dest->sk = e->sk;
-		dest->sock_netns = e->sock_netns;
-		dest->dev = e->dev;
+		found.sock_cookie = e->head.sock_cookie;
+		found.sk = e->sk;
+		found.sock_netns = e->sock_netns;
+		found.dev = e->dev;
 	}
-	rcu_read_unlock();
+	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, *ticket);
 	local_bh_enable();
+	if (hit)
+		*dest = found;
 	return hit;
 }
 
 bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     u64 sock_cookie, struct fpmap_tx_template *tmpl, u32 *ticket)
 {
+	struct fpmap_tx_template found;
 	struct fpmap_cpu *c;
+	u16 seq = 1;
 	bool hit;
 	u32 i;
 
 	local_bh_disable();
-	rcu_read_lock();
 	c = this_cpu_ptr(map->cpus);
 	*ticket = fpmap_ticket(map);
-	i = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie);
-	hit = fpmap_hit(map, c, &c->tx, FPMAP_TX, i, *ticket);
-	if (hit)
-		*tmpl = fpmap_tx_at(&c->tx, i)->tmpl;
-	rcu_read_unlock();
+	i = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &seq);
+	if (i != FPMAP_NONE)
+		found = fpmap_tx_at(&c->tx, i)->tmpl;
+	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, i, seq, *ticket);
 	local_bh_enable();
+	if (hit)
+		*tmpl = found;
 	return hit;
 }
 
@@ -550,71 +567,18 @@ static void fpmap_sock_unlink(const struct fpmap *map, struct fpmap_table *t, u3
 		fpmap_cold_at(t, cold->sock_next)->sock_prev = cold->sock_prev;
 }
 
-/* Appends entry i to the list (*first, *last), linked through sock_next. */
-static void fpmap_list_append(struct fpmap_table *t, u32 *first, u32 *last, u32 i)
-{
-	fpmap_cold_at(t, i)->sock_next = FPMAP_NONE;
-	if (*first == FPMAP_NONE)
-		*first = i;
-	else
-		fpmap_cold_at(t, *last)->sock_next = i;
-	*last = i;
-}
-
-static void fpmap_batch_reusable(struct rcu_head *rcu);
-
 /*
- * Sends the retired entries through a grace period, unless a batch is on its
- * way (then they go when it is back).
+ * Entry i leaves the cookie index and the count for the free list. A reader
+ * may still be reading it: the insert that reuses it moves its sequence count.
  */
-static void fpmap_send_batch(struct fpmap_table *t)
-{
-	if (t->batch_pending || t->retired == FPMAP_NONE)
-		return;
-	t->waiting = t->retired;
-	t->waiting_tail = t->retired_tail;
-	t->retired = FPMAP_NONE;
-	WRITE_ONCE(t->batch_pending, true);
-	call_rcu(&t->rcu, fpmap_batch_reusable);
-}
-
-/*
- * A grace period after the batch was sent, no reader can still hold its
- * entries: they become free, and what was retired meanwhile goes next.
- */
-static void fpmap_batch_reusable(struct rcu_head *rcu)
-{
-	struct fpmap_table *t = container_of(rcu, struct fpmap_table, rcu);
-
-	spin_lock_bh(&t->cpu->lock);
-	fpmap_cold_at(t, t->waiting_tail)->sock_next = t->free;
-	t->free = t->waiting;
-	t->waiting = FPMAP_NONE;
-	WRITE_ONCE(t->batch_pending, false);
-	fpmap_send_batch(t);
-	spin_unlock_bh(&t->cpu->lock);
-}
-
-/* Whether some table still has a batch waiting for a grace period. */
-static bool fpmap_batches_pending(struct fpmap *map)
-{
-	bool pending = false;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
-
-		pending |= READ_ONCE(c->rx.batch_pending) || READ_ONCE(c->tx.batch_pending);
-	}
-	return pending;
-}
-
-/* Entry i leaves the cookie index and the count; a reader may still hold it. */
 static void fpmap_retire(const struct fpmap *map, struct fpmap_table *t, u32 i)
 {
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
+
 	fpmap_sock_unlink(map, t, i);
-	fpmap_cold_at(t, i)->live = false;
-	fpmap_list_append(t, &t->retired, &t->retired_tail, i);
+	cold->live = false;
+	cold->sock_next = t->free;
+	t->free = i;
 	WRITE_ONCE(t->count, t->count - 1);
 }
 
@@ -678,7 +642,7 @@ static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
 	WARN_ON_ONCE(1); /* twice as many slots as entries: unreachable */
 }
 
-/* A free entry: reused, or new in the current chunk, or in a new one. */
+/* A free entry: a reused one, or the next of the current chunk or of a new one. */
 static u32 fpmap_take_entry(struct fpmap *map, struct fpmap_table *t)
 {
 	u32 i = t->free;
@@ -686,15 +650,15 @@ static u32 fpmap_take_entry(struct fpmap *map, struct fpmap_table *t)
 
 	if (i != FPMAP_NONE) {
 		t->free = fpmap_cold_at(t, i)->sock_next;
-		return i;	/* not live since it was retired */
+		return i;
 	}
-	fpmap_send_batch(t);
-	if (t->allocated == map->pool)
+	if (t->allocated == map->capacity)
 		return FPMAP_NONE;
 	chunk = t->allocated >> FPMAP_CHUNK_BITS;
 	if (!(t->allocated & FPMAP_CHUNK_MASK)) {
-		void *hot = kmalloc_array(FPMAP_CHUNK_ENTRIES, t->entry_size,
-					  GFP_ATOMIC | __GFP_NOWARN);
+		/* Zeroed: every entry's sequence count starts even. */
+		void *hot = kcalloc(FPMAP_CHUNK_ENTRIES, t->entry_size,
+				    GFP_ATOMIC | __GFP_NOWARN);
 		struct fpmap_cold *cold = kmalloc_array(FPMAP_CHUNK_ENTRIES, sizeof(*cold),
 							GFP_ATOMIC | __GFP_NOWARN);
 
@@ -714,7 +678,7 @@ static u32 fpmap_take_entry(struct fpmap *map, struct fpmap_table *t)
 /*
  * Clock eviction over the entries' array: an entry hit since the hand last
  * passed gets a second chance, up to a bound; a stale entry goes first.
- * Free and waiting entries are skipped (at most the spare of them).
+ * At capacity every entry is live; free ones are skipped all the same.
  */
 static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
@@ -742,10 +706,42 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 }
 
 /*
- * Places the new entry (filled in `fresh`, entry_size bytes) unless an event
- * happened since the ticket was taken: the slow path's answer may predate it.
- * The generations in `gens` were read before the epoch is checked, so a
- * concurrent event leaves them old, or the epoch moved.
+ * Writes entry i from fresh under the entry's sequence count, odd while the
+ * fields change: a reader that read any of them meanwhile counts a miss.
+ */
+static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh)
+{
+	u16 *seq = fpmap_seq_of(t, t->kind, i);
+	u16 odd = *seq + 1;
+
+	WRITE_ONCE(*seq, odd);
+	smp_wmb(); /* odd before any field changes */
+	if (t->kind == FPMAP_RX) {
+		const struct fpmap_rx_entry *src = container_of(fresh, struct fpmap_rx_entry, head);
+		struct fpmap_rx_entry *e = fpmap_rx_at(t, i);
+
+		e->head = src->head;
+		e->sk = src->sk;
+		e->dev = src->dev;
+		e->sock_netns = src->sock_netns;
+		WRITE_ONCE(e->referenced, 0);
+	} else {
+		const struct fpmap_tx_entry *src = container_of(fresh, struct fpmap_tx_entry, head);
+		struct fpmap_tx_entry *e = fpmap_tx_at(t, i);
+
+		e->head = src->head;
+		e->tmpl = src->tmpl;
+		WRITE_ONCE(e->referenced, 0);
+	}
+	/* Pairs with the acquire in fpmap_find: the fields change before it is even again. */
+	smp_store_release(seq, (u16)(odd + 1));
+}
+
+/*
+ * Places the new entry (filled in `fresh`) unless an event happened since the
+ * ticket was taken: the slow path's answer may predate it. The generations in
+ * `gens` were read before the epoch is checked, so a concurrent event leaves
+ * them old, or the epoch moved.
  */
 static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 const struct fpmap_entry_head *fresh, const struct fpmap_gens *gens,
@@ -756,6 +752,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	struct fpmap_cpu *c;
 	u32 i, old;
 	int err = 0;
+	u16 seq;
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
@@ -767,29 +764,27 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 		err = -EAGAIN;
 		goto unlock;
 	}
+	old = fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie, &seq);
+	if (old != FPMAP_NONE)
+		fpmap_unlink(map, t, old);
+	else if (t->count >= map->capacity)
+		fpmap_evict_one(map, c, t);
 	i = fpmap_take_entry(map, t);
 	if (i == FPMAP_NONE) {
 		fpmap_count(&c->stats.alloc_failures);
 		err = -ENOMEM;
 		goto unlock;
 	}
-	memcpy(fpmap_head_at(t, i), fresh, t->entry_size);
+	fpmap_rewrite(t, i, fresh);
 	cold = fpmap_cold_at(t, i);
 	cold->gen_sum = gens->sum;
 	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
 	cold->nr_devs = gens->nr_devs;
-
-	old = fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie);
-	if (old != FPMAP_NONE)
-		fpmap_unlink(map, t, old);
-	else if (t->count >= map->capacity)
-		fpmap_evict_one(map, c, t);
 	cold->live = true;
 	fpmap_sock_link(map, t, i);
 	fpmap_fill_slot(t, i);
 	WRITE_ONCE(t->count, t->count + 1);
 	fpmap_count(&c->stats.inserts);
-	fpmap_send_batch(t);
 unlock:
 	spin_unlock(&c->lock);
 	local_bh_enable();
@@ -854,7 +849,6 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 		}
 		i = next;
 	}
-	fpmap_send_batch(t);
 	return removed;
 }
 
@@ -916,7 +910,6 @@ static unsigned int fpmap_unlink_all(const struct fpmap *map, struct fpmap_table
 		fpmap_retire(map, t, i);
 		removed++;
 	}
-	fpmap_send_batch(t);
 	return removed;
 }
 
@@ -1006,20 +999,17 @@ static void fpmap_free_table(struct fpmap_table *t)
 	kvfree(t->sock_heads);
 }
 
-static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
+static int fpmap_init_table(struct fpmap *map, struct fpmap_table *t,
 			    enum fpmap_table_kind kind)
 {
-	u32 chunks = DIV_ROUND_UP(map->pool, FPMAP_CHUNK_ENTRIES);
+	u32 chunks = DIV_ROUND_UP(map->capacity, FPMAP_CHUNK_ENTRIES);
 	u32 b, i;
 	int slot;
 
 	t->kind = kind;
-	t->cpu = c;
 	t->entry_size = kind == FPMAP_RX ? sizeof(struct fpmap_rx_entry) :
 					   sizeof(struct fpmap_tx_entry);
 	t->free = FPMAP_NONE;
-	t->retired = FPMAP_NONE;
-	t->waiting = FPMAP_NONE;
 	t->nr_buckets = map->nr_buckets;
 	t->buckets = kvcalloc(t->nr_buckets, sizeof(*t->buckets), GFP_KERNEL);
 	t->hot = kvcalloc(chunks, sizeof(*t->hot), GFP_KERNEL);
@@ -1062,8 +1052,6 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	if (!map)
 		return NULL;
 	map->capacity = entries;
-	/* Entries unlinked within a grace period wait in the spare. */
-	map->pool = entries + max(entries / 8, FPMAP_MIN_SPARE);
 	/* Twice the slots there are entries: buckets rarely overflow (~1%). */
 	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_LOAD_DIVISOR, FPMAP_SLOTS);
 	/* A socket usually has several flows: a quarter as many cookie chains. */
@@ -1078,8 +1066,8 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
 		spin_lock_init(&c->lock);
-		if (fpmap_init_table(map, c, &c->rx, FPMAP_RX) ||
-		    fpmap_init_table(map, c, &c->tx, FPMAP_TX))
+		if (fpmap_init_table(map, &c->rx, FPMAP_RX) ||
+		    fpmap_init_table(map, &c->tx, FPMAP_TX))
 			goto fail;
 	}
 	return map;
@@ -1096,13 +1084,6 @@ void fpmap_destroy(struct fpmap *map)
 
 	if (!map)
 		return;
-	/*
-	 * Batches still waiting for a grace period touch their table when it
-	 * ends, and may send the next one: wait until none is left.
-	 */
-	do
-		rcu_barrier();
-	while (map->cpus && fpmap_batches_pending(map));
 	if (map->cpus) {
 		for_each_possible_cpu(cpu) {
 			struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);

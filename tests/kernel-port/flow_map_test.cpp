@@ -3,11 +3,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <cstring>
 
-#define _LGPL_SOURCE
-#include <linux/rcupdate.h>
+extern "C" {
+#include <linux/slab.h>
+}
 
 #include "flow_map.h"
 
@@ -182,40 +182,32 @@ TEST(FlowMap, CapacityBoundsEntries)
 	EXPECT_EQ(map.buckets_per_cpu(), 3u); // 12 slots each, twice the entries' worth
 }
 
-// An entry taken out of the table is reused only after a grace period: while a reader is inside
-// its read-side section, evictions live on the spare (the capacity plus max(capacity / 8, 4096)
-// entries), and once that is gone the map refuses inserts rather than overwrite what the reader
-// may hold. After the grace period the entries come back.
-TEST(FlowMap, RemovedEntriesWaitForAGracePeriod)
+// Evicted and closed entries are reused: churn far past the capacity needs no memory beyond the
+// first chunk of entries, and no insert is refused.
+TEST(FlowMap, RemovedEntriesAreReused)
 {
-	constexpr unsigned kCapacity = 8, kSpare = 4096, kInserts = 5000;
+	constexpr unsigned kCapacity = 8;
 	FlowMap map(1, kCapacity);
 	uint32_t ticket = 0;
-	map.rx_lookup(0, udp_flow(1, 1, 1), 1, ticket); // registers this thread with RCU
-	unsigned placed = 0, refused = 0;
-	rcu_read_lock();
-	for (unsigned i = 0; i < kInserts; i++) {
+	auto insert = [&](unsigned i, uint64_t cookie) {
 		auto flow = udp_flow(static_cast<uint16_t>(1000 + i), 5000, 42);
 		map.rx_lookup(0, flow, i, ticket);
-		int err = map.rx_insert(0, ticket, flow, i, dest_for(70), path_through(10));
-		(err == 0 ? placed : err == -ENOMEM ? refused : ticket)++;
+		return map.rx_insert(0, ticket, flow, i, dest_for(cookie), path_through(10));
+	};
+	for (unsigned i = 0; i < kCapacity; i++)
+		ASSERT_EQ(insert(i, 70), 0);
+	const long allocations = compat_live_allocations();
+	for (unsigned i = kCapacity; i < 5000; i++) {
+		ASSERT_EQ(insert(i, 70 + i % 3), 0) << "insert " << i;
+		if (i % 100 == 0)
+			map.sock_closed(70 + i % 3);
 	}
-	rcu_read_unlock();
-	EXPECT_EQ(placed, kCapacity + kSpare);
-	EXPECT_EQ(refused, kInserts - kCapacity - kSpare);
-	EXPECT_EQ(map.cpu_stats(0).alloc_failures, kInserts - kCapacity - kSpare);
+	EXPECT_EQ(compat_live_allocations(), allocations);
+	EXPECT_EQ(map.cpu_stats(0).alloc_failures, 0u);
 	EXPECT_EQ(map.cpu_stats(0).entries, kCapacity);
-
-	rcu_barrier(); // the first batch; its callback sends the rest
-	rcu_barrier();
-	for (unsigned i = 0; i < 100; i++) {
-		auto flow = udp_flow(static_cast<uint16_t>(7000 + i), 5000, 42);
-		map.rx_lookup(0, flow, i, ticket);
-		EXPECT_EQ(map.rx_insert(0, ticket, flow, i, dest_for(71), path_through(10)), 0);
-	}
-	auto hit = map.rx_lookup(0, udp_flow(7099, 5000, 42), 99, ticket);
+	auto hit = map.rx_lookup(0, udp_flow(1000 + 4999, 5000, 42), 4999, ticket);
 	ASSERT_TRUE(hit.has_value());
-	EXPECT_EQ(hit->sock_cookie, 71u);
+	EXPECT_EQ(hit->sock_cookie, 70u + 4999 % 3);
 }
 
 TEST(FlowMap, RejectsBadCpuAndMixedCpuCounts)
