@@ -582,29 +582,44 @@ static void fpmap_retire(const struct fpmap *map, struct fpmap_table *t, u32 i)
 	WRITE_ONCE(t->count, t->count - 1);
 }
 
-/* Empties entry i's slot, and undoes its probe's displaced counts. */
-static void fpmap_unslot(struct fpmap_table *t, u32 i)
+/*
+ * Walks the probe sequence of a hash (its home bucket, then the next ones) to
+ * the first slot whose index is `want` (an entry's, or FPMAP_NONE for an
+ * empty slot), adding `step` to the displaced count of every bucket passed:
+ * +1 when an entry is placed past them, -1 when it leaves. Returns the slot's
+ * bucket, *slot the slot (none: unreachable, there are twice the slots).
+ */
+static struct fpmap_bucket *fpmap_probe(struct fpmap_table *t, u32 hash, u32 want, int step,
+					int *slot)
 {
-	u32 hash = fpmap_head_at(t, i)->hash;
 	u32 b = fpmap_home(t, hash);
 	u32 probes;
-	int slot;
 
 	for (probes = 0; probes < t->nr_buckets; probes++) {
 		struct fpmap_bucket *bucket = &t->buckets[b];
+		u8 displaced = bucket->tag[FPMAP_DISPLACED];
 
-		for (slot = 0; slot < FPMAP_SLOTS; slot++) {
-			if (bucket->index[slot] != i)
-				continue;
-			WRITE_ONCE(bucket->tag[slot], 0);
-			WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
-			return;
-		}
-		if (bucket->tag[FPMAP_DISPLACED] != FPMAP_DISPLACED_STUCK)
-			WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], bucket->tag[FPMAP_DISPLACED] - 1);
+		for (*slot = 0; *slot < FPMAP_SLOTS; (*slot)++)
+			if (bucket->index[*slot] == want)
+				return bucket;
+		if (displaced != FPMAP_DISPLACED_STUCK)
+			WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], displaced + step);
 		b = fpmap_next_bucket(t, b);
 	}
 	WARN_ON_ONCE(1);
+	return NULL;
+}
+
+/* Empties entry i's slot, and counts it out of the buckets it was placed past. */
+static void fpmap_unslot(struct fpmap_table *t, u32 i)
+{
+	int slot;
+	struct fpmap_bucket *bucket = fpmap_probe(t, fpmap_head_at(t, i)->hash, i, -1, &slot);
+
+	if (!bucket)
+		return;
+	WRITE_ONCE(bucket->tag[slot], 0);
+	WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
 }
 
 static void fpmap_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -620,26 +635,14 @@ static void fpmap_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
 static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
 {
 	u32 hash = fpmap_head_at(t, i)->hash;
-	u32 b = fpmap_home(t, hash);
-	u32 probes;
 	int slot;
+	struct fpmap_bucket *bucket = fpmap_probe(t, hash, FPMAP_NONE, 1, &slot);
 
-	for (probes = 0; probes < t->nr_buckets; probes++) {
-		struct fpmap_bucket *bucket = &t->buckets[b];
-
-		for (slot = 0; slot < FPMAP_SLOTS; slot++) {
-			if (bucket->tag[slot])
-				continue;
-			WRITE_ONCE(bucket->tag[slot], fpmap_tag(hash));
-			/* The entry, then its index: a reader that loads it sees the entry. */
-			smp_store_release(&bucket->index[slot], i);
-			return;
-		}
-		if (bucket->tag[FPMAP_DISPLACED] != FPMAP_DISPLACED_STUCK)
-			WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], bucket->tag[FPMAP_DISPLACED] + 1);
-		b = fpmap_next_bucket(t, b);
-	}
-	WARN_ON_ONCE(1); /* twice as many slots as entries: unreachable */
+	if (!bucket)
+		return;
+	WRITE_ONCE(bucket->tag[slot], fpmap_tag(hash));
+	/* The entry, then its index: a reader that loads it sees the entry. */
+	smp_store_release(&bucket->index[slot], i);
 }
 
 /* A free entry: a reused one, or the next of the current chunk or of a new one. */
