@@ -1,40 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fpmap: the overlay fastpath's flow map. Design and rules in README.md.
+ * fpmap: the overlay fastpath's flow map. Design, rules and measured costs in
+ * README.md.
+ *
+ * Layout, per CPU and per table (RX, TX):
+ *  - buckets of one cache line: 12 slots, each a tag (8 bits of the hash,
+ *    never 0) and a u32 entry index, plus a count of entries that probed past
+ *    the bucket (open addressing, linear probing; a lookup stops at the first
+ *    bucket without such entries);
+ *  - entries in chunks of 128, allocated as the table fills, up to the
+ *    capacity: the part a lookup reads (key, hash, checked epoch, value, a
+ *    sequence count) in one cache line for RX, two for TX, and a cold part
+ *    (generations, cookie chain) apart;
+ *  - a cookie index (u32 heads, chains through the cold parts) for close.
  *
  * Locking:
- *  - readers (lookups) take no lock: rcu_read_lock() with bottom halves off,
- *    so the per-CPU tables they read cannot change CPU under them;
+ *  - readers (lookups) take no lock, with bottom halves off, so the per-CPU
+ *    tables they read cannot change CPU under them; nothing a reader can reach
+ *    is freed before fpmap_destroy();
  *  - each CPU's tables have one spinlock, taken by inserts on that CPU and by
  *    invalidations from any CPU; nothing takes two of them at once;
- *  - entries are freed after a grace period (call_rcu), never in place.
+ *  - a writer fills an entry, then its slot's tag, then its index (release);
+ *    a reader loads the index with acquire and compares the whole key, so a
+ *    tag and an index seen from two different moments can only be a miss;
+ *  - an entry taken out of its slot is reused at once, by an insert on its
+ *    CPU: a writer makes the entry's sequence count odd while it rewrites the
+ *    entry, and a reader that saw the count change (or odd) counts a miss.
  *
  * Validation: every event that can change where the slow path sends a flow
  * bumps a generation counter (socket port, namespace, device) and, around it,
- * the map's epoch. An entry records the generations it was made under and
- * the epoch at which it was last found current; a lookup that sees the same
- * epoch trusts it after one read, any other epoch rechecks the generations.
+ * the map's epoch. An entry records the sum of the generations it was made
+ * under and the epoch at which it was last found current; a lookup that sees
+ * the same epoch trusts it after one compare, any other epoch sums the
+ * generations again (counters only grow: the sum moves if any of them did).
  */
 #include <asm/byteorder.h>
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/bits.h>
 #include <linux/bottom_half.h>
+#include <linux/bug.h>
+#include <linux/build_bug.h>
+#include <linux/cache.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
+#include <linux/limits.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
-#include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
 #include "fpmap.h"
 
-enum fpmap_table {
+enum fpmap_table_kind {
 	FPMAP_RX,
 	FPMAP_TX,
-	FPMAP_TABLES,
 };
 
 /* What a generation counter stands for; part of its slot's hash. */
@@ -44,59 +66,109 @@ enum fpmap_gen_kind {
 	FPMAP_GEN_DEV,		/* (netns, ifindex) */
 };
 
-struct fpmap_gen_ref {
-	u32 slot;
-	u32 gen;
-};
-
-/* Shadow slot, two namespaces, and the path's devices. */
-#define FPMAP_GENS_MAX (3 + FPMAP_PATH_MAX)
-
-#define FPMAP_MIN_BUCKET_BITS 4
+#define FPMAP_SLOTS 12			/* per bucket */
+#define FPMAP_DISPLACED 15		/* tag byte that counts entries probed past */
+#define FPMAP_DISPLACED_STUCK U8_MAX	/* saturated: never decremented again */
+#define FPMAP_LOAD_DIVISOR 2		/* buckets hold at most half their slots' worth */
+#define FPMAP_NONE U32_MAX		/* no entry: an empty slot, the end of a list */
+#define FPMAP_CHUNK_BITS 7
+#define FPMAP_CHUNK_ENTRIES BIT(FPMAP_CHUNK_BITS)
+#define FPMAP_CHUNK_MASK (FPMAP_CHUNK_ENTRIES - 1)
+#define FPMAP_MIN_SOCK_BITS 4
 #define FPMAP_MAX_ENTRIES_PER_CPU BIT(24)
 #define FPMAP_DEFAULT_MIN_GEN_SLOTS 1024u
-#define FPMAP_DEFAULT_MAX_GEN_SLOTS 65536u
+#define FPMAP_MAX_GEN_SLOTS 65536u	/* entries keep device slots as u16 */
 #define FPMAP_EVICT_SECOND_CHANCES 8
 
-struct fpmap_entry {
-	/* What a lookup reads, together at the front. */
-	struct hlist_node flow_node;	/* flow bucket; readers walk it under RCU */
-	u32 hash;
-	u32 checked_epoch;
-	struct fpmap_flow flow;
-	u64 sock_cookie;
-	bool referenced;		/* hit since the eviction hand last passed */
-	u8 table;
-	u8 nr_gens;
-	struct fpmap_gen_ref gens[FPMAP_GENS_MAX];
+/*
+ * One cache line: tags 0..11 (0: empty), 12..14 unused (always 0), 15 the
+ * count of entries that probed past this bucket; then the 12 entry indices.
+ */
+struct fpmap_bucket {
 	union {
-		struct fpmap_rx_dest rx;
-		struct fpmap_tx_template tx;
+		u8 tag[16];
+		u64 tag_word[2];
 	};
+	u32 index[FPMAP_SLOTS];
+};
+
+/* The start of both entry types: what writers need of any entry. */
+struct fpmap_entry_head {
+	struct fpmap_flow flow;
+	u32 hash;		/* the caller's: a lookup under another hash is a miss */
+	u32 checked_epoch;	/* epoch at which the generations were last current */
+	u64 sock_cookie;
+};
+
+/* An RX entry: everything a hit reads in one line. */
+struct fpmap_rx_entry {
+	struct fpmap_entry_head head;
+	void *sk;
+	struct fpmap_dev dev;
+	u32 sock_netns;
+	u16 seq;		/* odd while a writer rewrites the entry */
+	u8 referenced;		/* hit since the eviction hand last passed */
+} ____cacheline_aligned;
+
+/* A TX entry: key and validation in the first line, the template after. */
+struct fpmap_tx_entry {
+	struct fpmap_entry_head head;
+	u16 seq;
+	u8 referenced;
+	struct fpmap_tx_template tmpl;
+} ____cacheline_aligned;
+
+/* Writers' part of an entry, and a reader's when the epoch moved. */
+struct fpmap_cold {
+	u32 gen_sum;		/* sum of the generations recorded at insert */
+	u32 sock_prev;
+	u32 sock_next;		/* cookie chain; the free list */
+	u16 dev_slot[FPMAP_PATH_MAX];
+	u8 nr_devs;
+	bool live;		/* in a slot (not free) */
+} __aligned(32);
+
+struct fpmap_cpu;
+
+struct fpmap_table {
+	/* Read by lookups. */
+	struct fpmap_bucket *buckets;
+	u32 nr_buckets;
+	void **hot;			/* chunk directory: entries a lookup reads */
 	/* Writers only, under the CPU's lock. */
-	struct hlist_node sock_node;	/* cookie bucket: close finds its entries here */
-	struct list_head age_node;	/* insertion order, for eviction */
-	struct rcu_head rcu;
+	struct fpmap_cold **cold;	/* chunk directory: the cold parts */
+	u32 *sock_heads;		/* cookie index */
+	enum fpmap_table_kind kind;
+	u32 entry_size;
+	u32 count;			/* live entries */
+	u32 allocated;			/* entries in chunks so far */
+	u32 hand;			/* eviction clock */
+	u32 free;			/* list of entries out of their slots */
 };
 
 struct fpmap_cpu {
-	spinlock_t lock;	/* writers: the buckets, age lists, counts, writer stats */
-	struct hlist_head *flow_buckets[FPMAP_TABLES];
-	struct hlist_head *sock_buckets;	/* both tables' entries, by cookie */
-	struct list_head age[FPMAP_TABLES];
-	unsigned int count[FPMAP_TABLES];
+	struct fpmap_table rx;
+	struct fpmap_table tx;
+	spinlock_t lock;	/* writers: tables (but for the readers' bits), writer stats */
 	struct fpmap_stats stats;
 };
 
 struct fpmap {
 	struct fpmap_cpu __percpu *cpus;
 	unsigned int capacity;		/* entries per table per CPU */
-	unsigned int flow_bits;
+	unsigned int nr_buckets;
 	unsigned int sock_bits;
 	unsigned int gen_mask;
 	atomic_t epoch;
 	atomic_t *gens;
 	atomic64_t events[FPMAP_EV_MAX];
+};
+
+/* The generations an entry depends on, as recorded before it is published. */
+struct fpmap_gens {
+	u32 sum;
+	u16 dev_slot[FPMAP_PATH_MAX];
+	u8 nr_devs;
 };
 
 /* Per-CPU counters have one writer at a time; others read them with READ_ONCE. */
@@ -133,6 +205,11 @@ static u32 fpmap_dev_slot(const struct fpmap *map, const struct fpmap_dev *dev)
 	return fpmap_gen_slot(map, FPMAP_GEN_DEV, dev->netns, (u32)dev->ifindex, 0);
 }
 
+static u32 fpmap_gen(const struct fpmap *map, u32 slot)
+{
+	return (u32)atomic_read(&map->gens[slot]);
+}
+
 /*
  * An event moves the epoch before and after its generation bump: a reader
  * that saw the epoch before the bump rechecks after it, and an insert whose
@@ -151,7 +228,7 @@ static void fpmap_event_begin(struct fpmap *map)
 
 static void fpmap_event_end(struct fpmap *map, enum fpmap_event event)
 {
-	smp_mb__before_atomic(); /* pairs with atomic_read_acquire in fpmap_entry_current */
+	smp_mb__before_atomic(); /* pairs with atomic_read_acquire in fpmap_ticket */
 	atomic_inc(&map->epoch);
 	atomic64_inc(&map->events[event]);
 }
@@ -163,79 +240,244 @@ static void fpmap_bump(struct fpmap *map, u32 slot, enum fpmap_event event)
 	fpmap_event_end(map, event);
 }
 
-static void fpmap_record_gen(struct fpmap *map, struct fpmap_entry *e, u32 slot)
-{
-	e->gens[e->nr_gens].slot = slot;
-	e->gens[e->nr_gens].gen = (u32)atomic_read(&map->gens[slot]);
-	e->nr_gens++;
-}
-
-static void fpmap_record_path(struct fpmap *map, struct fpmap_entry *e,
+static void fpmap_record_path(const struct fpmap *map, struct fpmap_gens *g,
 			      const struct fpmap_path *path)
 {
 	int i;
 
 	for (i = 0; i < FPMAP_PATH_MAX; i++)
 		if (path->dev[i].ifindex)
-			fpmap_record_gen(map, e, fpmap_dev_slot(map, &path->dev[i]));
+			g->dev_slot[g->nr_devs++] = fpmap_dev_slot(map, &path->dev[i]);
 }
 
-static bool fpmap_entry_current(struct fpmap *map, struct fpmap_entry *e)
+static u32 fpmap_path_gen_sum(const struct fpmap *map, const u16 *dev_slot, u8 nr_devs)
 {
-	u32 epoch = (u32)atomic_read_acquire(&map->epoch);
+	u32 sum = 0;
 	int i;
 
-	if (likely(READ_ONCE(e->checked_epoch) == epoch))
+	for (i = 0; i < nr_devs; i++)
+		sum += fpmap_gen(map, dev_slot[i]);
+	return sum;
+}
+
+/* What an RX entry depends on: its port's sockets, both namespaces, its path. */
+static u32 fpmap_rx_gen_sum(const struct fpmap *map, const struct fpmap_rx_entry *e,
+			    const u16 *dev_slot, u8 nr_devs)
+{
+	const struct fpmap_flow *flow = &e->head.flow;
+
+	return fpmap_gen(map, fpmap_shadow_slot(map, e->sock_netns, flow->proto,
+						be16_to_cpu(flow->dport))) +
+	       fpmap_gen(map, fpmap_netns_slot(map, flow->netns)) +
+	       fpmap_gen(map, fpmap_netns_slot(map, e->sock_netns)) +
+	       fpmap_path_gen_sum(map, dev_slot, nr_devs);
+}
+
+/* What a TX entry depends on: both namespaces and its path. */
+static u32 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry *e,
+			    const u16 *dev_slot, u8 nr_devs)
+{
+	return fpmap_gen(map, fpmap_netns_slot(map, e->head.flow.netns)) +
+	       fpmap_gen(map, fpmap_netns_slot(map, e->tmpl.egress.netns)) +
+	       fpmap_path_gen_sum(map, dev_slot, nr_devs);
+}
+
+static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
+{
+	struct fpmap_rx_entry *chunk = READ_ONCE(t->hot[i >> FPMAP_CHUNK_BITS]);
+
+	return &chunk[i & FPMAP_CHUNK_MASK];
+}
+
+static struct fpmap_tx_entry *fpmap_tx_at(const struct fpmap_table *t, u32 i)
+{
+	struct fpmap_tx_entry *chunk = READ_ONCE(t->hot[i >> FPMAP_CHUNK_BITS]);
+
+	return &chunk[i & FPMAP_CHUNK_MASK];
+}
+
+/* Lookups pass the kind as a constant, so that these fold into one address computation. */
+static __always_inline struct fpmap_entry_head *
+fpmap_head_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+{
+	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->head : &fpmap_tx_at(t, i)->head;
+}
+
+static __always_inline u8 *
+fpmap_referenced_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+{
+	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->referenced :
+				  &fpmap_tx_at(t, i)->referenced;
+}
+
+static __always_inline u16 *
+fpmap_seq_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+{
+	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->seq : &fpmap_tx_at(t, i)->seq;
+}
+
+static struct fpmap_entry_head *fpmap_head_at(const struct fpmap_table *t, u32 i)
+{
+	return fpmap_head_of(t, t->kind, i);
+}
+
+static struct fpmap_cold *fpmap_cold_at(const struct fpmap_table *t, u32 i)
+{
+	return &t->cold[i >> FPMAP_CHUNK_BITS][i & FPMAP_CHUNK_MASK];
+}
+
+static u32 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table *t, u32 i)
+{
+	const struct fpmap_cold *cold = fpmap_cold_at(t, i);
+
+	if (t->kind == FPMAP_RX)
+		return fpmap_rx_gen_sum(map, fpmap_rx_at(t, i), cold->dev_slot, cold->nr_devs);
+	return fpmap_tx_gen_sum(map, fpmap_tx_at(t, i), cold->dev_slot, cold->nr_devs);
+}
+
+/*
+ * Current if nothing happened since the entry was last found current, or if
+ * its generations still add up to what they did at insert.
+ */
+static __always_inline bool
+fpmap_entry_current(const struct fpmap *map, const struct fpmap_table *t,
+		    enum fpmap_table_kind kind, u32 i, u32 epoch)
+{
+	struct fpmap_entry_head *head = fpmap_head_of(t, kind, i);
+
+	if (likely(READ_ONCE(head->checked_epoch) == epoch))
 		return true;
-	for (i = 0; i < e->nr_gens; i++)
-		if ((u32)atomic_read(&map->gens[e->gens[i].slot]) != e->gens[i].gen)
-			return false;
-	WRITE_ONCE(e->checked_epoch, epoch);
+	if (fpmap_entry_gen_sum(map, t, i) != fpmap_cold_at(t, i)->gen_sum)
+		return false;
+	WRITE_ONCE(head->checked_epoch, epoch);
 	return true;
 }
 
-static struct hlist_head *fpmap_flow_bucket(const struct fpmap *map,
-					    struct fpmap_cpu *c,
-					    enum fpmap_table table, u32 hash)
+/* The home bucket: the hash's high bits scaled to the bucket count. */
+static u32 fpmap_home(const struct fpmap_table *t, u32 hash)
 {
-	return &c->flow_buckets[table][hash_32(hash, map->flow_bits)];
+	return (u32)(((u64)(hash * GOLDEN_RATIO_32) * t->nr_buckets) >> 32);
 }
 
-static struct hlist_head *fpmap_sock_bucket(const struct fpmap *map,
-					    struct fpmap_cpu *c, u64 cookie)
+static u32 fpmap_next_bucket(const struct fpmap_table *t, u32 b)
 {
-	return &c->sock_buckets[hash_64(cookie, map->sock_bits)];
+	return b + 1 == t->nr_buckets ? 0 : b + 1;
 }
 
-static bool fpmap_entry_matches(const struct fpmap_entry *e, u32 hash,
-				const struct fpmap_flow *flow, u64 cookie)
+/*
+ * The tag: the hash's top byte (RSS spreads flows over CPUs by the low bits,
+ * so on one CPU those repeat), never 0, which marks an empty slot.
+ */
+static u8 fpmap_tag(u32 hash)
 {
-	return e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
-	       (e->table == FPMAP_RX || e->sock_cookie == cookie);
+	u8 tag = hash >> 24;
+
+	return tag ? tag : 1;
 }
 
-/* Caller holds rcu_read_lock with bottom halves off. At most one entry per key. */
-static struct fpmap_entry *fpmap_find(struct fpmap *map, struct fpmap_cpu *c,
-				      enum fpmap_table table,
-				      const struct fpmap_flow *flow, u32 hash,
-				      u64 cookie)
+/* 0x80 in each byte of x that is zero, 0 in every other (exact: no borrows). */
+static u64 fpmap_zero_bytes(u64 x)
 {
-	struct fpmap_entry *e;
+	const u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
 
-	hlist_for_each_entry_rcu(e, fpmap_flow_bucket(map, c, table, hash), flow_node) {
-		if (!fpmap_entry_matches(e, hash, flow, cookie))
-			continue;
-		if (!fpmap_entry_current(map, e)) {
-			fpmap_count(&c->stats.stale);
-			return NULL;
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* The bits 0x80 of each byte of x, gathered into the low 8 bits (byte k to bit k). */
+static u32 fpmap_gather_bytes(u64 x)
+{
+	return (u32)(((x >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
+/*
+ * The slots of a bucket whose tag is tag, one bit each: one mask, so that a
+ * lookup takes one branch per candidate and not one per word of tags.
+ */
+static __always_inline u32 fpmap_tag_matches(const struct fpmap_bucket *b, u8 tag)
+{
+	u64 spread = 0x0101010101010101ULL * tag;
+	u64 lo = le64_to_cpu(READ_ONCE(b->tag_word[0])) ^ spread;
+	u64 hi = le64_to_cpu(READ_ONCE(b->tag_word[1])) ^ spread;
+
+	/* Word 1 holds slots 8..11, then bytes that are not slots. */
+	return fpmap_gather_bytes(fpmap_zero_bytes(lo)) |
+	       (fpmap_gather_bytes(fpmap_zero_bytes(hi)) & 0xf) << 8;
+}
+
+static u32 fpmap_displaced(const struct fpmap_bucket *b)
+{
+	return READ_ONCE(b->tag[FPMAP_DISPLACED]);
+}
+
+/*
+ * The index of the entry of this key and hash (RX: cookie 0 matches any, TX:
+ * the cookie must match too), or FPMAP_NONE; *seq is the entry's sequence
+ * count as it was before the key was compared. Readers: bottom halves off;
+ * writers: the CPU's lock.
+ */
+static __always_inline u32
+fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
+	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u16 *seq)
+{
+	u8 tag = fpmap_tag(hash);
+	u32 b = fpmap_home(t, hash);
+	u32 probes;
+
+	for (probes = 0; probes < t->nr_buckets; probes++) {
+		const struct fpmap_bucket *bucket = &t->buckets[b];
+		u32 m;
+
+		for (m = fpmap_tag_matches(bucket, tag); m; m &= m - 1) {
+			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
+			u32 i = smp_load_acquire(&bucket->index[__ffs(m)]);
+			const struct fpmap_entry_head *e;
+
+			if (i == FPMAP_NONE)
+				continue;
+			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
+			*seq = smp_load_acquire(fpmap_seq_of(t, kind, i));
+			e = fpmap_head_of(t, kind, i);
+			if (e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
+			    (kind == FPMAP_RX || e->sock_cookie == cookie))
+				return i;
 		}
-		if (!READ_ONCE(e->referenced))
-			WRITE_ONCE(e->referenced, true);
-		fpmap_count(&c->stats.hits);
-		return e;
+		if (!fpmap_displaced(bucket))
+			break;
+		b = fpmap_next_bucket(t, b);
 	}
-	fpmap_count(&c->stats.misses);
-	return NULL;
+	return FPMAP_NONE;
+}
+
+/*
+ * Counts a lookup's outcome and says whether it is a hit: the key matched an
+ * entry (i) that is current, and the entry's sequence count did not move
+ * since before its key was compared, so what was compared, checked and copied
+ * is one entry as one insert wrote it. An entry reused meanwhile is a miss.
+ */
+static __always_inline bool
+fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
+	      enum fpmap_table_kind kind, u32 i, u16 seq, u32 epoch)
+{
+	u64 *counter = &c->stats.misses;
+	u8 *referenced;
+
+	if (i == FPMAP_NONE || (seq & 1))
+		goto count;
+	counter = fpmap_entry_current(map, t, kind, i, epoch) ? &c->stats.hits :
+								 &c->stats.stale;
+	smp_rmb(); /* the entry was read before its count is read again */
+	if (READ_ONCE(*fpmap_seq_of(t, kind, i)) != seq) {
+		counter = &c->stats.misses;
+		goto count;
+	}
+	if (counter == &c->stats.hits) {
+		referenced = fpmap_referenced_of(t, kind, i);
+		if (!READ_ONCE(*referenced))
+			WRITE_ONCE(*referenced, 1);
+	}
+count:
+	fpmap_count(counter);
+	return counter == &c->stats.hits;
 }
 
 u32 fpmap_ticket(struct fpmap *map)
@@ -246,196 +488,377 @@ u32 fpmap_ticket(struct fpmap *map)
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, u32 *ticket)
 {
-	struct fpmap_entry *e;
-	bool hit = false;
+	struct fpmap_rx_dest found = {};
+	struct fpmap_rx_entry *e;
+	struct fpmap_cpu *c;
+	u16 seq = 1;
+	bool hit;
+	u32 i;
 
 	local_bh_disable();
-	rcu_read_lock();
+	c = this_cpu_ptr(map->cpus);
+	/* The ticket is also the epoch the entry is checked against. */
 	*ticket = fpmap_ticket(map);
-	e = fpmap_find(map, this_cpu_ptr(map->cpus), FPMAP_RX, flow, hash, 0);
-	if (e) {
-		*dest = e->rx;
-		hit = true;
+	i = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &seq);
+	if (i != FPMAP_NONE) {
+		e = fpmap_rx_at(&c->rx, i);
+		found.sock_cookie = e->head.sock_cookie;
+		found.sk = e->sk;
+		found.sock_netns = e->sock_netns;
+		found.dev = e->dev;
 	}
-	rcu_read_unlock();
+	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, *ticket);
 	local_bh_enable();
+	if (hit)
+		*dest = found;
 	return hit;
 }
 
 bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     u64 sock_cookie, struct fpmap_tx_template *tmpl, u32 *ticket)
 {
-	struct fpmap_entry *e;
-	bool hit = false;
-
-	local_bh_disable();
-	rcu_read_lock();
-	*ticket = fpmap_ticket(map);
-	e = fpmap_find(map, this_cpu_ptr(map->cpus), FPMAP_TX, flow, hash, sock_cookie);
-	if (e) {
-		*tmpl = e->tx;
-		hit = true;
-	}
-	rcu_read_unlock();
-	local_bh_enable();
-	return hit;
-}
-
-static void fpmap_entry_free_rcu(struct rcu_head *head)
-{
-	kfree(container_of(head, struct fpmap_entry, rcu));
-}
-
-/* Caller holds c->lock. */
-static void fpmap_unlink(struct fpmap_cpu *c, struct fpmap_entry *e)
-{
-	hlist_del_init_rcu(&e->flow_node);
-	hlist_del_init(&e->sock_node);
-	list_del(&e->age_node);
-	WRITE_ONCE(c->count[e->table], c->count[e->table] - 1);
-	call_rcu(&e->rcu, fpmap_entry_free_rcu);
-}
-
-/*
- * Clock eviction in insertion order: an entry hit since the hand last passed
- * gets a second chance, up to a bound, so the insert's cost stays bounded.
- * A stale entry goes first.
- */
-static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
-			    enum fpmap_table table)
-{
-	struct fpmap_entry *e;
-	int chances;
-
-	for (chances = 0; chances < FPMAP_EVICT_SECOND_CHANCES; chances++) {
-		e = list_first_entry(&c->age[table], struct fpmap_entry, age_node);
-		if (!READ_ONCE(e->referenced) || !fpmap_entry_current(map, e))
-			break;
-		WRITE_ONCE(e->referenced, false);
-		list_move_tail(&e->age_node, &c->age[table]);
-	}
-	e = list_first_entry(&c->age[table], struct fpmap_entry, age_node);
-	fpmap_unlink(c, e);
-	fpmap_count(&c->stats.evictions);
-}
-
-/* Caller holds c->lock. Replaces an entry with the same key. */
-static void fpmap_link(struct fpmap *map, struct fpmap_cpu *c,
-		       struct fpmap_entry *e)
-{
-	enum fpmap_table table = e->table;
-	struct hlist_head *bucket = fpmap_flow_bucket(map, c, table, e->hash);
-	struct fpmap_entry *old;
-	struct hlist_node *next;
-
-	hlist_for_each_entry_safe(old, next, bucket, flow_node) {
-		if (fpmap_entry_matches(old, e->hash, &e->flow, e->sock_cookie)) {
-			fpmap_unlink(c, old);
-			break;
-		}
-	}
-	if (c->count[table] >= map->capacity)
-		fpmap_evict_one(map, c, table);
-
-	hlist_add_head_rcu(&e->flow_node, bucket);
-	hlist_add_head(&e->sock_node, fpmap_sock_bucket(map, c, e->sock_cookie));
-	list_add_tail(&e->age_node, &c->age[table]);
-	WRITE_ONCE(c->count[table], c->count[table] + 1);
-	fpmap_count(&c->stats.inserts);
-}
-
-static struct fpmap_entry *fpmap_entry_new(enum fpmap_table table, u32 ticket,
-					   const struct fpmap_flow *flow,
-					   u32 hash, u64 cookie)
-{
-	struct fpmap_entry *e = kzalloc(sizeof(*e), GFP_ATOMIC | __GFP_NOWARN);
-
-	if (!e)
-		return NULL;
-	e->table = table;
-	e->hash = hash;
-	e->flow = *flow;
-	e->sock_cookie = cookie;
-	e->checked_epoch = ticket;
-	INIT_HLIST_NODE(&e->flow_node);
-	INIT_HLIST_NODE(&e->sock_node);
-	return e;
-}
-
-/*
- * Publish e on this CPU unless an event happened since the ticket was taken:
- * the slow path's answer may predate it. The generations were read before
- * the epoch is checked, so a concurrent event leaves them old, or the epoch moved.
- */
-static int fpmap_publish(struct fpmap *map, struct fpmap_entry *e, u32 ticket)
-{
+	struct fpmap_tx_template found;
 	struct fpmap_cpu *c;
-	int err = 0;
+	u16 seq = 1;
+	bool hit;
+	u32 i;
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
+	*ticket = fpmap_ticket(map);
+	i = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &seq);
+	if (i != FPMAP_NONE)
+		found = fpmap_tx_at(&c->tx, i)->tmpl;
+	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, i, seq, *ticket);
+	local_bh_enable();
+	if (hit)
+		*tmpl = found;
+	return hit;
+}
+
+/* ---- writers: everything below runs under the CPU's lock ---------------- */
+
+static u32 *fpmap_sock_head(const struct fpmap *map, const struct fpmap_table *t, u64 cookie)
+{
+	return &t->sock_heads[hash_64(cookie, map->sock_bits)];
+}
+
+static void fpmap_sock_link(const struct fpmap *map, struct fpmap_table *t, u32 i)
+{
+	u32 *head = fpmap_sock_head(map, t, fpmap_head_at(t, i)->sock_cookie);
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
+
+	cold->sock_prev = FPMAP_NONE;
+	cold->sock_next = *head;
+	if (*head != FPMAP_NONE)
+		fpmap_cold_at(t, *head)->sock_prev = i;
+	*head = i;
+}
+
+static void fpmap_sock_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
+{
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
+
+	if (cold->sock_prev == FPMAP_NONE)
+		*fpmap_sock_head(map, t, fpmap_head_at(t, i)->sock_cookie) = cold->sock_next;
+	else
+		fpmap_cold_at(t, cold->sock_prev)->sock_next = cold->sock_next;
+	if (cold->sock_next != FPMAP_NONE)
+		fpmap_cold_at(t, cold->sock_next)->sock_prev = cold->sock_prev;
+}
+
+/*
+ * Entry i leaves the cookie index and the count for the free list. A reader
+ * may still be reading it: the insert that reuses it moves its sequence count.
+ */
+static void fpmap_retire(const struct fpmap *map, struct fpmap_table *t, u32 i)
+{
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
+
+	fpmap_sock_unlink(map, t, i);
+	cold->live = false;
+	cold->sock_next = t->free;
+	t->free = i;
+	WRITE_ONCE(t->count, t->count - 1);
+}
+
+/*
+ * Walks the probe sequence of a hash (its home bucket, then the next ones) to
+ * the first slot whose index is `want` (an entry's, or FPMAP_NONE for an
+ * empty slot), adding `step` to the displaced count of every bucket passed:
+ * +1 when an entry is placed past them, -1 when it leaves. Returns the slot's
+ * bucket, *slot the slot (none: unreachable, there are twice the slots).
+ */
+static struct fpmap_bucket *fpmap_probe(struct fpmap_table *t, u32 hash, u32 want, int step,
+					int *slot)
+{
+	u32 b = fpmap_home(t, hash);
+	u32 probes;
+
+	for (probes = 0; probes < t->nr_buckets; probes++) {
+		struct fpmap_bucket *bucket = &t->buckets[b];
+		u8 displaced = bucket->tag[FPMAP_DISPLACED];
+
+		for (*slot = 0; *slot < FPMAP_SLOTS; (*slot)++)
+			if (bucket->index[*slot] == want)
+				return bucket;
+		if (displaced != FPMAP_DISPLACED_STUCK)
+			WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], displaced + step);
+		b = fpmap_next_bucket(t, b);
+	}
+	WARN_ON_ONCE(1);
+	return NULL;
+}
+
+/* Empties entry i's slot, and counts it out of the buckets it was placed past. */
+static void fpmap_unslot(struct fpmap_table *t, u32 i)
+{
+	int slot;
+	struct fpmap_bucket *bucket = fpmap_probe(t, fpmap_head_at(t, i)->hash, i, -1, &slot);
+
+	if (!bucket)
+		return;
+	WRITE_ONCE(bucket->tag[slot], 0);
+	WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
+}
+
+static void fpmap_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
+{
+	fpmap_unslot(t, i);
+	fpmap_retire(map, t, i);
+}
+
+/*
+ * Publishes entry i in the first empty slot from its home bucket on; every
+ * full bucket passed counts it as displaced, before the slot is visible.
+ */
+static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
+{
+	u32 hash = fpmap_head_at(t, i)->hash;
+	int slot;
+	struct fpmap_bucket *bucket = fpmap_probe(t, hash, FPMAP_NONE, 1, &slot);
+
+	if (!bucket)
+		return;
+	WRITE_ONCE(bucket->tag[slot], fpmap_tag(hash));
+	/* The entry, then its index: a reader that loads it sees the entry. */
+	smp_store_release(&bucket->index[slot], i);
+}
+
+/* A free entry: a reused one, or the next of the current chunk or of a new one. */
+static u32 fpmap_take_entry(struct fpmap *map, struct fpmap_table *t)
+{
+	u32 i = t->free;
+	u32 chunk;
+
+	if (i != FPMAP_NONE) {
+		t->free = fpmap_cold_at(t, i)->sock_next;
+		return i;
+	}
+	if (t->allocated == map->capacity)
+		return FPMAP_NONE;
+	chunk = t->allocated >> FPMAP_CHUNK_BITS;
+	if (!(t->allocated & FPMAP_CHUNK_MASK)) {
+		/* Zeroed: every entry's sequence count starts even. */
+		void *hot = kcalloc(FPMAP_CHUNK_ENTRIES, t->entry_size,
+				    GFP_ATOMIC | __GFP_NOWARN);
+		struct fpmap_cold *cold = kmalloc_array(FPMAP_CHUNK_ENTRIES, sizeof(*cold),
+							GFP_ATOMIC | __GFP_NOWARN);
+
+		if (!hot || !cold) {
+			kfree(hot);
+			kfree(cold);
+			return FPMAP_NONE;
+		}
+		t->cold[chunk] = cold;
+		/* Readers find the chunk only through slots published later. */
+		WRITE_ONCE(t->hot[chunk], hot);
+	}
+	fpmap_cold_at(t, t->allocated)->live = false; /* the eviction hand skips it */
+	return t->allocated++;
+}
+
+/*
+ * Clock eviction over the entries' array: an entry hit since the hand last
+ * passed gets a second chance, up to a bound; a stale entry goes first.
+ * At capacity every entry is live; free ones are skipped all the same.
+ */
+static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
+			    struct fpmap_table *t)
+{
+	u32 epoch = (u32)atomic_read(&map->epoch);
+	int chances = 0;
+	u32 i;
+
+	for (;;) {
+		u8 *referenced;
+
+		i = t->hand;
+		t->hand = t->hand + 1 == t->allocated ? 0 : t->hand + 1;
+		if (!fpmap_cold_at(t, i)->live)
+			continue;
+		referenced = fpmap_referenced_of(t, t->kind, i);
+		if (chances == FPMAP_EVICT_SECOND_CHANCES || !READ_ONCE(*referenced) ||
+		    !fpmap_entry_current(map, t, t->kind, i, epoch))
+			break;
+		WRITE_ONCE(*referenced, 0);
+		chances++;
+	}
+	fpmap_unlink(map, t, i);
+	fpmap_count(&c->stats.evictions);
+}
+
+/*
+ * Writes entry i from fresh under the entry's sequence count, odd while the
+ * fields change: a reader that read any of them meanwhile counts a miss.
+ */
+static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh)
+{
+	u16 *seq = fpmap_seq_of(t, t->kind, i);
+	u16 odd = *seq + 1;
+
+	WRITE_ONCE(*seq, odd);
+	smp_wmb(); /* odd before any field changes */
+	if (t->kind == FPMAP_RX) {
+		const struct fpmap_rx_entry *src = container_of(fresh, struct fpmap_rx_entry, head);
+		struct fpmap_rx_entry *e = fpmap_rx_at(t, i);
+
+		e->head = src->head;
+		e->sk = src->sk;
+		e->dev = src->dev;
+		e->sock_netns = src->sock_netns;
+		WRITE_ONCE(e->referenced, 0);
+	} else {
+		const struct fpmap_tx_entry *src = container_of(fresh, struct fpmap_tx_entry, head);
+		struct fpmap_tx_entry *e = fpmap_tx_at(t, i);
+
+		e->head = src->head;
+		e->tmpl = src->tmpl;
+		WRITE_ONCE(e->referenced, 0);
+	}
+	/* Pairs with the acquire in fpmap_find: the fields change before it is even again. */
+	smp_store_release(seq, (u16)(odd + 1));
+}
+
+/*
+ * Places the new entry (filled in `fresh`) unless an event happened since the
+ * ticket was taken: the slow path's answer may predate it. The generations in
+ * `gens` were read before the epoch is checked, so a concurrent event leaves
+ * them old, or the epoch moved.
+ */
+static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
+			 const struct fpmap_entry_head *fresh, const struct fpmap_gens *gens,
+			 u32 ticket)
+{
+	struct fpmap_table *t;
+	struct fpmap_cold *cold;
+	struct fpmap_cpu *c;
+	u32 i, old;
+	int err = 0;
+	u16 seq;
+
+	local_bh_disable();
+	c = this_cpu_ptr(map->cpus);
+	t = kind == FPMAP_RX ? &c->rx : &c->tx;
 	spin_lock(&c->lock);
-	smp_rmb(); /* the generations recorded in e were read before this epoch */
+	smp_rmb(); /* the generations in gens were read before this epoch */
 	if ((u32)atomic_read(&map->epoch) != ticket) {
 		fpmap_count(&c->stats.insert_races);
 		err = -EAGAIN;
-	} else {
-		fpmap_link(map, c, e);
+		goto unlock;
 	}
+	old = fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie, &seq);
+	if (old != FPMAP_NONE)
+		fpmap_unlink(map, t, old);
+	else if (t->count >= map->capacity)
+		fpmap_evict_one(map, c, t);
+	i = fpmap_take_entry(map, t);
+	if (i == FPMAP_NONE) {
+		fpmap_count(&c->stats.alloc_failures);
+		err = -ENOMEM;
+		goto unlock;
+	}
+	fpmap_rewrite(t, i, fresh);
+	cold = fpmap_cold_at(t, i);
+	cold->gen_sum = gens->sum;
+	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
+	cold->nr_devs = gens->nr_devs;
+	cold->live = true;
+	fpmap_sock_link(map, t, i);
+	fpmap_fill_slot(t, i);
+	WRITE_ONCE(t->count, t->count + 1);
+	fpmap_count(&c->stats.inserts);
+unlock:
 	spin_unlock(&c->lock);
 	local_bh_enable();
-	if (err)
-		kfree(e);
 	return err;
-}
-
-static int fpmap_alloc_failed(struct fpmap *map)
-{
-	local_bh_disable();
-	fpmap_count(&this_cpu_ptr(map->cpus)->stats.alloc_failures);
-	local_bh_enable();
-	return -ENOMEM;
 }
 
 int fpmap_rx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
 		    u32 hash, const struct fpmap_rx_dest *dest,
 		    const struct fpmap_path *path)
 {
-	struct fpmap_entry *e;
+	struct fpmap_rx_entry e = {
+		.head = {
+			.flow = *flow,
+			.hash = hash,
+			.checked_epoch = ticket,
+			.sock_cookie = dest->sock_cookie,
+		},
+		.sk = dest->sk,
+		.dev = dest->dev,
+		.sock_netns = dest->sock_netns,
+	};
+	struct fpmap_gens gens = {};
 
-	e = fpmap_entry_new(FPMAP_RX, ticket, flow, hash, dest->sock_cookie);
-	if (!e)
-		return fpmap_alloc_failed(map);
-	e->rx = *dest;
-	fpmap_record_gen(map, e, fpmap_shadow_slot(map, dest->sock_netns, flow->proto,
-						   be16_to_cpu(flow->dport)));
-	fpmap_record_gen(map, e, fpmap_netns_slot(map, flow->netns));
-	fpmap_record_gen(map, e, fpmap_netns_slot(map, dest->sock_netns));
-	fpmap_record_path(map, e, path);
-	return fpmap_publish(map, e, ticket);
+	fpmap_record_path(map, &gens, path);
+	gens.sum = fpmap_rx_gen_sum(map, &e, gens.dev_slot, gens.nr_devs);
+	return fpmap_publish(map, FPMAP_RX, &e.head, &gens, ticket);
 }
 
 int fpmap_tx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
 		    u32 hash, u64 sock_cookie, const struct fpmap_tx_template *tmpl,
 		    const struct fpmap_path *path)
 {
-	struct fpmap_entry *e;
+	struct fpmap_tx_entry e = {
+		.head = {
+			.flow = *flow,
+			.hash = hash,
+			.checked_epoch = ticket,
+			.sock_cookie = sock_cookie,
+		},
+		.tmpl = *tmpl,
+	};
+	struct fpmap_gens gens = {};
 
-	e = fpmap_entry_new(FPMAP_TX, ticket, flow, hash, sock_cookie);
-	if (!e)
-		return fpmap_alloc_failed(map);
-	e->tx = *tmpl;
-	fpmap_record_gen(map, e, fpmap_netns_slot(map, flow->netns));
-	fpmap_record_gen(map, e, fpmap_netns_slot(map, tmpl->egress.netns));
-	fpmap_record_path(map, e, path);
-	return fpmap_publish(map, e, ticket);
+	fpmap_record_path(map, &gens, path);
+	gens.sum = fpmap_tx_gen_sum(map, &e, gens.dev_slot, gens.nr_devs);
+	return fpmap_publish(map, FPMAP_TX, &e.head, &gens, ticket);
+}
+
+/* Unlinks the table's entries of this cookie; how many there were. */
+static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_table *t,
+					u64 sock_cookie)
+{
+	unsigned int removed = 0;
+	u32 i = *fpmap_sock_head(map, t, sock_cookie);
+
+	while (i != FPMAP_NONE) {
+		u32 next = fpmap_cold_at(t, i)->sock_next;
+
+		if (fpmap_head_at(t, i)->sock_cookie == sock_cookie) {
+			fpmap_unlink(map, t, i);
+			removed++;
+		}
+		i = next;
+	}
+	return removed;
 }
 
 /* O(CPUs + the socket's entries): each CPU indexes its entries by cookie. */
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 {
-	struct fpmap_entry *e;
-	struct hlist_node *next;
+	unsigned int removed;
 	int cpu;
 
 	fpmap_event_begin(map);
@@ -443,13 +866,9 @@ void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
 		spin_lock_bh(&c->lock);
-		hlist_for_each_entry_safe(e, next, fpmap_sock_bucket(map, c, sock_cookie),
-					  sock_node) {
-			if (e->sock_cookie != sock_cookie)
-				continue;
-			fpmap_unlink(c, e);
-			fpmap_count(&c->stats.invalidated);
-		}
+		removed = fpmap_unlink_cookie(map, &c->rx, sock_cookie) +
+			  fpmap_unlink_cookie(map, &c->tx, sock_cookie);
+		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_SOCK_CLOSE);
@@ -472,18 +891,27 @@ void fpmap_netns_exit(struct fpmap *map, u32 netns)
 	fpmap_bump(map, fpmap_netns_slot(map, netns), FPMAP_EV_NETNS_EXIT);
 }
 
-/* Caller holds c->lock, or is the only user (destroy). */
-static unsigned int fpmap_unlink_all(struct fpmap_cpu *c)
+/* Empties every slot and retires every live entry: O(buckets + entries). */
+static unsigned int fpmap_unlink_all(const struct fpmap *map, struct fpmap_table *t)
 {
-	struct fpmap_entry *e, *next;
 	unsigned int removed = 0;
-	int table;
+	u32 b, i;
+	int slot;
 
-	for (table = 0; table < FPMAP_TABLES; table++) {
-		list_for_each_entry_safe(e, next, &c->age[table], age_node) {
-			fpmap_unlink(c, e);
-			removed++;
+	for (b = 0; b < t->nr_buckets; b++) {
+		struct fpmap_bucket *bucket = &t->buckets[b];
+
+		for (slot = 0; slot < FPMAP_SLOTS; slot++) {
+			WRITE_ONCE(bucket->tag[slot], 0);
+			WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
 		}
+		WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], 0);
+	}
+	for (i = 0; i < t->allocated; i++) {
+		if (!fpmap_cold_at(t, i)->live)
+			continue;
+		fpmap_retire(map, t, i);
+		removed++;
 	}
 	return removed;
 }
@@ -498,27 +926,36 @@ void fpmap_flush(struct fpmap *map)
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
 		spin_lock_bh(&c->lock);
-		removed = fpmap_unlink_all(c);
+		removed = fpmap_unlink_all(map, &c->rx) + fpmap_unlink_all(map, &c->tx);
 		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_FLUSH);
 }
 
+static bool fpmap_table_has_cookie(const struct fpmap *map, const struct fpmap_table *t,
+				   u64 sock_cookie)
+{
+	u32 i;
+
+	for (i = *fpmap_sock_head(map, t, sock_cookie); i != FPMAP_NONE;
+	     i = fpmap_cold_at(t, i)->sock_next)
+		if (fpmap_head_at(t, i)->sock_cookie == sock_cookie)
+			return true;
+	return false;
+}
+
 bool fpmap_has_cookie(struct fpmap *map, u64 sock_cookie)
 {
-	struct fpmap_entry *e;
 	bool found = false;
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
-		struct hlist_node *next;
 
 		spin_lock_bh(&c->lock);
-		hlist_for_each_entry_safe(e, next, fpmap_sock_bucket(map, c, sock_cookie),
-					  sock_node)
-			found |= e->sock_cookie == sock_cookie;
+		found |= fpmap_table_has_cookie(map, &c->rx, sock_cookie) ||
+			 fpmap_table_has_cookie(map, &c->tx, sock_cookie);
 		spin_unlock_bh(&c->lock);
 	}
 	return found;
@@ -536,7 +973,7 @@ void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
 	stats->alloc_failures = READ_ONCE(c->stats.alloc_failures);
 	stats->evictions = READ_ONCE(c->stats.evictions);
 	stats->invalidated = READ_ONCE(c->stats.invalidated);
-	stats->entries = READ_ONCE(c->count[FPMAP_RX]) + READ_ONCE(c->count[FPMAP_TX]);
+	stats->entries = READ_ONCE(c->rx.count) + READ_ONCE(c->tx.count);
 }
 
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)
@@ -546,40 +983,56 @@ u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)
 
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map)
 {
-	return 1u << map->flow_bits;
+	return map->nr_buckets;
 }
 
-static void fpmap_free_cpu(struct fpmap_cpu *c)
+/* May sleep; no lookup, insert or callback may still use the table. */
+static void fpmap_free_table(struct fpmap_table *t)
 {
-	int table;
+	u32 chunk;
 
-	for (table = 0; table < FPMAP_TABLES; table++)
-		kvfree(c->flow_buckets[table]);
-	kvfree(c->sock_buckets);
+	if (t->hot && t->cold)
+		for (chunk = 0; chunk < DIV_ROUND_UP(t->allocated, FPMAP_CHUNK_ENTRIES); chunk++) {
+			kfree(t->hot[chunk]);
+			kfree(t->cold[chunk]);
+		}
+	kvfree(t->hot);
+	kvfree(t->cold);
+	kvfree(t->buckets);
+	kvfree(t->sock_heads);
 }
 
-static int fpmap_init_cpu(struct fpmap *map, struct fpmap_cpu *c)
+static int fpmap_init_table(struct fpmap *map, struct fpmap_table *t,
+			    enum fpmap_table_kind kind)
 {
-	int table;
+	u32 chunks = DIV_ROUND_UP(map->capacity, FPMAP_CHUNK_ENTRIES);
+	u32 b, i;
+	int slot;
 
-	spin_lock_init(&c->lock);
-	for (table = 0; table < FPMAP_TABLES; table++) {
-		INIT_LIST_HEAD(&c->age[table]);
-		c->flow_buckets[table] = kvcalloc(1u << map->flow_bits,
-						  sizeof(struct hlist_head), GFP_KERNEL);
-		if (!c->flow_buckets[table])
-			return -ENOMEM;
-	}
-	c->sock_buckets = kvcalloc(1u << map->sock_bits, sizeof(struct hlist_head),
-				   GFP_KERNEL);
-	return c->sock_buckets ? 0 : -ENOMEM;
+	t->kind = kind;
+	t->entry_size = kind == FPMAP_RX ? sizeof(struct fpmap_rx_entry) :
+					   sizeof(struct fpmap_tx_entry);
+	t->free = FPMAP_NONE;
+	t->nr_buckets = map->nr_buckets;
+	t->buckets = kvcalloc(t->nr_buckets, sizeof(*t->buckets), GFP_KERNEL);
+	t->hot = kvcalloc(chunks, sizeof(*t->hot), GFP_KERNEL);
+	t->cold = kvcalloc(chunks, sizeof(*t->cold), GFP_KERNEL);
+	t->sock_heads = kvcalloc(1u << map->sock_bits, sizeof(*t->sock_heads), GFP_KERNEL);
+	if (!t->buckets || !t->hot || !t->cold || !t->sock_heads)
+		return -ENOMEM;
+	for (b = 0; b < t->nr_buckets; b++)
+		for (slot = 0; slot < FPMAP_SLOTS; slot++)
+			t->buckets[b].index[slot] = FPMAP_NONE;
+	for (i = 0; i < 1u << map->sock_bits; i++)
+		t->sock_heads[i] = FPMAP_NONE;
+	return 0;
 }
 
 static unsigned int fpmap_default_gen_slots(unsigned int entries)
 {
 	unsigned int slots = max(entries, FPMAP_DEFAULT_MIN_GEN_SLOTS);
 
-	return min(slots, FPMAP_DEFAULT_MAX_GEN_SLOTS);
+	return min(slots, FPMAP_MAX_GEN_SLOTS);
 }
 
 /* May sleep. Returns NULL on a bad configuration or when memory runs out. */
@@ -590,30 +1043,36 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	struct fpmap *map;
 	int cpu;
 
+	BUILD_BUG_ON(sizeof(struct fpmap_bucket) != 64);
 	if (!entries || entries > FPMAP_MAX_ENTRIES_PER_CPU)
 		return NULL;
 	if (!slots)
 		slots = fpmap_default_gen_slots(entries);
-	if (slots > FPMAP_MAX_ENTRIES_PER_CPU)
+	if (slots > FPMAP_MAX_GEN_SLOTS)
 		return NULL;
 
 	map = kzalloc(sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return NULL;
 	map->capacity = entries;
-	/* Load factor at most one: a bucket per entry, rounded up. */
-	map->flow_bits = max_t(unsigned int, ilog2(roundup_pow_of_two(entries)),
-			       FPMAP_MIN_BUCKET_BITS);
-	/* A socket usually has several flows: a quarter as many cookie buckets. */
-	map->sock_bits = max_t(unsigned int, map->flow_bits - 2, FPMAP_MIN_BUCKET_BITS);
+	/* Twice the slots there are entries: buckets rarely overflow (~1%). */
+	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_LOAD_DIVISOR, FPMAP_SLOTS);
+	/* A socket usually has several flows: a quarter as many cookie chains. */
+	map->sock_bits = max_t(unsigned int, ilog2(roundup_pow_of_two(entries)),
+			       FPMAP_MIN_SOCK_BITS + 2) - 2;
 	map->gen_mask = roundup_pow_of_two(slots) - 1;
 	map->gens = kvcalloc(map->gen_mask + 1, sizeof(atomic_t), GFP_KERNEL);
 	map->cpus = alloc_percpu(struct fpmap_cpu);
 	if (!map->gens || !map->cpus)
 		goto fail;
-	for_each_possible_cpu(cpu)
-		if (fpmap_init_cpu(map, per_cpu_ptr(map->cpus, cpu)))
+	for_each_possible_cpu(cpu) {
+		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
+
+		spin_lock_init(&c->lock);
+		if (fpmap_init_table(map, &c->rx, FPMAP_RX) ||
+		    fpmap_init_table(map, &c->tx, FPMAP_TX))
 			goto fail;
+	}
 	return map;
 
 fail:
@@ -632,15 +1091,11 @@ void fpmap_destroy(struct fpmap *map)
 		for_each_possible_cpu(cpu) {
 			struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
-			if (c->flow_buckets[FPMAP_RX] && c->flow_buckets[FPMAP_TX] &&
-			    c->sock_buckets)
-				fpmap_unlink_all(c);
-			fpmap_free_cpu(c);
+			fpmap_free_table(&c->rx);
+			fpmap_free_table(&c->tx);
 		}
 		free_percpu(map->cpus);
 	}
-	/* The entries' RCU callbacks must have run before their memory goes. */
-	rcu_barrier();
 	kvfree(map->gens);
 	kfree(map);
 }

@@ -24,8 +24,16 @@ static int allocations_to_fail;
 
 #define POISON_FREE 0x6b
 
-/* Each allocation carries its size in front, to poison exactly what it gave out. */
+/*
+ * Each allocation carries its size in front, to poison exactly what it gave
+ * out. The memory is cache-line aligned, as the kernel's kmalloc gives a
+ * multiple of 64 bytes (its caches for those sizes are aligned): the flow
+ * map's entries are laid out by cache line.
+ */
+#define ALLOC_ALIGN 64
+
 struct alloc_header {
+	void *base;
 	size_t size;
 	size_t magic;
 };
@@ -45,13 +53,15 @@ void compat_set_cpu(int cpu)
 void *compat_kmalloc(size_t size, gfp_t flags)
 {
 	struct alloc_header *h;
+	void *base;
 
 	if (__atomic_load_n(&allocations_to_fail, __ATOMIC_RELAXED) > 0 &&
 	    __atomic_sub_fetch(&allocations_to_fail, 1, __ATOMIC_RELAXED) >= 0)
 		return NULL;
-	h = malloc(sizeof(*h) + size);
-	if (!h)
+	if (posix_memalign(&base, ALLOC_ALIGN, ALLOC_ALIGN + size))
 		return NULL;
+	h = (struct alloc_header *)((char *)base + ALLOC_ALIGN) - 1;
+	h->base = base;
 	h->size = size;
 	h->magic = ALLOC_MAGIC;
 	if (flags & __GFP_ZERO)
@@ -74,7 +84,7 @@ void compat_kfree(const void *p)
 	h->magic = 0;
 	memset(h + 1, POISON_FREE, h->size);
 	__atomic_sub_fetch(&live_allocations, 1, __ATOMIC_RELAXED);
-	free(h);
+	free(h->base);
 }
 
 long compat_live_allocations(void)

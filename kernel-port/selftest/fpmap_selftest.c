@@ -136,14 +136,15 @@ static void test_config(void)
 	struct fpmap *map;
 
 	CHECK(!fpmap_create(&zero));
+	/* Buckets of 12 slots, twice as many slots as entries. */
 	map = new_map(1000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 1024);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 167);
 	fpmap_destroy(map);
 	map = new_map(100000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 131072);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 16667);
 	fpmap_destroy(map);
 	map = new_map(1);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 16);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 1);
 	fpmap_destroy(map);
 }
 
@@ -459,6 +460,70 @@ static void test_eviction(void)
 	fpmap_destroy(map);
 }
 
+static int insert_rx_hashed(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
+			    u64 cookie)
+{
+	struct fpmap_rx_dest dest = rx_dest(cookie, NS_C1, 2);
+	struct fpmap_path path = container_path(NS_C1);
+
+	return fpmap_rx_insert(map, fpmap_ticket(map), flow, hash, &dest, &path);
+}
+
+static u64 lookup_rx_hashed(struct fpmap *map, const struct fpmap_flow *flow, u32 hash)
+{
+	struct fpmap_rx_dest dest;
+	u32 ticket;
+
+	return fpmap_rx_lookup(map, flow, hash, &dest, &ticket) ? dest.sock_cookie : 0;
+}
+
+/*
+ * One hash for 40 flows: one home bucket of 12 slots, the rest probed past
+ * it into the next buckets; removing some keeps the others reachable.
+ */
+static void test_full_bucket_overflows(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow;
+	u32 hash = 0xdeadbeef;
+	int port, hits = 0;
+
+	for (port = 0; port < 40; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(insert_rx_hashed(map, &flow, hash, 500 + port) == 0);
+	}
+	for (port = 0; port < 40; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hits += lookup_rx_hashed(map, &flow, hash) == 500 + port;
+	}
+	CHECK(hits == 40);
+	/* The first twelve filled the home bucket: empty it. */
+	for (port = 0; port < 12; port++)
+		fpmap_sock_closed(map, 500 + port);
+	for (hits = 0, port = 0; port < 40; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hits += lookup_rx_hashed(map, &flow, hash) == (port < 12 ? 0 : 500 + port);
+	}
+	CHECK(hits == 40);
+	flow = udp_flow(3999, 5000, 42);
+	CHECK(lookup_rx_hashed(map, &flow, hash) == 0);
+	fpmap_destroy(map);
+}
+
+/* A hash whose tag bits are 0 must not leave its slot looking empty. */
+static void test_tag_of_zero_hash_bits(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow a = udp_flow(4000, 5000, 42), b = udp_flow(4001, 5000, 42);
+	u32 hash = 0x00123456;
+
+	CHECK(insert_rx_hashed(map, &a, hash, 61) == 0);
+	CHECK(insert_rx_hashed(map, &b, hash, 62) == 0);
+	CHECK(lookup_rx_hashed(map, &a, hash) == 61);
+	CHECK(lookup_rx_hashed(map, &b, hash) == 62);
+	fpmap_destroy(map);
+}
+
 static void test_tx_template(void)
 {
 	struct fpmap *map = new_map(64);
@@ -650,6 +715,8 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_netns_exit);
 	run_on_one_cpu(test_eviction);
 	run_on_one_cpu(test_tx_template);
+	run_on_one_cpu(test_full_bucket_overflows);
+	run_on_one_cpu(test_tag_of_zero_hash_bits);
 	/* These spread work over every CPU themselves; none may go offline meanwhile. */
 	cpus_read_lock();
 	test_sock_close();

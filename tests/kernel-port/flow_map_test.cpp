@@ -5,6 +5,10 @@
 
 #include <cstring>
 
+extern "C" {
+#include <linux/slab.h>
+}
+
 #include "flow_map.h"
 
 using econsim::sim::FlowMap;
@@ -175,7 +179,35 @@ TEST(FlowMap, CapacityBoundsEntries)
 		cache(map, 0, udp_flow(1000 + port, 5000, 42), 70);
 	EXPECT_EQ(map.cpu_stats(0).entries, 16u);
 	EXPECT_EQ(map.cpu_stats(0).evictions, 84u);
-	EXPECT_EQ(map.buckets_per_cpu(), 16u);
+	EXPECT_EQ(map.buckets_per_cpu(), 3u); // 12 slots each, twice the entries' worth
+}
+
+// Evicted and closed entries are reused: churn far past the capacity needs no memory beyond the
+// first chunk of entries, and no insert is refused.
+TEST(FlowMap, RemovedEntriesAreReused)
+{
+	constexpr unsigned kCapacity = 8;
+	FlowMap map(1, kCapacity);
+	uint32_t ticket = 0;
+	auto insert = [&](unsigned i, uint64_t cookie) {
+		auto flow = udp_flow(static_cast<uint16_t>(1000 + i), 5000, 42);
+		map.rx_lookup(0, flow, i, ticket);
+		return map.rx_insert(0, ticket, flow, i, dest_for(cookie), path_through(10));
+	};
+	for (unsigned i = 0; i < kCapacity; i++)
+		ASSERT_EQ(insert(i, 70), 0);
+	const long allocations = compat_live_allocations();
+	for (unsigned i = kCapacity; i < 5000; i++) {
+		ASSERT_EQ(insert(i, 70 + i % 3), 0) << "insert " << i;
+		if (i % 100 == 0)
+			map.sock_closed(70 + i % 3);
+	}
+	EXPECT_EQ(compat_live_allocations(), allocations);
+	EXPECT_EQ(map.cpu_stats(0).alloc_failures, 0u);
+	EXPECT_EQ(map.cpu_stats(0).entries, kCapacity);
+	auto hit = map.rx_lookup(0, udp_flow(1000 + 4999, 5000, 42), 4999, ticket);
+	ASSERT_TRUE(hit.has_value());
+	EXPECT_EQ(hit->sock_cookie, 70u + 4999 % 3);
 }
 
 TEST(FlowMap, RejectsBadCpuAndMixedCpuCounts)

@@ -9,6 +9,7 @@
 #define cpu_to_be16(x) __cpu_to_be16(x)
 #define be32_to_cpu(x) __be32_to_cpu(x)
 #define cpu_to_be32(x) __cpu_to_be32(x)
+#define le64_to_cpu(x) __le64_to_cpu(x)
 #define htons(x) cpu_to_be16(x)
 #define ntohs(x) be16_to_cpu(x)
 #define htonl(x) cpu_to_be32(x)

@@ -11,6 +11,11 @@
 #define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#define __aligned(x) __attribute__((aligned(x)))
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -30,6 +30,7 @@ void compat_fail_allocations(int n);
 
 #define kmalloc(size, flags) compat_kmalloc((size), (flags))
 #define kzalloc(size, flags) compat_kmalloc((size), (flags) | __GFP_ZERO)
+#define kmalloc_array(n, size, flags) compat_kmalloc((n) * (size), (flags))
 #define kcalloc(n, size, flags) compat_kmalloc((n) * (size), (flags) | __GFP_ZERO)
 #define kvcalloc(n, size, flags) kcalloc((n), (size), (flags))
 #define kfree(p) compat_kfree(p)
