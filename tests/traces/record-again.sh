@@ -25,6 +25,8 @@ rc=0
 "$traces/record" "$name" "$tmp/out" >"$tmp/log" 2>&1 || rc=$?
 cat "$tmp/log"
 ((rc != 77)) || skip "the recorder could not make namespaces"
+# Three runs in a row disturbed by other work on the machine: nothing was recorded to compare.
+((rc != 75)) || { echo "SKIP: three disturbed runs (the machine is loaded); nothing to compare"; exit 77; }
 ((rc == 0)) || { echo "FAIL: traces/record $name exited $rc"; exit 1; }
 
 for f in trace.pcap scenario.yaml expect.jsonl; do
