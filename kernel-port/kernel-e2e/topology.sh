@@ -104,5 +104,50 @@ neigh c43 10.233.2.2 02:2b:0a:e9:02:02
 neigh k42a 10.233.1.2 02:2a:0a:e9:01:02
 neigh k42b 10.233.1.2 02:2a:0a:e9:01:02
 neigh k43 10.233.1.2 02:2b:0a:e9:01:02
+
+# Overlays nested in overlays (fpe2e's nested scenario): a VXLAN device inside
+# a container, bridged to a container of its own, three levels deep under
+# c42 (node b) and k42a (node a). Level L is VNI L, in the namespaces nLb
+# (10.L.1.2) and nLa (10.L.2.2); each level's MTU is its parent's less the 50
+# bytes of VXLAN over IPv4.
+# nest L PARENT_B PARENT_A MTU
+nest() {
+	for side in b a; do
+		if [ $side = b ]; then parent=$2 local=$(nest_ip $2) remote=$(nest_ip $3) n=1
+		else parent=$3 local=$(nest_ip $3) remote=$(nest_ip $2) n=2; fi
+		ip -n $parent link add br$1 address 02:0$1:00:0$n:01:00 type bridge stp_state 0 mcast_snooping 0
+		ip -n $parent link add vx$1 address 02:0$1:00:0$n:00:00 mtu $4 type vxlan \
+			id $1 dstport 4789 local $local remote $remote dev eth0 nolearning
+		ip -n $parent link set vx$1 master br$1
+		bridge -n $parent link set dev vx$1 learning off
+		ip -n $parent link set vx$1 up
+		ip -n $parent link set br$1 up
+		ip netns add n$1$side
+		ip -n n$1$side link set lo up
+		ip -n $parent link add veth-n$1$side mtu $4 type veth peer name eth0 \
+			address 02:0$1:0a:0$1:0$n:02 mtu $4 netns n$1$side
+		ip -n $parent link set veth-n$1$side master br$1 up
+		ip -n n$1$side addr add 10.$1.$n.2/16 dev eth0
+		ip -n n$1$side link set eth0 up
+	done
+	for side in b a; do
+		if [ $side = b ]; then parent=$2 n=1 o=2 other=a; else parent=$3 n=2 o=1 other=b; fi
+		bridge -n $parent fdb add 02:0$1:0a:0$1:0$n:02 dev veth-n$1$side master static
+		bridge -n $parent fdb add 02:0$1:0a:0$1:0$o:02 dev vx$1 master static
+		ip -n n$1$side neigh replace 10.$1.$o.2 lladdr 02:0$1:0a:0$1:0$o:02 dev eth0 nud permanent
+	done
+}
+# nest_ip NS: the container address a nested VXLAN uses as its local address
+nest_ip() {
+	case $1 in
+	c42) echo 10.233.1.2 ;;
+	k42a) echo 10.233.2.2 ;;
+	*) ip -n $1 -4 -o addr show dev eth0 | sed 's/.*inet \([0-9.]*\)\/.*/\1/' ;;
+	esac
+}
+nest 7 c42 k42a 1400
+nest 8 n7b n7a 1350
+nest 9 n8b n8a 1300
+
 [ -z "${fpe2e_break:-}" ] || echo "topology: deliberately broken: $fpe2e_break"
-echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43"
+echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43; nested n7-n9 a/b"

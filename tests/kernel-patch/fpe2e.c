@@ -785,6 +785,39 @@ static void scenario_two_vni(void)
 	close(u43);
 }
 
+/*
+ * An overlay nested three deep (topology.sh: VNI 42, then 7, 8 and 9 inside
+ * the containers): each of the four VXLAN receives looks its inner flow up,
+ * and a hit hands the frame on from inside vxlan_rcv(), on the same stack.
+ * Past two such deliveries the frame goes to the GRO cell instead (fallback
+ * "nested"), and its next level starts on a fresh stack and hits again.
+ */
+static void scenario_nested(void)
+{
+	struct flow f = { 0 };
+	long long hits, delivered, nested;
+	struct server *s;
+	int k, good;
+
+	s = server_udp("s-nested", "n9b", "10.9.1.2", 5900, false);
+	k = udp_client("n9a", "10.9.2.2", 4900);
+	good = udp_run("nested", k, "10.9.1.2", 5900, s, 10, &f);
+	check(good == 10, "nested: 10 datagrams through four VXLAN levels", "%d of 10", good);
+	hits = fget(&f, "hits");
+	delivered = fget(&f, "delivered");
+	nested = fget(&f, "fallback_nested");
+	/* After the first frame (which cached all four levels' flows): per frame four
+	 * hits, the third of them declined as nested, three fast deliveries.
+	 */
+	check(hits >= 4 * (f.frames - 1) && nested >= f.frames - 1 && nested <= f.frames &&
+	      delivered == hits - nested,
+	      "nested: at most two fast deliveries on one stack, then the GRO cell",
+	      "%d frames: hits %lld, delivered %lld, fallback_nested %lld", f.frames, hits,
+	      delivered, nested);
+	server_close(s);
+	close(k);
+}
+
 static void scenario_disable(void)
 {
 	struct flow f = { 0 };
@@ -953,6 +986,8 @@ int main(void)
 	print_stats("after tcp");
 	scenario_two_vni();
 	print_stats("after two-vni");
+	scenario_nested();
+	print_stats("after nested");
 	scenario_disable();
 	print_stats("at the end");
 
