@@ -24,7 +24,7 @@ ROUTINE = {
     "Icmp.InMsgs", "Icmp.OutMsgs", "IcmpMsg.OutType3", "IcmpMsg.InType3", "Icmp.OutDestUnreachs",
     "Icmp.InDestUnreachs", "Icmp.OutRateLimitGlobal", "Icmp.OutRateLimitHost",
     "Udp.InDatagrams", "Udp.OutDatagrams", "Tcp.InSegs", "Tcp.OutSegs", "Tcp.ActiveOpens",
-    "Ip.ReasmReqds", "Ip.ReasmOKs", "Ip.FragOKs", "Ip.FragCreates",
+    "Ip.ReasmReqds", "Ip.ReasmOKs", "Ip.FragOKs", "Ip.FragCreates", "Tcp.RetransSegs",
     "Tcp.PassiveOpens", "Tcp.CurrEstab", "Tcp.EstabResets", "Tcp.OutRsts", "UdpLite.InDatagrams",
     "Udp.MemErrors",
 }

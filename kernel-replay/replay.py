@@ -35,6 +35,7 @@ GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a
 # that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
 WEAK_GRACE = 0.05
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
+ACCEPT_WAIT = 0.1  # s: the longest a segment without payload waits for its connection's accept line
 
 
 class Replay:
@@ -270,6 +271,11 @@ class Replay:
                                  and s["ns"] == ns and s["port"] == l3.dst_port), None)
                 return {"verdict": "deliver", "sock": listener, "observed": "wire:syn-ack"}
             return None
+        # The agent accepts a connection when its listener polls readable: its line may come a
+        # little after the handshake's ACK settled.
+        deadline = time.monotonic() + ACCEPT_WAIT
+        while (ns, l3.src, l3.src_port) not in self.accepted and time.monotonic() < deadline:
+            self.pump(0.001)
         child = self.accepted.get((ns, l3.src, l3.src_port))
         if len(self.accepted) > accepted_before and child is not None:
             return {"verdict": "deliver", "sock": child, "observed": "socket:accept"}
