@@ -108,6 +108,29 @@ class Replay:
             self.apply(events[self.next_event])
             self.next_event += 1
 
+    def apply_causing_event(self, f, until_ns):
+        """Runs early the close event that caused transmitted TCP segment f (its FIN), when the
+        kernel has not sent f yet and that close of f's connection is the next event, before
+        until_ns (the next received frame of another connection; None: no such frame). The
+        recorder stamps an event when its syscall has returned, so the FIN a close sends is
+        captured before the close's own stamp, and so may be the peer's answer to the FIN: by the
+        rule above (events before the frames not earlier than them) the replay would judge the
+        FIN, and that answer, before the close that sends it."""
+        if not tcp_peer.is_tcp(f) or self.next_event >= len(self.s.events):
+            return
+        l3 = f.delivered_l3()
+        e = self.s.events[self.next_event]
+        if not l3.tcp.flags & framelib.TCP_FIN or e["op"] != "close" or (until_ns is not None and e["t_ns"] >= until_ns) \
+                or not e["sock"].endswith(f"/{l3.dst}:{l3.dst_port}"):
+            return
+        self.pump(0)
+        key = self.capture_tx_key(f)
+        if any(m[0] == key and not m[2] for m in self.emitted):
+            return
+        self.apply(e)
+        self.next_event += 1
+        self.stats["close events run before their stamp, for the FIN they sent"] += 1
+
     def apply(self, e):
         op, where = e["op"], f"{self.s.path}:{e['line']}"
         if op in ("socket", "bind", "connect", "listen", "close"):
@@ -373,6 +396,18 @@ def own_drops(traced, wire_otherhost):
         if "OTHERHOST" in left:
             left.remove("OTHERHOST")
     return left
+
+
+def next_unrelated_rx(classified, i):
+    """The time of the first received frame after frame i that is not of frame i's connection
+    (the same addresses and ports, reversed), or None."""
+    mine = classified[i][0].delivered_l3()
+    for f, d in classified[i + 1:]:
+        l3 = f.delivered_l3()
+        if d == "rx" and (l3 is None or mine is None or (l3.src, l3.src_port, l3.dst, l3.dst_port) !=
+                          (mine.dst, mine.dst_port, mine.src, mine.src_port)):
+            return f.ts_ns
+    return None
 
 
 def held(before, after):

@@ -233,6 +233,18 @@ def load_scenario(text):
         return scenario_file.load(f.name)
 
 
+class CloseBeforeItsStamp(unittest.TestCase):
+    def test_the_peers_answer_to_a_fin_does_not_bound_the_close_that_sent_it(self):
+        c = TcpPeer().capture()
+        other = frames.parse(6, 77, vxlan_frame(), {4789})  # UDP: another flow
+        rows = c + [(other, "rx")]
+        # After the server's ACK (frame 5): frames 1-4 are before it; the next rx of another flow is 6.
+        self.assertEqual(replay.next_unrelated_rx(rows, 4), 77)
+        # After the SYN-ACK (frame 2): frames 3 and 4 are the same connection's: skipped.
+        self.assertEqual(replay.next_unrelated_rx(rows, 1), 77)
+        self.assertIsNone(replay.next_unrelated_rx(c, 1))
+
+
 class Scenario(unittest.TestCase):
     def test_times_are_exact_and_same_instant_events_keep_their_order(self):
         self.assertEqual(scenario_file.time_ns("1764150000.0001", "x"), 1764150000_000100000)
