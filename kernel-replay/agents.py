@@ -12,6 +12,9 @@ import threading
 import time
 
 
+RUN_MARK = "ECON_KERNEL_REPLAY_RUN"  # = the kernel-replay pid, in every agent's environment
+
+
 class AgentError(Exception):
     pass
 
@@ -49,8 +52,11 @@ class Agents:
 
     def start(self, ns, netns):
         err = open(os.path.join(self.log_dir, f"agent-{ns}.err"), "w")
+        # RUN_MARK names the run in the agent's environment, so that a check for agents left
+        # behind finds this run's and not those of another run beside it.
         p = subprocess.Popen(["ip", "netns", "exec", netns, self.exe, "-n", ns, "-i"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+                             stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1,
+                             env=dict(os.environ, **{RUN_MARK: str(os.getpid())}))
         self.procs[ns] = p
         threading.Thread(target=self._read, args=(ns, p), daemon=True).start()
 

@@ -27,6 +27,20 @@ class L3:
     src_port: int = 0
     dst_port: int = 0
     payload: bytes = b""  # the UDP/TCP payload, as a socket reads it
+    ident: int = 0  # the IP id, which with the addresses and protocol names a fragment's datagram
+    fragment_offset: int = 0  # in bytes
+    more_fragments: bool = False
+    tcp: "Tcp | None" = None
+
+
+@dataclass
+class Tcp:
+    """What the injector rewrites and matches of a TCP segment (tcpliveplay's fields)."""
+    seq: int
+    ack: int
+    flags: int  # FIN 1, SYN 2, RST 4, PSH 8, ACK 16
+    options_offset: int  # in the frame
+    options_end: int
 
 
 @dataclass
@@ -92,7 +106,8 @@ def _ipv4(data, offset, end):
     l3 = L3(offset=offset, header_length=ihl, total_length=total, protocol=data[offset + 9],
             src=str(ipaddress.IPv4Address(data[offset + 12:offset + 16])),
             dst=str(ipaddress.IPv4Address(data[offset + 16:offset + 20])),
-            fragment=bool(flags_frag & 0x3FFF))
+            fragment=bool(flags_frag & 0x3FFF), ident=struct.unpack("!H", data[offset + 4:offset + 6])[0],
+            fragment_offset=(flags_frag & 0x1FFF) * 8, more_fragments=bool(flags_frag & 0x2000))
     l4 = offset + ihl
     l3.l4_offset = l4
     stop = offset + total
@@ -107,7 +122,76 @@ def _ipv4(data, offset, end):
         doff = (data[l4 + 12] >> 4) * 4
         if 20 <= doff <= stop - l4:
             l3.payload = bytes(data[l4 + doff:stop])
+            seq, ack = struct.unpack("!II", data[l4 + 4:l4 + 12])
+            l3.tcp = Tcp(seq=seq, ack=ack, flags=data[l4 + 13] & 0x3F, options_offset=l4 + 20, options_end=l4 + doff)
     return l3
+
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
+TCPOPT_SACK, TCPOPT_TIMESTAMP = 5, 8
+
+
+def tcp_options(data, tcp):
+    """[(kind, offset of its value in data, length of its value)] of a segment's options."""
+    out, i = [], tcp.options_offset
+    while i < tcp.options_end:
+        kind = data[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= tcp.options_end or data[i + 1] < 2 or i + data[i + 1] > tcp.options_end:
+            break  # a malformed option list: what follows is not read
+        out.append((kind, i + 2, data[i + 1] - 2))
+        i += data[i + 1]
+    return out
+
+
+def tcp_timestamps(data, tcp):
+    """(TSval, TSecr) of a segment, or None without the option."""
+    for kind, at, length in tcp_options(data, tcp):
+        if kind == TCPOPT_TIMESTAMP and length == 8:
+            return struct.unpack("!II", data[at:at + 8])
+    return None
+
+
+def datagrams(frames):
+    """Inner (or plain) IPv4 fragments reassembled in capture order, as the receiving stack would:
+    {frame number: the whole datagram's L4 payload} for the fragment that completes a datagram,
+    and {frame number: None} for the fragments held until then. Frames are Frame objects of one
+    direction (the received ones); a datagram never completed leaves its fragments held."""
+    pieces, out = {}, {}
+    for f in frames:
+        l3 = f.delivered_l3()
+        if l3 is None or not l3.fragment:
+            continue
+        key = (f.vni, l3.src, l3.dst, l3.protocol, l3.ident)
+        got = pieces.setdefault(key, {})
+        got[l3.fragment_offset] = (bytes(f.data[l3.l4_offset:l3.offset + l3.total_length]), l3.more_fragments)
+        out[f.number] = None
+        ends = [at + len(b) for at, (b, more) in got.items() if not more]
+        if not ends:
+            continue
+        covered = 0
+        for at, (b, _) in sorted(got.items()):
+            if at > covered:
+                break
+            covered = max(covered, at + len(b))
+        if covered < ends[0]:
+            continue
+        whole = bytearray(ends[0])
+        for at, (b, _) in sorted(got.items()):
+            whole[at:at + len(b)] = b[:max(0, ends[0] - at)]
+        del pieces[key]
+        if l3.protocol == PROTO_UDP and len(whole) >= 8:
+            length = struct.unpack("!H", whole[4:6])[0]
+            out[f.number] = bytes(whole[8:length]) if 8 <= length <= len(whole) else b""
+        elif l3.protocol == PROTO_TCP and len(whole) >= 20:
+            out[f.number] = bytes(whole[(whole[12] >> 4) * 4:])
+        else:
+            out[f.number] = b""
+    return out
 
 
 def parse(number, ts_ns, data, vxlan_ports):

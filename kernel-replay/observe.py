@@ -24,6 +24,7 @@ ROUTINE = {
     "Icmp.InMsgs", "Icmp.OutMsgs", "IcmpMsg.OutType3", "IcmpMsg.InType3", "Icmp.OutDestUnreachs",
     "Icmp.InDestUnreachs", "Icmp.OutRateLimitGlobal", "Icmp.OutRateLimitHost",
     "Udp.InDatagrams", "Udp.OutDatagrams", "Tcp.InSegs", "Tcp.OutSegs", "Tcp.ActiveOpens",
+    "Ip.ReasmReqds", "Ip.ReasmOKs", "Ip.FragOKs", "Ip.FragCreates", "Tcp.RetransSegs",
     "Tcp.PassiveOpens", "Tcp.CurrEstab", "Tcp.EstabResets", "Tcp.OutRsts", "UdpLite.InDatagrams",
     "Udp.MemErrors",
 }
@@ -36,6 +37,8 @@ REASON_OF_COUNTER = {
     "Ip.InAddrErrors": "not_local",
     "Ip.InUnknownProtos": "unknown_protocol",
     "Ip.InTruncatedPkts": "ip_truncated",
+    "Ip.ReasmFails": "reassembly_failed",
+    "Ip.ReasmTimeout": "reassembly_timeout",
 }
 # kfree_skb reasons (include/net/dropreason-core.h) in the simulator's words where one fits.
 REASON_OF_DROP = {
@@ -89,6 +92,27 @@ def queued_for_a_socket(before, after, namespaces):
     moved): then the frame is delivered, and its agent's read is only a matter of time. (The host's
     counter also moves for every frame its VXLAN socket takes, so for those it is not asked.)"""
     return any(after.get(f"{ns}:Udp.InDatagrams", 0) != before.get(f"{ns}:Udp.InDatagrams", 0) for ns in namespaces)
+
+
+def _moved_in(before, after, ns, counter):
+    key = f"{ns}:{counter}"
+    return after.get(key, 0) != before.get(key, 0)
+
+
+def held_for_reassembly(before, after):
+    """The namespace whose ip_defrag queued the frame and did not complete a datagram with it
+    (Ip.ReasmReqds moved, Ip.ReasmOKs and Ip.ReasmFails did not), or None."""
+    for key in sorted(after):
+        ns, _, counter = key.partition(":")
+        if counter == "Ip.ReasmReqds" and _moved_in(before, after, ns, counter) \
+                and not _moved_in(before, after, ns, "Ip.ReasmOKs") and not _moved_in(before, after, ns, "Ip.ReasmFails"):
+            return ns
+    return None
+
+
+def took_tcp_segment(before, after, namespaces):
+    """Whether TCP took a segment in one of these namespaces (Tcp.InSegs moved)."""
+    return any(_moved_in(before, after, ns, "Tcp.InSegs") for ns in namespaces)
 
 
 class DropTracer:

@@ -7,6 +7,13 @@ before has settled. A received frame is injected alone and watched until it sett
 its payload (delivered, to that socket), or a counter or kfree_skb said it was dropped, then a few
 quiet milliseconds more, and until the frames the capture shows the host sending in answer (ICMP
 errors) have come out, or FRAME_TIMEOUT. Nothing is left in flight when an event runs.
+
+Fragments: a fragment that does not complete its datagram is `held` when its namespace's
+Ip.ReasmReqds moved and Ip.ReasmOKs did not (ip_defrag queued it); the completing one is watched
+for the whole datagram's payload (frames.datagrams). TCP: segments go through tcp_peer.TcpPeer
+(the acknowledgement numbers and timestamp echoes the kernel's own segments call for); a segment
+without payload is settled by what the kernel did with it (a SYN-ACK sent, a connection accepted,
+Tcp.InSegs of its namespace moved with no drop).
 """
 import errno
 import os
@@ -17,6 +24,7 @@ from collections import Counter
 
 import frames as framelib
 import observe
+import tcp_peer
 import verdicts
 import wire as wirelib
 
@@ -27,10 +35,11 @@ GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a
 # that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
 WEAK_GRACE = 0.05
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
+ACCEPT_WAIT = 0.1  # s: the longest a segment without payload waits for its connection's accept line
 
 
 class Replay:
-    def __init__(self, scenario, host, agents, wire, tracer, out):
+    def __init__(self, scenario, host, agents, wire, tracer, out, classified=()):
         self.s = scenario
         self.host = host
         self.agents = agents
@@ -49,6 +58,10 @@ class Replay:
         self.stats = Counter()
         self.reasons = Counter()
         self.checksums_fixed = 0
+        self.tcp = tcp_peer.TcpPeer(classified)
+        received = [f for f, d in classified if d == "rx"]
+        self.datagram_of = framelib.datagrams(received)  # fragment -> whole payload, or None: held
+        self.accepted = {}  # (ns, client ip, client port) -> the accepted connection's name
 
     # ---- the queue of agents' lines and wire frames ----------------------------------------------
     def pump(self, wait):
@@ -67,9 +80,25 @@ class Replay:
     def handle(self, who, what):
         if who == wirelib.WIRE:
             f = framelib.parse(0, 0, what, self.vxlan_ports)
-            self.emitted.append([tx_key(f), f, False])
+            key = self.tcp.emitted(f) if tcp_peer.is_tcp(f) else tx_key(f)
+            self.emitted.append([key, f, False])
         elif what[1:2] == ["data"] and len(what) == 4:
             self.received.append((who, what[2], what[3]))
+        elif what[1:2] == ["accept"] and len(what) == 4:
+            # "accept LISTENER LISTENER/IP:PORT": the agent accepted a connection (its own name).
+            name = what[3]
+            peer_ip, peer_port = name.rsplit("/", 1)[1].rsplit(":", 1)
+            self.accepted[(who, peer_ip, int(peer_port))] = name
+            self.sockets[name] = {"ns": who, "proto": "tcp", "port": None, "peer": None, "open": True,
+                                  "listening": False}
+        elif what[1:2] == ["close"] and len(what) == 3 and what[2] in self.sockets:
+            self.sockets[what[2]]["open"] = False  # an accepted stream ended (EOF): the agent closed it
+
+    def capture_tx_key(self, f):
+        """The match key of a transmitted frame of the capture (tx_key, or TcpPeer's for TCP)."""
+        if tcp_peer.is_tcp(f):
+            return self.tcp.capture_key.get(f.number)
+        return tx_key(f)
 
     # ---- events -----------------------------------------------------------------------------------
     def apply_events_until(self, t_ns):
@@ -78,6 +107,29 @@ class Replay:
             self.pump(0.001)
             self.apply(events[self.next_event])
             self.next_event += 1
+
+    def apply_causing_event(self, f, until_ns):
+        """Runs early the close event that caused transmitted TCP segment f (its FIN), when the
+        kernel has not sent f yet and that close of f's connection is the next event, before
+        until_ns (the next received frame of another connection; None: no such frame). The
+        recorder stamps an event when its syscall has returned, so the FIN a close sends is
+        captured before the close's own stamp, and so may be the peer's answer to the FIN: by the
+        rule above (events before the frames not earlier than them) the replay would judge the
+        FIN, and that answer, before the close that sends it."""
+        if not tcp_peer.is_tcp(f) or self.next_event >= len(self.s.events):
+            return
+        l3 = f.delivered_l3()
+        e = self.s.events[self.next_event]
+        if not l3.tcp.flags & framelib.TCP_FIN or e["op"] != "close" or (until_ns is not None and e["t_ns"] >= until_ns) \
+                or not e["sock"].endswith(f"/{l3.dst}:{l3.dst_port}"):
+            return
+        self.pump(0)
+        key = self.capture_tx_key(f)
+        if any(m[0] == key and not m[2] for m in self.emitted):
+            return
+        self.apply(e)
+        self.next_event += 1
+        self.stats["close events run before their stamp, for the FIN they sent"] += 1
 
     def apply(self, e):
         op, where = e["op"], f"{self.s.path}:{e['line']}"
@@ -107,15 +159,21 @@ class Replay:
     def socket_event(self, e, where):
         op, name = e["op"], e["sock"]
         if op == "socket":
-            self.sockets[name] = {"ns": e["ns"], "proto": e["proto"], "port": None, "peer": None, "open": True}
+            self.sockets[name] = {"ns": e["ns"], "proto": e["proto"], "port": None, "peer": None, "open": True,
+                                  "listening": False}
             text = f"socket {name} {e['proto']}"
         else:
+            self.pump(0)  # the agents' accept and close lines so far
             if name not in self.sockets:
-                # An accepted TCP connection (t1/<peer>): TCP segments are not replayed, so it
-                # was never accepted, and there is nothing to close.
-                self.skipped_events.append(f"{where}: {op} {name}: TCP connection not replayed")
+                # An accepted TCP connection (t1/<peer>) the kernel never gave the agent.
+                self.skipped_events.append(f"{where}: {op} {name}: no such connection was accepted")
                 return
             sock = self.sockets[name]
+            if not sock["open"] and op == "close" and "/" in name:
+                # The recorded server closes a stream when it reads its end (EOF), and so did the
+                # agent, already: the event is that same close.
+                self.stats["close events of connections the agent closed at EOF"] += 1
+                return
             if op == "bind":
                 sock["port"] = int(e["addr"].rsplit(":", 1)[1])
                 text = f"bind {name} {e['addr']}" + (" reuseaddr" if e.get("reuseaddr") else "") + \
@@ -124,6 +182,7 @@ class Replay:
                 sock["peer"] = None if e["peer"] == "0.0.0.0:0" else e["peer"]
                 text = f"connect {name} {e['peer']}"
             elif op == "listen":
+                sock["listening"] = True
                 text = f"listen {name} {e['backlog']}"
             else:
                 sock["open"] = False
@@ -132,6 +191,8 @@ class Replay:
         for words in self.agents.command(ns, text, self.handle):
             if words[:1] == ["error"]:
                 self.event_errors.append(f"{where}: {text}: {' '.join(words[1:])}")
+            else:
+                self.handle(ns, ["-"] + words)  # accept and close lines of this op
 
     # ---- frames -----------------------------------------------------------------------------------
     def counters(self):
@@ -148,10 +209,22 @@ class Replay:
         sending next, before the next received frame or event."""
         data, fixed = framelib.with_l4_checksums_fixed(f)
         self.checksums_fixed += fixed
+        tcp = tcp_peer.is_tcp(f)
+        if tcp:
+            try:
+                rewritten = framelib.parse(f.number, f.ts_ns, self.tcp.rewrite(f), self.vxlan_ports)
+            except tcp_peer.Unmapped as e:
+                return {"verdict": "ignore", "reason": str(e), "observed": "not_reproduced"}
+            data, _ = framelib.with_l4_checksums_fixed(rewritten)  # the rewrite's own, not counted
         l3 = f.delivered_l3()
-        payload = l3.payload.hex() if l3 is not None else None
+        if f.number in self.datagram_of:  # a fragment: the whole datagram's payload, or held
+            whole = self.datagram_of[f.number]
+            payload = whole.hex() if whole is not None else None
+        else:
+            payload = l3.payload.hex() if l3 is not None and l3.payload else None
         self.pump(0)
         self.received = []
+        accepted_before = len(self.accepted)
         self.tracer.sync(f"{f.number}-before")  # what was traced before this frame is not its own
         before = self.counters()
         start = time.monotonic()
@@ -175,7 +248,11 @@ class Replay:
             moved = observe.moved(before, after)
             drops = own_drops(traced, wire_rx(before, after))
             in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
-            sure = delivered or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
+            # Taken without a read to wait for: a fragment queued for reassembly, a TCP segment
+            # without payload that TCP took in (its answer, if any, is waited for below).
+            taken = (f.number in self.datagram_of and payload is None and observe.held_for_reassembly(before, after)) \
+                or (tcp and payload is None and observe.took_tcp_segment(before, after, takers))
+            sure = delivered or taken or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
             if sure and (first_sign is None or grace > GRACE):
                 first_sign, grace = now, GRACE
             elif first_sign is None and (moved or drops) and not in_queue:
@@ -195,7 +272,46 @@ class Replay:
         if DEBUG:
             print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
                   f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
-        return self.nic_down_or(outcome(delivered, moved, drops))
+        result = outcome(delivered, moved, drops)
+        if result["observed"] == "none":  # nothing freed it and no reason counter moved
+            if f.number in self.datagram_of and payload is None:
+                result = held(before, after) or result
+            elif tcp:
+                result = self.tcp_taken(f, before, after, takers, accepted_before) or result
+        return self.nic_down_or(result)
+
+    def tcp_taken(self, f, before, after, takers, accepted_before):
+        """What the kernel did with a TCP segment no socket read and nothing dropped: a SYN that drew
+        the kernel's SYN-ACK went to the listener; an ACK after which the agent accepted the
+        connection made the child; any other segment TCP took in (Tcp.InSegs of its namespace
+        moved) went to the connection's socket. None when none of these was seen."""
+        l3 = f.delivered_l3()
+        ns = self.ns_of_address(l3.dst, takers)
+        if l3.tcp.flags & framelib.TCP_SYN and not l3.tcp.flags & framelib.TCP_ACK:
+            if any(not m[2] and tcp_peer.is_tcp(m[1]) and tcp_peer.is_syn_ack(m[1].delivered_l3())
+                   and m[1].delivered_l3().dst_port == l3.src_port for m in self.emitted):
+                listener = next((n for n, s in self.sockets.items() if s["open"] and s["listening"]
+                                 and s["ns"] == ns and s["port"] == l3.dst_port), None)
+                return {"verdict": "deliver", "sock": listener, "observed": "wire:syn-ack"}
+            return None
+        # The agent accepts a connection when its listener polls readable: its line may come a
+        # little after the handshake's ACK settled.
+        deadline = time.monotonic() + ACCEPT_WAIT
+        while (ns, l3.src, l3.src_port) not in self.accepted and time.monotonic() < deadline:
+            self.pump(0.001)
+        child = self.accepted.get((ns, l3.src, l3.src_port))
+        if len(self.accepted) > accepted_before and child is not None:
+            return {"verdict": "deliver", "sock": child, "observed": "socket:accept"}
+        if ns is not None and observe.took_tcp_segment(before, after, [ns]):
+            return {"verdict": "deliver", "sock": child, "observed": f"counter:{ns}:Tcp.InSegs"}
+        return None
+
+    def ns_of_address(self, ip, takers):
+        """The scenario namespace that holds address ip, among takers."""
+        for c in self.s.containers:
+            if c.ip.split("/")[0] == ip and c.name in takers:
+                return c.name
+        return "host" if "host" in takers else None
 
     def nic_down_or(self, result):
         """While the scenario's NIC is down, a frame never reaches the host: a real NIC drops it in
@@ -208,10 +324,11 @@ class Replay:
     def tx(self, f):
         """A frame the host sent: a UDP datagram is sent again by its socket; anything else (an
         ICMP error) must have come out of the kernel already, in answer to a frame before it."""
-        key = tx_key(f)
+        key = self.capture_tx_key(f)
         if key is None:
             return {"verdict": "ignore", "reason": "tx_not_replayed", "observed": "not_reproduced"}
-        sender = self.sending_socket(f)
+        # A TCP segment is the kernel's own answer to what was injected: nothing to send.
+        sender = None if tcp_peer.is_tcp(f) else self.sending_socket(f)
         if sender is not None:
             dest = f"{f.inner.dst}:{f.inner.dst_port}" if f.vni is not None else f"{f.outer.dst}:{f.outer.dst_port}"
             l3 = f.delivered_l3()
@@ -240,14 +357,18 @@ class Replay:
     def sending_socket(self, f):
         """The UDP socket that sent f (as sim/stages/vxlan_xmit.cpp names it): in the container with
         the inner source MAC on the bridge of the VXLAN device with f's VNI (tenants may share
-        MACs), bound to the source port, one connected to the destination first."""
+        MACs; behind a routed device, the container with the inner source address), bound to the
+        source port, one connected to the destination first."""
         l3 = f.delivered_l3()
         if l3 is None or l3.protocol != framelib.PROTO_UDP:
             return None
         if f.vni is not None:
             bridges = {v["bridge"] for v in self.s.vxlan
                        if self.host.vni_of.get(v["name"]) == f.vni and v["port"] == f.outer.dst_port}
-            c = next((c for c in self.s.containers if c.mac == f.inner_src_mac and c.bridge in bridges), None)
+            if bridges == {None}:  # a routed device: the frame's inner source MAC is the device's own
+                c = next((c for c in self.s.containers if c.ip.split("/")[0] == l3.src), None)
+            else:
+                c = next((c for c in self.s.containers if c.mac == f.inner_src_mac and c.bridge in bridges), None)
             if c is None:
                 return None
             ns = c.name
@@ -275,6 +396,24 @@ def own_drops(traced, wire_otherhost):
         if "OTHERHOST" in left:
             left.remove("OTHERHOST")
     return left
+
+
+def next_unrelated_rx(classified, i):
+    """The time of the first received frame after frame i that is not of frame i's connection
+    (the same addresses and ports, reversed), or None."""
+    mine = classified[i][0].delivered_l3()
+    for f, d in classified[i + 1:]:
+        l3 = f.delivered_l3()
+        if d == "rx" and (l3 is None or mine is None or (l3.src, l3.src_port, l3.dst, l3.dst_port) !=
+                          (mine.dst, mine.dst_port, mine.src, mine.src_port)):
+            return f.ts_ns
+    return None
+
+
+def held(before, after):
+    """The `held` verdict of a fragment ip_defrag queued (Ip.ReasmReqds moved, Ip.ReasmOKs not), or None."""
+    ns = observe.held_for_reassembly(before, after)
+    return {"verdict": "held", "observed": f"counter:{ns}:Ip.ReasmReqds"} if ns else None
 
 
 def outcome(delivered, moved, drops):

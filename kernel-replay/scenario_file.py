@@ -19,10 +19,13 @@ class ScenarioError(Exception):
 @dataclass
 class Container:
     name: str
-    bridge: str
+    bridge: str | None  # None: a routed pod (Calico), whose host end is routed to, not bridged
     veth: str
     mac: str
     ip: str  # address/prefix
+    gateway: str | None = None  # the pod's default route (routed topologies)
+    veth_mac: str | None = None  # the host end's MAC (Calico's ee:ee:ee:ee:ee:ee)
+    proxy_arp: bool = False  # on the host end
 
 
 @dataclass
@@ -32,11 +35,20 @@ class Scenario:
     nic_mac: str
     nic_ip: str  # address/prefix
     nic_mtu: int
-    vxlan: list  # dicts: name, vni, port, bridge
-    bridges: list  # dicts: name, fdb (list of dicts: mac, port, dst or None)
+    vxlan: list  # dicts: name, vni, port, bridge (None: routed), mac, ip, fdb (list of {mac, dst})
+    bridges: list  # dicts: name, mac, ip, fdb (list of dicts: mac, port, dst or None)
     containers: list
     events: list  # dicts with "t_ns", "line" and the event's keys, in time order
     socket_proto: dict = field(default_factory=dict)  # socket name -> udp|tcp
+    # The routed keys (docs/scenario-extensions.md, "Routed overlays and fragments"); None or
+    # empty in a bridged scenario.
+    sysctl: dict | None = None  # {"ip_forward": bool, "rp_filter": int}
+    routes: list = field(default_factory=list)  # dicts: dst, via, dev, scope, src, proto, onlink
+    neighbours: list = field(default_factory=list)  # dicts: ip, mac, dev
+
+    def routed(self):
+        """Whether the host routes to its pods (flannel, Calico) rather than only bridging them."""
+        return bool(self.routes)
 
     def container(self, name):
         return next((c for c in self.containers if c.name == name), None)
@@ -89,16 +101,38 @@ def load(path):
     where = lambda d: f"{path}:{d.get('line', '?')}"  # noqa: E731
     vxlan = []
     for v in host.get("vxlan") or []:
+        if "bridge" not in v and "ip" not in v:
+            raise ScenarioError(f"{where(v)}: a VXLAN device needs a bridge or (routed) an ip")
+        fdb = [{"mac": _need(e, "mac", path).lower(), "dst": _need(e, "dst", path)} for e in v.get("fdb") or []]
         vxlan.append({"name": _need(v, "name", path), "vni": int(_need(v, "vni", path)),
-                      "port": int(_need(v, "port", path)), "bridge": _need(v, "bridge", path)})
+                      "port": int(_need(v, "port", path)), "bridge": v.get("bridge"),
+                      "mac": (v.get("mac") or "").lower() or None, "ip": v.get("ip"), "fdb": fdb})
     bridges = []
     for b in host.get("bridges") or []:
         fdb = [{"mac": _need(e, "mac", path).lower(), "port": _need(e, "port", path), "dst": e.get("dst")}
                for e in b.get("fdb") or []]
-        bridges.append({"name": _need(b, "name", path), "fdb": fdb})
-    containers = [Container(_need(c, "name", path), _need(c, "bridge", path), _need(c, "veth", path),
-                            _need(c, "mac", path).lower(), _need(c, "ip", path))
-                  for c in host.get("containers") or []]
+        bridges.append({"name": _need(b, "name", path), "fdb": fdb, "mac": (b.get("mac") or "").lower() or None,
+                        "ip": b.get("ip")})
+    containers = []
+    for c in host.get("containers") or []:
+        if "bridge" not in c and "veth_mac" not in c:
+            raise ScenarioError(f"{where(c)}: a container needs a bridge or (routed) a veth_mac")
+        containers.append(Container(_need(c, "name", path), c.get("bridge"), _need(c, "veth", path),
+                                    _need(c, "mac", path).lower(), _need(c, "ip", path), c.get("gateway"),
+                                    (c.get("veth_mac") or "").lower() or None,
+                                    _bool(c["proxy_arp"], where(c)) if "proxy_arp" in c else False))
+    sysctl = None
+    if "sysctl" in host:
+        sc = host["sysctl"]
+        sysctl = {"ip_forward": _bool(sc.get("ip_forward", "false"), where(sc)),
+                  "rp_filter": int(sc.get("rp_filter", "0"))}
+    routes = []
+    for r in host.get("routes") or []:
+        _need(r, "dst", path)
+        _need(r, "dev", path)
+        routes.append(dict(r, onlink=_bool(r["onlink"], where(r)) if "onlink" in r else False))
+    neighbours = [{"ip": _need(n, "ip", path), "mac": _need(n, "mac", path).lower(), "dev": _need(n, "dev", path)}
+                  for n in host.get("neighbours") or []]
     events = []
     for order, e in enumerate(root.get("events") or []):
         op = _need(e, "op", path)
@@ -113,7 +147,8 @@ def load(path):
     events.sort(key=lambda e: (e["t_ns"], e["order"]))  # same instant: as written
     s = Scenario(path=path, nic_name=_need(nic, "name", path), nic_mac=_need(nic, "mac", path).lower(),
                  nic_ip=_need(nic, "ip", path), nic_mtu=int(nic.get("mtu", 1500)), vxlan=vxlan,
-                 bridges=bridges, containers=containers, events=events)
+                 bridges=bridges, containers=containers, events=events, sysctl=sysctl, routes=routes,
+                 neighbours=neighbours)
     for e in events:
         if e["op"] == "socket":
             s.socket_proto[e["sock"]] = e["proto"]

@@ -15,7 +15,19 @@ Decisions where the scenario is silent (docs/kernel-replay.md lists them):
   ARP frame the capture does not hold is ever sent.
 - In every namespace, before any interface exists: IPv6 off, and `icmp_ratemask=0` (every UDP drop
   draws its ICMP error, as in the recordings).
+- A routed scenario (flannel, Calico: `routes` in the scenario) is built from its routed keys as
+  traces/record's build_routed_node, build_flannel_pod and build_calico_pod build node B, with the
+  same iproute2 commands: the host's sysctls before any interface; a VXLAN device with its MAC,
+  address and own FDB (`bridge fdb append MAC dev DEV dst IP`) and no bridge; bridges with their MAC
+  and address; Calico host ends with their MAC and proxy_arp; the scenario's routes (but the
+  `proto kernel` ones, which its addresses make) and permanent neighbours, after every device is up.
+  A pod with a `gateway` routes by it, with a permanent neighbour for it (its bridge's MAC, or the
+  Calico host end's); the gateway of a /32 pod is on-link (`169.254.1.1 dev eth0 scope link`).
+  There is then no default route on the NIC: the scenario's table is the whole table.
+- Every container route has `quickack 1`, as the recorder's: every TCP segment is acknowledged at
+  once, so the ACKs the capture shows come out without the delayed-ACK timer.
 """
+import ipaddress
 import os
 import subprocess
 import time
@@ -113,8 +125,15 @@ class Host:
         for name in names:
             # Before any interface exists: no IPv6 (no MLD, ND, DAD), and an ICMP error for every
             # drop (ratemask 0 exempts every type from the limits), as traces/record does.
-            sysctl_in(name, {"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
-                             "net/ipv4/icmp_ratemask": "0"})
+            settings = {"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
+                        "net/ipv4/icmp_ratemask": "0"}
+            if name == self.host and self.s.sysctl is not None:
+                # The routed node's (build_routed_node): forwarding, and rp_filter for every device
+                # made from now on (default) and as the minimum of all (all).
+                rp = str(self.s.sysctl["rp_filter"])
+                settings.update({"net/ipv4/ip_forward": "1" if self.s.sysctl["ip_forward"] else "0",
+                                 "net/ipv4/conf/all/rp_filter": rp, "net/ipv4/conf/default/rp_filter": rp})
+            sysctl_in(name, settings)
             self.cmd("ip", name, "link", "set", "lo", "up")
 
     def build(self, outer_sources, inner_sources):
@@ -127,24 +146,55 @@ class Host:
         self.cmd("ip", h, "addr", "add", s.nic_ip, "dev", s.nic_name)
         self.cmd("ip", h, "link", "set", s.nic_name, "up")
         self.cmd("ip", self.wire, "link", "set", "wire0", "up")
-        # An outer source off the NIC's subnet came through a router: reach it as if on-link, with
-        # the router's MAC (the frame's source MAC) as its neighbour, which is what the wire showed.
-        self.cmd("ip", h, "route", "add", "default", "dev", s.nic_name)
+        if not s.routed():
+            # An outer source off the NIC's subnet came through a router: reach it as if on-link,
+            # with the router's MAC (the frame's source MAC) as its neighbour, which is what the
+            # wire showed.
+            self.cmd("ip", h, "route", "add", "default", "dev", s.nic_name)
         self.outer_sources = dict(outer_sources)
         self._nic_neighbours()
         for b in s.bridges:
-            self.cmd("ip", h, "link", "add", b["name"], "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+            mac = ["address", b["mac"]] if b["mac"] else []
+            self.cmd("ip", h, "link", "add", b["name"], *mac, "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+            if b["ip"]:
+                self.cmd("ip", h, "addr", "add", b["ip"], "dev", b["name"])
         nic_address = s.nic_ip.split("/")[0]
         for v in s.vxlan:
             self._add_vxlan(v, v["vni"], nic_address)
         for c in s.containers:
-            self._add_container(c, inner_sources.get(c.bridge, {}))
+            self._add_container(c, inner_sources.get(c.bridge, {}) if c.bridge else {})
         for b in s.bridges:
             self.cmd("ip", h, "link", "set", b["name"], "up")
         for b in s.bridges:
             for e in b["fdb"]:
                 self.fdb_replace(b["name"], e["mac"], e["port"], e["dst"])
+        self._routes_and_neighbours()
         self.run_batches()
+        # proxy_arp is a per-device sysctl: the device exists only once the batches have run.
+        for c in s.containers:
+            if c.proxy_arp:
+                sysctl_in(h, {f"net/ipv4/conf/{c.veth}/proxy_arp": "1"})
+
+    def _routes_and_neighbours(self):
+        """The scenario's routes (its main table but the connected routes its addresses made) and
+        its permanent neighbours, once every device exists and is up (an onlink route needs its
+        device up)."""
+        h = self.host
+        for r in self.s.routes:
+            if r.get("proto") == "kernel":
+                continue
+            args = ["route", "replace", r["dst"]]
+            if r.get("via"):
+                args += ["via", r["via"]]
+            args += ["dev", r["dev"]]
+            for key in ("scope", "src", "proto"):
+                if r.get(key):
+                    args += [key, r[key]]
+            if r["onlink"]:
+                args.append("onlink")
+            self.cmd("ip", h, *args)
+        for n in self.s.neighbours:
+            self.cmd("ip", h, "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent")
 
     def _nic_neighbours(self):
         """The host's permanent neighbours on the NIC: every outer source of the capture, and a VTEP
@@ -158,33 +208,64 @@ class Host:
                      "nud", "permanent")
 
     def _add_vxlan(self, v, vni, nic_address):
+        """A bridged VXLAN device (a port of its bridge), or a routed one (an address, its own FDB)."""
         self.vni_of[v["name"]] = vni
         dsts = {e["dst"] for b in self.s.bridges for e in b["fdb"] if e["port"] == v["name"] and e["dst"]}
-        cmd = ["ip", "-n", self.host, "link", "add", v["name"], "type", "vxlan", "id", str(vni), "dstport",
-               str(v["port"]), "local", nic_address, "dev", self.s.nic_name, "nolearning"]
+        mac = ["address", v["mac"]] if v.get("mac") else []
+        cmd = ["link", "add", v["name"], *mac, "type", "vxlan", "id", str(vni), "dstport", str(v["port"]),
+               "local", nic_address, "dev", self.s.nic_name, "nolearning"]
         if len(dsts) == 1:
             self.vxlan_dst[v["name"]] = dsts.pop()
             cmd += ["remote", self.vxlan_dst[v["name"]]]
-        self.cmd("ip", self.host, *cmd[3:])
-        self.cmd("ip", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
+        self.cmd("ip", self.host, *cmd)
+        if v.get("bridge"):
+            self.cmd("ip", self.host, "link", "set", v["name"], "master", v["bridge"], "up")
+            return
+        self.cmd("ip", self.host, "addr", "add", v["ip"], "dev", v["name"])
+        self.cmd("ip", self.host, "link", "set", v["name"], "up")
+        for e in v.get("fdb") or []:
+            self.cmd("bridge", self.host, "fdb", "append", e["mac"], "dev", v["name"], "dst", e["dst"])
 
     def _add_container(self, c, sources):
         ns, mtu = self.container_ns[c.name], str(self.s.nic_mtu - VXLAN_OVERHEAD)
-        self.cmd("ip", self.host, "link", "add", c.veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
-                 "address", c.mac, "mtu", mtu, "netns", ns)
-        self.cmd("ip", self.host, "link", "set", c.veth, "master", c.bridge, "up")
+        host_mac = ["address", c.veth_mac] if c.veth_mac else []
+        self.cmd("ip", self.host, "link", "add", c.veth, *host_mac, "mtu", mtu, "type", "veth", "peer", "name",
+                 "eth0", "address", c.mac, "mtu", mtu, "netns", ns)
+        if c.bridge:
+            self.cmd("ip", self.host, "link", "set", c.veth, "master", c.bridge, "up")
+        else:
+            self.cmd("ip", self.host, "link", "set", c.veth, "up")
         self.cmd("ip", ns, "addr", "add", c.ip, "dev", "eth0")
         self.cmd("ip", ns, "link", "set", "eth0", "up")
         own = c.ip.split("/")[0]
-        # Containers have no default route in a scenario; a peer off the subnet is reached on-link.
-        self.cmd("ip", ns, "route", "add", "default", "dev", "eth0")
+        if c.gateway:
+            self._pod_gateway(c, ns)
+        else:
+            # Containers have no default route in a bridged scenario; a peer off the subnet is
+            # reached on-link.
+            self.cmd("ip", ns, "route", "add", "default", "dev", "eth0", "quickack", "1")
+            self.cmd("ip", ns, "route", "replace", str(ipaddress.ip_interface(c.ip).network), "dev", "eth0",
+                     "proto", "kernel", "scope", "link", "src", own, "quickack", "1")
         peers = dict(sources)
         for d in self.s.containers:
-            if d.bridge == c.bridge and d.name != c.name:
+            if c.bridge and d.bridge == c.bridge and d.name != c.name:
                 peers.setdefault(d.ip.split("/")[0], d.mac)
         for ip, mac in sorted(peers.items()):
             if ip != own:
                 self.cmd("ip", ns, "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+
+    def _pod_gateway(self, c, ns):
+        """A routed pod's default route by its gateway, as build_flannel_pod / build_calico_pod: the
+        gateway's MAC is its bridge's (flannel's cni0) or the Calico host end's."""
+        if c.bridge:
+            mac = next((b["mac"] for b in self.s.bridges if b["name"] == c.bridge), None)
+        else:
+            mac = c.veth_mac
+            self.cmd("ip", ns, "route", "add", c.gateway, "dev", "eth0", "scope", "link")
+        if mac is None:
+            raise TopologyError(f"{self.s.path}: container {c.name}: its gateway's MAC is not in the scenario")
+        self.cmd("ip", ns, "neigh", "replace", c.gateway, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+        self.cmd("ip", ns, "route", "add", "default", "via", c.gateway, "dev", "eth0", "quickack", "1")
 
     # ---- device events ---------------------------------------------------------------------------
     def fdb_replace(self, bridge, mac, port, dst):

@@ -14,6 +14,7 @@ import frames  # noqa: E402
 import observe  # noqa: E402
 import replay  # noqa: E402
 import scenario_file  # noqa: E402
+import tcp_peer  # noqa: E402
 import verdicts  # noqa: E402
 
 
@@ -24,8 +25,8 @@ def ip_checksum(header):
     return 0xFFFF - total
 
 
-def ipv4(src, dst, proto, payload, ttl=64):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, ttl, proto, 0,
+def ipv4(src, dst, proto, payload, ttl=64, ident=1, frag=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, ttl, proto, 0,
                     bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
     return h[:10] + struct.pack("!H", ip_checksum(h)) + h[12:] + payload
 
@@ -38,12 +39,32 @@ def eth(dst, src, payload):
     return bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + b"\x08\x00" + payload
 
 
-def vxlan_frame(payload=b"TAG000001\n", vni=42, inner_sum=0x1234, outer_sum=0x4321):
-    inner = eth("02:2a:0a:e9:01:02", "02:2a:0a:e9:02:02",
-                ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, payload, inner_sum)))
+def vxlan_frame(payload=b"TAG000001\n", vni=42, inner_sum=0x1234, outer_sum=0x4321, inner_ip=None, out=False):
+    if inner_ip is None:
+        inner_ip = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, payload, inner_sum))
+    inner = eth("02:2a:0a:e9:01:02", "02:2a:0a:e9:02:02", inner_ip)
     vx = struct.pack("!BBHI", 0x08, 0, 0, vni << 8) + inner
+    if out:  # sent by the host (192.168.0.2)
+        return eth("02:00:00:00:00:01", "02:00:00:00:00:02",
+                   ipv4("192.168.0.2", "192.168.0.1", 17, udp(40801, 4789, vx, outer_sum)))
     return eth("02:00:00:00:00:02", "02:00:00:00:00:01",
                ipv4("192.168.0.1", "192.168.0.2", 17, udp(40801, 4789, vx, outer_sum)))
+
+
+def tcp_segment(sport, dport, seq, ack, flags, payload=b"", ts=None):
+    """A TCP segment; ts = (TSval, TSecr) adds the timestamp option (NOP NOP TS)."""
+    options = struct.pack("!BBBBII", 1, 1, 8, 10, *ts) if ts else b""
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (20 + len(options)) // 4 << 4, flags, 64240, 0, 0) + \
+        options + payload
+
+
+def tcp_frame(seq, ack, flags, payload=b"", ts=None, out=False):
+    """Client 10.233.2.2:41001 to server 10.233.1.2:7000 (out: the server's answer), in VXLAN 42."""
+    if out:
+        ip = ipv4("10.233.1.2", "10.233.2.2", 6, tcp_segment(7000, 41001, seq, ack, flags, payload, ts))
+    else:
+        ip = ipv4("10.233.2.2", "10.233.1.2", 6, tcp_segment(41001, 7000, seq, ack, flags, payload, ts))
+    return vxlan_frame(inner_ip=ip, out=out)
 
 
 class Frames(unittest.TestCase):
@@ -121,31 +142,154 @@ class Outcome(unittest.TestCase):
         self.assertFalse(observe.queued_for_a_socket(before, {**after, "c1:Udp.InDatagrams": 1}, ["c1"]))
 
 
+class Fragments(unittest.TestCase):
+    def fragment(self, number, ident, offset, more, piece):
+        ip = ipv4("10.233.2.2", "10.233.1.2", 17, piece, ident=ident, frag=(0x2000 if more else 0) | offset // 8)
+        return frames.parse(number, 0, vxlan_frame(inner_ip=ip), {4789})
+
+    def test_the_completing_fragment_carries_the_whole_payload_the_others_are_held(self):
+        body = bytes(range(40))
+        datagram = udp(4000, 5000, body, 0)
+        # Datagram 7 in three pieces, the last one first; datagram 8 never completes.
+        got = frames.datagrams([self.fragment(1, 7, 32, False, datagram[32:]),
+                                self.fragment(2, 8, 0, True, datagram[:16]),
+                                self.fragment(3, 7, 0, True, datagram[:16]),
+                                self.fragment(4, 7, 16, True, datagram[16:32])])
+        self.assertEqual(got, {1: None, 2: None, 3: None, 4: body})
+
+    def test_a_whole_datagram_is_no_fragment(self):
+        self.assertEqual(frames.datagrams([frames.parse(1, 0, vxlan_frame(), {4789})]), {})
+
+    def test_held_is_read_from_the_reassembly_counters(self):
+        before = {"c1:Ip.ReasmReqds": 4, "c1:Ip.ReasmOKs": 1, "c1:Ip.ReasmFails": 0}
+        queued = dict(before, **{"c1:Ip.ReasmReqds": 5})
+        completed = dict(queued, **{"c1:Ip.ReasmOKs": 2})
+        failed = dict(queued, **{"c1:Ip.ReasmFails": 1})
+        self.assertEqual(replay.held(before, queued), {"verdict": "held", "observed": "counter:c1:Ip.ReasmReqds"})
+        self.assertIsNone(replay.held(before, completed))
+        self.assertIsNone(replay.held(before, failed))
+        self.assertIsNone(replay.held(before, before))
+        self.assertEqual(observe.moved(before, completed), [])  # reassembly at work is no drop sign
+        self.assertEqual(replay.outcome([], observe.moved(before, failed), [])["reason"], "reassembly_failed")
+
+
+class TcpPeer(unittest.TestCase):
+    """The capture: client ISN 1000, recorded server ISN 5000; the kernel picks 9_000_000."""
+    SYN, SYNACK, ACK, PSHACK = 0x02, 0x12, 0x10, 0x18
+
+    def capture(self):
+        rows = [(tcp_frame(1000, 0, self.SYN, ts=(100, 0)), "rx"),
+                (tcp_frame(5000, 1001, self.SYNACK, ts=(700, 100), out=True), "tx"),
+                (tcp_frame(1001, 5001, self.ACK, ts=(101, 700)), "rx"),
+                (tcp_frame(1001, 5001, self.PSHACK, b"TAG000001\n", ts=(102, 700)), "rx"),
+                (tcp_frame(5001, 1011, self.ACK, ts=(701, 102), out=True), "tx")]
+        return [(frames.parse(n, 0, data, {4789}), d) for n, (data, d) in enumerate(rows, 1)]
+
+    def kernel_synack(self, isn, tsval):
+        return frames.parse(0, 0, tcp_frame(isn, 1001, self.SYNACK, ts=(tsval, 100), out=True), {4789})
+
+    def test_ack_and_timestamp_echo_follow_what_the_kernel_sent(self):
+        c = self.capture()
+        peer = tcp_peer.TcpPeer(c)
+        self.assertEqual(peer.rewrite(c[0][0]), c[0][0].data)  # a SYN needs nothing mapped
+        with self.assertRaisesRegex(tcp_peer.Unmapped, "no_kernel_syn_ack"):
+            peer.rewrite(c[2][0])  # never guessed: the kernel's ISN is not known yet
+        peer.emitted(self.kernel_synack(9_000_000, 123456))
+        sent = frames.parse(3, 0, peer.rewrite(c[2][0]), {4789})
+        out = sent.delivered_l3()
+        self.assertEqual((out.tcp.seq, out.tcp.ack), (1001, 9_000_001))
+        self.assertEqual(frames.tcp_timestamps(sent.data, out.tcp), (101, 123456))  # TSval kept, TSecr the kernel's
+
+    def test_sequence_numbers_wrap(self):
+        c = self.capture()
+        peer = tcp_peer.TcpPeer(c)
+        peer.emitted(self.kernel_synack(0xFFFFFFFF, 1))
+        out = frames.parse(3, 0, peer.rewrite(c[2][0]), {4789}).delivered_l3()
+        self.assertEqual(out.tcp.ack, 0)
+
+    def test_the_kernels_answer_matches_the_recorded_one_whatever_its_isn(self):
+        c = self.capture()
+        peer = tcp_peer.TcpPeer(c)
+        self.assertEqual(peer.emitted(self.kernel_synack(9_000_000, 5)), peer.capture_key[2])
+        ack = frames.parse(0, 0, tcp_frame(9_000_001, 1011, self.ACK, ts=(9, 102), out=True), {4789})
+        self.assertEqual(peer.emitted(ack), peer.capture_key[5])
+        wrong = frames.parse(0, 0, tcp_frame(9_000_002, 1011, self.ACK, ts=(9, 102), out=True), {4789})
+        self.assertNotEqual(peer.emitted(wrong), peer.capture_key[5])
+
+
+HOST_HEAD = """version: 1
+host:
+  name: b
+  cpus: 1
+  rss: none
+  nic: {name: eth0, mac: "02:00:00:00:00:02", ip: 192.168.0.2/24}
+"""
+
+
+def load_scenario(text):
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(text)
+        f.flush()
+        return scenario_file.load(f.name)
+
+
+class CloseBeforeItsStamp(unittest.TestCase):
+    def test_the_peers_answer_to_a_fin_does_not_bound_the_close_that_sent_it(self):
+        c = TcpPeer().capture()
+        other = frames.parse(6, 77, vxlan_frame(), {4789})  # UDP: another flow
+        rows = c + [(other, "rx")]
+        # After the server's ACK (frame 5): frames 1-4 are before it; the next rx of another flow is 6.
+        self.assertEqual(replay.next_unrelated_rx(rows, 4), 77)
+        # After the SYN-ACK (frame 2): frames 3 and 4 are the same connection's: skipped.
+        self.assertEqual(replay.next_unrelated_rx(rows, 1), 77)
+        self.assertIsNone(replay.next_unrelated_rx(c, 1))
+
+
 class Scenario(unittest.TestCase):
     def test_times_are_exact_and_same_instant_events_keep_their_order(self):
         self.assertEqual(scenario_file.time_ns("1764150000.0001", "x"), 1764150000_000100000)
         self.assertEqual(scenario_file.time_ns("1764150000", "x"), 1764150000_000000000)
         with self.assertRaises(scenario_file.ScenarioError):
             scenario_file.time_ns("1.0000000001", "x")
-        text = """version: 1
-host:
-  name: b
-  cpus: 1
-  rss: none
-  nic: {name: eth0, mac: "02:00:00:00:00:02", ip: 192.168.0.2/24}
-  containers:
+        text = HOST_HEAD + """  containers:
     - {name: c1, bridge: br42, veth: veth-c1, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/16}
 events:
   - {t: 2.0, op: close, sock: s1}
   - {t: 1.5, op: socket, sock: s1, ns: c1, proto: udp}
   - {t: 1.5, op: bind, sock: s1, addr: "0.0.0.0:5000"}
 """
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
-            f.write(text)
-            f.flush()
-            s = scenario_file.load(f.name)
+        s = load_scenario(text)
         self.assertEqual([e["op"] for e in s.events], ["socket", "bind", "close"])
         self.assertEqual(s.events[2]["line"], 10)  # where the close is written
+
+    def test_routed_keys_are_read(self):
+        text = HOST_HEAD + """  sysctl: {ip_forward: true, rp_filter: 1}
+  vxlan:
+    - name: vxlan.calico
+      vni: 4096
+      port: 4789
+      mac: "02:00:00:02:00:00"
+      ip: 10.233.1.1/32
+      fdb:
+        - {mac: "02:00:00:01:00:00", dst: 192.168.0.1}
+  containers:
+    - {name: c1, veth: calic1, veth_mac: "EE:EE:EE:EE:EE:EE", proxy_arp: true, mac: "02:00:0a:e9:01:02", ip: 10.233.1.2/32, gateway: 169.254.1.1}
+  routes:
+    - {dst: 10.233.1.2/32, dev: calic1, scope: link}
+    - {dst: 10.233.2.0/24, via: 10.233.2.1, dev: vxlan.calico, onlink: true}
+  neighbours:
+    - {ip: 10.233.2.1, mac: "02:00:00:01:00:00", dev: vxlan.calico}
+"""
+        s = load_scenario(text)
+        self.assertTrue(s.routed())
+        self.assertEqual(s.sysctl, {"ip_forward": True, "rp_filter": 1})
+        v = s.vxlan[0]
+        self.assertEqual((v["bridge"], v["ip"], v["fdb"]), (None, "10.233.1.1/32",
+                                                            [{"mac": "02:00:00:01:00:00", "dst": "192.168.0.1"}]))
+        c = s.containers[0]
+        self.assertEqual((c.bridge, c.veth_mac, c.proxy_arp, c.gateway), (None, "ee:ee:ee:ee:ee:ee", True, "169.254.1.1"))
+        self.assertEqual([r["onlink"] for r in s.routes], [False, True])
+        self.assertEqual(s.neighbours, [{"ip": "10.233.2.1", "mac": "02:00:00:01:00:00", "dev": "vxlan.calico"}])
 
     def test_unknown_op_names_file_and_line(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
