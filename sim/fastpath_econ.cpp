@@ -174,6 +174,11 @@ public:
 		return true;
 	}
 
+	// econ_xmit is veth_xmit's first statement on the container's eth0: a hit goes straight to the
+	// NIC, past the bridge (and its learning) and vxlan_xmit (econ-spec.md, "What the TX fastpath
+	// skips").
+	bool tx_hit_skips_bridge() const override { return true; }
+
 	void tx_sent(OverlayHost &host, const Packet &pkt) override
 	{
 		auto outer = pkt.parsed.outer_header_bytes();
