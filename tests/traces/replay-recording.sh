@@ -104,9 +104,9 @@ if ! diff -u "$tmp/want" "$tmp/got"; then
 fi
 
 # "econ → deliver s1 (b14_closed_socket) [fast], vanilla → drop (no_socket)  [cause]": the end
-# after "$1 → " as ends() shows it.
+# after "$1 → " as ends() shows it (a socket name never starts with "[": "held [slow]" has none).
 shown_end() {
-	sed -E "s/.*$1 → ([a-z]+)( ([^ (][^ ]*))?( \\(([a-z0-9_]+)\\))?( \\[[a-z]+\\])?(,| +\\[).*/\\1:\\3:\\5/" <<<"$2" |
+	sed -E "s/.*$1 → ([a-z]+)( ([^ ([][^ ]*))?( \\(([a-z0-9_]+)\\))?( \\[[a-z]+\\])?(,| +\\[).*/\\1:\\3:\\5/" <<<"$2" |
 		sed -E 's/:+$//; s/::/:/'
 }
 
