@@ -69,9 +69,7 @@ DefragAnswer IpDefrag::add(const Fragment &fragment)
 		it->second.expires_ns = fragment.now_ns + timeout_ns_;
 	DefragAnswer answer = queue_fragment(it->second, fragment);
 	switch (answer.result) {
-	case DefragResult::held:
-		stats_.held++;
-		break;
+	case DefragResult::held: stats_.held++; break;
 	case DefragResult::complete:
 		stats_.reassembled++;
 		queues_.erase(it); // ipq_kill: the reassembled datagram leaves the queue's hash
@@ -135,7 +133,8 @@ IpDefrag::Insert IpDefrag::insert(Queue &queue, std::uint32_t offset, std::uint3
 				     [&](const Run &run) { return offset < run.end && end > run.offset; });
 	if (touching != queue.runs.end())
 		return offset >= touching->offset && end <= touching->end ? Insert::duplicate : Insert::overlap;
-	auto after = std::find_if(queue.runs.begin(), queue.runs.end(), [&](const Run &run) { return run.offset >= end; });
+	auto after =
+		std::find_if(queue.runs.begin(), queue.runs.end(), [&](const Run &run) { return run.offset >= end; });
 	queue.runs.insert(after, Run{offset, end});
 	return Insert::ok;
 }
@@ -172,13 +171,9 @@ DefragAnswer IpDefrag::queue_fragment(Queue &queue, const Fragment &fragment)
 		return discard_queue(DefragResult::invalid);
 
 	switch (insert(queue, offset, end)) {
-	case Insert::duplicate:
-		answer.result = DefragResult::duplicate;
-		return answer;
-	case Insert::overlap:
-		return discard_queue(DefragResult::overlap);
-	case Insert::ok:
-		break;
+	case Insert::duplicate: answer.result = DefragResult::duplicate; return answer;
+	case Insert::overlap: return discard_queue(DefragResult::overlap);
+	case Insert::ok: break;
 	}
 	queue.meat += end - offset;
 	queue.ecn |= frag_ecn(fragment.tos);

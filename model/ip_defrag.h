@@ -85,10 +85,10 @@ struct DefragStats {
 	std::uint64_t duplicates = 0;
 	std::uint64_t overlaps = 0;
 	std::uint64_t invalid = 0;
-	std::uint64_t timed_out = 0;          // queues ip_expire removed
+	std::uint64_t timed_out = 0;           // queues ip_expire removed
 	std::uint64_t timed_out_fragments = 0; // the held fragments lost with them
-	std::uint64_t resets = 0;             // ip_frag_reinit after ip_frag_too_far
-	std::uint64_t reset_fragments = 0;    // the held fragments lost to them
+	std::uint64_t resets = 0;              // ip_frag_reinit after ip_frag_too_far
+	std::uint64_t reset_fragments = 0;     // the held fragments lost to them
 };
 
 class IpDefrag {
@@ -99,8 +99,7 @@ public:
 
 	explicit IpDefrag(std::int64_t timeout_ns = default_timeout_ns, std::uint32_t max_dist = default_max_dist)
 		: timeout_ns_(timeout_ns), max_dist_(max_dist)
-	{
-	}
+	{}
 
 	// ip_defrag(net, skb, IP_DEFRAG_LOCAL_DELIVER): first the queues whose timer ran out by the
 	// fragment's time go (ip_expire), then its queue is found or made (inet_frag_find) and the
@@ -125,15 +124,15 @@ private:
 		// By offset, disjoint (the rb-tree of run heads). The last one ends where
 		// fragments_tail does: only a fragment that reaches past it goes to the tail.
 		std::vector<Run> runs;
-		std::uint32_t length = 0;     // q.len: the datagram's length as far as known
-		std::uint32_t meat = 0;       // q.meat: the payload bytes held
-		bool first_in = false;        // INET_FRAG_FIRST_IN: the offset-0 fragment is here
-		bool last_in = false;         // INET_FRAG_LAST_IN: the MF=0 fragment is here
-		std::uint8_t ecn = 0;         // qp->ecn: IPFRAG_ECN_* bits seen
-		TransportStart transport{};   // from the offset-0 fragment, once in
-		std::uint32_t fragments = 0;  // held
-		std::uint32_t rid = 0;        // qp->rid: the peer's fragment count at its last fragment
-		std::int64_t expires_ns = 0;  // the timer: made (or reset) + ipfrag_time
+		std::uint32_t length = 0;    // q.len: the datagram's length as far as known
+		std::uint32_t meat = 0;      // q.meat: the payload bytes held
+		bool first_in = false;       // INET_FRAG_FIRST_IN: the offset-0 fragment is here
+		bool last_in = false;        // INET_FRAG_LAST_IN: the MF=0 fragment is here
+		std::uint8_t ecn = 0;        // qp->ecn: IPFRAG_ECN_* bits seen
+		TransportStart transport{};  // from the offset-0 fragment, once in
+		std::uint32_t fragments = 0; // held
+		std::uint32_t rid = 0;       // qp->rid: the peer's fragment count at its last fragment
+		std::int64_t expires_ns = 0; // the timer: made (or reset) + ipfrag_time
 	};
 	enum class Insert { ok, duplicate, overlap };
 

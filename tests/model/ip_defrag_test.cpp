@@ -77,7 +77,8 @@ TEST(IpDefrag, Overlap_DropsTheWholeQueue)
 {
 	IpDefrag defrag;
 	EXPECT_EQ(defrag.add(piece(5, 0, 1480, false)).result, DefragResult::held);
-	EXPECT_EQ(defrag.add(piece(5, 1000, 1480, false)).result, DefragResult::overlap); // past the tail, overlapping it
+	EXPECT_EQ(defrag.add(piece(5, 1000, 1480, false)).result,
+		  DefragResult::overlap); // past the tail, overlapping it
 	EXPECT_EQ(defrag.queues(), 0u);
 	EXPECT_EQ(defrag.add(piece(5, 1480, 1480, true)).result, DefragResult::held); // a new queue, no first fragment
 	EXPECT_EQ(defrag.stats().overlaps, 1u);

@@ -113,7 +113,7 @@ TEST_F(Topo, BrFdbUpdate_SentFrameLearnsTheSenderOnItsPort)
 	EXPECT_TRUE(topology.learn_sent_frame("c1", 1.0));
 	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1.0), "veth-c1");
 	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1e6), "veth-c1"); // still static: never ages
-	EXPECT_FALSE(topology.learn_sent_frame("c1", 2.0));               // only refreshed
+	EXPECT_FALSE(topology.learn_sent_frame("c1", 2.0));              // only refreshed
 	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 3.0).receivers, Names{"c1"});
 
 	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "vxlan42"), Error::none);
