@@ -417,6 +417,20 @@ InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const Mac
 	return result;
 }
 
+// br_input.c: br_handle_frame_finish drops a frame from a port in BR_STATE_DISABLED before it
+// learns; a port that forwards has BR_LEARNING (the default) and learns with br_fdb_update, which
+// moves every entry but BR_FDB_LOCAL and BR_FDB_STICKY ones, static entries included.
+bool Topology::learn_sent_frame(std::string_view name, double now)
+{
+	const Container *sender = container(name);
+	if (!sender || !bridge_port_forwards(sender->host_end))
+		return false;
+	BridgeFdb &table = fdbs_.find(sender->bridge)->second;
+	const std::optional<std::string> port_before = table.lookup(sender->mac, now);
+	table.learn(sender->mac, sender->host_end, now);
+	return port_before != sender->host_end;
+}
+
 const BridgeFdb *Topology::fdb(std::string_view bridge) const
 {
 	auto it = fdbs_.find(bridge);

@@ -130,6 +130,13 @@ public:
 	InnerFrameResult deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
 					     const MacAddress &destination, double now);
 
+	// br_handle_frame → br_handle_frame_finish for a frame the container sent, on its bridge's
+	// veth port: br_fdb_update learns the container's MAC there, as a received frame's source is
+	// learnt on the VXLAN port. True when that made the entry or moved it (where frames to the MAC
+	// go changed); false when only its age was refreshed, or the port does not forward (the bridge
+	// drops the frame without learning).
+	bool learn_sent_frame(std::string_view container, double now);
+
 	const BridgeFdb *fdb(std::string_view bridge) const;
 	BridgeFdb *fdb(std::string_view bridge);
 

@@ -91,7 +91,7 @@ private:
 		std::string text = read_word(node["verdict"], "verdict");
 		auto kind = parse_verdict_kind(text);
 		if (!kind)
-			fail("\"verdict\": \"" + text + "\" is not deliver, drop, transmit or ignore");
+			fail("\"verdict\": \"" + text + "\" is not deliver, drop, transmit, ignore or held");
 		return *kind;
 	}
 

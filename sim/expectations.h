@@ -1,6 +1,6 @@
 // E.jsonl: where frames really ended (scenario-format.md, "Expectations"). One JSON object per line:
 //   {"pkt":17,"verdict":"deliver","sock":"s1"}   {"pkt":19,"verdict":"deliver","sock":["r1","r2"]}
-//   {"pkt":18,"verdict":"drop","reason":"no_socket"}
+//   {"pkt":18,"verdict":"drop","reason":"no_socket"}   {"pkt":20,"verdict":"held"}
 #pragma once
 
 #include <cstdint>

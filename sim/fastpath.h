@@ -45,6 +45,9 @@ public:
 	// have built the outer headers itself (verdict and path set).
 	virtual bool tx(OverlayHost &host, Packet &pkt) = 0;
 	virtual void tx_sent(OverlayHost &host, const Packet &pkt) = 0;
+	// Whether tx() is asked before the container's bridge, so that a hit never reaches it (econ's
+	// hook is veth_xmit on the container's eth0); otherwise the bridge has seen the frame first.
+	virtual bool tx_hit_skips_bridge() const { return false; }
 
 	// Scenario events, after the model applied them.
 	virtual void socket_closed(std::uint64_t cookie) = 0;

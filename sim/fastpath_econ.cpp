@@ -29,6 +29,14 @@ std::optional<EconFlow> innermost_flow(const ParsedFrame &f)
 	if (f.is_vxlan() && l4 && l4->dst_port == kIanaVxlanPort) {
 		ip = f.inner_ip ? &*f.inner_ip : nullptr;
 		l4 = f.inner_l4 ? &*f.inner_l4 : nullptr;
+		// B17: the fragment offset is not checked, so a later inner fragment's first four payload
+		// bytes are read as its ports (they match a cached flow's only by chance).
+		if (ip && ip->fragment_offset != 0 && ip->payload_length() >= 4 &&
+		    ip->payload_offset() + 4 <= f.bytes.size()) {
+			const std::uint8_t *ports = f.bytes.data() + ip->payload_offset();
+			return EconFlow{ip->src.value, ip->dst.value, static_cast<std::uint16_t>(ports[0] << 8 | ports[1]),
+					static_cast<std::uint16_t>(ports[2] << 8 | ports[3]), ip->protocol};
+		}
 	}
 	if (!ip || !l4 || !l4->has_ports())
 		return std::nullopt;
@@ -98,6 +106,13 @@ public:
 		}
 		if (f.is_vxlan() && f.has(ParseReason::inner_bad_ip_checksum)) {
 			pkt.drop(Stage::econ_rx_deliver, "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
+			return FastRx::ended;
+		}
+		if (f.is_vxlan() && f.inner_ip && f.inner_ip->is_fragment()) {
+			// B17: econ_rx_deliver has no ip_defrag; udp_rcv (or tcp_v4_rcv) gets the fragment
+			// alone and drops it: its length field (or checksum) covers the whole datagram.
+			bugs_b17_++;
+			pkt.drop(Stage::econ_rx_deliver, "b17_fragment", "an inner fragment delivered as if whole; never reassembled");
 			return FastRx::ended;
 		}
 		if (!host.socket_open(found.socket)) {
@@ -174,6 +189,11 @@ public:
 		return true;
 	}
 
+	// econ_xmit is veth_xmit's first statement on the container's eth0: a hit goes straight to the
+	// NIC, past the bridge (and its learning) and vxlan_xmit (econ-spec.md, "What the TX fastpath
+	// skips").
+	bool tx_hit_skips_bridge() const override { return true; }
+
 	void tx_sent(OverlayHost &host, const Packet &pkt) override
 	{
 		auto outer = pkt.parsed.outer_header_bytes();
@@ -219,6 +239,8 @@ public:
 		out << "  events ECON does not invalidate on (bind/connect/listen, device, FDB, VNI, netns) "
 		    << ignored_events_ << "; B1 use-after-free " << bugs_b1_ << ", deliveries to closed sockets (B4/B14) "
 		    << bugs_b14_ << "\n";
+		if (bugs_b17_)
+			out << "  inner fragments delivered as whole datagrams (B17) " << bugs_b17_ << "\n";
 	}
 
 private:
@@ -249,7 +271,7 @@ private:
 	std::uint64_t hits_ = 0, no_key_ = 0, flow_mismatch_ = 0, tx_hits_ = 0;
 	std::uint64_t inserted_ = 0, overwritten_ = 0, refreshed_ = 0, guarded_ = 0;
 	std::uint64_t removals_ = 0, buckets_visited_ = 0, removed_ = 0, left_behind_ = 0, flushes_ = 0;
-	std::uint64_t ignored_events_ = 0, bugs_b1_ = 0, bugs_b14_ = 0;
+	std::uint64_t ignored_events_ = 0, bugs_b1_ = 0, bugs_b14_ = 0, bugs_b17_ = 0;
 };
 
 } // namespace

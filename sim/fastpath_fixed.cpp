@@ -138,6 +138,9 @@ public:
 
 	bool tx(OverlayHost &host, Packet &pkt) override
 	{
+		// A fragment never takes the fast path and never makes an entry (B17), either way.
+		if (pkt.parsed.inner_ip && pkt.parsed.inner_ip->is_fragment())
+			return false;
 		std::uint64_t cookie = host.socket_cookie(pkt.socket);
 		fpmap_flow key = flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
 		unsigned cpu = tx_cpu(key);

@@ -100,8 +100,9 @@ bool HostPipeline::gro_cell_segment(Packet &pkt)
 
 void HostPipeline::backlog_segment(Packet &pkt)
 {
-	if (run(Stage::ip_rcv_container, ip_rcv_container, pkt) && run(Stage::socket_lookup, socket_lookup, pkt) &&
-	    run(Stage::deliver, deliver, pkt))
+	const bool fragment = pkt.parsed.inner_ip && pkt.parsed.inner_ip->is_fragment();
+	if (run(Stage::ip_rcv_container, ip_rcv_container, pkt) && (!fragment || run(Stage::ip_defrag, ip_defrag, pkt)) &&
+	    run(Stage::socket_lookup, socket_lookup, pkt) && run(Stage::deliver, deliver, pkt))
 		count_end(Stage::deliver, pkt);
 }
 
@@ -123,6 +124,17 @@ const Packet &HostPipeline::process(const CaptureFrame &frame, bool trace)
 void HostPipeline::finish()
 {
 	host_.apply_remaining_events(*fastpath_);
+}
+
+void HostPipeline::summarize_defrag(std::ostream &out) const
+{
+	const model::DefragStats &s = host_.defrag().stats();
+	if (s.held + s.reassembled + s.duplicates + s.overlaps + s.invalid == 0)
+		return;
+	out << "reassembly (ip_defrag): datagrams " << s.reassembled << ", fragments held " << s.held
+	    << ", duplicates " << s.duplicates << ", overlaps " << s.overlaps << ", invalid " << s.invalid
+	    << "; queues timed out " << s.timed_out << " (" << s.timed_out_fragments << " fragments), reset "
+	    << s.resets << " (" << s.reset_fragments << " fragments), still open " << host_.defrag().queues() << "\n";
 }
 
 void HostPipeline::summarize_stages(std::ostream &out) const

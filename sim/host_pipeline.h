@@ -56,7 +56,7 @@ public:
 	bool nic_segment(Packet &pkt, bool fastpath_allowed = true);
 	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx. True: on to the per-CPU backlog.
 	bool gro_cell_segment(Packet &pkt);
-	// process_backlog: ip_rcv_container, socket_lookup, deliver.
+	// process_backlog: ip_rcv_container, ip_defrag (an inner fragment), socket_lookup, deliver.
 	void backlog_segment(Packet &pkt);
 	// After a packet's last segment: the verdict's flow.
 	static void complete_verdict(Packet &pkt);
@@ -70,6 +70,8 @@ public:
 	const StageCount &stage_count(Stage stage) const { return stage_counts_[static_cast<std::size_t>(stage)]; }
 	void summarize_fastpath(std::ostream &out) const { fastpath_->summarize(out); }
 	void summarize_stages(std::ostream &out) const;
+	// The reassembly queues' counts, when any fragment came (nothing otherwise).
+	void summarize_defrag(std::ostream &out) const;
 
 private:
 	using StageFunction = bool (*)(StageContext &, Packet &);

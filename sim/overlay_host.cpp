@@ -355,6 +355,7 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		fastpath.device_changed(host_end, FPMAP_EV_DEV_DELETE);
 		fastpath.device_changed(container_end, FPMAP_EV_DEV_DELETE);
 		fastpath.netns_exit(netns_id(event.ns));
+		defrag_.forget_namespace(event.ns);
 		break;
 	}
 	}

@@ -14,6 +14,7 @@
 
 #include "fastpath.h"
 #include "model/host.h"
+#include "model/ip_defrag.h"
 #include "scenario.h"
 
 namespace econsim::sim {
@@ -80,6 +81,10 @@ public:
 	};
 	std::optional<std::uint16_t> outer_source_port(const InnerFlow &flow, std::uint16_t port);
 
+	// The IPv4 reassembly queues of every namespace (each namespace's fqdir).
+	model::IpDefrag &defrag() { return defrag_; }
+	const model::IpDefrag &defrag() const { return defrag_; }
+
 private:
 	void build_devices();
 	void index_udp_senders();
@@ -122,6 +127,7 @@ private:
 	std::map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
 	std::unordered_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
 	std::unordered_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
+	model::IpDefrag defrag_;
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
 };

@@ -66,6 +66,9 @@ struct Packet {
 	model::MacAddress inner_dst_mac;
 	std::string socket;         // the socket that took it, when one did
 	std::optional<model::TcpEvent> tcp_event; // what tcp_v4_rcv's state machine did with it
+	// The frame completed a fragmented datagram: the first fragment's transport header, which
+	// the whole datagram starts with (this frame may carry none).
+	std::optional<TransportHeader> reassembled_l4;
 
 	Verdict verdict;
 
@@ -88,6 +91,15 @@ struct Packet {
 	void ignore(Stage stage, std::string_view reason, Why &&why = {})
 	{
 		end(VerdictKind::ignore, "ignore: ", stage, reason, std::forward<Why>(why));
+	}
+	// Kept for reassembly: the verdict is the datagram's, on the fragment that completes it.
+	template <class Why = std::string_view>
+	void hold(Stage stage, Why &&why = {})
+	{
+		verdict.verdict = VerdictKind::held;
+		verdict.reason.reset();
+		if (tracing)
+			steps.push_back({stage, "held", explanation(std::forward<Why>(why))});
 	}
 
 private:

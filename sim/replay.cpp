@@ -78,6 +78,10 @@ std::string econ_cause(const Scenario &scenario, const Verdict &econ, const Verd
 		return "B1: econ_rx frees the skb on a bad outer header and GRO goes on with it";
 	if (econ.reason == "b14_closed_socket")
 		return "B4+B14: the close left this entry behind; delivery to a freed socket";
+	if (econ.reason == "b17_fragment")
+		return "B17: an inner fragment hit the cache and went to udp_rcv alone; no ip_defrag";
+	if (econ.verdict == VerdictKind::held)
+		return "B17: a fragment of a datagram whose first fragment the fast path took alone: never completed";
 	if (econ.reason == "tx_template_mismatch")
 		return "B8 (TX): the key hashes ports only; another peer's outer header";
 	if (econ.verdict == VerdictKind::deliver && econ.vni && econ.sock &&
@@ -140,7 +144,8 @@ public:
 		out << "paths:";
 		list(out, by_path_, {Path::fast, Path::slow});
 		out << "verdicts:";
-		list(out, by_verdict_, {VerdictKind::deliver, VerdictKind::drop, VerdictKind::ignore, VerdictKind::transmit});
+		list(out, by_verdict_,
+		     {VerdictKind::deliver, VerdictKind::drop, VerdictKind::held, VerdictKind::ignore, VerdictKind::transmit});
 		if (!drops_.empty()) {
 			out << "drops by reason:";
 			list(out, drops_);
@@ -200,7 +205,7 @@ private:
 	std::uint64_t l4_checksums_unverified_ = 0;
 	std::array<std::uint64_t, 3> by_dir_{};
 	std::array<std::uint64_t, 2> by_path_{};
-	std::array<std::uint64_t, 4> by_verdict_{};
+	std::array<std::uint64_t, 5> by_verdict_{};
 	ByName drops_, ignored_, tx_mismatches_;
 };
 
@@ -310,6 +315,7 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 		    << to_string(mode) << "\n";
 		summary.print(out);
 		pipeline.summarize_fastpath(out);
+		pipeline.summarize_defrag(out);
 		pipeline.summarize_stages(out);
 		if (timed)
 			timed->summarize(out);

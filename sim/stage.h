@@ -26,6 +26,7 @@ namespace econsim::sim {
 	X(veth_xmit)          /* veth_xmit → netif_rx */                                    \
 	X(enqueue_to_backlog) /* the per-CPU backlog queue (--timing) */                     \
 	X(ip_rcv_container)   /* ip_rcv_core + ip_route_input_noref, container namespace */  \
+	X(ip_defrag)          /* ip_local_deliver → ip_defrag, container namespace */        \
 	X(socket_lookup)      /* __udp4_lib_lookup / __inet_lookup_skb */                    \
 	X(deliver)            /* udp_queue_rcv_skb / tcp_v4_do_rcv */                        \
 	X(vxlan_xmit)         /* vxlan_xmit → udp_tunnel_xmit_skb */

@@ -12,7 +12,9 @@ namespace econsim::sim {
 
 enum class Direction { rx, tx, other };   // addressed to this host, sent by it, neither
 enum class Path { fast, slow };
-enum class VerdictKind { deliver, drop, transmit, ignore };
+// held: an IPv4 fragment the receiving stack keeps for reassembly (docs/scenario-extensions.md);
+// the fragment that completes the datagram carries the whole datagram's verdict.
+enum class VerdictKind { deliver, drop, transmit, ignore, held };
 
 struct Verdict {
 	std::uint64_t pkt = 0;             // frame number from 1
@@ -50,13 +52,15 @@ constexpr std::string_view to_string(VerdictKind kind)
 	case VerdictKind::drop: return "drop";
 	case VerdictKind::transmit: return "transmit";
 	case VerdictKind::ignore: return "ignore";
+	case VerdictKind::held: return "held";
 	}
 	return "?";
 }
 
 constexpr std::optional<VerdictKind> parse_verdict_kind(std::string_view text)
 {
-	for (VerdictKind kind : {VerdictKind::deliver, VerdictKind::drop, VerdictKind::transmit, VerdictKind::ignore})
+	for (VerdictKind kind :
+	     {VerdictKind::deliver, VerdictKind::drop, VerdictKind::transmit, VerdictKind::ignore, VerdictKind::held})
 		if (to_string(kind) == text)
 			return kind;
 	return std::nullopt;

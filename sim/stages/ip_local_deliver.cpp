@@ -1,7 +1,7 @@
 // ip_route_input_noref → ip_local_deliver for one level of the packet, shared by ip_rcv (the outer
 // header, in the host namespace) and ip_rcv_container (the inner one, in a container's): the
-// destination is an address of the namespace, the datagram is whole, and it is UDP or TCP with
-// ports, which is all a socket can take.
+// destination is an address of the namespace, the datagram is whole (or, inner, a fragment for
+// ip_defrag), and it is UDP or TCP with ports, which is all a socket can take.
 #include "stages.h"
 
 #include "model/topology.h"
@@ -27,7 +27,9 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 		return false;
 	}
 	if (at.ip.is_fragment()) {
-		// ip_defrag would hold it until the datagram is whole; the replay does not reassemble.
+		if (at.reassembles)
+			return true; // ip_defrag's to decide, before any protocol sees it
+		// Outer fragments: ip_defrag in the host would reassemble them before UDP; not modelled.
 		pkt.drop(at.stage, "fragment", [&] { return std::string(at.level) + " IPv4 fragment: reassembly is not modelled"; });
 		return false;
 	}

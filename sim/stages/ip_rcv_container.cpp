@@ -21,8 +21,13 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 			return false;
 		}
 	}
-	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv_container, "inner", pkt.ns, *f.inner_ip, f.inner_l4}))
+	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv_container, "inner", pkt.ns, *f.inner_ip, f.inner_l4, true}))
 		return false;
+	if (f.inner_ip->is_fragment()) {
+		pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + pkt.ns + ": a fragment"; },
+			 "ip_local_deliver hands it to ip_defrag first");
+		return true;
+	}
 	std::uint8_t proto = f.inner_ip->protocol;
 	pkt.flow = model::FiveTuple{
 		proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,

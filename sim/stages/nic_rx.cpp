@@ -4,6 +4,7 @@
 #include "stages.h"
 
 #include "../rss_hash.h"
+#include "model/topology.h"
 
 namespace econsim::sim {
 
@@ -62,6 +63,13 @@ bool nic_rx(StageContext &ctx, Packet &pkt)
 	if (pkt.dir == Direction::tx) {
 		pkt.step(Stage::nic_rx, [&] { return "transmitted by " + scenario.host.nic.name; });
 		return true;
+	}
+	// A NIC that is down passes nothing up: dev_close → __dev_close_many clears netif_running and
+	// calls ndo_stop, which disables the NIC's NAPI instances (net/core/dev.c, 6.1), so no frame
+	// reaches mlx5e_handle_rx_cqe, let alone a protocol or the fast path's hook.
+	if (!ctx.host.model().topology().is_up(scenario.host.nic.name)) {
+		pkt.drop(Stage::nic_rx, "device_down", [&] { return scenario.host.nic.name + " is down"; });
+		return false;
 	}
 	pkt.rss_hash = outer_hash(scenario.host.rss, f);
 	pkt.cpu = rss_cpu(pkt.rss_hash, static_cast<unsigned>(scenario.host.cpus));

@@ -75,6 +75,8 @@ bool tcp_received(StageContext &ctx, Packet &pkt, const model::TcpResult &r)
 
 const TransportHeader &l4_of(const Packet &pkt)
 {
+	if (pkt.reassembled_l4)
+		return *pkt.reassembled_l4;
 	return pkt.parsed.is_vxlan() ? *pkt.parsed.inner_l4 : *pkt.parsed.outer_l4;
 }
 

@@ -1,7 +1,7 @@
 // The overlay host's stages, one file each, named after the kernel path each models. A stage
 // returns true to hand the packet on; false when it decided the packet (the verdict says how).
 // Receive: nic_rx → ip_rcv → udp_rcv → vxlan_rcv → br_handle_frame → veth_xmit →
-//          ip_rcv_container → socket_lookup → deliver
+//          ip_rcv_container → (ip_defrag, for a fragment) → socket_lookup → deliver
 // Transmit: nic_rx → vxlan_xmit
 #pragma once
 
@@ -33,6 +33,9 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt);
 bool veth_xmit(StageContext &ctx, Packet &pkt);
 // ip_rcv_core + ip_route_input_noref in the container's namespace.
 bool ip_rcv_container(StageContext &ctx, Packet &pkt);
+// ip_local_deliver → ip_defrag in the container's namespace, for an inner fragment: held, or the
+// whole datagram on to the socket lookup, or dropped (with its queue, for an overlap).
+bool ip_defrag(StageContext &ctx, Packet &pkt);
 // __udp4_lib_lookup / __inet_lookup_skb + tcp_v4_rcv's state machine, asking model/.
 bool socket_lookup(StageContext &ctx, Packet &pkt);
 // udp_queue_rcv_skb / tcp_v4_do_rcv: the verdict, and the fast path told of the delivery.
@@ -41,14 +44,17 @@ bool deliver(StageContext &ctx, Packet &pkt);
 bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 
 // Shared by ip_rcv and ip_rcv_container: ip_route_input_noref → ip_local_deliver for the IPv4
-// header `ip` (and the L4 header under it) in namespace `ns`: a local address, not a fragment,
-// UDP or TCP with ports. `level` ("outer", "inner") names the header in the explanations.
+// header `ip` (and the L4 header under it) in namespace `ns`: a local address, then a whole
+// datagram that is UDP or TCP with ports. A fragment goes on to reassembly where `reassembles`
+// (the inner level: ip_defrag decides it); elsewhere it is dropped. `level` ("outer", "inner")
+// names the header in the explanations.
 struct LocalDelivery {
 	Stage stage;
 	const char *level;
 	std::string_view ns;
 	const Ipv4Header &ip;
 	const std::optional<TransportHeader> &l4;
+	bool reassembles = false;
 };
 bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
 

@@ -262,6 +262,9 @@ void check_verdict(const Verdict &v, const CaptureFrame &frame, const Scenario &
 	case VerdictKind::transmit:
 		CHECK(v.dir == Direction::tx && !v.sock);
 		break;
+	case VerdictKind::held: // an inner fragment kept for reassembly
+		CHECK(v.dir == Direction::rx && !v.sock && !v.reason);
+		break;
 	}
 	if (v.dir == Direction::rx && v.cpu)
 		CHECK(*v.cpu < static_cast<unsigned>(s.host.cpus));

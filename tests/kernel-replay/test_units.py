@@ -299,6 +299,35 @@ events:
                 scenario_file.load(f.name)
 
 
+def load_command():
+    """The kernel-replay command itself (a script without .py), for its helpers."""
+    import importlib.machinery
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay/kernel-replay")
+    loader = importlib.machinery.SourceFileLoader("kernel_replay_command", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+class Neighbours(unittest.TestCase):
+    def test_a_sent_frames_destination_is_a_neighbour_of_its_bridge_under_every_vni_it_had(self):
+        # Case 184 of random-cases seed 14: the only frame on VNI 42 is one c2 sends; without a
+        # neighbour for its destination c2 asks ARP and the datagram never leaves.
+        s = scenario_file.Scenario(path="s.yaml", nic_name="eth0", nic_mac="02:00:00:00:00:02",
+                                   nic_ip="192.168.0.2/24", nic_mtu=1500,
+                                   vxlan=[{"name": "vxlan42", "vni": 42, "port": 4789, "bridge": "br42"},
+                                          {"name": "vxlan43", "vni": 43, "port": 4789, "bridge": "br43"}],
+                                   bridges=[], containers=[],
+                                   events=[{"op": "vni", "dev": "vxlan43", "vni": 44, "t_ns": 1, "order": 0}])
+        sent = frames.parse(1, 0, vxlan_frame(vni=42), {4789})  # taken as sent: its inner destination counts
+        received_on_44 = frames.parse(2, 0, vxlan_frame(vni=44), {4789})
+        outer, inner = load_command().sources(s, [(sent, "tx"), (received_on_44, "rx")])
+        self.assertEqual(outer, {"192.168.0.1": "02:00:00:00:00:01"})
+        self.assertEqual(inner["br42"], {"10.233.1.2": "02:2a:0a:e9:01:02"})  # the sent frame's destination
+        self.assertEqual(inner["br43"], {"10.233.2.2": "02:2a:0a:e9:02:02"})  # VNI 44 is vxlan43's after the event
+
+
 class Expectations(unittest.TestCase):
     def test_met_and_unmet_and_not_reproduced_are_counted_apart(self):
         expect = {1: {"verdict": "deliver", "sock": ["r1", "r2"]}, 2: {"verdict": "drop"}, 3: {"verdict": "deliver", "sock": "s1"},

@@ -103,6 +103,26 @@ TEST_F(Topo, ShouldDeliver_NotBackOutOfTheIngressPort)
 	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).drop_reason, "fdb_same_port");
 }
 
+// br_handle_frame_finish on the container's port: a frame the container sends teaches its bridge
+// where its MAC is, moving a static entry an `fdb` event put elsewhere (br_fdb_update moves every
+// entry but local and sticky ones). A port that does not forward drops the frame unlearned.
+TEST_F(Topo, BrFdbUpdate_SentFrameLearnsTheSenderOnItsPort)
+{
+	Topology &topology = host.topology();
+	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "vxlan42"), Error::none); // moved away
+	EXPECT_TRUE(topology.learn_sent_frame("c1", 1.0));
+	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1.0), "veth-c1");
+	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 1e6), "veth-c1"); // still static: never ages
+	EXPECT_FALSE(topology.learn_sent_frame("c1", 2.0));              // only refreshed
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 3.0).receivers, Names{"c1"});
+
+	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "vxlan42"), Error::none);
+	ASSERT_EQ(host.set_link("veth-c1", false), Error::none);
+	EXPECT_FALSE(topology.learn_sent_frame("c1", 4.0));
+	EXPECT_EQ(topology.fdb("br42")->lookup(c1_mac, 4.0), "vxlan42");
+	EXPECT_FALSE(topology.learn_sent_frame("no-such-container", 4.0));
+}
+
 // veth_open/veth_close: with the container end down the host end has no carrier, so the bridge
 // port stops forwarding (br_port_carrier_check → br_stp_disable_port) and forgets what it
 // learned there (br_fdb_delete_by_port).

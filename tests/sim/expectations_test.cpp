@@ -24,9 +24,10 @@ TEST(Expectations, ReadsEachFormOfTheDoc)
 {"pkt":19,"verdict":"deliver","sock":["r1","r2"]}
 {"pkt": 3, "verdict": "ignore", "reason": "not_ipv4"}
 {"pkt":20,"verdict":"transmit"}
+{"pkt":21,"verdict":"held"}
 )",
 					    "E.jsonl");
-	ASSERT_EQ(e.all().size(), 5u);
+	ASSERT_EQ(e.all().size(), 6u);
 	EXPECT_EQ(e.all().front().pkt, 3u); // sorted by frame
 	const Expectation *e17 = e.find(17);
 	ASSERT_TRUE(e17);
@@ -36,6 +37,7 @@ TEST(Expectations, ReadsEachFormOfTheDoc)
 	EXPECT_EQ(e.find(19)->line, 4);
 	EXPECT_EQ(e.find(3)->reason, "not_ipv4");
 	EXPECT_EQ(e.find(20)->verdict, VerdictKind::transmit);
+	EXPECT_EQ(e.find(21)->verdict, VerdictKind::held); // a fragment kept for reassembly
 	EXPECT_EQ(e.find(4), nullptr);
 	EXPECT_EQ(e.find(100), nullptr);
 }
@@ -78,7 +80,8 @@ TEST(ExpectationErrors, BadLinesNameFileAndLine)
 	const std::string good = "{\"pkt\":1,\"verdict\":\"drop\"}\n";
 	expect_error(good + "{\"pkt\":2,\"verdict\":\"deliver\",\"sock\":\"s1\"\n", 2, "not valid JSON");
 	expect_error(good + "pkt 2 drop\n", 2, "not a JSON object");
-	expect_error(good + "{\"pkt\":2,\"verdict\":\"dropped\"}\n", 2, "deliver, drop, transmit or ignore");
+	expect_error(good + "{\"pkt\":2,\"verdict\":\"dropped\"}\n", 2, "deliver, drop, transmit, ignore or held");
+	expect_error(good + "{\"pkt\":2,\"verdict\":\"held\",\"sock\":\"s1\"}\n", 2, "\"deliver\" only");
 	expect_error(good + "{\"pkt\":0,\"verdict\":\"drop\"}\n", 2, "frame number from 1");
 	expect_error(good + "{\"pkt\":\"2\",\"verdict\":\"drop\"}\n", 2, "frame number from 1");
 	expect_error(good + "{\"pkt\":2.5,\"verdict\":\"drop\"}\n", 2, "frame number from 1");
