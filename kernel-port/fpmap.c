@@ -704,16 +704,22 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 }
 
 /*
- * Writes entry i from fresh under the entry's sequence count, odd while the
- * fields change: a reader that read any of them meanwhile counts a miss.
+ * Writes entry i from fresh, and its cold part's generations from gens, under
+ * the entry's sequence count, odd while the fields change: a reader that read
+ * any of them meanwhile (the cold part when the epoch moved) counts a miss.
  */
-static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh)
+static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh,
+			  const struct fpmap_gens *gens)
 {
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
 	u16 *seq = fpmap_seq_of(t, t->kind, i);
 	u16 odd = *seq + 1;
 
 	WRITE_ONCE(*seq, odd);
 	smp_wmb(); /* odd before any field changes */
+	cold->gen_sum = gens->sum;
+	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
+	cold->nr_devs = gens->nr_devs;
 	if (t->kind == FPMAP_RX) {
 		const struct fpmap_rx_entry *src = container_of(fresh, struct fpmap_rx_entry, head);
 		struct fpmap_rx_entry *e = fpmap_rx_at(t, i);
@@ -746,7 +752,6 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 u32 ticket)
 {
 	struct fpmap_table *t;
-	struct fpmap_cold *cold;
 	struct fpmap_cpu *c;
 	u32 i, old;
 	int err = 0;
@@ -773,11 +778,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 		err = -ENOMEM;
 		goto unlock;
 	}
-	fpmap_rewrite(t, i, fresh);
-	cold = fpmap_cold_at(t, i);
-	cold->gen_sum = gens->sum;
-	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
-	cold->nr_devs = gens->nr_devs;
+	fpmap_rewrite(t, i, fresh, gens);
 	fpmap_sock_link(map, t, i);
 	fpmap_fill_slot(t, i);
 	WRITE_ONCE(t->count, t->count + 1);
