@@ -9,8 +9,8 @@
  *    past the bucket (open addressing, linear probing; a lookup stops at the
  *    first bucket without such entries);
  *  - the entry of slot s of bucket b is entry b * 15 + s: no index is stored.
- *    RX entries are allocated at create, TX entries in chunks of 128 when
- *    an insert first lands in one. The part a lookup reads (key, hash,
+ *    Entries come in chunks of 128, allocated when an insert first lands
+ *    in one. The part a lookup reads (key, hash,
  *    checked epoch, value, a sequence count) is one cache line for RX, two
  *    for TX; a cold part (generations, cookie chain) is apart. 4 slots for
  *    every 3 entries of capacity;
@@ -136,8 +136,6 @@ struct fpmap_table {
 	struct fpmap_bucket *buckets;
 	u32 nr_buckets;
 	void **hot;			/* chunk directory: entries a lookup reads */
-	void *flat_hot;			/* RX: every entry, allocated at create */
-	struct fpmap_cold *flat_cold;
 	/* Writers only, under the CPU's lock. */
 	struct fpmap_cold **cold;	/* chunk directory: the cold parts */
 	u32 *sock_heads;		/* cookie index: the CPU's, from this table's column */
@@ -290,7 +288,9 @@ static u32 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry
 
 static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
 {
-	return &((struct fpmap_rx_entry *)t->flat_hot)[i];
+	struct fpmap_rx_entry *chunk = READ_ONCE(t->hot[i >> FPMAP_CHUNK_BITS]);
+
+	return &chunk[i & FPMAP_CHUNK_MASK];
 }
 
 static struct fpmap_tx_entry *fpmap_tx_at(const struct fpmap_table *t, u32 i)
@@ -982,10 +982,7 @@ static void fpmap_free_table(struct fpmap_table *t)
 {
 	u32 chunk;
 
-	if (t->flat_hot || t->flat_cold) {
-		kvfree(t->flat_hot);
-		kvfree(t->flat_cold);
-	} else if (t->hot && t->cold)
+	if (t->hot && t->cold)
 		for (chunk = 0; chunk < fpmap_chunks(t); chunk++) {
 			kfree(t->hot[chunk]);
 			kfree(t->cold[chunk]);
@@ -998,8 +995,6 @@ static void fpmap_free_table(struct fpmap_table *t)
 static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t, enum fpmap_table_kind kind)
 {
-	u32 chunk;
-
 	t->kind = kind;
 	t->entry_size = kind == FPMAP_RX ? sizeof(struct fpmap_rx_entry) :
 					   sizeof(struct fpmap_tx_entry);
@@ -1011,18 +1006,6 @@ static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 	t->sock_heads = c->sock_heads + kind;
 	if (!t->buckets || !t->hot || !t->cold)
 		return -ENOMEM;
-	if (kind == FPMAP_RX) {
-		t->flat_hot = kvcalloc(t->nr_buckets * FPMAP_SLOTS, t->entry_size, GFP_KERNEL);
-		t->flat_cold = kvcalloc(t->nr_buckets * FPMAP_SLOTS, sizeof(*t->flat_cold),
-					GFP_KERNEL);
-		if (!t->flat_hot || !t->flat_cold)
-			return -ENOMEM;
-		for (chunk = 0; chunk < fpmap_chunks(t); chunk++) {
-			t->hot[chunk] = (char *)t->flat_hot +
-					chunk * FPMAP_CHUNK_ENTRIES * t->entry_size;
-			t->cold[chunk] = t->flat_cold + chunk * FPMAP_CHUNK_ENTRIES;
-		}
-	}
 	return 0;
 }
 
