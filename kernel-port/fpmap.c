@@ -4,15 +4,18 @@
  * README.md.
  *
  * Layout, per CPU and per table (RX, TX):
- *  - buckets of one cache line: 12 slots, each a tag (8 bits of the hash,
- *    never 0) and a u32 entry index, plus a count of entries that probed past
- *    the bucket (open addressing, linear probing; a lookup stops at the first
- *    bucket without such entries);
- *  - entries in chunks of 128, allocated as the table fills, up to the
- *    capacity: the part a lookup reads (key, hash, checked epoch, value, a
- *    sequence count) in one cache line for RX, two for TX, and a cold part
- *    (generations, cookie chain) apart;
- *  - a cookie index (u32 heads, chains through the cold parts) for close.
+ *  - buckets of 16 bytes, four to a cache line: 15 one-byte tags (8 bits of
+ *    the hash, never 0; 0 is an empty slot) and a count of entries that probed
+ *    past the bucket (open addressing, linear probing; a lookup stops at the
+ *    first bucket without such entries);
+ *  - the entry of slot s of bucket b is entry b * 15 + s: no index is stored.
+ *    Entries come in chunks of 128, allocated when an insert first lands
+ *    in one. The part a lookup reads (key, hash,
+ *    checked epoch, value, a sequence count) is one cache line for RX, two
+ *    for TX; a cold part (generations, cookie chain) is apart. 4 slots for
+ *    every 3 entries of capacity;
+ *  - a cookie index per CPU (u32 heads, RX and TX side by side, chains
+ *    through the cold parts) for close.
  *
  * Locking:
  *  - readers (lookups) take no lock, with bottom halves off, so the per-CPU
@@ -20,12 +23,12 @@
  *    is freed before fpmap_destroy();
  *  - each CPU's tables have one spinlock, taken by inserts on that CPU and by
  *    invalidations from any CPU; nothing takes two of them at once;
- *  - a writer fills an entry, then its slot's tag, then its index (release);
- *    a reader loads the index with acquire and compares the whole key, so a
- *    tag and an index seen from two different moments can only be a miss;
- *  - an entry taken out of its slot is reused at once, by an insert on its
- *    CPU: a writer makes the entry's sequence count odd while it rewrites the
- *    entry, and a reader that saw the count change (or odd) counts a miss.
+ *  - a writer fills an entry, then its slot's tag (release); a reader reads
+ *    the entry only after the tag (smp_rmb) and compares the whole key;
+ *  - an emptied slot's entry is rewritten by the next insert on its CPU that
+ *    takes the slot: the writer makes the entry's sequence count odd while it
+ *    rewrites the entry, and a reader that saw the count change (or odd)
+ *    counts a miss.
  *
  * Validation: every event that can change where the slow path sends a flow
  * bumps a generation counter (socket port, namespace, device) and, around it,
@@ -66,11 +69,11 @@ enum fpmap_gen_kind {
 	FPMAP_GEN_DEV,		/* (netns, ifindex) */
 };
 
-#define FPMAP_SLOTS 12			/* per bucket */
+#define FPMAP_SLOTS 15			/* per bucket */
 #define FPMAP_DISPLACED 15		/* tag byte that counts entries probed past */
 #define FPMAP_DISPLACED_STUCK U8_MAX	/* saturated: never decremented again */
-#define FPMAP_LOAD_DIVISOR 2		/* buckets hold at most half their slots' worth */
-#define FPMAP_NONE U32_MAX		/* no entry: an empty slot, the end of a list */
+#define FPMAP_SLOTS_PER_3_ENTRIES 4	/* load factor at capacity: at most 3/4 */
+#define FPMAP_NONE U32_MAX		/* no entry: the end of a list */
 #define FPMAP_CHUNK_BITS 7
 #define FPMAP_CHUNK_ENTRIES BIT(FPMAP_CHUNK_BITS)
 #define FPMAP_CHUNK_MASK (FPMAP_CHUNK_ENTRIES - 1)
@@ -81,15 +84,14 @@ enum fpmap_gen_kind {
 #define FPMAP_EVICT_SECOND_CHANCES 8
 
 /*
- * One cache line: tags 0..11 (0: empty), 12..14 unused (always 0), 15 the
- * count of entries that probed past this bucket; then the 12 entry indices.
+ * A quarter of a cache line: tags 0..14 (0: empty), 15 the count of entries
+ * that probed past this bucket. Slot s's entry is entry b * FPMAP_SLOTS + s.
  */
 struct fpmap_bucket {
 	union {
 		u8 tag[16];
 		u64 tag_word[2];
 	};
-	u32 index[FPMAP_SLOTS];
 };
 
 /* The start of both entry types: what writers need of any entry. */
@@ -122,11 +124,10 @@ struct fpmap_tx_entry {
 struct fpmap_cold {
 	u32 gen_sum;		/* sum of the generations recorded at insert */
 	u32 sock_prev;
-	u32 sock_next;		/* cookie chain; the free list */
+	u32 sock_next;		/* cookie chain */
 	u16 dev_slot[FPMAP_PATH_MAX];
 	u8 nr_devs;
-	bool live;		/* in a slot (not free) */
-} __aligned(32);
+};
 
 struct fpmap_cpu;
 
@@ -137,19 +138,22 @@ struct fpmap_table {
 	void **hot;			/* chunk directory: entries a lookup reads */
 	/* Writers only, under the CPU's lock. */
 	struct fpmap_cold **cold;	/* chunk directory: the cold parts */
-	u32 *sock_heads;		/* cookie index */
+	u32 *sock_heads;		/* cookie index: the CPU's, from this table's column */
 	enum fpmap_table_kind kind;
 	u32 entry_size;
 	u32 count;			/* live entries */
-	u32 allocated;			/* entries in chunks so far */
-	u32 hand;			/* eviction clock */
-	u32 free;			/* list of entries out of their slots */
+	u32 hand;			/* eviction clock, an entry number */
 };
 
 struct fpmap_cpu {
 	struct fpmap_table rx;
 	struct fpmap_table tx;
 	spinlock_t lock;	/* writers: tables (but for the readers' bits), writer stats */
+	/*
+	 * Cookie chain heads, RX and TX side by side: a close reads one line
+	 * per CPU for both tables.
+	 */
+	u32 *sock_heads;
 	struct fpmap_stats stats;
 };
 
@@ -399,9 +403,9 @@ static __always_inline u32 fpmap_tag_matches(const struct fpmap_bucket *b, u8 ta
 	u64 lo = le64_to_cpu(READ_ONCE(b->tag_word[0])) ^ spread;
 	u64 hi = le64_to_cpu(READ_ONCE(b->tag_word[1])) ^ spread;
 
-	/* Word 1 holds slots 8..11, then bytes that are not slots. */
+	/* Word 1 holds slots 8..14, then the displaced count. */
 	return fpmap_gather_bytes(fpmap_zero_bytes(lo)) |
-	       (fpmap_gather_bytes(fpmap_zero_bytes(hi)) & 0xf) << 8;
+	       (fpmap_gather_bytes(fpmap_zero_bytes(hi)) & 0x7f) << 8;
 }
 
 static u32 fpmap_displaced(const struct fpmap_bucket *b)
@@ -428,12 +432,11 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 		u32 m;
 
 		for (m = fpmap_tag_matches(bucket, tag); m; m &= m - 1) {
-			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
-			u32 i = smp_load_acquire(&bucket->index[__ffs(m)]);
+			u32 i = b * FPMAP_SLOTS + __ffs(m);
 			const struct fpmap_entry_head *e;
 
-			if (i == FPMAP_NONE)
-				continue;
+			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
+			smp_rmb();
 			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
 			*seq = smp_load_acquire(fpmap_seq_of(t, kind, i));
 			e = fpmap_head_of(t, kind, i);
@@ -540,7 +543,7 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 
 static u32 *fpmap_sock_head(const struct fpmap *map, const struct fpmap_table *t, u64 cookie)
 {
-	return &t->sock_heads[hash_64(cookie, map->sock_bits)];
+	return &t->sock_heads[2 * hash_64(cookie, map->sock_bits)];
 }
 
 static void fpmap_sock_link(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -568,58 +571,43 @@ static void fpmap_sock_unlink(const struct fpmap *map, struct fpmap_table *t, u3
 }
 
 /*
- * Entry i leaves the cookie index and the count for the free list. A reader
- * may still be reading it: the insert that reuses it moves its sequence count.
+ * Entry i leaves the cookie index and the count; its slot is empty already. A
+ * reader may still be reading it: the insert that takes the slot again moves
+ * its sequence count.
  */
 static void fpmap_retire(const struct fpmap *map, struct fpmap_table *t, u32 i)
 {
-	struct fpmap_cold *cold = fpmap_cold_at(t, i);
-
 	fpmap_sock_unlink(map, t, i);
-	cold->live = false;
-	cold->sock_next = t->free;
-	t->free = i;
 	WRITE_ONCE(t->count, t->count - 1);
 }
 
-/*
- * Walks the probe sequence of a hash (its home bucket, then the next ones) to
- * the first slot whose index is `want` (an entry's, or FPMAP_NONE for an
- * empty slot), adding `step` to the displaced count of every bucket passed:
- * +1 when an entry is placed past them, -1 when it leaves. Returns the slot's
- * bucket, *slot the slot (none: unreachable, there are twice the slots).
- */
-static struct fpmap_bucket *fpmap_probe(struct fpmap_table *t, u32 hash, u32 want, int step,
-					int *slot)
+static u8 *fpmap_tag_at(const struct fpmap_table *t, u32 i)
 {
-	u32 b = fpmap_home(t, hash);
-	u32 probes;
+	return &t->buckets[i / FPMAP_SLOTS].tag[i % FPMAP_SLOTS];
+}
 
-	for (probes = 0; probes < t->nr_buckets; probes++) {
-		struct fpmap_bucket *bucket = &t->buckets[b];
-		u8 displaced = bucket->tag[FPMAP_DISPLACED];
+/*
+ * Adds `step` to the displaced count of every bucket from the home bucket of
+ * `hash` up to (not including) bucket `last`: +1 when an entry is placed past
+ * them, -1 when it leaves.
+ */
+static void fpmap_count_passed(struct fpmap_table *t, u32 hash, u32 last, int step)
+{
+	u32 b;
 
-		for (*slot = 0; *slot < FPMAP_SLOTS; (*slot)++)
-			if (bucket->index[*slot] == want)
-				return bucket;
-		if (displaced != FPMAP_DISPLACED_STUCK)
-			WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], displaced + step);
-		b = fpmap_next_bucket(t, b);
+	for (b = fpmap_home(t, hash); b != last; b = fpmap_next_bucket(t, b)) {
+		u8 *displaced = &t->buckets[b].tag[FPMAP_DISPLACED];
+
+		if (*displaced != FPMAP_DISPLACED_STUCK)
+			WRITE_ONCE(*displaced, *displaced + step);
 	}
-	WARN_ON_ONCE(1);
-	return NULL;
 }
 
 /* Empties entry i's slot, and counts it out of the buckets it was placed past. */
 static void fpmap_unslot(struct fpmap_table *t, u32 i)
 {
-	int slot;
-	struct fpmap_bucket *bucket = fpmap_probe(t, fpmap_head_at(t, i)->hash, i, -1, &slot);
-
-	if (!bucket)
-		return;
-	WRITE_ONCE(bucket->tag[slot], 0);
-	WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
+	WRITE_ONCE(*fpmap_tag_at(t, i), 0);
+	fpmap_count_passed(t, fpmap_head_at(t, i)->hash, i / FPMAP_SLOTS, -1);
 }
 
 static void fpmap_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -629,64 +617,71 @@ static void fpmap_unlink(const struct fpmap *map, struct fpmap_table *t, u32 i)
 }
 
 /*
- * Publishes entry i in the first empty slot from its home bucket on; every
- * full bucket passed counts it as displaced, before the slot is visible.
+ * The first empty slot from the hash's home bucket on, as an entry number;
+ * there is one, as there are more slots than the capacity.
+ */
+static u32 fpmap_free_slot(const struct fpmap_table *t, u32 hash)
+{
+	u32 b = fpmap_home(t, hash);
+	u32 probes;
+
+	for (probes = 0; probes < t->nr_buckets; probes++) {
+		u32 empty = fpmap_tag_matches(&t->buckets[b], 0);
+
+		if (empty)
+			return b * FPMAP_SLOTS + __ffs(empty);
+		b = fpmap_next_bucket(t, b);
+	}
+	WARN_ON_ONCE(1);
+	return FPMAP_NONE;
+}
+
+/*
+ * Publishes entry i (written) in its slot; every bucket between the home
+ * bucket and the slot's counts it as displaced, before the slot is visible.
  */
 static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
 {
 	u32 hash = fpmap_head_at(t, i)->hash;
-	int slot;
-	struct fpmap_bucket *bucket = fpmap_probe(t, hash, FPMAP_NONE, 1, &slot);
 
-	if (!bucket)
-		return;
-	WRITE_ONCE(bucket->tag[slot], fpmap_tag(hash));
-	/* The entry, then its index: a reader that loads it sees the entry. */
-	smp_store_release(&bucket->index[slot], i);
+	fpmap_count_passed(t, hash, i / FPMAP_SLOTS, 1);
+	/* The entry, then its tag: a reader that sees the tag sees the entry. */
+	smp_store_release(fpmap_tag_at(t, i), fpmap_tag(hash));
 }
 
-/* A free entry: a reused one, or the next of the current chunk or of a new one. */
-static u32 fpmap_take_entry(struct fpmap *map, struct fpmap_table *t)
+/* Entry i's chunk, allocated if no insert has landed in it before; false if that fails. */
+static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
 {
-	u32 i = t->free;
-	u32 chunk;
+	u32 chunk = i >> FPMAP_CHUNK_BITS;
+	struct fpmap_cold *cold;
+	void *hot;
 
-	if (i != FPMAP_NONE) {
-		t->free = fpmap_cold_at(t, i)->sock_next;
-		return i;
+	if (t->hot[chunk])
+		return true;
+	/* Zeroed: every entry's sequence count starts even. */
+	hot = kcalloc(FPMAP_CHUNK_ENTRIES, t->entry_size, GFP_ATOMIC | __GFP_NOWARN);
+	cold = kmalloc_array(FPMAP_CHUNK_ENTRIES, sizeof(*cold), GFP_ATOMIC | __GFP_NOWARN);
+	if (!hot || !cold) {
+		kfree(hot);
+		kfree(cold);
+		return false;
 	}
-	if (t->allocated == map->capacity)
-		return FPMAP_NONE;
-	chunk = t->allocated >> FPMAP_CHUNK_BITS;
-	if (!(t->allocated & FPMAP_CHUNK_MASK)) {
-		/* Zeroed: every entry's sequence count starts even. */
-		void *hot = kcalloc(FPMAP_CHUNK_ENTRIES, t->entry_size,
-				    GFP_ATOMIC | __GFP_NOWARN);
-		struct fpmap_cold *cold = kmalloc_array(FPMAP_CHUNK_ENTRIES, sizeof(*cold),
-							GFP_ATOMIC | __GFP_NOWARN);
-
-		if (!hot || !cold) {
-			kfree(hot);
-			kfree(cold);
-			return FPMAP_NONE;
-		}
-		t->cold[chunk] = cold;
-		/* Readers find the chunk only through slots published later. */
-		WRITE_ONCE(t->hot[chunk], hot);
-	}
-	fpmap_cold_at(t, t->allocated)->live = false; /* the eviction hand skips it */
-	return t->allocated++;
+	t->cold[chunk] = cold;
+	/* Readers find the chunk only through tags published later. */
+	WRITE_ONCE(t->hot[chunk], hot);
+	return true;
 }
 
 /*
- * Clock eviction over the entries' array: an entry hit since the hand last
- * passed gets a second chance, up to a bound; a stale entry goes first.
- * At capacity every entry is live; free ones are skipped all the same.
+ * Clock eviction over the entries: an entry hit since the hand last passed
+ * gets a second chance, up to a bound; a stale entry goes first. Empty slots
+ * are skipped; at capacity 3 in 4 slots are full.
  */
 static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
 {
 	u32 epoch = (u32)atomic_read(&map->epoch);
+	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
 	int chances = 0;
 	u32 i;
 
@@ -694,8 +689,8 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 		u8 *referenced;
 
 		i = t->hand;
-		t->hand = t->hand + 1 == t->allocated ? 0 : t->hand + 1;
-		if (!fpmap_cold_at(t, i)->live)
+		t->hand = t->hand + 1 == nr_entries ? 0 : t->hand + 1;
+		if (!*fpmap_tag_at(t, i))
 			continue;
 		referenced = fpmap_referenced_of(t, t->kind, i);
 		if (chances == FPMAP_EVICT_SECOND_CHANCES || !READ_ONCE(*referenced) ||
@@ -709,16 +704,22 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 }
 
 /*
- * Writes entry i from fresh under the entry's sequence count, odd while the
- * fields change: a reader that read any of them meanwhile counts a miss.
+ * Writes entry i from fresh, and its cold part's generations from gens, under
+ * the entry's sequence count, odd while the fields change: a reader that read
+ * any of them meanwhile (the cold part when the epoch moved) counts a miss.
  */
-static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh)
+static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry_head *fresh,
+			  const struct fpmap_gens *gens)
 {
+	struct fpmap_cold *cold = fpmap_cold_at(t, i);
 	u16 *seq = fpmap_seq_of(t, t->kind, i);
 	u16 odd = *seq + 1;
 
 	WRITE_ONCE(*seq, odd);
 	smp_wmb(); /* odd before any field changes */
+	cold->gen_sum = gens->sum;
+	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
+	cold->nr_devs = gens->nr_devs;
 	if (t->kind == FPMAP_RX) {
 		const struct fpmap_rx_entry *src = container_of(fresh, struct fpmap_rx_entry, head);
 		struct fpmap_rx_entry *e = fpmap_rx_at(t, i);
@@ -751,7 +752,6 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 u32 ticket)
 {
 	struct fpmap_table *t;
-	struct fpmap_cold *cold;
 	struct fpmap_cpu *c;
 	u32 i, old;
 	int err = 0;
@@ -772,18 +772,13 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 		fpmap_unlink(map, t, old);
 	else if (t->count >= map->capacity)
 		fpmap_evict_one(map, c, t);
-	i = fpmap_take_entry(map, t);
-	if (i == FPMAP_NONE) {
+	i = fpmap_free_slot(t, fresh->hash);
+	if (i == FPMAP_NONE || !fpmap_have_chunk(t, i)) {
 		fpmap_count(&c->stats.alloc_failures);
 		err = -ENOMEM;
 		goto unlock;
 	}
-	fpmap_rewrite(t, i, fresh);
-	cold = fpmap_cold_at(t, i);
-	cold->gen_sum = gens->sum;
-	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
-	cold->nr_devs = gens->nr_devs;
-	cold->live = true;
+	fpmap_rewrite(t, i, fresh, gens);
 	fpmap_sock_link(map, t, i);
 	fpmap_fill_slot(t, i);
 	WRITE_ONCE(t->count, t->count + 1);
@@ -891,28 +886,19 @@ void fpmap_netns_exit(struct fpmap *map, u32 netns)
 	fpmap_bump(map, fpmap_netns_slot(map, netns), FPMAP_EV_NETNS_EXIT);
 }
 
-/* Empties every slot and retires every live entry: O(buckets + entries). */
+/* Empties every slot and every cookie chain: O(buckets + chains). */
 static unsigned int fpmap_unlink_all(const struct fpmap *map, struct fpmap_table *t)
 {
-	unsigned int removed = 0;
-	u32 b, i;
-	int slot;
+	unsigned int removed = t->count;
+	u32 b, h;
 
 	for (b = 0; b < t->nr_buckets; b++) {
-		struct fpmap_bucket *bucket = &t->buckets[b];
-
-		for (slot = 0; slot < FPMAP_SLOTS; slot++) {
-			WRITE_ONCE(bucket->tag[slot], 0);
-			WRITE_ONCE(bucket->index[slot], FPMAP_NONE);
-		}
-		WRITE_ONCE(bucket->tag[FPMAP_DISPLACED], 0);
+		WRITE_ONCE(t->buckets[b].tag_word[0], 0);
+		WRITE_ONCE(t->buckets[b].tag_word[1], 0);
 	}
-	for (i = 0; i < t->allocated; i++) {
-		if (!fpmap_cold_at(t, i)->live)
-			continue;
-		fpmap_retire(map, t, i);
-		removed++;
-	}
+	for (h = 0; h < 1u << map->sock_bits; h++)
+		t->sock_heads[2 * h] = FPMAP_NONE;
+	WRITE_ONCE(t->count, 0);
 	return removed;
 }
 
@@ -986,45 +972,40 @@ unsigned int fpmap_buckets_per_cpu(const struct fpmap *map)
 	return map->nr_buckets;
 }
 
+static u32 fpmap_chunks(const struct fpmap_table *t)
+{
+	return DIV_ROUND_UP(t->nr_buckets * FPMAP_SLOTS, FPMAP_CHUNK_ENTRIES);
+}
+
 /* May sleep; no lookup, insert or callback may still use the table. */
 static void fpmap_free_table(struct fpmap_table *t)
 {
 	u32 chunk;
 
 	if (t->hot && t->cold)
-		for (chunk = 0; chunk < DIV_ROUND_UP(t->allocated, FPMAP_CHUNK_ENTRIES); chunk++) {
+		for (chunk = 0; chunk < fpmap_chunks(t); chunk++) {
 			kfree(t->hot[chunk]);
 			kfree(t->cold[chunk]);
 		}
 	kvfree(t->hot);
 	kvfree(t->cold);
 	kvfree(t->buckets);
-	kvfree(t->sock_heads);
 }
 
-static int fpmap_init_table(struct fpmap *map, struct fpmap_table *t,
-			    enum fpmap_table_kind kind)
+static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
+			    struct fpmap_table *t, enum fpmap_table_kind kind)
 {
-	u32 chunks = DIV_ROUND_UP(map->capacity, FPMAP_CHUNK_ENTRIES);
-	u32 b, i;
-	int slot;
-
 	t->kind = kind;
 	t->entry_size = kind == FPMAP_RX ? sizeof(struct fpmap_rx_entry) :
 					   sizeof(struct fpmap_tx_entry);
-	t->free = FPMAP_NONE;
 	t->nr_buckets = map->nr_buckets;
+	/* Zeroed: every tag empty, no displaced entries. */
 	t->buckets = kvcalloc(t->nr_buckets, sizeof(*t->buckets), GFP_KERNEL);
-	t->hot = kvcalloc(chunks, sizeof(*t->hot), GFP_KERNEL);
-	t->cold = kvcalloc(chunks, sizeof(*t->cold), GFP_KERNEL);
-	t->sock_heads = kvcalloc(1u << map->sock_bits, sizeof(*t->sock_heads), GFP_KERNEL);
-	if (!t->buckets || !t->hot || !t->cold || !t->sock_heads)
+	t->hot = kvcalloc(fpmap_chunks(t), sizeof(*t->hot), GFP_KERNEL);
+	t->cold = kvcalloc(fpmap_chunks(t), sizeof(*t->cold), GFP_KERNEL);
+	t->sock_heads = c->sock_heads + kind;
+	if (!t->buckets || !t->hot || !t->cold)
 		return -ENOMEM;
-	for (b = 0; b < t->nr_buckets; b++)
-		for (slot = 0; slot < FPMAP_SLOTS; slot++)
-			t->buckets[b].index[slot] = FPMAP_NONE;
-	for (i = 0; i < 1u << map->sock_bits; i++)
-		t->sock_heads[i] = FPMAP_NONE;
 	return 0;
 }
 
@@ -1041,9 +1022,10 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	unsigned int entries = config->entries_per_cpu;
 	unsigned int slots = config->generation_slots;
 	struct fpmap *map;
+	u32 h;
 	int cpu;
 
-	BUILD_BUG_ON(sizeof(struct fpmap_bucket) != 64);
+	BUILD_BUG_ON(sizeof(struct fpmap_bucket) != 16);
 	if (!entries || entries > FPMAP_MAX_ENTRIES_PER_CPU)
 		return NULL;
 	if (!slots)
@@ -1055,8 +1037,11 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	if (!map)
 		return NULL;
 	map->capacity = entries;
-	/* Twice the slots there are entries: buckets rarely overflow (~1%). */
-	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_LOAD_DIVISOR, FPMAP_SLOTS);
+	/*
+	 * 4 slots for 3 entries: at capacity a miss reads 1.2 buckets on
+	 * average (7/8 would make it 2.5), and it still fits 128 bytes a flow.
+	 */
+	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_SLOTS_PER_3_ENTRIES, 3 * FPMAP_SLOTS);
 	/* A socket usually has several flows: a quarter as many cookie chains. */
 	map->sock_bits = max_t(unsigned int, ilog2(roundup_pow_of_two(entries)),
 			       FPMAP_MIN_SOCK_BITS + 2) - 2;
@@ -1069,8 +1054,13 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
 		spin_lock_init(&c->lock);
-		if (fpmap_init_table(map, &c->rx, FPMAP_RX) ||
-		    fpmap_init_table(map, &c->tx, FPMAP_TX))
+		c->sock_heads = kvcalloc(2u << map->sock_bits, sizeof(*c->sock_heads), GFP_KERNEL);
+		if (!c->sock_heads)
+			goto fail;
+		for (h = 0; h < 2u << map->sock_bits; h++)
+			c->sock_heads[h] = FPMAP_NONE;
+		if (fpmap_init_table(map, c, &c->rx, FPMAP_RX) ||
+		    fpmap_init_table(map, c, &c->tx, FPMAP_TX))
 			goto fail;
 	}
 	return map;
@@ -1093,6 +1083,7 @@ void fpmap_destroy(struct fpmap *map)
 
 			fpmap_free_table(&c->rx);
 			fpmap_free_table(&c->tx);
+			kvfree(c->sock_heads);
 		}
 		free_percpu(map->cpus);
 	}

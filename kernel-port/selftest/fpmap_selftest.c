@@ -136,12 +136,12 @@ static void test_config(void)
 	struct fpmap *map;
 
 	CHECK(!fpmap_create(&zero));
-	/* Buckets of 12 slots, twice as many slots as entries. */
+	/* Buckets of 15 slots, 4 slots for every 3 entries. */
 	map = new_map(1000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 167);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 89);
 	fpmap_destroy(map);
 	map = new_map(100000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 16667);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 8889);
 	fpmap_destroy(map);
 	map = new_map(1);
 	CHECK(map && fpmap_buckets_per_cpu(map) == 1);
@@ -478,16 +478,18 @@ static u64 lookup_rx_hashed(struct fpmap *map, const struct fpmap_flow *flow, u3
 }
 
 /*
- * One hash for 40 flows: one home bucket of 12 slots, the rest probed past
+ * One hash for 40 flows: one home bucket of 15 slots, the rest probed past
  * it into the next buckets; removing some keeps the others reachable.
  */
-static void test_full_bucket_overflows(void)
+static void check_full_bucket_overflows(u32 hash)
 {
 	struct fpmap *map = new_map(64);
 	struct fpmap_flow flow;
-	u32 hash = 0xdeadbeef;
-	int port, hits = 0;
+	int cpu, port, hits = 0;
 
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
 	for (port = 0; port < 40; port++) {
 		flow = udp_flow(4000 + port, 5000, 42);
 		CHECK(insert_rx_hashed(map, &flow, hash, 500 + port) == 0);
@@ -497,17 +499,38 @@ static void test_full_bucket_overflows(void)
 		hits += lookup_rx_hashed(map, &flow, hash) == 500 + port;
 	}
 	CHECK(hits == 40);
-	/* The first twelve filled the home bucket: empty it. */
-	for (port = 0; port < 12; port++)
+	/* The first fifteen filled the home bucket: empty it. */
+	for (port = 0; port < 15; port++)
 		fpmap_sock_closed(map, 500 + port);
 	for (hits = 0, port = 0; port < 40; port++) {
 		flow = udp_flow(4000 + port, 5000, 42);
-		hits += lookup_rx_hashed(map, &flow, hash) == (port < 12 ? 0 : 500 + port);
+		hits += lookup_rx_hashed(map, &flow, hash) == (port < 15 ? 0 : 500 + port);
 	}
 	CHECK(hits == 40);
 	flow = udp_flow(3999, 5000, 42);
 	CHECK(lookup_rx_hashed(map, &flow, hash) == 0);
+	/* The emptied slots are taken again, and the probed-past entries stay reachable. */
+	for (port = 40; port < 55; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(insert_rx_hashed(map, &flow, hash, 500 + port) == 0);
+	}
+	for (hits = 0, port = 15; port < 55; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hits += lookup_rx_hashed(map, &flow, hash) == 500 + port;
+	}
+	CHECK(hits == 40);
+	CHECK(stats_of(map, cpu).entries == 40);
 	fpmap_destroy(map);
+}
+
+/*
+ * 64 entries: 6 buckets. 0xdeadbeef's home is bucket 2 (overflow into 3 and
+ * 4); 0xdeadbef3's is bucket 5, the last, so its overflow wraps to 0 and 1.
+ */
+static void test_full_bucket_overflows(void)
+{
+	check_full_bucket_overflows(0xdeadbeef);
+	check_full_bucket_overflows(0xdeadbef3);
 }
 
 /* A hash whose tag bits are 0 must not leave its slot looking empty. */

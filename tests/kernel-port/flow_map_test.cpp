@@ -179,11 +179,11 @@ TEST(FlowMap, CapacityBoundsEntries)
 		cache(map, 0, udp_flow(1000 + port, 5000, 42), 70);
 	EXPECT_EQ(map.cpu_stats(0).entries, 16u);
 	EXPECT_EQ(map.cpu_stats(0).evictions, 84u);
-	EXPECT_EQ(map.buckets_per_cpu(), 3u); // 12 slots each, twice the entries' worth
+	EXPECT_EQ(map.buckets_per_cpu(), 2u); // 15 slots each, 4 slots for every 3 entries
 }
 
-// Evicted and closed entries are reused: churn far past the capacity needs no memory beyond the
-// first chunk of entries, and no insert is refused.
+// Evicted and closed entries' slots are reused: churn far past the capacity needs no memory beyond
+// what the table had once full, and no insert is refused.
 TEST(FlowMap, RemovedEntriesAreReused)
 {
 	constexpr unsigned kCapacity = 8;
