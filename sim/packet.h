@@ -12,6 +12,7 @@
 
 #include "capture_reader.h"
 #include "frame_parser.h"
+#include "model/route.h"
 #include "model/tcp_receive.h"
 #include "model/types.h"
 #include "stage.h"
@@ -66,6 +67,11 @@ struct Packet {
 	model::MacAddress inner_dst_mac;
 	std::string socket;         // the socket that took it, when one did
 	std::optional<model::TcpEvent> tcp_event; // what tcp_v4_rcv's state machine did with it
+	// Routed overlays: the route ip_route_input chose (null: to the host itself), its next hop,
+	// and the next hop's MAC neigh_output resolved.
+	const model::Route *route = nullptr;
+	model::Ipv4Address next_hop;
+	model::MacAddress next_hop_mac;
 
 	Verdict verdict;
 
