@@ -133,7 +133,7 @@ void read_routed_vxlan(const FieldReader &in, const YAML::Node &node, const std:
 	// Without a bridge the decapsulated frames go to the host's IP stack, which takes only those
 	// addressed to the device's MAC, and routes only on a device with an address.
 	if (vxlan.bridge.empty() && (!vxlan.mac || !vxlan.ip))
-		in.fail(node, what + ": a VXLAN device without 'bridge' is routed and needs 'mac' and 'ip'");
+		in.fail(node, what + ": missing key 'bridge' (a VXLAN device without one is routed and needs 'mac' and 'ip')");
 	if (!vxlan.bridge.empty() && vxlan.ip)
 		in.fail(node["ip"], what + ": a bridge port has no address of its own (give it to the bridge)");
 	if (node["fdb"].IsDefined())

@@ -112,6 +112,12 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	const model::Container *sender = vxlan->bridge.empty()
 						 ? routed_sender(topology, *vxlan, f)
 						 : container_with_mac(topology, vxlan->bridge, to_model(*f.inner_eth->src));
+	if (!sender && vxlan->bridge.empty() && f.inner_ip &&
+	    topology.address_type(model::host_namespace, to_model(f.inner_ip->src)) == model::AddressType::local) {
+		// Routed out by the host's own stack (its address as the source: kube-proxy's masquerade).
+		pkt.step(Stage::vxlan_xmit, "the host's own", "sent from an address of the host, not from a container");
+		return true;
+	}
 	if (!sender) {
 		pkt.verdict.reason = "tx_unknown_source";
 		pkt.step(Stage::vxlan_xmit, "mismatch: tx_unknown_source",

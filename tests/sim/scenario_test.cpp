@@ -389,7 +389,7 @@ TEST(ScenarioRoutes, WithoutRoutesTheTableIsLeftToTheAddresses)
 
 TEST(ScenarioRoutes, BadValuesNameFileLineAndKey)
 {
-	expect_error(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, ip: 10.233.1.0/32})"), 9, {"without 'bridge'", "'mac'"});
+	expect_error(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, ip: 10.233.1.0/32})"), 9, {"missing key 'bridge'", "routed and needs 'mac' and 'ip'"});
 	expect_error(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, mac: "02:00:00:02:00:01", ip: 10.233.1.0/32, fdb: [{mac: "02:00:00:01:00:01"}]})"),
 		     9, {"missing key 'dst'"});
 	struct Edit {
