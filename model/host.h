@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "model/error.h"
+#include "model/route.h"
 #include "model/sockets.h"
 #include "model/topology.h"
 
@@ -22,6 +23,9 @@ public:
 	const Topology &topology() const { return topology_; }
 	Sockets &sockets() { return sockets_; }
 	const Sockets &sockets() const { return sockets_; }
+	// The host namespace's main table, neighbours and sysctls (routed overlays).
+	Routing &routing() { return routing_; }
+	const Routing &routing() const { return routing_; }
 
 	// Building the host. Devices are created up, so a VXLAN device opens its UDP socket here.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
@@ -42,6 +46,7 @@ public:
 private:
 	Topology topology_;
 	Sockets sockets_;
+	Routing routing_;
 };
 
 } // namespace econsim::model

@@ -71,9 +71,9 @@ Error Topology::add_bridge(std::string name)
 Error Topology::add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge)
 {
 	const Device *master = device(bridge);
-	if (!master)
+	if (!bridge.empty() && !master)
 		return Error::unknown_device;
-	if (master->kind != DeviceKind::bridge)
+	if (master && master->kind != DeviceKind::bridge)
 		return Error::wrong_device_kind;
 	for (const auto &[_, other] : devices_)
 		if (other.kind == DeviceKind::vxlan && other.vni == vni && other.udp_port == udp_port)
@@ -90,9 +90,9 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 			      Ipv4Interface address)
 {
 	const Device *master = device(bridge);
-	if (!master)
+	if (!bridge.empty() && !master)
 		return Error::unknown_device;
-	if (master->kind != DeviceKind::bridge)
+	if (master && master->kind != DeviceKind::bridge)
 		return Error::wrong_device_kind;
 	if (name == host_namespace || containers_.contains(name))
 		return Error::device_exists;
@@ -112,6 +112,21 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	(void)add_device(std::move(container_end));
 	containers_.emplace(name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address});
 	return Error::none;
+}
+
+Error Topology::set_device_address(std::string_view name, std::optional<MacAddress> mac,
+				   std::optional<Ipv4Interface> address)
+{
+	auto it = devices_.find(name);
+	if (it == devices_.end())
+		return Error::unknown_device;
+	Device device = it->second;
+	if (mac)
+		device.mac = mac;
+	if (address)
+		device.address = address;
+	remove_device(name); // re-added, so that addressed_devices_ holds it when it has an address
+	return add_device(std::move(device));
 }
 
 Error Topology::add_static_fdb_entry(std::string_view bridge, const MacAddress &mac, std::string_view port)
@@ -336,6 +351,19 @@ std::vector<std::string> Topology::forwarding_ports() const
 	return ports;
 }
 
+// The bridge sent the frame out of `egress`: who took it. No receiver is `no_receiver`, unless the
+// one port's container end said why (down, another MAC).
+void Topology::receive_on_ports(const std::vector<std::string> &egress, const MacAddress &destination,
+				InnerFrameResult &result) const
+{
+	for (const std::string &port : egress)
+		receive_on_container_end(port, destination, result);
+	if (!result.receivers.empty())
+		result.drop_reason.clear();
+	else if (result.drop_reason.empty() || egress.size() != 1)
+		result.drop_reason = "no_receiver";
+}
+
 // veth.c: veth_xmit → __dev_forward_skb refuses a peer that is down (is_skb_forwardable); then
 // eth_type_trans on the container's eth0 marks a frame for another MAC PACKET_OTHERHOST, which
 // ip_rcv drops.
@@ -408,12 +436,56 @@ InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const Mac
 			if (port != vxlan && bridge_port_forwards(port))
 				egress.push_back(port);
 	}
-	for (const std::string &port : egress)
-		receive_on_container_end(port, destination, result);
-	if (!result.receivers.empty())
-		result.drop_reason.clear();
-	else if (result.drop_reason.empty() || egress.size() != 1)
-		result.drop_reason = "no_receiver";
+	receive_on_ports(egress, destination, result);
+	return result;
+}
+
+// br_device.c: br_dev_xmit looks the destination up (br_fdb_find_rcu) and forwards or floods
+// without learning: the bridge itself is the sender. should_deliver's ingress-port rule does not
+// apply (the frame came from the bridge's own stack).
+InnerFrameResult Topology::bridge_transmit(std::string_view bridge, const MacAddress &destination, double now) const
+{
+	InnerFrameResult result;
+	const BridgeFdb *table = fdb(bridge);
+	if (!table || !is_up(bridge)) {
+		result.drop_reason = "device_down";
+		result.explanation = std::string(bridge) + " is down";
+		return result;
+	}
+	std::vector<std::string> egress;
+	const std::optional<std::string> known =
+		destination.is_multicast() ? std::nullopt : table->lookup(destination, now);
+	if (known) {
+		result.explanation = "bridge " + std::string(bridge) + ": fdb " + to_string(destination) + " -> " + *known +
+				     " (br_fdb_find_rcu)";
+		if (!bridge_port_forwards(*known)) {
+			result.drop_reason = "bridge_port_disabled";
+			result.explanation += ", which does not forward";
+			return result;
+		}
+		egress.push_back(*known);
+	} else {
+		result.explanation = "bridge " + std::string(bridge) + ": " + to_string(destination) + " unknown: flood (br_flood)";
+		for (const std::string &port : ports_of(bridge))
+			if (bridge_port_forwards(port))
+				egress.push_back(port);
+	}
+	receive_on_ports(egress, destination, result);
+	return result;
+}
+
+// veth.c: veth_xmit needs the host end up with carrier (the peer up), then the container's eth0
+// takes its own MAC (eth_type_trans).
+InnerFrameResult Topology::veth_transmit(std::string_view host_end, const MacAddress &destination) const
+{
+	InnerFrameResult result;
+	if (!has_carrier(host_end)) {
+		result.drop_reason = "device_down";
+		result.explanation = std::string(host_end) + " is down or has no carrier";
+		return result;
+	}
+	result.explanation = std::string(host_end);
+	receive_on_container_end(host_end, destination, result);
 	return result;
 }
 

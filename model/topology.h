@@ -31,9 +31,9 @@ struct Device {
 	DeviceKind kind = DeviceKind::nic;
 	std::string ns{};                       // "host", or the container's name
 	bool admin_up = true;                   // IFF_UP: what `ip link set dev X up|down` changes
-	std::optional<MacAddress> mac{};        // nic and veth container end; the scenario gives no others
-	std::optional<Ipv4Interface> address{}; // nic and veth container end
-	std::string bridge{};                   // vxlan, veth host end: the bridge it is a port of
+	std::optional<MacAddress> mac{};        // nic and veth container end; routed overlays give others theirs
+	std::optional<Ipv4Interface> address{}; // nic and veth container end; a routed VXLAN device, a bridge
+	std::string bridge{};                   // vxlan, veth host end: the bridge it is a port of ("" when routed)
 	std::string peer{};                     // veth ends: the other end
 	std::uint32_t vni = 0;                  // vxlan
 	std::uint16_t udp_port = 0;             // vxlan
@@ -70,10 +70,17 @@ public:
 	// Building the host from the scenario. Each returns Error::none or why it refused.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
 	Error add_bridge(std::string name);
-	// vxlan.c: vxlan_config_validate refuses a second device with the same VNI and UDP port.
+	// vxlan.c: vxlan_config_validate refuses a second device with the same VNI and UDP port. An
+	// empty bridge makes a routed device (flannel.1, vxlan.calico): give it a MAC and an address.
 	Error add_vxlan(std::string name, std::uint32_t vni, std::uint16_t udp_port, std::string bridge);
 	Error add_container(std::string name, std::string bridge, std::string veth, MacAddress mac,
 			    Ipv4Interface address);
+	// An empty bridge: the host routes to the veth's host end itself (Calico's cali*).
+	// `ip link set dev X address MAC` and `ip addr add A dev X` on a host device (routed overlays:
+	// the VXLAN device, the bridge, a veth host end). The address joins the namespace's local
+	// addresses (fib_add_ifaddr); either may be left out.
+	Error set_device_address(std::string_view device, std::optional<MacAddress> mac,
+				 std::optional<Ipv4Interface> address);
 	Error add_static_fdb_entry(std::string_view bridge, const MacAddress &mac, std::string_view port);
 	// `bridge fdb del MAC dev PORT master` (br_fdb_delete): unknown_device if the bridge or the entry
 	// does not exist (the kernel answers ENOENT).
@@ -136,6 +143,10 @@ public:
 	// go changed); false when only its age was refreshed, or the port does not forward (the bridge
 	// drops the frame without learning).
 	bool learn_sent_frame(std::string_view container, double now);
+	// The host routed a frame out of a bridge (br_dev_xmit: FDB lookup, br_forward or br_flood, no
+	// learning) or out of a veth's host end (veth_xmit) to `destination`: where it ended.
+	InnerFrameResult bridge_transmit(std::string_view bridge, const MacAddress &destination, double now) const;
+	InnerFrameResult veth_transmit(std::string_view host_end, const MacAddress &destination) const;
 
 	const BridgeFdb *fdb(std::string_view bridge) const;
 	BridgeFdb *fdb(std::string_view bridge);
@@ -148,6 +159,8 @@ private:
 	const Ipv4Interface *namespace_address(std::string_view ns) const;
 	void receive_on_container_end(std::string_view host_end, const MacAddress &destination,
 				      InnerFrameResult &result) const;
+	void receive_on_ports(const std::vector<std::string> &egress, const MacAddress &destination,
+			      InnerFrameResult &result) const;
 
 	std::map<std::string, Device, std::less<>> devices_;
 	std::map<std::string, Container, std::less<>> containers_;

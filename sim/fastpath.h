@@ -54,6 +54,9 @@ public:
 	virtual void socket_rebound(std::uint32_t netns, model::Protocol protocol, std::uint16_t port) = 0;
 	virtual void device_changed(const fpmap_dev &dev, fpmap_event event) = 0;
 	virtual void netns_exit(std::uint32_t netns) = 0;
+	// The host namespace's routing changed (a route, a neighbour, a sysctl, or a link in a routed
+	// topology, which takes routes with it): only `fixed` checks routing on a hit.
+	virtual void routing_changed() {}
 	virtual void flush(std::int64_t now_ns) = 0;
 
 	// Lines for the replay's summary: hits, entries, invalidations by kind.

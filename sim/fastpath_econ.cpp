@@ -221,6 +221,7 @@ public:
 	void socket_rebound(std::uint32_t, model::Protocol, std::uint16_t) override { ignored_events_++; }
 	void device_changed(const fpmap_dev &, fpmap_event) override { ignored_events_++; }
 	void netns_exit(std::uint32_t) override { ignored_events_++; }
+	void routing_changed() override { ignored_events_++; }
 	void flush(std::int64_t now_ns) override
 	{
 		EconRemoveStats s = maps_.remove_all(static_cast<std::uint64_t>(now_ns));
@@ -236,7 +237,7 @@ public:
 		out << "  entries " << maps_.size() << " (" << maps_.memory_bytes() << " bytes of slab); socket closes "
 		    << removals_ << " walked " << buckets_visited_ << " buckets, removed " << removed_
 		    << ", left behind (B4) " << left_behind_ << "; flushes " << flushes_ << "\n";
-		out << "  events ECON does not invalidate on (bind/connect/listen, device, FDB, VNI, netns) "
+		out << "  events ECON does not invalidate on (bind/connect/listen, device, FDB, VNI, netns, routing) "
 		    << ignored_events_ << "; B1 use-after-free " << bugs_b1_ << ", deliveries to closed sockets (B4/B14) "
 		    << bugs_b14_ << "\n";
 		if (bugs_b17_)

@@ -24,6 +24,10 @@ namespace {
 // Per table per CPU; ample for the traces here, and a bound a kernel would configure.
 constexpr unsigned kEntriesPerCpu = 65536;
 
+// The host namespace's routing state as one more device of a routed flow's path: the host's lo
+// (ifindex 1, which OverlayHost never hands out), whose generation routing_changed bumps.
+constexpr fpmap_dev kRoutingGeneration{OverlayHost::kHostNetnsId, 1};
+
 fpmap_flow flow_key(const model::FiveTuple &t, std::uint32_t vni, std::uint32_t netns)
 {
 	fpmap_flow key{};
@@ -96,13 +100,22 @@ public:
 		auto dest = map_.rx_lookup(pkt.cpu, key, bucket_hash(pkt), pkt.fastpath_ticket);
 		if (!dest)
 			return FastRx::miss;
-		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr).
-		const model::Container *c = host.model().topology().container(host.namespace_name(dest->sock_netns));
-		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != c->mac) {
+		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr): the
+		// container's eth0, or on a routed overlay the VXLAN device the host routes from.
+		model::Topology &topology = host.model().topology();
+		const model::Container *c = topology.container(host.namespace_name(dest->sock_netns));
+		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
+		const bool routed = vxlan && vxlan->bridge.empty();
+		const std::optional<model::MacAddress> takes = routed ? vxlan->mac : (c ? std::optional(c->mac) : std::nullopt);
+		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != takes) {
 			mac_rejects_++;
 			return FastRx::miss;
 		}
-		if (!refresh_learning(host, f, pkt.ts_ns)) {
+		if (routed && !forwards_as_cached(host, f)) {
+			forward_misses_++;
+			return FastRx::miss;
+		}
+		if (!refresh_learning(host, vxlan, f, pkt.ts_ns)) {
 			learning_misses_++;
 			return FastRx::miss;
 		}
@@ -184,6 +197,9 @@ public:
 	}
 	void device_changed(const fpmap_dev &dev, fpmap_event event) override { map_.dev_event(dev, event); }
 	void netns_exit(std::uint32_t netns) override { map_.netns_exit(netns); }
+	// The host namespace's routing is one generation (rt_genid's role): every routed entry holds
+	// it in its path, so a change of route, neighbour, sysctl or link makes them all stale.
+	void routing_changed() override { map_.dev_event(kRoutingGeneration, FPMAP_EV_FDB_CHANGE); }
 	void flush(std::int64_t) override { map_.flush(); }
 	const FlowMap *flow_map() const override { return &map_; }
 
@@ -202,6 +218,8 @@ public:
 		if (mac_rejects_ || learning_misses_ || insert_refusals_)
 			out << "  hits refused for the MAC " << mac_rejects_ << ", for learning " << learning_misses_
 			    << ", inserts refused " << insert_refusals_ << "\n";
+		if (forward_misses_)
+			out << "  hits refused by ip_forward's per-packet checks (TTL, MTU) " << forward_misses_ << "\n";
 	}
 
 private:
@@ -210,10 +228,9 @@ private:
 	// refreshes what they would leave in place; a frame that would teach either of them something
 	// new (a new or moved MAC, a spoofed local one, an entry that aged out) goes the slow way,
 	// whose learning raises the FDB event that invalidates what it changes.
-	static bool refresh_learning(OverlayHost &host, const ParsedFrame &f, std::int64_t ts_ns)
+	static bool refresh_learning(OverlayHost &host, const model::Device *vxlan, const ParsedFrame &f, std::int64_t ts_ns)
 	{
 		model::Topology &topology = host.model().topology();
-		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
 		if (!vxlan)
 			return false;
 		if (f.link) {
@@ -221,6 +238,8 @@ private:
 			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
 				return false;
 		}
+		if (vxlan->bridge.empty())
+			return true; // routed: no bridge learns the source
 		model::BridgeFdb *fdb = topology.fdb(vxlan->bridge);
 		const model::MacAddress source = to_model(*f.inner_eth->src);
 		const double now = static_cast<double>(ts_ns) * 1e-9;
@@ -230,11 +249,36 @@ private:
 		return true;
 	}
 
-	// What the slow path crossed, in order: VXLAN device, bridge, veth host end, container end.
+	// ip_forward's per-packet checks, which the key cannot vouch for: TTL above 1, and a DF packet
+	// no longer than the egress MTU. Route, neighbour, rp_filter and ip_forward are the key's and
+	// the routing generation's (routing_changed).
+	static bool forwards_as_cached(OverlayHost &host, const ParsedFrame &f)
+	{
+		const model::Route *route = host.model().routing().lookup(host.model().topology(), to_model(f.inner_ip->dst));
+		if (!route)
+			return false;
+		const model::Device *egress = host.model().topology().device(route->device);
+		return egress && model::Routing::forward_check(true, f.inner_ip->ttl, f.inner_ip->total_length,
+							       f.inner_ip->dont_fragment,
+							       host.mtu(*egress)) == model::ForwardCheck::ok;
+	}
+
+	// What the slow path crossed, in order: VXLAN device, bridge, veth host end, container end. A
+	// routed flow: VXLAN device, the routing generation, the route's device (the bridge or the
+	// veth's host end), container end; a link change of the bridge's port bumps the routing
+	// generation (OverlayHost's link event), so the port needs no slot of its own.
 	static fpmap_path path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c)
 	{
 		fpmap_path path{};
 		path.dev[0] = host.device_id(vxlan);
+		if (c.bridge.empty() || host.model().topology().bridge_of(vxlan).empty()) {
+			const model::Route *route =
+				host.model().routing().lookup(host.model().topology(), c.address.address);
+			path.dev[1] = kRoutingGeneration;
+			path.dev[2] = host.device_id(route ? route->device : c.host_end);
+			path.dev[3] = host.device_id(c.container_end);
+			return path;
+		}
 		path.dev[1] = host.device_id(c.bridge);
 		path.dev[2] = host.device_id(c.host_end);
 		path.dev[3] = host.device_id(c.container_end);
@@ -268,6 +312,7 @@ private:
 	FlowMap map_;
 	std::uint64_t mac_rejects_ = 0;
 	std::uint64_t learning_misses_ = 0;
+	std::uint64_t forward_misses_ = 0;
 	std::uint64_t insert_refusals_ = 0;
 };
 

@@ -95,6 +95,8 @@ bool HostPipeline::nic_segment(Packet &pkt, bool fastpath_allowed)
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)
 {
+	if (host_.routed() && host_.model().topology().bridge_of(pkt.vxlan_device).empty())
+		return routed_segment(pkt);
 	return run(Stage::br_handle_frame, br_handle_frame, pkt) && run(Stage::veth_xmit, veth_xmit, pkt);
 }
 

@@ -54,7 +54,8 @@ public:
 	// The NIC's NAPI poll: the fast path (unless not allowed), or ip_rcv, udp_rcv, vxlan_rcv up to
 	// gro_cells_receive. True: on to the VXLAN device's gro_cells queue.
 	bool nic_segment(Packet &pkt, bool fastpath_allowed = true);
-	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx. True: on to the per-CPU backlog.
+	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx; on a routed VXLAN device the host's
+	// routing instead (routed_segment). True: on to the per-CPU backlog.
 	bool gro_cell_segment(Packet &pkt);
 	// process_backlog: ip_rcv_container, ip_defrag (an inner fragment), socket_lookup, deliver.
 	void backlog_segment(Packet &pkt);
@@ -78,6 +79,7 @@ private:
 	void enter(Stage stage, const Packet &pkt);
 	bool run(Stage stage, StageFunction function, Packet &pkt);
 	void count_end(Stage stage, const Packet &pkt);
+	bool routed_segment(Packet &pkt); // host_pipeline_routed.cpp
 
 	FastpathMode mode_;
 	ParserConfig parser_config_;

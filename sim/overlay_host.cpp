@@ -30,7 +30,7 @@ model::Endpoint to_model(Endpoint endpoint)
 	return model::Endpoint{to_model(endpoint.address), endpoint.port};
 }
 
-static model::Ipv4Interface to_model(Ipv4Prefix prefix)
+model::Ipv4Interface to_model(Ipv4Prefix prefix)
 {
 	return model::Ipv4Interface{to_model(prefix.address), static_cast<std::uint8_t>(prefix.length)};
 }
@@ -50,6 +50,7 @@ OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 	socket_names_.resize(next_cookie_);
 	socket_open_.resize(next_cookie_);
 	build_devices();
+	build_routing();
 	index_udp_senders();
 }
 
@@ -322,6 +323,8 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		// or give them to flows that were dropped (never cached): down is what invalidates.
 		if (!event.up)
 			fastpath.device_changed(device_id(event.dev), FPMAP_EV_DEV_DOWN);
+		if (routed_ && device_id(event.dev).netns == kHostNetnsId)
+			fastpath.routing_changed(); // fib_sync_down_dev / fib_sync_up: routes die and come back
 		break;
 	case EventOp::flush:
 		fastpath.flush(event.t_ns);
@@ -358,6 +361,12 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		defrag_.forget_namespace(event.ns);
 		break;
 	}
+	case EventOp::sysctl:
+	case EventOp::route:
+	case EventOp::route_del:
+	case EventOp::neigh:
+		apply_routing(event, fastpath);
+		break;
 	}
 }
 

@@ -22,6 +22,7 @@ namespace econsim::sim {
 model::Ipv4Address to_model(Ipv4Address address);
 model::MacAddress to_model(const MacAddress &mac);
 model::Endpoint to_model(Endpoint endpoint);
+model::Ipv4Interface to_model(Ipv4Prefix prefix);
 
 class OverlayHost {
 public:
@@ -53,6 +54,11 @@ public:
 	void forget_socket(const std::string &name, FastPath &fastpath);
 
 	std::uint64_t events_applied() const { return next_event_; }
+	// Whether the host routes decapsulated frames (a VXLAN device with no bridge).
+	bool routed() const { return routed_; }
+	// A host device's MTU: the NIC's from the scenario, a VXLAN device's 50 bytes less
+	// (vxlan_config_apply), 1500 for the rest (the scenario gives bridges and veths none).
+	std::size_t mtu(const model::Device &device) const;
 
 	// The UDP socket a container's datagram from `port` to `peer` left by: the one connected to
 	// that peer, else the first unconnected one bound to the port (by name). Only events open,
@@ -87,6 +93,8 @@ public:
 
 private:
 	void build_devices();
+	void build_routing(); // overlay_host_routing.cpp
+	void apply_routing(const Event &event, FastPath &fastpath); // sysctl, route, route_del, neigh
 	void index_udp_senders();
 	void apply(const Event &event, FastPath &fastpath);
 	[[noreturn]] void refuse(const Event &event, const std::string &what) const;
@@ -128,6 +136,7 @@ private:
 	std::unordered_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
 	std::unordered_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
 	model::IpDefrag defrag_;
+	bool routed_ = false; // a VXLAN device with no bridge: the host routes (build_routing)
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
 };

@@ -12,6 +12,7 @@
 
 #include "capture_reader.h"
 #include "frame_parser.h"
+#include "model/route.h"
 #include "model/tcp_receive.h"
 #include "model/types.h"
 #include "stage.h"
@@ -69,6 +70,11 @@ struct Packet {
 	// The frame completed a fragmented datagram: the first fragment's transport header, which
 	// the whole datagram starts with (this frame may carry none).
 	std::optional<TransportHeader> reassembled_l4;
+	// Routed overlays: the route ip_route_input chose (null: to the host itself), its next hop,
+	// and the next hop's MAC neigh_output resolved.
+	const model::Route *route = nullptr;
+	model::Ipv4Address next_hop;
+	model::MacAddress next_hop_mac;
 
 	Verdict verdict;
 

@@ -96,6 +96,10 @@ std::string econ_cause(const Scenario &scenario, const Verdict &econ, const Verd
 			return "B8/B20: econ_rx checks neither VNI nor VXLAN flags";
 		if (why == "bridge_drop" || why.find("down") != std::string::npos || why.find("carrier") != std::string::npos)
 			return "§3/B20: device state is not consulted on the fast path";
+		for (std::string_view routed : {"rp_filter", "forwarding_disabled", "no_route", "ttl_exceeded", "frag_needed",
+						"neigh_unresolved", "martian_source", "martian_destination"})
+			if (why == routed)
+				return "§1.2: the fast path skips the host's routing (ip_route_input, ip_forward, neighbour)";
 		return "§3: no invalidation on socket changes; a stale socket";
 	}
 	return "§3: the fast path bypasses a stage that decided otherwise";

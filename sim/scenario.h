@@ -32,11 +32,22 @@ struct Nic {
 	int line = 0;
 };
 
+// A VXLAN device's own FDB entry (extension, routed overlays): frames to mac are sent to the remote
+// VTEP dst (`bridge fdb append MAC dev DEV dst IP`).
+struct VxlanFdbEntry {
+	MacAddress mac;
+	Ipv4Address dst;
+	int line = 0;
+};
+
 struct VxlanDevice {
 	std::string name;
 	std::uint32_t vni = 0;
 	std::uint16_t port = 0;
-	std::string bridge;
+	std::string bridge;              // empty: a routed device (it has mac and ip instead)
+	std::optional<MacAddress> mac;   // extension: the device's MAC
+	std::optional<Ipv4Prefix> ip;    // extension: the device's address (flannel.1's .0/32)
+	std::vector<VxlanFdbEntry> fdb;  // extension: its own FDB
 	int line = 0;
 };
 
@@ -52,15 +63,50 @@ struct FdbEntry {
 struct Bridge {
 	std::string name;
 	std::vector<FdbEntry> fdb;
+	std::optional<MacAddress> mac; // extension: the bridge's own MAC and address (flannel's cni0,
+	std::optional<Ipv4Prefix> ip;  // the pods' gateway)
 	int line = 0;
 };
 
 struct Container {
 	std::string name; // also the name of its network namespace
-	std::string bridge;
+	std::string bridge; // empty: the host routes to the veth itself (Calico)
 	std::string veth; // the host-side end, attached to bridge
 	MacAddress mac;   // of the container's end
 	Ipv4Prefix ip;
+	std::optional<Ipv4Address> gateway;  // extension: the pod's default route
+	std::optional<MacAddress> veth_mac;  // extension: the host end's MAC (Calico: ee:ee:ee:ee:ee:ee)
+	bool proxy_arp = false;              // extension: the host end answers ARP for any address
+	int line = 0;
+};
+
+// The host namespace's sysctls that routing reads (extension): net.ipv4.ip_forward and
+// net.ipv4.conf.all.rp_filter. Absent: the kernel's defaults, 0 and 0.
+struct Sysctls {
+	bool ip_forward = false;
+	int rp_filter = 0; // 0 off, 1 strict, 2 loose
+	int line = 0;
+};
+
+enum class RouteScope { global, link, host };
+
+// One route of the host's main table as `ip route` lists it (extension).
+struct Route {
+	Ipv4Prefix dst; // host bits zero
+	std::optional<Ipv4Address> via;
+	std::string dev;
+	RouteScope scope = RouteScope::global;
+	std::optional<Ipv4Address> src;
+	std::string proto; // "kernel" for the connected routes addresses make; informational otherwise
+	bool onlink = false;
+	int line = 0;
+};
+
+// A permanent neighbour (extension): `ip neigh add IP lladdr MAC dev DEV nud permanent`.
+struct Neighbour {
+	Ipv4Address ip;
+	MacAddress mac;
+	std::string dev;
 	int line = 0;
 };
 
@@ -72,6 +118,11 @@ struct Host {
 	std::vector<VxlanDevice> vxlan;
 	std::vector<Bridge> bridges;
 	std::vector<Container> containers;
+	Sysctls sysctl;
+	// Routed overlays (extension): the main table (absent: the connected routes the addresses
+	// make) and the permanent neighbours.
+	std::optional<std::vector<Route>> routes;
+	std::vector<Neighbour> neighbours;
 };
 
 enum class EventOp {
@@ -87,12 +138,18 @@ enum class EventOp {
 	fdb_del,   // remove one
 	vni,       // change a VXLAN device's VNI
 	netns_del, // tear down a container's namespace: its sockets close, its veth pair goes
+	// Routed overlays:
+	sysctl,    // change ip_forward and/or rp_filter
+	route,     // add or replace a route of the main table
+	route_del, // remove one
+	neigh,     // add or replace a permanent neighbour
 };
 
 // One timeline event. Only the fields of its op are meaningful:
 //   socket: sock ns proto        bind: sock addr reuseaddr reuseport     connect: sock peer
 //   listen: sock backlog         close: sock        link: dev up          flush: -
 //   fdb: bridge mac port dst     fdb_del: bridge mac   vni: dev vni       netns_del: ns
+//   sysctl: ip_forward rp_filter (either)   route, route_del: route   neigh: neighbour
 struct Event {
 	std::int64_t t_ns = 0; // exact, from the decimal text; ordering and comparisons use this
 	double t = 0;          // the same in seconds, for printing
@@ -113,6 +170,10 @@ struct Event {
 	MacAddress mac;
 	std::string port;
 	std::optional<Ipv4Address> dst;
+	std::optional<bool> ip_forward;
+	std::optional<int> rp_filter;
+	Route route;         // route_del: only dst
+	Neighbour neighbour;
 };
 
 struct Scenario {

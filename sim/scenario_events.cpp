@@ -28,6 +28,10 @@ const OpKeys kOps[] = {
 	{EventOp::fdb_del, "fdb_del", {"bridge", "mac"}, {}},
 	{EventOp::vni, "vni", {"dev", "vni"}, {}},
 	{EventOp::netns_del, "netns_del", {"ns"}, {}},
+	{EventOp::sysctl, "sysctl", {}, {"ip_forward", "rp_filter"}},
+	{EventOp::route, "route", {"dst", "dev"}, {"via", "scope", "src", "proto", "onlink"}},
+	{EventOp::route_del, "route_del", {"dst"}, {}},
+	{EventOp::neigh, "neigh", {"ip", "mac", "dev"}, {}},
 };
 
 std::string op_names()
@@ -128,6 +132,23 @@ void read_op_fields(const FieldReader &in, const YAML::Node &node, Event &event)
 		break;
 	case EventOp::netns_del:
 		event.ns = in.name(node, "ns");
+		break;
+	case EventOp::sysctl:
+		if (node["ip_forward"].IsDefined())
+			event.ip_forward = in.boolean(node, "ip_forward");
+		if (node["rp_filter"].IsDefined())
+			event.rp_filter = static_cast<int>(in.integer(node, "rp_filter", 0, 2));
+		if (!event.ip_forward && !event.rp_filter)
+			in.fail(node, "sysctl: give 'ip_forward', 'rp_filter' or both");
+		break;
+	case EventOp::route:
+		event.route = route_fields(in, node);
+		break;
+	case EventOp::route_del:
+		event.route.dst = route_destination(in, node);
+		break;
+	case EventOp::neigh:
+		event.neighbour = neighbour_fields(in, node);
 		break;
 	}
 }

@@ -28,22 +28,26 @@ Nic read_nic(const FieldReader &in, const YAML::Node &node)
 
 VxlanDevice read_vxlan(const FieldReader &in, const YAML::Node &node, const std::string &what)
 {
-	in.expect_keys(node, what, {"name", "vni", "port", "bridge"});
+	in.expect_keys(node, what, {"name", "vni", "port"}, {"bridge", "mac", "ip", "fdb"});
 	VxlanDevice vxlan;
 	vxlan.line = line_of(node);
 	vxlan.name = in.device_name(node, "name");
 	vxlan.vni = static_cast<std::uint32_t>(in.integer(node, "vni", 0, kMaxVni));
 	vxlan.port = static_cast<std::uint16_t>(in.integer(node, "port", 1, 65535));
-	vxlan.bridge = in.device_name(node, "bridge");
+	read_routed_vxlan(in, node, what, vxlan);
 	return vxlan;
 }
 
 Bridge read_bridge(const FieldReader &in, const YAML::Node &node, const std::string &what)
 {
-	in.expect_keys(node, what, {"name"}, {"fdb"});
+	in.expect_keys(node, what, {"name"}, {"fdb", "mac", "ip"});
 	Bridge bridge;
 	bridge.line = line_of(node);
 	bridge.name = in.device_name(node, "name");
+	if (node["mac"].IsDefined())
+		bridge.mac = in.mac(node, "mac");
+	if (node["ip"].IsDefined())
+		bridge.ip = in.prefix(node, "ip");
 	if (node["fdb"].IsDefined())
 		in.for_each_in_list(node["fdb"], what + ".fdb", [&](const YAML::Node &item, const std::string &entry_what) {
 			in.expect_keys(item, entry_what, {"mac", "port"}, {"dst"});
@@ -60,16 +64,18 @@ Bridge read_bridge(const FieldReader &in, const YAML::Node &node, const std::str
 
 Container read_container(const FieldReader &in, const YAML::Node &node, const std::string &what)
 {
-	in.expect_keys(node, what, {"name", "bridge", "veth", "mac", "ip"});
+	in.expect_keys(node, what, {"name", "veth", "mac", "ip"}, {"bridge", "gateway", "veth_mac", "proxy_arp"});
 	Container container;
 	container.line = line_of(node);
 	container.name = in.name(node, "name");
 	if (container.name == kHostNamespace)
 		in.fail(node["name"], "a container cannot be called \"host\": that name is the host's namespace");
-	container.bridge = in.device_name(node, "bridge");
+	if (node["bridge"].IsDefined())
+		container.bridge = in.device_name(node, "bridge");
 	container.veth = in.device_name(node, "veth");
 	container.mac = in.mac(node, "mac");
 	container.ip = in.prefix(node, "ip");
+	read_routed_container(in, node, container);
 	return container;
 }
 
@@ -108,7 +114,8 @@ void check_devices(const FieldReader &in, const Host &host)
 	std::map<std::pair<std::uint32_t, std::uint16_t>, const VxlanDevice *> vni_ports;
 	for (const VxlanDevice &vxlan : host.vxlan) {
 		add_device(vxlan.name, vxlan.line);
-		check_is_bridge(in, host, vxlan.bridge, vxlan.line);
+		if (!vxlan.bridge.empty())
+			check_is_bridge(in, host, vxlan.bridge, vxlan.line);
 		auto [it, added] = vni_ports.emplace(std::pair{vxlan.vni, vxlan.port}, &vxlan);
 		if (!added)
 			in.fail(vxlan.line, "VNI " + std::to_string(vxlan.vni) + " on port " + std::to_string(vxlan.port) +
@@ -119,7 +126,8 @@ void check_devices(const FieldReader &in, const Host &host)
 		if (!containers.insert(container.name).second)
 			in.fail(container.line, "container name " + quoted(container.name) + " is used twice");
 		add_device(container.veth, container.line);
-		check_is_bridge(in, host, container.bridge, container.line);
+		if (!container.bridge.empty())
+			check_is_bridge(in, host, container.bridge, container.line);
 	}
 	for (const Bridge &bridge : host.bridges)
 		for (const FdbEntry &entry : bridge.fdb)
@@ -130,7 +138,8 @@ void check_devices(const FieldReader &in, const Host &host)
 
 Host read_host(const FieldReader &in, const YAML::Node &node)
 {
-	in.expect_keys(node, "host", {"name", "cpus", "rss", "nic"}, {"vxlan", "bridges", "containers"});
+	in.expect_keys(node, "host", {"name", "cpus", "rss", "nic"},
+		       {"vxlan", "bridges", "containers", "sysctl", "routes", "neighbours"});
 	Host host;
 	host.name = in.name(node, "name");
 	host.cpus = static_cast<int>(in.integer(node, "cpus", 1, kMaxCpus));
@@ -147,6 +156,7 @@ Host read_host(const FieldReader &in, const YAML::Node &node)
 			host.containers.push_back(read_container(in, item, what));
 		});
 	check_devices(in, host);
+	read_routing(in, node, host);
 	return host;
 }
 

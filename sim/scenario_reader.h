@@ -96,6 +96,17 @@ private:
 // host: the NIC, bridges (with static FDB entries), VXLAN devices and containers, and the checks
 // between them (scenario_host.cpp).
 Host read_host(const FieldReader &in, const YAML::Node &node);
+// Routed overlays (scenario_routes.cpp, docs/scenario-extensions.md): a VXLAN device's bridge, or
+// its mac, ip and own FDB; a container's routed keys; and host.sysctl, host.routes and
+// host.neighbours, read after the devices they name and checked against them.
+void read_routed_vxlan(const FieldReader &in, const YAML::Node &node, const std::string &what, VxlanDevice &vxlan);
+void read_routed_container(const FieldReader &in, const YAML::Node &node, Container &container);
+void read_routing(const FieldReader &in, const YAML::Node &node, Host &host);
+// The values of a route and a neighbour, for host.routes/neighbours and the events of the same
+// name (the caller checks the keys).
+Route route_fields(const FieldReader &in, const YAML::Node &node);
+Ipv4Prefix route_destination(const FieldReader &in, const YAML::Node &node);
+Neighbour neighbour_fields(const FieldReader &in, const YAML::Node &node);
 // events: each op with its keys and values (scenario_events.cpp).
 std::vector<Event> read_events(const FieldReader &in, const YAML::Node &list);
 // The sorted timeline, walked once: every socket used between its socket event and its close,

@@ -82,6 +82,13 @@ private:
 			return;
 		case EventOp::netns_del:
 			return delete_namespace(event);
+		case EventOp::sysctl:
+		case EventOp::route_del: // the model refuses a route that is not there
+			return;
+		case EventOp::route:
+			return check_device(event, event.route.dev);
+		case EventOp::neigh:
+			return check_device(event, event.neighbour.dev);
 		}
 	}
 

@@ -22,6 +22,11 @@ namespace econsim::sim {
 	X(tcp_rcv)            /* tcp_v4_rcv, host namespace */                               \
 	X(vxlan_rcv)          /* vxlan_rcv */                                                \
 	X(gro_cells_receive)  /* the VXLAN device's gro_cell queue (--timing) */             \
+	X(ip_route_input)     /* routed: ip_rcv_core + ip_route_input_slow, host namespace */ \
+	X(ip_local_deliver_host) /* routed: ip_local_deliver to the host's own stack */       \
+	X(ip_forward)         /* routed: ip_forward (TTL, MTU) */                             \
+	X(neigh_output)       /* routed: ip_finish_output2 → neigh_output → dev_queue_xmit */ \
+	X(br_dev_xmit)        /* routed: br_dev_xmit, a frame the host sent into a bridge */  \
 	X(br_handle_frame)    /* br_handle_frame → br_forward */                            \
 	X(veth_xmit)          /* veth_xmit → netif_rx */                                    \
 	X(enqueue_to_backlog) /* the per-CPU backlog queue (--timing) */                     \

@@ -3,24 +3,32 @@
 
 namespace econsim::sim {
 
-bool ip_rcv_container(StageContext &ctx, Packet &pkt)
+bool inner_ip_rcv_core(Stage stage, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
 	if (!f.inner_ip) {
 		if (f.reason == ParseReason::inner_not_ipv4) {
-			// ARP inside the tunnel: the container's own ARP answers it, no socket.
-			pkt.ignore(Stage::ip_rcv_container, "inner_not_ipv4", "inner ethertype is not IPv4");
+			// ARP inside the tunnel: the receiving stack's own ARP answers it, no socket.
+			pkt.ignore(stage, "inner_not_ipv4", "inner ethertype is not IPv4");
 			return false;
 		}
-		pkt.drop(Stage::ip_rcv_container, reason_name(f.reason), reason_description(f.reason));
+		pkt.drop(stage, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
 	for (ParseReason r : {ParseReason::inner_vlan_tagged, ParseReason::inner_bad_ip_checksum}) {
 		if (f.has(r)) {
-			pkt.drop(Stage::ip_rcv_container, reason_name(r), reason_description(r));
+			pkt.drop(stage, reason_name(r), reason_description(r));
 			return false;
 		}
 	}
+	return true;
+}
+
+bool ip_rcv_container(StageContext &ctx, Packet &pkt)
+{
+	const ParsedFrame &f = pkt.parsed;
+	if (!inner_ip_rcv_core(Stage::ip_rcv_container, pkt))
+		return false;
 	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv_container, "inner", pkt.ns, *f.inner_ip, f.inner_l4, true}))
 		return false;
 	if (f.inner_ip->is_fragment()) {

@@ -2,6 +2,9 @@
 // returns true to hand the packet on; false when it decided the packet (the verdict says how).
 // Receive: nic_rx → ip_rcv → udp_rcv → vxlan_rcv → br_handle_frame → veth_xmit →
 //          ip_rcv_container → (ip_defrag, for a fragment) → socket_lookup → deliver
+// Routed (a VXLAN device with no bridge): … vxlan_rcv → ip_route_input → ip_forward →
+//          neigh_output [→ br_dev_xmit] → veth_xmit → ip_rcv_container → …, or
+//          ip_route_input → ip_local_deliver_host for the host's own addresses
 // Transmit: nic_rx → vxlan_xmit
 #pragma once
 
@@ -29,6 +32,14 @@ bool tcp_rcv(StageContext &ctx, Packet &pkt);
 bool vxlan_rcv(StageContext &ctx, Packet &pkt);
 // br_handle_frame → br_handle_frame_finish → br_forward: FDB learning and forwarding.
 bool br_handle_frame(StageContext &ctx, Packet &pkt);
+// Routed overlays: ip_rcv_core + ip_route_input_slow on the VXLAN device (pkt.route: null for
+// the host itself), ip_local_deliver to the host's stack, ip_forward's checks, the next hop's
+// neighbour and the egress device, and br_dev_xmit when that device is a bridge.
+bool ip_route_input(StageContext &ctx, Packet &pkt);
+bool ip_local_deliver_host(StageContext &ctx, Packet &pkt);
+bool ip_forward(StageContext &ctx, Packet &pkt);
+bool neigh_output(StageContext &ctx, Packet &pkt);
+bool br_dev_xmit(StageContext &ctx, Packet &pkt);
 // veth_xmit → veth_forward_skb → netif_rx: into the container's namespace.
 bool veth_xmit(StageContext &ctx, Packet &pkt);
 // ip_rcv_core + ip_route_input_noref in the container's namespace.
@@ -57,6 +68,10 @@ struct LocalDelivery {
 	bool reassembles = false;
 };
 bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
+
+// Shared by ip_rcv_container and ip_route_input: ip_rcv_core's checks of the inner IPv4 header
+// (not IPv4: ignored, the stack's own ARP takes it; VLAN-tagged, bad checksum: dropped).
+bool inner_ip_rcv_core(Stage stage, Packet &pkt);
 
 // Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
 // (UDP queueing, TCP state machine), which the fast path does not skip.

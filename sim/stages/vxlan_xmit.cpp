@@ -41,6 +41,18 @@ const model::Container *container_with_mac(const model::Topology &topology, cons
 	return nullptr;
 }
 
+// A routed VXLAN device (no bridge) sends what the host routed to it, with its own MAC as the
+// inner source: the sender is the container whose address is the inner source.
+const model::Container *routed_sender(const model::Topology &topology, const model::Device &vxlan, const ParsedFrame &f)
+{
+	if (!f.inner_ip || vxlan.mac != to_model(*f.inner_eth->src))
+		return nullptr;
+	for (const auto &[name, c] : topology.containers())
+		if (c.address.address == to_model(f.inner_ip->src))
+			return &c;
+	return nullptr;
+}
+
 // The first field where the transmitted frame differs from what the VXLAN device would write.
 std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model::Device &vxlan,
 						  const model::Container &sender, const ParsedFrame &f)
@@ -109,7 +121,15 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		pkt.step(Stage::vxlan_xmit, "mismatch: tx_unknown_vni", "no VXLAN device has this VNI and port");
 		return true;
 	}
-	const model::Container *sender = container_with_mac(topology, vxlan->bridge, to_model(*f.inner_eth->src));
+	const model::Container *sender = vxlan->bridge.empty()
+						 ? routed_sender(topology, *vxlan, f)
+						 : container_with_mac(topology, vxlan->bridge, to_model(*f.inner_eth->src));
+	if (!sender && vxlan->bridge.empty() && f.inner_ip &&
+	    topology.address_type(model::host_namespace, to_model(f.inner_ip->src)) == model::AddressType::local) {
+		// Routed out by the host's own stack (its address as the source: kube-proxy's masquerade).
+		pkt.step(Stage::vxlan_xmit, "the host's own", "sent from an address of the host, not from a container");
+		return true;
+	}
 	if (!sender) {
 		pkt.verdict.reason = "tx_unknown_source";
 		pkt.step(Stage::vxlan_xmit, "mismatch: tx_unknown_source",

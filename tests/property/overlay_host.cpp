@@ -85,11 +85,22 @@ Scenario overlay_scenario(int cpus)
 	s.host.rss = RssMode::l4;
 	s.host.nic = Nic{kNic, test::kHostMac, Ipv4Prefix{host_ip(), 24}, 1500, 0};
 	for (const char *bridge : {"br42", "br43"})
-		s.host.bridges.push_back(Bridge{bridge, {}, 0});
-	s.host.vxlan.push_back(VxlanDevice{"vxlan42", 42, kVxlanPort, "br42", 0});
-	s.host.vxlan.push_back(VxlanDevice{"vxlan43", 43, kVxlanPort, "br43", 0});
-	for (const Tenant &t : tenants())
-		s.host.containers.push_back(Container{t.container, t.bridge, t.veth, t.mac, Ipv4Prefix{t.ip, 24}, 0});
+		s.host.bridges.emplace_back().name = bridge;
+	for (std::uint32_t vni : {42u, 43u}) {
+		VxlanDevice &v = s.host.vxlan.emplace_back();
+		v.name = "vxlan" + std::to_string(vni);
+		v.vni = vni;
+		v.port = kVxlanPort;
+		v.bridge = "br" + std::to_string(vni);
+	}
+	for (const Tenant &t : tenants()) {
+		Container &c = s.host.containers.emplace_back();
+		c.name = t.container;
+		c.bridge = t.bridge;
+		c.veth = t.veth;
+		c.mac = t.mac;
+		c.ip = Ipv4Prefix{t.ip, 24};
+	}
 	return s;
 }
 

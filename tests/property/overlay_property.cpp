@@ -211,6 +211,10 @@ void OverlayPair::count_invalidations(const Event &event, bool held, std::uint16
 		raised(FPMAP_EV_DEV_DELETE, held);
 		raised(FPMAP_EV_NETNS_EXIT, held);
 		break;
+	case EventOp::sysctl:
+	case EventOp::route:
+	case EventOp::route_del:
+	case EventOp::neigh: raised(FPMAP_EV_FDB_CHANGE, held); break; // the routing generation
 	}
 }
 

@@ -70,7 +70,7 @@ std::string ScenarioText::yaml() const
 {
 	std::string text = "version: 1\nhost:\n  name: node-b\n  cpus: " + std::to_string(cpus) + "\n  rss: " + rss +
 			   "\n  nic: {name: eth0, mac: \"02:00:00:00:00:02\", ip: 192.168.0.2/24}\n";
-	text += list("vxlan", vxlan) + list("bridges", bridges) + list("containers", containers);
+	text += list("vxlan", vxlan) + list("bridges", bridges) + list("containers", containers) + routing;
 	text += "events:\n";
 	for (const std::string &e : events)
 		text += "  - " + e + "\n";

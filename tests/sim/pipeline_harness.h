@@ -33,6 +33,7 @@ struct ScenarioText {
 	std::vector<std::string> containers{
 		R"({name: c1, bridge: br42, veth: veth-c1, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/16})"};
 	std::vector<std::string> events;
+	std::string routing; // routed overlays: raw YAML under host (sysctl, routes, neighbours), indented 2
 
 	// Adds c2 (10.233.1.3, kContainer2Mac) on br42.
 	ScenarioText &with_c2();

@@ -261,5 +261,20 @@ TEST_F(PublicReplay, NonStandardPortIsPlainUdp)
 	}
 }
 
+// flannel.pcap on its routed scenario: the pods' replies to the node's flannel.1 address (10 frames:
+// kube-proxy masqueraded the NodePort connections to it, conntrack undoes that) are the host's:
+// handed to its stack, where only the NAT decides what follows; none ends as no_receiver.
+TEST_F(PublicReplay, FlannelRepliesToTheNodeGoToTheHostStack)
+{
+	SKIP_WITHOUT_PUBLIC_CAPTURES();
+	for (const char *mode : {"off", "fixed"}) {
+		std::map<std::string, int> counts;
+		for (const VerdictLine &v : replay("wz1st-test/flannel.pcap", mode))
+			counts[v.verdict + " " + v.reason.value_or("")]++;
+		EXPECT_EQ(counts["ignore host_stack"], 10) << mode;
+		EXPECT_EQ(counts["drop no_receiver"], 0) << mode;
+	}
+}
+
 } // namespace
 } // namespace econsim::sim::test

@@ -319,5 +319,124 @@ TEST(ScenarioErrors, SyntaxErrorsAndShapes)
 	expect_error(kHost + "---\nversion: 1\n", kFirstEventLine + 1, {"one YAML document"});
 }
 
+// ---- routed overlays (docs/scenario-extensions.md, "Routed overlays") ----
+
+// Lines 1-24: flannel's node B as traces/flannel-udp holds it, with a Calico-style pod c2 beside.
+std::string routed_host(const std::string &vxlan_line = R"(    - {name: flannel.1, vni: 1, port: 8472, mac: "02:00:00:02:00:01", ip: 10.233.1.0/32})")
+{
+	return R"(version: 1
+host:
+  name: node-b
+  cpus: 2
+  rss: l4
+  nic: {name: eth0, mac: "02:00:00:00:00:02", ip: 192.168.0.2/24}
+  sysctl: {ip_forward: true, rp_filter: 1}
+  vxlan:
+)" + vxlan_line + R"(
+  bridges:
+    - name: cni0
+      mac: "02:00:00:02:01:01"
+      ip: 10.233.1.1/24
+  containers:
+    - {name: c1, bridge: cni0, veth: veth-c1, mac: "02:01:0a:e9:01:02", ip: 10.233.1.2/24, gateway: 10.233.1.1}
+    - {name: c2, veth: calic2, veth_mac: "ee:ee:ee:ee:ee:ee", proxy_arp: true, mac: "02:00:0a:e9:01:03", ip: 10.233.1.3/32}
+  routes:
+    - {dst: 10.233.1.0/24, dev: cni0, proto: kernel, scope: link, src: 10.233.1.1}
+    - {dst: 10.233.1.3/32, dev: calic2, scope: link}
+    - {dst: 10.233.2.0/24, via: 10.233.2.0, dev: flannel.1, onlink: true}
+    - {dst: 192.168.0.0/24, dev: eth0, proto: kernel, scope: link, src: 192.168.0.2}
+  neighbours:
+    - {ip: 10.233.2.0, mac: "02:00:00:01:00:01", dev: flannel.1}
+    - {ip: 192.168.0.1, mac: "02:00:00:00:00:01", dev: eth0}
+)" + "events:\n";
+}
+
+TEST(ScenarioRoutes, ReadsTheRoutedKeys)
+{
+	Scenario s = parse_scenario(routed_host(), "S.yaml");
+	EXPECT_TRUE(s.host.sysctl.ip_forward);
+	EXPECT_EQ(s.host.sysctl.rp_filter, 1);
+	ASSERT_EQ(s.host.vxlan.size(), 1u);
+	EXPECT_EQ(s.host.vxlan[0].bridge, "");
+	ASSERT_TRUE(s.host.vxlan[0].ip);
+	EXPECT_EQ(to_string(*s.host.vxlan[0].ip), "10.233.1.0/32");
+	EXPECT_EQ(to_string(*s.host.vxlan[0].mac), "02:00:00:02:00:01");
+	ASSERT_TRUE(s.host.bridges[0].ip);
+	EXPECT_EQ(to_string(*s.host.bridges[0].ip), "10.233.1.1/24");
+	EXPECT_EQ(to_string(*s.host.containers[0].gateway), "10.233.1.1");
+	EXPECT_EQ(s.host.containers[1].bridge, "");
+	EXPECT_TRUE(s.host.containers[1].proxy_arp);
+	EXPECT_EQ(to_string(*s.host.containers[1].veth_mac), "ee:ee:ee:ee:ee:ee");
+	ASSERT_TRUE(s.host.routes);
+	ASSERT_EQ(s.host.routes->size(), 4u);
+	const Route &gateway = (*s.host.routes)[2];
+	EXPECT_EQ(to_string(gateway.dst), "10.233.2.0/24");
+	EXPECT_EQ(to_string(*gateway.via), "10.233.2.0");
+	EXPECT_EQ(gateway.dev, "flannel.1");
+	EXPECT_TRUE(gateway.onlink);
+	EXPECT_EQ((*s.host.routes)[0].scope, RouteScope::link);
+	EXPECT_EQ((*s.host.routes)[0].proto, "kernel");
+	ASSERT_EQ(s.host.neighbours.size(), 2u);
+	EXPECT_EQ(s.host.neighbours[1].dev, "eth0");
+}
+
+TEST(ScenarioRoutes, WithoutRoutesTheTableIsLeftToTheAddresses)
+{
+	std::string text = routed_host();
+	text.erase(text.find("  routes:"), text.find("  neighbours:") - text.find("  routes:"));
+	EXPECT_FALSE(parse_scenario(text, "S.yaml").host.routes);
+}
+
+TEST(ScenarioRoutes, BadValuesNameFileLineAndKey)
+{
+	expect_error(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, ip: 10.233.1.0/32})"), 9, {"missing key 'bridge'", "routed and needs 'mac' and 'ip'"});
+	expect_error(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, mac: "02:00:00:02:00:01", ip: 10.233.1.0/32, fdb: [{mac: "02:00:00:01:00:01"}]})"),
+		     9, {"missing key 'dst'"});
+	struct Edit {
+		std::string from, to; // the first `from` in the text becomes `to`
+		int line;
+		std::string key, says;
+	};
+	const Edit edits[] = {
+		{"rp_filter: 1", "rp_filter: 3", 7, "'rp_filter'", "0 to 2"},
+		{"ip_forward: true", "ip_forward: yes", 7, "'ip_forward'", "true or false"},
+		{"dst: 10.233.1.3/32", "dst: 10.233.1.3/24", 19, "'dst'", "host bits"},
+		{"dev: calic2", "dev: calic9", 19, "'dev'", "'calic9' is not a device"},
+		{", onlink: true", "", 20, "'via': gateway 10.233.2.0", "onlink"},
+		{"dst: 10.233.1.3/32", "dst: 10.233.1.0/24", 19, "'dst'", "already at line 18"},
+		{"calic2, scope: link", "calic2, scope: site", 19, "'scope'", "'site'"},
+		{R"(mac: "02:00:00:00:00:01", dev: eth0)", R"(mac: "02:00:00:00:00", dev: eth0)", 24, "'mac'", "MAC address"},
+		{R"(192.168.0.1, mac: "02:00:00:00:00:01", dev: eth0)", R"(10.233.2.0, mac: "02:00:00:00:00:01", dev: flannel.1)",
+		 24, "'ip'", "given twice"},
+	};
+	for (const Edit &edit : edits) {
+		std::string text = routed_host();
+		text.replace(text.find(edit.from), edit.from.size(), edit.to);
+		expect_error(text, edit.line, {edit.key, edit.says});
+	}
+}
+
+TEST(ScenarioRoutes, RoutingEvents)
+{
+	Scenario s = parse_scenario(routed_host() + R"(  - {t: 1.0, op: sysctl, rp_filter: 2}
+  - {t: 2.0, op: route, dst: 10.233.3.0/24, via: 10.233.3.0, dev: flannel.1, onlink: true}
+  - {t: 3.0, op: route_del, dst: 10.233.3.0/24}
+  - {t: 4.0, op: neigh, ip: 10.233.3.0, mac: "02:00:00:03:00:01", dev: flannel.1}
+)",
+				    "S.yaml");
+	ASSERT_EQ(s.events.size(), 4u);
+	EXPECT_EQ(s.events[0].op, EventOp::sysctl);
+	EXPECT_FALSE(s.events[0].ip_forward);
+	EXPECT_EQ(s.events[0].rp_filter, 2);
+	EXPECT_EQ(to_string(s.events[1].route.dst), "10.233.3.0/24");
+	EXPECT_EQ(s.events[1].route.dev, "flannel.1");
+	EXPECT_EQ(to_string(s.events[2].route.dst), "10.233.3.0/24");
+	EXPECT_EQ(to_string(s.events[3].neighbour.mac), "02:00:00:03:00:01");
+	expect_error(routed_host() + "  - {t: 1.0, op: sysctl}\n", 26, {"sysctl", "'ip_forward', 'rp_filter'"});
+	expect_error(routed_host() + "  - {t: 1.0, op: route, dst: 10.233.3.0/24, dev: flannel.9}\n", 26, {"unknown device 'flannel.9'"});
+	expect_error(routed_host() + "  - {t: 1.0, op: route_del, dst: 10.233.3.1/24}\n", 26, {"'dst'", "host bits"});
+	expect_error(routed_host() + "  - {t: 1.0, op: neigh, ip: 10.233.3.0, dev: eth0}\n", 26, {"missing key 'mac'"});
+}
+
 } // namespace
 } // namespace econsim::sim

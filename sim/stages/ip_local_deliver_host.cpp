@@ -1,0 +1,47 @@
+// ip_local_deliver for a decapsulated packet the host routed to itself (an address of flannel.1,
+// cni0, the NIC, ...): the host's own stack takes it. A socket the scenario opened in the host
+// namespace on the destination port receives it as the model decides (delivered, or its drop);
+// without one the scenario does not say who takes it (a host process, or conntrack reversing
+// kube-proxy's NAT), and the verdict says the host's stack got it: `ignore: host_stack`.
+#include "stages.h"
+
+#include "model/sockets.h"
+
+namespace econsim::sim {
+
+namespace {
+
+bool scenario_socket_on(const model::Sockets &sockets, model::Protocol protocol, std::uint16_t port)
+{
+	for (const model::Socket *s : sockets.all())
+		if (s->ns == kHostNamespace && s->protocol == protocol && s->port == port &&
+		    s->origin != model::SocketOrigin::vxlan_device)
+			return true;
+	return false;
+}
+
+} // namespace
+
+bool ip_local_deliver_host(StageContext &ctx, Packet &pkt)
+{
+	const ParsedFrame &f = pkt.parsed;
+	if (!ip_local_deliver(ctx, pkt, {Stage::ip_local_deliver_host, "inner", kHostNamespace, *f.inner_ip, f.inner_l4}))
+		return false;
+	const model::Protocol protocol = f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp;
+	pkt.ns = std::string(kHostNamespace);
+	pkt.flow = model::FiveTuple{
+		protocol,
+		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
+	if (!scenario_socket_on(ctx.host.model().sockets(), protocol, f.inner_l4->dst_port)) {
+		pkt.ignore(Stage::ip_local_deliver_host, "host_stack", [&] {
+			return model::to_string(*pkt.flow) + ": to the host's own stack; no socket of the scenario is on the port";
+		});
+		return false;
+	}
+	pkt.step(Stage::ip_local_deliver_host, "to a host socket", [&] { return model::to_string(*pkt.flow); });
+	if (receive_on_socket(ctx, pkt))
+		deliver(ctx, pkt);
+	return false;
+}
+
+} // namespace econsim::sim

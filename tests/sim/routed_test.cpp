@@ -1,0 +1,191 @@
+// The routed overlays' path (flannel, Calico): vxlan_rcv → ip_route_input → ip_forward →
+// neigh_output [→ br_dev_xmit] → veth_xmit → the container, or the host's own stack, in `off` mode
+// and in `fixed` mode, whose hits must check what the bridged case did not (TTL, routing state).
+#include <gtest/gtest.h>
+
+#include "pipeline_harness.h"
+
+namespace econsim::sim::test {
+namespace {
+
+inline constexpr MacAddress kVxlanMac{{0x02, 0x00, 0x00, 0x02, 0x00, 0x00}};
+constexpr std::size_t kInnerIpOffset = 14 + 20 + 8 + 8 + 14;
+
+const char *const kRouting = R"(  sysctl: {ip_forward: true, rp_filter: 1}
+  routes:
+    - {dst: 10.233.1.2/32, dev: calic1, scope: link}
+    - {dst: 10.233.1.9/32, dev: calic1, scope: link}
+    - {dst: 10.233.2.0/24, via: 10.233.2.1, dev: vxlan.calico, onlink: true}
+    - {dst: 192.168.0.0/24, dev: eth0, scope: link}
+  neighbours:
+    - {ip: 10.233.2.1, mac: "02:00:00:01:00:00", dev: vxlan.calico}
+)";
+
+// Calico's node: vxlan.calico with an address and no bridge, c1 (10.233.1.2/32) behind calic1.
+ScenarioText calico(std::string routing = kRouting)
+{
+	ScenarioText text;
+	text.vxlan = {R"({name: vxlan.calico, vni: 42, port: 4789, mac: "02:00:00:02:00:00", ip: 10.233.1.1/32})"};
+	text.bridges = {};
+	text.containers = {
+		R"({name: c1, veth: calic1, veth_mac: "ee:ee:ee:ee:ee:ee", proxy_arp: true, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/32, gateway: 169.254.1.1})"};
+	text.routing = std::move(routing);
+	return text;
+}
+
+// flannel's node: flannel.1 routed, c1 and c2 on cni0 (the pods' gateway 10.233.1.1).
+ScenarioText flannel()
+{
+	ScenarioText text;
+	text.vxlan = {R"({name: flannel.1, vni: 42, port: 4789, mac: "02:00:00:02:00:00", ip: 10.233.1.0/32})"};
+	text.bridges = {R"({name: cni0, mac: "02:00:00:02:01:01", ip: 10.233.1.1/24})"};
+	text.containers = {
+		R"({name: c1, bridge: cni0, veth: veth-c1, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/24, gateway: 10.233.1.1})",
+		R"({name: c2, bridge: cni0, veth: veth-c2, mac: "02:42:0a:e9:01:03", ip: 10.233.1.3/24, gateway: 10.233.1.1})"};
+	text.routing = R"(  sysctl: {ip_forward: true, rp_filter: 1}
+  routes:
+    - {dst: 10.233.1.0/24, dev: cni0, proto: kernel, scope: link, src: 10.233.1.1}
+    - {dst: 10.233.2.0/24, via: 10.233.2.0, dev: flannel.1, onlink: true}
+    - {dst: 192.168.0.0/24, dev: eth0, proto: kernel, scope: link, src: 192.168.0.2}
+)";
+	return text;
+}
+
+InnerFrame routed(std::string src = "10.233.2.2:4000", std::string dst = "10.233.1.2:5000")
+{
+	InnerFrame f;
+	f.src = std::move(src);
+	f.dst = std::move(dst);
+	f.dst_mac = kVxlanMac;
+	return f;
+}
+
+Bytes with_inner_ttl(Bytes frame, std::uint8_t ttl)
+{
+	frame[kInnerIpOffset + 8] = ttl;
+	fix_ipv4_checksum(frame, kInnerIpOffset);
+	return frame;
+}
+
+TEST(Routed, CalicoPodReachedThroughRouteAndVeth)
+{
+	Harness h(with_s1(calico()), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp(routed()), 1);
+	EXPECT_TRUE(delivered(p, "s1", Path::slow));
+	std::vector<Stage> stages;
+	for (const TraceStep &s : p.steps)
+		if (stages.empty() || stages.back() != s.stage)
+			stages.push_back(s.stage);
+	EXPECT_EQ(stages, (std::vector<Stage>{Stage::nic_rx, Stage::ip_rcv, Stage::udp_rcv, Stage::vxlan_rcv,
+					      Stage::ip_route_input, Stage::ip_forward, Stage::neigh_output,
+					      Stage::veth_xmit, Stage::ip_rcv_container, Stage::socket_lookup,
+					      Stage::deliver}));
+}
+
+TEST(Routed, FlannelPodReachedThroughTheBridge)
+{
+	Harness h(with_s1(flannel()), FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp(routed()), 1);
+	EXPECT_TRUE(delivered(p, "s1", Path::slow));
+	EXPECT_EQ(h.pipeline().stage_count(Stage::br_dev_xmit).entered, 1u);
+	EXPECT_EQ(h.pipeline().stage_count(Stage::br_handle_frame).entered, 0u);
+}
+
+TEST(Routed, FrameForAnotherMacIsOtherHost)
+{
+	Harness h(with_s1(calico()), FastpathMode::off);
+	InnerFrame f = routed();
+	f.dst_mac = kContainerMac; // bridged thinking: the pod's MAC, which only the pod's eth0 has
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(f), 1), "ip_route_input", "other_host"));
+}
+
+TEST(Routed, DropsAsTheKernelRoutes)
+{
+	Harness h(with_s1(calico()), FastpathMode::off);
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(routed("192.168.0.7:4000")), 1), "ip_route_input", "rp_filter"));
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.3.2:5000")), 2), "ip_route_input",
+			    "no_route"));
+	EXPECT_TRUE(dropped(h.send(with_inner_ttl(vxlan_udp(routed()), 1), 3), "ip_forward", "ttl_exceeded"));
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.1.9:5000")), 4), "neigh_output",
+			    "neigh_unresolved"));
+	EXPECT_TRUE(delivered(h.send(with_inner_ttl(vxlan_udp(routed()), 2), 5), "s1"));
+}
+
+TEST(Routed, ForwardingDisabled)
+{
+	Harness h(with_s1(calico("  sysctl: {ip_forward: false, rp_filter: 1}\n")), FastpathMode::off);
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(routed()), 1), "ip_route_input", "forwarding_disabled"));
+}
+
+// The device's own address is the host's: its stack takes the frame, a host socket gets it.
+TEST(Routed, HostAddressGoesToTheHostStack)
+{
+	Harness without(with_s1(calico()), FastpathMode::off);
+	EXPECT_TRUE(ignored(without.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.1.1:5000")), 1),
+			    "ip_local_deliver_host", "host_stack"));
+	Harness with(calico().udp(0, "h1", "host", "0.0.0.0:5000"), FastpathMode::off);
+	EXPECT_TRUE(delivered(with.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.1.1:5000")), 1), "h1"));
+}
+
+// A fixed-mode hit keeps ip_forward's per-packet checks: a cached flow's TTL-1 frame is dropped
+// as vanilla drops it.
+TEST(Routed, FixedHitChecksTheTtl)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(calico()), mode);
+		for (double ms : {1.0, 2.0, 3.0})
+			h.send(vxlan_udp(routed()), ms);
+		if (mode == FastpathMode::fixed) {
+			EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 4), "s1", Path::fast));
+		}
+		EXPECT_TRUE(dropped(h.send(with_inner_ttl(vxlan_udp(routed()), 1), 5), "ip_forward", "ttl_exceeded"))
+			<< to_string(mode);
+	}
+}
+
+// The bridge port of a flannel pod is not in a routed entry's path: its link change reaches the
+// entry through the routing generation.
+TEST(Routed, FixedHitSeesARoutingChange)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(flannel()).at(10, "op: link, dev: veth-c1, up: false"), mode);
+		for (double ms : {1.0, 2.0, 3.0})
+			h.send(vxlan_udp(routed()), ms);
+		const Packet &p = h.send(vxlan_udp(routed()), 20);
+		EXPECT_EQ(p.verdict.verdict, VerdictKind::drop) << to_string(mode);
+		EXPECT_EQ(deciding_stage(p), "br_dev_xmit") << to_string(mode);
+	}
+}
+
+// The events that change routing (sysctl, route, route_del, neigh) invalidate routed entries: the
+// frame after each ends in `fixed` mode where it ends in `off` mode, and the answer is cached again.
+TEST(Routed, FixedModeFollowsRoutingEvents)
+{
+	struct Case {
+		std::string event;
+		std::string stage; // where the frame after it ends ("" delivered to s1)
+		std::string reason;
+	};
+	const Case cases[] = {
+		{"op: sysctl, ip_forward: false", "ip_route_input", "forwarding_disabled"},
+		{"op: sysctl, rp_filter: 0", "", ""},
+		{"op: route_del, dst: 10.233.1.2/32", "ip_route_input", "no_route"},
+		{"op: route, dst: 10.233.1.2/32, dev: vxlan.calico", "neigh_output", "neigh_unresolved"},
+		{R"(op: neigh, ip: 10.233.1.2, mac: "02:42:0a:e9:01:09", dev: calic1)", "neigh_output", "other_host"},
+	};
+	for (const Case &c : cases) {
+		for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+			Harness h(with_s1(calico()).at(10, c.event), mode);
+			for (double ms : {1.0, 2.0, 3.0})
+				h.send(vxlan_udp(routed()), ms);
+			const Packet &p = h.send(vxlan_udp(routed()), 20);
+			if (c.stage.empty())
+				EXPECT_TRUE(delivered(p, "s1")) << c.event << " " << to_string(mode);
+			else
+				EXPECT_TRUE(dropped(p, c.stage, c.reason)) << c.event << " " << to_string(mode);
+		}
+	}
+}
+
+} // namespace
+} // namespace econsim::sim::test
