@@ -20,13 +20,13 @@ public:
 	// A lookup always hands out a ticket, to be given back by the insert that
 	// caches the slow path's answer for this packet.
 	std::optional<fpmap_rx_dest> rx_lookup(unsigned cpu, const fpmap_flow &flow, uint32_t hash,
-					       uint32_t &ticket);
-	int rx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+					       fpmap_ticket &ticket);
+	int rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      const fpmap_rx_dest &dest, const fpmap_path &path);
 	std::optional<fpmap_tx_template> tx_lookup(unsigned cpu, const fpmap_flow &flow,
 						   uint32_t hash, uint64_t sock_cookie,
-						   uint32_t &ticket);
-	int tx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+						   fpmap_ticket &ticket);
+	int tx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      uint64_t sock_cookie, const fpmap_tx_template &tmpl, const fpmap_path &path);
 
 	void sock_closed(uint64_t sock_cookie) { fpmap_sock_closed(map_, sock_cookie); }
