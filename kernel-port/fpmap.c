@@ -45,6 +45,7 @@
 #include <linux/bug.h>
 #include <linux/build_bug.h>
 #include <linux/cache.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
@@ -52,6 +53,7 @@
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
@@ -509,7 +511,11 @@ count:
 
 struct fpmap_ticket fpmap_take_ticket(struct fpmap *map)
 {
-	struct fpmap_ticket ticket = { .epoch = fpmap_epoch(map) };
+	/* Raw: a caller that may migrate gets the CPU it was on. */
+	struct fpmap_ticket ticket = {
+		.epoch = fpmap_epoch(map),
+		.cpu = raw_smp_processor_id(),
+	};
 
 	return ticket;
 }
@@ -779,6 +785,13 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
  * ticket was taken: the slow path's answer may predate it. The generations in
  * `gens` were read before the epoch is checked, so a concurrent event leaves
  * them old, or the epoch moved.
+ *
+ * The table is the ticket's CPU's, which need not be this one (issue 13,
+ * defect 7: with RPS the socket's CPU inserts what the NIC's CPU looks up).
+ * Its lock orders this insert against the other writers of that table, as
+ * it does invalidations from other CPUs; that CPU's lockless readers may
+ * run meanwhile, and the entry's sequence count and the tag published last
+ * keep them from using a half-written entry (see fpmap_rewrite).
  */
 static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 const struct fpmap_entry_head *fresh, const struct fpmap_gens *gens,
@@ -790,10 +803,11 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	int err = 0;
 	u16 seq;
 
-	local_bh_disable();
-	c = this_cpu_ptr(map->cpus);
+	if (ticket->cpu >= nr_cpu_ids || !cpu_possible(ticket->cpu))
+		return -EINVAL;
+	c = per_cpu_ptr(map->cpus, ticket->cpu);
 	t = kind == FPMAP_RX ? &c->rx : &c->tx;
-	spin_lock(&c->lock);
+	spin_lock_bh(&c->lock);
 	smp_rmb(); /* the generations in gens were read before this epoch */
 	if (fpmap_epoch(map) != ticket->epoch) {
 		fpmap_count(&c->stats.insert_races);
@@ -817,8 +831,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	WRITE_ONCE(t->count, t->count + 1);
 	fpmap_count(&c->stats.inserts);
 unlock:
-	spin_unlock(&c->lock);
-	local_bh_enable();
+	spin_unlock_bh(&c->lock);
 	return err;
 }
 

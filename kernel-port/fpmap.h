@@ -117,8 +117,15 @@ void fpmap_destroy(struct fpmap *map);
  */
 struct fpmap_ticket {
 	u64 epoch;
+	/*
+	 * The CPU the lookup ran on: the insert goes to that CPU's table,
+	 * where the flow's next lookup runs, wherever the socket (and the
+	 * insert) is. With RPS or threaded NAPI that is another CPU.
+	 */
+	u32 cpu;
 };
 
+/* A ticket for the calling CPU, without a lookup. */
 struct fpmap_ticket fpmap_take_ticket(struct fpmap *map);
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket);

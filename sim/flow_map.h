@@ -18,7 +18,9 @@ public:
 	FlowMap &operator=(const FlowMap &) = delete;
 
 	// A lookup always hands out a ticket, to be given back by the insert that
-	// caches the slow path's answer for this packet.
+	// caches the slow path's answer for this packet. `cpu` is the simulated CPU
+	// the call runs on; an insert fills the table of the CPU its ticket names (the
+	// lookup's), which with RPS is not the socket's (issue 13, defect 7).
 	std::optional<fpmap_rx_dest> rx_lookup(unsigned cpu, const fpmap_flow &flow, uint32_t hash,
 					       fpmap_ticket &ticket);
 	int rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,

@@ -307,6 +307,69 @@ static long lookup_on_cpu(void *data)
 	return (long)lookup_rx(args->map, &args->flow);
 }
 
+struct ticket_on_cpu_args {
+	struct fpmap *map;
+	struct fpmap_flow flow;
+	struct fpmap_ticket ticket;
+};
+
+/* The NIC's CPU: the lookup misses and hands out its ticket. */
+static long miss_on_cpu(void *data)
+{
+	struct ticket_on_cpu_args *args = data;
+	struct fpmap_rx_dest found;
+
+	return fpmap_rx_lookup(args->map, &args->flow, flow_hash(&args->flow), &found,
+			       &args->ticket);
+}
+
+/* The socket's CPU (RPS, threaded NAPI): the slow path's insert, with the lookup's ticket. */
+static long insert_with_ticket_on_cpu(void *data)
+{
+	struct ticket_on_cpu_args *args = data;
+	struct fpmap_rx_dest dest = rx_dest(91, NS_C1, 2);
+	struct fpmap_path path = container_path(NS_C1);
+
+	return fpmap_rx_insert(args->map, &args->ticket, &args->flow, flow_hash(&args->flow),
+			       &dest, &path);
+}
+
+/*
+ * Issue 13, defect 7: with RPS or threaded NAPI the socket, and so the
+ * insert, runs on another CPU than the lookup. The entry must land in the
+ * lookup's CPU's table, or the flow's next lookup there misses forever.
+ */
+static void test_insert_on_the_lookups_cpu(void)
+{
+	struct fpmap *map = new_map(64);
+	struct ticket_on_cpu_args args = { .map = map, .flow = udp_flow(4000, 5000, 42) };
+	struct insert_on_cpu_args lookup = { .map = map, .flow = args.flow };
+	int cpu, nic_cpu = -1, sock_cpu = -1;
+
+	for_each_online_cpu(cpu) {
+		if (nic_cpu < 0)
+			nic_cpu = cpu;
+		else if (sock_cpu < 0)
+			sock_cpu = cpu;
+	}
+	if (sock_cpu < 0) {
+		pr_info("fpmap selftest: one CPU, no cross-CPU insert to test\n");
+		fpmap_destroy(map);
+		return;
+	}
+	CHECK(work_on_cpu(nic_cpu, miss_on_cpu, &args) == 0);
+	CHECK(args.ticket.cpu == nic_cpu);
+	CHECK(work_on_cpu(sock_cpu, insert_with_ticket_on_cpu, &args) == 0);
+	CHECK(work_on_cpu(nic_cpu, lookup_on_cpu, &lookup) == 91);
+	CHECK(work_on_cpu(sock_cpu, lookup_on_cpu, &lookup) == 0);
+	CHECK(stats_of(map, nic_cpu).inserts == 1 && stats_of(map, nic_cpu).entries == 1);
+	CHECK(stats_of(map, sock_cpu).inserts == 0 && stats_of(map, sock_cpu).entries == 0);
+	/* A ticket naming no CPU is refused, not followed. */
+	args.ticket.cpu = nr_cpu_ids;
+	CHECK(work_on_cpu(sock_cpu, insert_with_ticket_on_cpu, &args) == -EINVAL);
+	fpmap_destroy(map);
+}
+
 static void test_sock_close(void)
 {
 	struct fpmap *map = new_map(64);
@@ -789,6 +852,7 @@ int fpmap_selftest(void)
 	/* These spread work over every CPU themselves; none may go offline meanwhile. */
 	cpus_read_lock();
 	test_sock_close();
+	test_insert_on_the_lookups_cpu();
 	test_flush();
 	test_concurrent_readers();
 	cpus_read_unlock();

@@ -155,6 +155,22 @@ TEST(FlowMap, InsertAfterAnEventSinceTheTicketIsRefused)
 	EXPECT_EQ(map.cpu_stats(0).insert_races, 1u);
 }
 
+// Issue 13, defect 7: with RPS the socket's CPU (1) inserts what the NIC's CPU (0) looked up. The
+// entry lands in CPU 0's table, the one the ticket names, where the flow's next lookup runs.
+TEST(FlowMap, InsertFromAnotherCpuGoesToTheLookupsCpu)
+{
+	FlowMap map(2, 64);
+	auto flow = udp_flow(4000, 5000, 42);
+	fpmap_ticket ticket{};
+	ASSERT_FALSE(map.rx_lookup(0, flow, 0x1234, ticket).has_value());
+	EXPECT_EQ(ticket.cpu, 0u);
+	ASSERT_EQ(map.rx_insert(1, ticket, flow, 0x1234, dest_for(51), path_through(10)), 0);
+	EXPECT_EQ(cookie_at(map, 0, flow), 51u);
+	EXPECT_FALSE(cookie_at(map, 1, flow).has_value());
+	EXPECT_EQ(map.cpu_stats(0).entries, 1u);
+	EXPECT_EQ(map.cpu_stats(1).entries, 0u);
+}
+
 TEST(FlowMap, TxTemplateRoundTripsAndIsPerSocket)
 {
 	FlowMap map(1, 64);

@@ -251,7 +251,15 @@ void reader(fpmap *map, Watermarks &w, unsigned cpu, Tally &t)
 					t.torn++;
 				continue;
 			}
-			slow_path_rx_insert(map, w, flow, ticket, t);
+			// Every other miss is inserted from the next CPU, as with RPS the socket's
+			// CPU would: into this CPU's table (the ticket's), under its readers.
+			if (i % 2) {
+				compat_set_cpu(static_cast<int>((cpu + 1) % kCpus));
+				slow_path_rx_insert(map, w, flow, ticket, t);
+				compat_set_cpu(static_cast<int>(cpu));
+			} else {
+				slow_path_rx_insert(map, w, flow, ticket, t);
+			}
 		} else {
 			// A socket that sends: maybe one that is closed by now (as a stale skb->sk would be).
 			std::uint64_t cookie = before.closed + i % (kOpenWindow + 2);
