@@ -166,17 +166,30 @@ struct fpmap_cpu {
 	 */
 	u32 *sock_heads;
 	struct fpmap_stats stats;
+	/* Events that started on this CPU: one writer at a time (BH off). */
+	u64 events[FPMAP_EV_MAX];
 };
 
 struct fpmap {
+	/* Read-mostly: every lookup and insert reads some of these. */
 	struct fpmap_cpu __percpu *cpus;
 	unsigned int capacity;		/* entries per table per CPU */
 	unsigned int nr_buckets;
 	unsigned int sock_bits;
 	unsigned int gen_mask;
-	atomic64_t epoch;
+	unsigned int cpu_words;		/* longs in a CPU bitmap */
 	atomic64_t *gens;
-	atomic64_t events[FPMAP_EV_MAX];
+	/*
+	 * Per cookie chain, a bitmap of the CPUs whose tables may hold entries
+	 * of its cookies: set by inserts, cleared by a close that left the
+	 * chain empty on that CPU. A close locks only those CPUs.
+	 */
+	unsigned long *chain_cpus;
+	/*
+	 * Every event writes it: on a line of its own, so that the fields
+	 * above stay in the readers' caches (issue 13, defect 5).
+	 */
+	atomic64_t epoch ____cacheline_aligned;
 };
 
 /* The generations an entry depends on, as recorded before it is published. */
@@ -261,7 +274,10 @@ static void fpmap_event_end(struct fpmap *map, enum fpmap_event event)
 {
 	smp_mb__before_atomic(); /* pairs with the acquire in fpmap_epoch */
 	atomic64_inc(&map->epoch);
-	atomic64_inc(&map->events[event]);
+	/* Counted per CPU: a shared counter would be a second line every event writes. */
+	local_bh_disable();
+	fpmap_count(&this_cpu_ptr(map->cpus)->events[event]);
+	local_bh_enable();
 }
 
 static void fpmap_bump(struct fpmap *map, u32 slot, enum fpmap_event event)
@@ -582,9 +598,19 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 
 /* ---- writers: everything below runs under the CPU's lock ---------------- */
 
+static u32 fpmap_sock_chain(const struct fpmap *map, u64 cookie)
+{
+	return hash_64(cookie, map->sock_bits);
+}
+
 static u32 *fpmap_sock_head(const struct fpmap *map, const struct fpmap_table *t, u64 cookie)
 {
-	return &t->sock_heads[2 * hash_64(cookie, map->sock_bits)];
+	return &t->sock_heads[2 * fpmap_sock_chain(map, cookie)];
+}
+
+static unsigned long *fpmap_chain_cpus(const struct fpmap *map, u32 chain)
+{
+	return &map->chain_cpus[chain * map->cpu_words];
 }
 
 static void fpmap_sock_link(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -797,6 +823,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 const struct fpmap_entry_head *fresh, const struct fpmap_gens *gens,
 			 const struct fpmap_ticket *ticket)
 {
+	u32 chain = fpmap_sock_chain(map, fresh->sock_cookie);
 	struct fpmap_table *t;
 	struct fpmap_cpu *c;
 	u32 i, old;
@@ -808,7 +835,15 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	c = per_cpu_ptr(map->cpus, ticket->cpu);
 	t = kind == FPMAP_RX ? &c->rx : &c->tx;
 	spin_lock_bh(&c->lock);
-	smp_rmb(); /* the generations in gens were read before this epoch */
+	/*
+	 * The bit before the epoch check: a close either moved the epoch
+	 * before the check (refused here) or reads the bit after it is set
+	 * (and takes this lock after this insert). A refused insert may leave
+	 * the bit set: a close then takes a lock for nothing, and clears it.
+	 */
+	set_bit(ticket->cpu, fpmap_chain_cpus(map, chain));
+	/* Also: the generations in gens were read before this epoch. */
+	smp_mb__after_atomic();
 	if (fpmap_epoch(map) != ticket->epoch) {
 		fpmap_count(&c->stats.insert_races);
 		err = -EAGAIN;
@@ -901,20 +936,33 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 	return removed;
 }
 
-/* O(CPUs + the socket's entries): each CPU indexes its entries by cookie. */
+/*
+ * O(CPUs + the socket's entries), and a lock only on the CPUs that may hold
+ * entries of the cookie's chain: each CPU indexes its entries by cookie, and
+ * the chain's CPU bitmap says where that index is not empty.
+ */
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 {
+	u32 chain = fpmap_sock_chain(map, sock_cookie);
+	unsigned long *chain_cpus = fpmap_chain_cpus(map, chain);
 	unsigned int removed;
 	int cpu;
 
+	/* Ends with a full barrier: the epoch moved before any bit is read. */
 	fpmap_event_begin(map);
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
+		if (!test_bit(cpu, chain_cpus))
+			continue;
 		spin_lock_bh(&c->lock);
 		removed = fpmap_unlink_cookie(map, &c->rx, sock_cookie) +
 			  fpmap_unlink_cookie(map, &c->tx, sock_cookie);
 		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
+		/* Under the lock inserts set it under: no entry of the chain can be linked now. */
+		if (c->sock_heads[2 * chain] == FPMAP_NONE &&
+		    c->sock_heads[2 * chain + 1] == FPMAP_NONE)
+			clear_bit(cpu, chain_cpus);
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_SOCK_CLOSE);
@@ -1015,7 +1063,12 @@ void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
 
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)
 {
-	return (u64)atomic64_read(&map->events[event]);
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(map->cpus, cpu)->events[event]);
+	return sum;
 }
 
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map)
@@ -1107,8 +1160,11 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	/* At least slot 0 (never bumped) and one other. */
 	map->gen_mask = roundup_pow_of_two(max(slots, 2u)) - 1;
 	map->gens = kvcalloc(map->gen_mask + 1, sizeof(*map->gens), GFP_KERNEL);
+	map->cpu_words = BITS_TO_LONGS(nr_cpu_ids);
+	map->chain_cpus = kvcalloc(map->cpu_words << map->sock_bits, sizeof(*map->chain_cpus),
+				   GFP_KERNEL);
 	map->cpus = alloc_percpu(struct fpmap_cpu);
-	if (!map->gens || !map->cpus)
+	if (!map->gens || !map->chain_cpus || !map->cpus)
 		goto fail;
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
@@ -1148,5 +1204,6 @@ void fpmap_destroy(struct fpmap *map)
 		free_percpu(map->cpus);
 	}
 	kvfree(map->gens);
+	kvfree(map->chain_cpus);
 	kfree(map);
 }

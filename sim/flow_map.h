@@ -31,14 +31,33 @@ public:
 	int tx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      uint64_t sock_cookie, const fpmap_tx_template &tmpl, const fpmap_path &path);
 
-	void sock_closed(uint64_t sock_cookie) { fpmap_sock_closed(map_, sock_cookie); }
+	// Events run on simulated CPU 0: each CPU counts the events it ran, so the caller's CPU
+	// must be one of this map's (a thread may still name a CPU of a bigger map made before).
+	void sock_closed(uint64_t sock_cookie)
+	{
+		enter_cpu(0);
+		fpmap_sock_closed(map_, sock_cookie);
+	}
 	void sock_rebound(uint32_t netns, uint8_t proto, uint16_t port)
 	{
+		enter_cpu(0);
 		fpmap_sock_rebound(map_, netns, proto, port);
 	}
-	void dev_event(const fpmap_dev &dev, fpmap_event event) { fpmap_dev_event(map_, &dev, event); }
-	void netns_exit(uint32_t netns) { fpmap_netns_exit(map_, netns); }
-	void flush() { fpmap_flush(map_); }
+	void dev_event(const fpmap_dev &dev, fpmap_event event)
+	{
+		enter_cpu(0);
+		fpmap_dev_event(map_, &dev, event);
+	}
+	void netns_exit(uint32_t netns)
+	{
+		enter_cpu(0);
+		fpmap_netns_exit(map_, netns);
+	}
+	void flush()
+	{
+		enter_cpu(0);
+		fpmap_flush(map_);
+	}
 
 	fpmap_stats cpu_stats(unsigned cpu) const;
 	fpmap_stats total_stats() const;

@@ -410,6 +410,36 @@ static void test_sock_close(void)
 	fpmap_destroy(map);
 }
 
+/*
+ * A close locks only the CPUs whose bit is set for its cookie's chain, and
+ * clears a CPU's bit only when no entry of the chain is left there. 17
+ * sockets in a map of 16 cookie chains: two of them share a chain, and the
+ * second one's close must still find its entry (issue 13, defect 5).
+ */
+static void test_close_of_chain_neighbours(void)
+{
+	struct fpmap *map = new_map(64);
+	u64 cookie;
+
+	for (cookie = 100; cookie < 117; cookie++) {
+		struct fpmap_flow flow = udp_flow(4000 + cookie, 5000, 42);
+
+		CHECK(insert_rx(map, &flow, cookie, NS_C1) == 0);
+	}
+	for (cookie = 100; cookie < 117; cookie++) {
+		struct fpmap_flow flow = udp_flow(4000 + cookie, 5000, 42);
+		struct fpmap_flow next = udp_flow(4000 + cookie + 1, 5000, 42);
+
+		fpmap_sock_closed(map, cookie);
+		CHECK(lookup_rx(map, &flow) == 0);
+		CHECK(!fpmap_has_cookie(map, cookie));
+		if (cookie + 1 < 117)
+			CHECK(lookup_rx(map, &next) == cookie + 1);
+	}
+	CHECK(fpmap_event_count(map, FPMAP_EV_SOCK_CLOSE) == 17);
+	fpmap_destroy(map);
+}
+
 static void test_rebind_shadows_port(void)
 {
 	struct fpmap *map = new_map(64);
@@ -842,6 +872,7 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_replace_same_key);
 	run_on_one_cpu(test_insert_race);
 	run_on_one_cpu(test_epoch_wraparound);
+	run_on_one_cpu(test_close_of_chain_neighbours);
 	run_on_one_cpu(test_rebind_shadows_port);
 	run_on_one_cpu(test_device_events);
 	run_on_one_cpu(test_netns_exit);
