@@ -149,7 +149,8 @@ private:
 		compat_set_cpu(static_cast<int>(f.cpu));
 		const fpmap_rx_dest d = dest_for(f.cookie);
 		const fpmap_path path = path_for(d, i);
-		if (fpmap_rx_insert(map_, fpmap_ticket(map_), &f.probe.key, f.probe.hash, &d, &path))
+		fpmap_ticket ticket = fpmap_take_ticket(map_);
+		if (fpmap_rx_insert(map_, &ticket, &f.probe.key, f.probe.hash, &d, &path))
 			throw std::runtime_error("fpmap_rx_insert failed");
 	}
 

@@ -167,7 +167,8 @@ public:
 		for (std::size_t i = 0; i < flows.size(); i++) {
 			const fpmap_rx_dest d = dest_for(i + 1);
 			const fpmap_path path = path_for(d, i);
-			if (fpmap_rx_insert(map_, fpmap_ticket(map_), &flows[i].key, flows[i].hash, &d, &path))
+			fpmap_ticket ticket = fpmap_take_ticket(map_);
+			if (fpmap_rx_insert(map_, &ticket, &flows[i].key, flows[i].hash, &d, &path))
 				throw std::runtime_error("fpmap_rx_insert failed");
 		}
 	}
@@ -177,7 +178,7 @@ public:
 
 	bool find(const Probe &p, fpmap_rx_dest &out) const
 	{
-		std::uint32_t ticket;
+		fpmap_ticket ticket;
 		return fpmap_rx_lookup(map_, &p.key, p.hash, &out, &ticket);
 	}
 

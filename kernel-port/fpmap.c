@@ -45,6 +45,7 @@
 #include <linux/bug.h>
 #include <linux/build_bug.h>
 #include <linux/cache.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
@@ -52,7 +53,9 @@
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 
 #include "fpmap.h"
@@ -98,16 +101,21 @@ struct fpmap_bucket {
 struct fpmap_entry_head {
 	struct fpmap_flow flow;
 	u32 hash;		/* the caller's: a lookup under another hash is a miss */
-	u32 checked_epoch;	/* epoch at which the generations were last current */
+	/*
+	 * The socket's namespace. RX: also the receiving device's (a socket
+	 * receives only from devices of its own namespace), kept once so that
+	 * the entry fits one line with a 64-bit epoch. TX: the key's.
+	 */
+	u32 sock_netns;
+	u64 checked_epoch;	/* epoch at which the generations were last current */
 	u64 sock_cookie;
 };
 
-/* An RX entry: everything a hit reads in one line. */
+/* An RX entry: everything a hit reads in one line (63 bytes on 64-bit). */
 struct fpmap_rx_entry {
 	struct fpmap_entry_head head;
 	void *sk;
-	struct fpmap_dev dev;
-	u32 sock_netns;
+	int ifindex;		/* the receiving device's, in head.sock_netns */
 	u16 seq;		/* odd while a writer rewrites the entry */
 	u8 referenced;		/* hit since the eviction hand last passed */
 } ____cacheline_aligned;
@@ -120,13 +128,16 @@ struct fpmap_tx_entry {
 	struct fpmap_tx_template tmpl;
 } ____cacheline_aligned;
 
-/* Writers' part of an entry, and a reader's when the epoch moved. */
+/*
+ * Writers' part of an entry, and a reader's when the epoch moved. 24 bytes:
+ * unused device slots are 0, the generation slot nothing maps to, so no
+ * device count is kept.
+ */
 struct fpmap_cold {
-	u32 gen_sum;		/* sum of the generations recorded at insert */
+	u64 gen_sum;		/* sum of the generations recorded at insert */
 	u32 sock_prev;
 	u32 sock_next;		/* cookie chain */
 	u16 dev_slot[FPMAP_PATH_MAX];
-	u8 nr_devs;
 };
 
 struct fpmap_cpu;
@@ -155,24 +166,36 @@ struct fpmap_cpu {
 	 */
 	u32 *sock_heads;
 	struct fpmap_stats stats;
+	/* Events that started on this CPU: one writer at a time (BH off). */
+	u64 events[FPMAP_EV_MAX];
 };
 
 struct fpmap {
+	/* Read-mostly: every lookup and insert reads some of these. */
 	struct fpmap_cpu __percpu *cpus;
 	unsigned int capacity;		/* entries per table per CPU */
 	unsigned int nr_buckets;
 	unsigned int sock_bits;
 	unsigned int gen_mask;
-	atomic_t epoch;
-	atomic_t *gens;
-	atomic64_t events[FPMAP_EV_MAX];
+	unsigned int cpu_words;		/* longs in a CPU bitmap */
+	atomic64_t *gens;
+	/*
+	 * Per cookie chain, a bitmap of the CPUs whose tables may hold entries
+	 * of its cookies: set by inserts, cleared by a close that left the
+	 * chain empty on that CPU. A close locks only those CPUs.
+	 */
+	unsigned long *chain_cpus;
+	/*
+	 * Every event writes it: on a line of its own, so that the fields
+	 * above stay in the readers' caches (issue 13, defect 5).
+	 */
+	atomic64_t epoch ____cacheline_aligned;
 };
 
 /* The generations an entry depends on, as recorded before it is published. */
 struct fpmap_gens {
-	u32 sum;
+	u64 sum;
 	u16 dev_slot[FPMAP_PATH_MAX];
-	u8 nr_devs;
 };
 
 /* Per-CPU counters have one writer at a time; others read them with READ_ONCE. */
@@ -188,10 +211,16 @@ static u32 fpmap_mix(u32 h, u32 v)
 	return h ^ (h >> 16);
 }
 
+/*
+ * Never slot 0: an entry's unused device slots name it, and its generation
+ * stays 0. Slot 1 takes slot 0's share: extra invalidation, never a missed one.
+ */
 static u32 fpmap_gen_slot(const struct fpmap *map, enum fpmap_gen_kind kind,
 			  u32 a, u32 b, u32 c)
 {
-	return fpmap_mix(fpmap_mix(fpmap_mix(kind, a), b), c) & map->gen_mask;
+	u32 slot = fpmap_mix(fpmap_mix(fpmap_mix(kind, a), b), c) & map->gen_mask;
+
+	return slot ? slot : 1;
 }
 
 static u32 fpmap_shadow_slot(const struct fpmap *map, u32 netns, u8 proto, u16 port)
@@ -209,9 +238,20 @@ static u32 fpmap_dev_slot(const struct fpmap *map, const struct fpmap_dev *dev)
 	return fpmap_gen_slot(map, FPMAP_GEN_DEV, dev->netns, (u32)dev->ifindex, 0);
 }
 
-static u32 fpmap_gen(const struct fpmap *map, u32 slot)
+/*
+ * Generations, their sums and the epoch are 64-bit: none of them comes back
+ * to a value it had, so no number of events can make an old entry or ticket
+ * look current.
+ */
+static u64 fpmap_gen(const struct fpmap *map, u32 slot)
 {
-	return (u32)atomic_read(&map->gens[slot]);
+	return (u64)atomic64_read(&map->gens[slot]);
+}
+
+/* The epoch now; acquire: pairs with the barrier before its moves. */
+static u64 fpmap_epoch(const struct fpmap *map)
+{
+	return (u64)atomic64_read_acquire(&map->epoch);
 }
 
 /*
@@ -226,21 +266,24 @@ static void fpmap_event_begin(struct fpmap *map)
 	 * moves: a slow path whose ticket is the moved epoch must see it.
 	 */
 	smp_mb__before_atomic();
-	atomic_inc(&map->epoch);
+	atomic64_inc(&map->epoch);
 	smp_mb__after_atomic(); /* the epoch moves before any generation does */
 }
 
 static void fpmap_event_end(struct fpmap *map, enum fpmap_event event)
 {
-	smp_mb__before_atomic(); /* pairs with atomic_read_acquire in fpmap_ticket */
-	atomic_inc(&map->epoch);
-	atomic64_inc(&map->events[event]);
+	smp_mb__before_atomic(); /* pairs with the acquire in fpmap_epoch */
+	atomic64_inc(&map->epoch);
+	/* Counted per CPU: a shared counter would be a second line every event writes. */
+	local_bh_disable();
+	fpmap_count(&this_cpu_ptr(map->cpus)->events[event]);
+	local_bh_enable();
 }
 
 static void fpmap_bump(struct fpmap *map, u32 slot, enum fpmap_event event)
 {
 	fpmap_event_begin(map);
-	atomic_inc(&map->gens[slot]);
+	atomic64_inc(&map->gens[slot]);
 	fpmap_event_end(map, event);
 }
 
@@ -250,40 +293,39 @@ static void fpmap_record_path(const struct fpmap *map, struct fpmap_gens *g,
 	int i;
 
 	for (i = 0; i < FPMAP_PATH_MAX; i++)
-		if (path->dev[i].ifindex)
-			g->dev_slot[g->nr_devs++] = fpmap_dev_slot(map, &path->dev[i]);
+		g->dev_slot[i] = path->dev[i].ifindex ? fpmap_dev_slot(map, &path->dev[i]) : 0;
 }
 
-static u32 fpmap_path_gen_sum(const struct fpmap *map, const u16 *dev_slot, u8 nr_devs)
+static u64 fpmap_path_gen_sum(const struct fpmap *map, const u16 *dev_slot)
 {
-	u32 sum = 0;
+	u64 sum = 0;
 	int i;
 
-	for (i = 0; i < nr_devs; i++)
+	for (i = 0; i < FPMAP_PATH_MAX; i++)
 		sum += fpmap_gen(map, dev_slot[i]);
 	return sum;
 }
 
 /* What an RX entry depends on: its port's sockets, both namespaces, its path. */
-static u32 fpmap_rx_gen_sum(const struct fpmap *map, const struct fpmap_rx_entry *e,
-			    const u16 *dev_slot, u8 nr_devs)
+static u64 fpmap_rx_gen_sum(const struct fpmap *map, const struct fpmap_rx_entry *e,
+			    const u16 *dev_slot)
 {
 	const struct fpmap_flow *flow = &e->head.flow;
 
-	return fpmap_gen(map, fpmap_shadow_slot(map, e->sock_netns, flow->proto,
+	return fpmap_gen(map, fpmap_shadow_slot(map, e->head.sock_netns, flow->proto,
 						be16_to_cpu(flow->dport))) +
 	       fpmap_gen(map, fpmap_netns_slot(map, flow->netns)) +
-	       fpmap_gen(map, fpmap_netns_slot(map, e->sock_netns)) +
-	       fpmap_path_gen_sum(map, dev_slot, nr_devs);
+	       fpmap_gen(map, fpmap_netns_slot(map, e->head.sock_netns)) +
+	       fpmap_path_gen_sum(map, dev_slot);
 }
 
 /* What a TX entry depends on: both namespaces and its path. */
-static u32 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry *e,
-			    const u16 *dev_slot, u8 nr_devs)
+static u64 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry *e,
+			    const u16 *dev_slot)
 {
 	return fpmap_gen(map, fpmap_netns_slot(map, e->head.flow.netns)) +
 	       fpmap_gen(map, fpmap_netns_slot(map, e->tmpl.egress.netns)) +
-	       fpmap_path_gen_sum(map, dev_slot, nr_devs);
+	       fpmap_path_gen_sum(map, dev_slot);
 }
 
 static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
@@ -330,13 +372,13 @@ static struct fpmap_cold *fpmap_cold_at(const struct fpmap_table *t, u32 i)
 	return &t->cold[i >> FPMAP_CHUNK_BITS][i & FPMAP_CHUNK_MASK];
 }
 
-static u32 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table *t, u32 i)
+static u64 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table *t, u32 i)
 {
 	const struct fpmap_cold *cold = fpmap_cold_at(t, i);
 
 	if (t->kind == FPMAP_RX)
-		return fpmap_rx_gen_sum(map, fpmap_rx_at(t, i), cold->dev_slot, cold->nr_devs);
-	return fpmap_tx_gen_sum(map, fpmap_tx_at(t, i), cold->dev_slot, cold->nr_devs);
+		return fpmap_rx_gen_sum(map, fpmap_rx_at(t, i), cold->dev_slot);
+	return fpmap_tx_gen_sum(map, fpmap_tx_at(t, i), cold->dev_slot);
 }
 
 /*
@@ -345,7 +387,7 @@ static u32 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table
  */
 static __always_inline bool
 fpmap_entry_current(const struct fpmap *map, const struct fpmap_table *t,
-		    enum fpmap_table_kind kind, u32 i, u32 epoch)
+		    enum fpmap_table_kind kind, u32 i, u64 epoch)
 {
 	struct fpmap_entry_head *head = fpmap_head_of(t, kind, i);
 
@@ -459,7 +501,7 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
  */
 static __always_inline bool
 fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
-	      enum fpmap_table_kind kind, u32 i, u16 seq, u32 epoch)
+	      enum fpmap_table_kind kind, u32 i, u16 seq, u64 epoch)
 {
 	u64 *counter = &c->stats.misses;
 	u8 *referenced;
@@ -483,13 +525,26 @@ count:
 	return counter == &c->stats.hits;
 }
 
-u32 fpmap_ticket(struct fpmap *map)
+struct fpmap_ticket fpmap_take_ticket(struct fpmap *map)
 {
-	return (u32)atomic_read_acquire(&map->epoch);
+	/* Raw: a caller that may migrate gets the CPU it was on. */
+	struct fpmap_ticket ticket = {
+		.epoch = fpmap_epoch(map),
+		.cpu = raw_smp_processor_id(),
+	};
+
+	return ticket;
 }
 
+#ifdef FPMAP_SELFTEST
+void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves)
+{
+	atomic64_add(moves, &map->epoch);
+}
+#endif
+
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
-		     struct fpmap_rx_dest *dest, u32 *ticket)
+		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket)
 {
 	struct fpmap_rx_dest found = {};
 	struct fpmap_rx_entry *e;
@@ -501,16 +556,17 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
 	/* The ticket is also the epoch the entry is checked against. */
-	*ticket = fpmap_ticket(map);
+	*ticket = fpmap_take_ticket(map);
 	i = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &seq);
 	if (i != FPMAP_NONE) {
 		e = fpmap_rx_at(&c->rx, i);
 		found.sock_cookie = e->head.sock_cookie;
 		found.sk = e->sk;
-		found.sock_netns = e->sock_netns;
-		found.dev = e->dev;
+		found.sock_netns = e->head.sock_netns;
+		found.dev.netns = e->head.sock_netns;
+		found.dev.ifindex = e->ifindex;
 	}
-	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, *ticket);
+	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, ticket->epoch);
 	local_bh_enable();
 	if (hit)
 		*dest = found;
@@ -518,7 +574,8 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 }
 
 bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
-		     u64 sock_cookie, struct fpmap_tx_template *tmpl, u32 *ticket)
+		     u64 sock_cookie, struct fpmap_tx_template *tmpl,
+		     struct fpmap_ticket *ticket)
 {
 	struct fpmap_tx_template found;
 	struct fpmap_cpu *c;
@@ -528,11 +585,11 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
-	*ticket = fpmap_ticket(map);
+	*ticket = fpmap_take_ticket(map);
 	i = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &seq);
 	if (i != FPMAP_NONE)
 		found = fpmap_tx_at(&c->tx, i)->tmpl;
-	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, i, seq, *ticket);
+	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, i, seq, ticket->epoch);
 	local_bh_enable();
 	if (hit)
 		*tmpl = found;
@@ -541,9 +598,19 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 
 /* ---- writers: everything below runs under the CPU's lock ---------------- */
 
+static u32 fpmap_sock_chain(const struct fpmap *map, u64 cookie)
+{
+	return hash_64(cookie, map->sock_bits);
+}
+
 static u32 *fpmap_sock_head(const struct fpmap *map, const struct fpmap_table *t, u64 cookie)
 {
-	return &t->sock_heads[2 * hash_64(cookie, map->sock_bits)];
+	return &t->sock_heads[2 * fpmap_sock_chain(map, cookie)];
+}
+
+static unsigned long *fpmap_chain_cpus(const struct fpmap *map, u32 chain)
+{
+	return &map->chain_cpus[chain * map->cpu_words];
 }
 
 static void fpmap_sock_link(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -680,7 +747,7 @@ static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
 static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
 {
-	u32 epoch = (u32)atomic_read(&map->epoch);
+	u64 epoch = fpmap_epoch(map);
 	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
 	int chances = 0;
 	u32 i;
@@ -719,15 +786,13 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
 	smp_wmb(); /* odd before any field changes */
 	cold->gen_sum = gens->sum;
 	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
-	cold->nr_devs = gens->nr_devs;
 	if (t->kind == FPMAP_RX) {
 		const struct fpmap_rx_entry *src = container_of(fresh, struct fpmap_rx_entry, head);
 		struct fpmap_rx_entry *e = fpmap_rx_at(t, i);
 
 		e->head = src->head;
 		e->sk = src->sk;
-		e->dev = src->dev;
-		e->sock_netns = src->sock_netns;
+		e->ifindex = src->ifindex;
 		WRITE_ONCE(e->referenced, 0);
 	} else {
 		const struct fpmap_tx_entry *src = container_of(fresh, struct fpmap_tx_entry, head);
@@ -746,23 +811,40 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
  * ticket was taken: the slow path's answer may predate it. The generations in
  * `gens` were read before the epoch is checked, so a concurrent event leaves
  * them old, or the epoch moved.
+ *
+ * The table is the ticket's CPU's, which need not be this one (issue 13,
+ * defect 7: with RPS the socket's CPU inserts what the NIC's CPU looks up).
+ * Its lock orders this insert against the other writers of that table, as
+ * it does invalidations from other CPUs; that CPU's lockless readers may
+ * run meanwhile, and the entry's sequence count and the tag published last
+ * keep them from using a half-written entry (see fpmap_rewrite).
  */
 static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 			 const struct fpmap_entry_head *fresh, const struct fpmap_gens *gens,
-			 u32 ticket)
+			 const struct fpmap_ticket *ticket)
 {
+	u32 chain = fpmap_sock_chain(map, fresh->sock_cookie);
 	struct fpmap_table *t;
 	struct fpmap_cpu *c;
 	u32 i, old;
 	int err = 0;
 	u16 seq;
 
-	local_bh_disable();
-	c = this_cpu_ptr(map->cpus);
+	if (ticket->cpu >= nr_cpu_ids || !cpu_possible(ticket->cpu))
+		return -EINVAL;
+	c = per_cpu_ptr(map->cpus, ticket->cpu);
 	t = kind == FPMAP_RX ? &c->rx : &c->tx;
-	spin_lock(&c->lock);
-	smp_rmb(); /* the generations in gens were read before this epoch */
-	if ((u32)atomic_read(&map->epoch) != ticket) {
+	spin_lock_bh(&c->lock);
+	/*
+	 * The bit before the epoch check: a close either moved the epoch
+	 * before the check (refused here) or reads the bit after it is set
+	 * (and takes this lock after this insert). A refused insert may leave
+	 * the bit set: a close then takes a lock for nothing, and clears it.
+	 */
+	set_bit(ticket->cpu, fpmap_chain_cpus(map, chain));
+	/* Also: the generations in gens were read before this epoch. */
+	smp_mb__after_atomic();
+	if (fpmap_epoch(map) != ticket->epoch) {
 		fpmap_count(&c->stats.insert_races);
 		err = -EAGAIN;
 		goto unlock;
@@ -784,42 +866,46 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	WRITE_ONCE(t->count, t->count + 1);
 	fpmap_count(&c->stats.inserts);
 unlock:
-	spin_unlock(&c->lock);
-	local_bh_enable();
+	spin_unlock_bh(&c->lock);
 	return err;
 }
 
-int fpmap_rx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
-		    u32 hash, const struct fpmap_rx_dest *dest,
-		    const struct fpmap_path *path)
+int fpmap_rx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
+		    const struct fpmap_flow *flow, u32 hash,
+		    const struct fpmap_rx_dest *dest, const struct fpmap_path *path)
 {
 	struct fpmap_rx_entry e = {
 		.head = {
 			.flow = *flow,
 			.hash = hash,
-			.checked_epoch = ticket,
+			.sock_netns = dest->sock_netns,
+			.checked_epoch = ticket->epoch,
 			.sock_cookie = dest->sock_cookie,
 		},
 		.sk = dest->sk,
-		.dev = dest->dev,
-		.sock_netns = dest->sock_netns,
+		.ifindex = dest->dev.ifindex,
 	};
 	struct fpmap_gens gens = {};
 
+	/* The entry keeps one namespace for both (see struct fpmap_entry_head). */
+	if (dest->dev.netns != dest->sock_netns)
+		return -EINVAL;
+
 	fpmap_record_path(map, &gens, path);
-	gens.sum = fpmap_rx_gen_sum(map, &e, gens.dev_slot, gens.nr_devs);
+	gens.sum = fpmap_rx_gen_sum(map, &e, gens.dev_slot);
 	return fpmap_publish(map, FPMAP_RX, &e.head, &gens, ticket);
 }
 
-int fpmap_tx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
-		    u32 hash, u64 sock_cookie, const struct fpmap_tx_template *tmpl,
-		    const struct fpmap_path *path)
+int fpmap_tx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
+		    const struct fpmap_flow *flow, u32 hash, u64 sock_cookie,
+		    const struct fpmap_tx_template *tmpl, const struct fpmap_path *path)
 {
 	struct fpmap_tx_entry e = {
 		.head = {
 			.flow = *flow,
 			.hash = hash,
-			.checked_epoch = ticket,
+			.sock_netns = flow->netns,
+			.checked_epoch = ticket->epoch,
 			.sock_cookie = sock_cookie,
 		},
 		.tmpl = *tmpl,
@@ -827,7 +913,7 @@ int fpmap_tx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow
 	struct fpmap_gens gens = {};
 
 	fpmap_record_path(map, &gens, path);
-	gens.sum = fpmap_tx_gen_sum(map, &e, gens.dev_slot, gens.nr_devs);
+	gens.sum = fpmap_tx_gen_sum(map, &e, gens.dev_slot);
 	return fpmap_publish(map, FPMAP_TX, &e.head, &gens, ticket);
 }
 
@@ -850,20 +936,33 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 	return removed;
 }
 
-/* O(CPUs + the socket's entries): each CPU indexes its entries by cookie. */
+/*
+ * O(CPUs + the socket's entries), and a lock only on the CPUs that may hold
+ * entries of the cookie's chain: each CPU indexes its entries by cookie, and
+ * the chain's CPU bitmap says where that index is not empty.
+ */
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 {
+	u32 chain = fpmap_sock_chain(map, sock_cookie);
+	unsigned long *chain_cpus = fpmap_chain_cpus(map, chain);
 	unsigned int removed;
 	int cpu;
 
+	/* Ends with a full barrier: the epoch moved before any bit is read. */
 	fpmap_event_begin(map);
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
+		if (!test_bit(cpu, chain_cpus))
+			continue;
 		spin_lock_bh(&c->lock);
 		removed = fpmap_unlink_cookie(map, &c->rx, sock_cookie) +
 			  fpmap_unlink_cookie(map, &c->tx, sock_cookie);
 		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
+		/* Under the lock inserts set it under: no entry of the chain can be linked now. */
+		if (c->sock_heads[2 * chain] == FPMAP_NONE &&
+		    c->sock_heads[2 * chain + 1] == FPMAP_NONE)
+			clear_bit(cpu, chain_cpus);
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_SOCK_CLOSE);
@@ -964,7 +1063,12 @@ void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
 
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)
 {
-	return (u64)atomic64_read(&map->events[event]);
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(map->cpus, cpu)->events[event]);
+	return sum;
 }
 
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map)
@@ -1026,6 +1130,14 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	int cpu;
 
 	BUILD_BUG_ON(sizeof(struct fpmap_bucket) != 16);
+	/*
+	 * What a hit reads: an RX entry (key, hash, 64-bit checked epoch,
+	 * cookie, socket, device, sequence count) in one line, a TX entry in
+	 * two; the cold part at 24 bytes keeps 128 bytes a flow (README.md).
+	 */
+	BUILD_BUG_ON(offsetofend(struct fpmap_rx_entry, referenced) > 64);
+	BUILD_BUG_ON(offsetofend(struct fpmap_tx_entry, tmpl) > 128);
+	BUILD_BUG_ON(sizeof(struct fpmap_cold) != 24);
 	if (!entries || entries > FPMAP_MAX_ENTRIES_PER_CPU)
 		return NULL;
 	if (!slots)
@@ -1045,10 +1157,14 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	/* A socket usually has several flows: a quarter as many cookie chains. */
 	map->sock_bits = max_t(unsigned int, ilog2(roundup_pow_of_two(entries)),
 			       FPMAP_MIN_SOCK_BITS + 2) - 2;
-	map->gen_mask = roundup_pow_of_two(slots) - 1;
-	map->gens = kvcalloc(map->gen_mask + 1, sizeof(atomic_t), GFP_KERNEL);
+	/* At least slot 0 (never bumped) and one other. */
+	map->gen_mask = roundup_pow_of_two(max(slots, 2u)) - 1;
+	map->gens = kvcalloc(map->gen_mask + 1, sizeof(*map->gens), GFP_KERNEL);
+	map->cpu_words = BITS_TO_LONGS(nr_cpu_ids);
+	map->chain_cpus = kvcalloc(map->cpu_words << map->sock_bits, sizeof(*map->chain_cpus),
+				   GFP_KERNEL);
 	map->cpus = alloc_percpu(struct fpmap_cpu);
-	if (!map->gens || !map->cpus)
+	if (!map->gens || !map->chain_cpus || !map->cpus)
 		goto fail;
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
@@ -1088,5 +1204,6 @@ void fpmap_destroy(struct fpmap *map)
 		free_percpu(map->cpus);
 	}
 	kvfree(map->gens);
+	kvfree(map->chain_cpus);
 	kfree(map);
 }

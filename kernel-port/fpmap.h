@@ -51,7 +51,10 @@ struct fpmap_path {
 	struct fpmap_dev dev[FPMAP_PATH_MAX];
 };
 
-/* Where an RX flow ends: the socket and the device it was received on. */
+/*
+ * Where an RX flow ends: the socket and the device it was received on, which
+ * is in the socket's namespace (an insert where it is not fails, -EINVAL).
+ */
 struct fpmap_rx_dest {
 	u64 sock_cookie;	/* never reused, unlike a socket's address */
 	void *sk;		/* the caller's handle; meaningful only with the cookie */
@@ -108,20 +111,34 @@ void fpmap_destroy(struct fpmap *map);
 /*
  * A ticket is taken before the slow path decides (lookups fill one in, hit
  * or miss); the insert that caches the decision refuses if any event happened
- * since, as the decision may predate it.
+ * since, as the decision may predate it. The epoch is 64-bit: a 32-bit one
+ * comes back to the same value after 2^31 events (two moves each), and a
+ * ticket or an entry's checked epoch from before them would pass as current.
  */
-u32 fpmap_ticket(struct fpmap *map);
+struct fpmap_ticket {
+	u64 epoch;
+	/*
+	 * The CPU the lookup ran on: the insert goes to that CPU's table,
+	 * where the flow's next lookup runs, wherever the socket (and the
+	 * insert) is. With RPS or threaded NAPI that is another CPU.
+	 */
+	u32 cpu;
+};
+
+/* A ticket for the calling CPU, without a lookup. */
+struct fpmap_ticket fpmap_take_ticket(struct fpmap *map);
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
-		     struct fpmap_rx_dest *dest, u32 *ticket);
-int fpmap_rx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
-		    u32 hash, const struct fpmap_rx_dest *dest,
-		    const struct fpmap_path *path);
+		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket);
+int fpmap_rx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
+		    const struct fpmap_flow *flow, u32 hash,
+		    const struct fpmap_rx_dest *dest, const struct fpmap_path *path);
 
 bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
-		     u64 sock_cookie, struct fpmap_tx_template *tmpl, u32 *ticket);
-int fpmap_tx_insert(struct fpmap *map, u32 ticket, const struct fpmap_flow *flow,
-		    u32 hash, u64 sock_cookie, const struct fpmap_tx_template *tmpl,
-		    const struct fpmap_path *path);
+		     u64 sock_cookie, struct fpmap_tx_template *tmpl,
+		     struct fpmap_ticket *ticket);
+int fpmap_tx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
+		    const struct fpmap_flow *flow, u32 hash, u64 sock_cookie,
+		    const struct fpmap_tx_template *tmpl, const struct fpmap_path *path);
 
 /* Invalidation: one call per kind of event. */
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie);
@@ -135,6 +152,15 @@ void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats);
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event);
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map);
 bool fpmap_has_cookie(struct fpmap *map, u64 sock_cookie);
+
+#ifdef FPMAP_SELFTEST
+/*
+ * Moves the epoch as @moves event halves would, changing no generation: lets
+ * the self-test reach 2^32 moves (a 32-bit epoch's wrap-around) without 2^31
+ * real events. Not built into the kernel's own copy of the map.
+ */
+void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves);
+#endif
 
 #ifdef __cplusplus
 }

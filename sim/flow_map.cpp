@@ -66,7 +66,7 @@ void FlowMap::enter_cpu(unsigned cpu) const
 }
 
 std::optional<fpmap_rx_dest> FlowMap::rx_lookup(unsigned cpu, const fpmap_flow &flow, uint32_t hash,
-						uint32_t &ticket)
+						fpmap_ticket &ticket)
 {
 	enter_cpu(cpu);
 	fpmap_rx_dest dest;
@@ -75,16 +75,16 @@ std::optional<fpmap_rx_dest> FlowMap::rx_lookup(unsigned cpu, const fpmap_flow &
 	return dest;
 }
 
-int FlowMap::rx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+int FlowMap::rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		       const fpmap_rx_dest &dest, const fpmap_path &path)
 {
 	enter_cpu(cpu);
-	return fpmap_rx_insert(map_, ticket, &flow, hash, &dest, &path);
+	return fpmap_rx_insert(map_, &ticket, &flow, hash, &dest, &path);
 }
 
 std::optional<fpmap_tx_template> FlowMap::tx_lookup(unsigned cpu, const fpmap_flow &flow,
 						    uint32_t hash, uint64_t sock_cookie,
-						    uint32_t &ticket)
+						    fpmap_ticket &ticket)
 {
 	enter_cpu(cpu);
 	fpmap_tx_template tmpl;
@@ -93,11 +93,11 @@ std::optional<fpmap_tx_template> FlowMap::tx_lookup(unsigned cpu, const fpmap_fl
 	return tmpl;
 }
 
-int FlowMap::tx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+int FlowMap::tx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		       uint64_t sock_cookie, const fpmap_tx_template &tmpl, const fpmap_path &path)
 {
 	enter_cpu(cpu);
-	return fpmap_tx_insert(map_, ticket, &flow, hash, sock_cookie, &tmpl, &path);
+	return fpmap_tx_insert(map_, &ticket, &flow, hash, sock_cookie, &tmpl, &path);
 }
 
 fpmap_stats FlowMap::cpu_stats(unsigned cpu) const

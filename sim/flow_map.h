@@ -18,25 +18,46 @@ public:
 	FlowMap &operator=(const FlowMap &) = delete;
 
 	// A lookup always hands out a ticket, to be given back by the insert that
-	// caches the slow path's answer for this packet.
+	// caches the slow path's answer for this packet. `cpu` is the simulated CPU
+	// the call runs on; an insert fills the table of the CPU its ticket names (the
+	// lookup's), which with RPS is not the socket's (issue 13, defect 7).
 	std::optional<fpmap_rx_dest> rx_lookup(unsigned cpu, const fpmap_flow &flow, uint32_t hash,
-					       uint32_t &ticket);
-	int rx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+					       fpmap_ticket &ticket);
+	int rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      const fpmap_rx_dest &dest, const fpmap_path &path);
 	std::optional<fpmap_tx_template> tx_lookup(unsigned cpu, const fpmap_flow &flow,
 						   uint32_t hash, uint64_t sock_cookie,
-						   uint32_t &ticket);
-	int tx_insert(unsigned cpu, uint32_t ticket, const fpmap_flow &flow, uint32_t hash,
+						   fpmap_ticket &ticket);
+	int tx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      uint64_t sock_cookie, const fpmap_tx_template &tmpl, const fpmap_path &path);
 
-	void sock_closed(uint64_t sock_cookie) { fpmap_sock_closed(map_, sock_cookie); }
+	// Events run on simulated CPU 0: each CPU counts the events it ran, so the caller's CPU
+	// must be one of this map's (a thread may still name a CPU of a bigger map made before).
+	void sock_closed(uint64_t sock_cookie)
+	{
+		enter_cpu(0);
+		fpmap_sock_closed(map_, sock_cookie);
+	}
 	void sock_rebound(uint32_t netns, uint8_t proto, uint16_t port)
 	{
+		enter_cpu(0);
 		fpmap_sock_rebound(map_, netns, proto, port);
 	}
-	void dev_event(const fpmap_dev &dev, fpmap_event event) { fpmap_dev_event(map_, &dev, event); }
-	void netns_exit(uint32_t netns) { fpmap_netns_exit(map_, netns); }
-	void flush() { fpmap_flush(map_); }
+	void dev_event(const fpmap_dev &dev, fpmap_event event)
+	{
+		enter_cpu(0);
+		fpmap_dev_event(map_, &dev, event);
+	}
+	void netns_exit(uint32_t netns)
+	{
+		enter_cpu(0);
+		fpmap_netns_exit(map_, netns);
+	}
+	void flush()
+	{
+		enter_cpu(0);
+		fpmap_flush(map_);
+	}
 
 	fpmap_stats cpu_stats(unsigned cpu) const;
 	fpmap_stats total_stats() const;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture_reader.h"
+#include "fpmap.h"
 #include "frame_parser.h"
 #include "model/route.h"
 #include "model/tcp_receive.h"
@@ -56,7 +57,7 @@ struct Packet {
 	Direction dir = Direction::other;
 	unsigned cpu = 0;
 	std::uint32_t rss_hash = 0;  // skb->hash as the NIC set it; 0 when rss is none
-	std::uint32_t fastpath_ticket = 0; // fixed mode: taken at the NIC lookup, given to the insert
+	fpmap_ticket fastpath_ticket{}; // fixed mode: taken at the NIC lookup, given to the insert
 	bool fastpath_ticket_valid = false; // the frame was looked up, so it may be cached
 
 	// Filled in as the stages get there.

@@ -105,17 +105,17 @@ static int insert_rx(struct fpmap *map, const struct fpmap_flow *flow, u64 cooki
 	struct fpmap_rx_dest dest = rx_dest(cookie, netns, 2);
 	struct fpmap_path path = container_path(netns);
 	struct fpmap_rx_dest found;
-	u32 ticket;
+	struct fpmap_ticket ticket;
 
 	fpmap_rx_lookup(map, flow, flow_hash(flow), &found, &ticket);
-	return fpmap_rx_insert(map, ticket, flow, flow_hash(flow), &dest, &path);
+	return fpmap_rx_insert(map, &ticket, flow, flow_hash(flow), &dest, &path);
 }
 
 /* Returns the cookie the flow hits, or 0 on a miss. */
 static u64 lookup_rx(struct fpmap *map, const struct fpmap_flow *flow)
 {
 	struct fpmap_rx_dest dest;
-	u32 ticket;
+	struct fpmap_ticket ticket;
 
 	if (!fpmap_rx_lookup(map, flow, flow_hash(flow), &dest, &ticket))
 		return 0;
@@ -158,7 +158,7 @@ static void test_insert_hit_miss(void)
 	struct fpmap_flow other_addr = flow;
 	struct fpmap_rx_dest dest;
 	struct fpmap_stats before, after;
-	u32 ticket;
+	struct fpmap_ticket ticket;
 	int cpu;
 
 	local_bh_disable();
@@ -197,11 +197,12 @@ static void test_colliding_hashes(void)
 	struct fpmap_rx_dest a = rx_dest(21, NS_C1, 2), b = rx_dest(22, NS_C2, 2);
 	struct fpmap_path pa = container_path(NS_C1), pb = container_path(NS_C2);
 	struct fpmap_rx_dest found;
-	u32 hash = 0xdeadbeef, ticket;
+	struct fpmap_ticket ticket;
+	u32 hash = 0xdeadbeef;
 
 	fpmap_rx_lookup(map, &tenant_a, hash, &found, &ticket);
-	CHECK(fpmap_rx_insert(map, ticket, &tenant_a, hash, &a, &pa) == 0);
-	CHECK(fpmap_rx_insert(map, ticket, &tenant_b, hash, &b, &pb) == 0);
+	CHECK(fpmap_rx_insert(map, &ticket, &tenant_a, hash, &a, &pa) == 0);
+	CHECK(fpmap_rx_insert(map, &ticket, &tenant_b, hash, &b, &pb) == 0);
 	CHECK(fpmap_rx_lookup(map, &tenant_a, hash, &found, &ticket) && found.sock_cookie == 21);
 	CHECK(fpmap_rx_lookup(map, &tenant_b, hash, &found, &ticket) && found.sock_cookie == 22);
 	fpmap_destroy(map);
@@ -230,18 +231,59 @@ static void test_insert_race(void)
 	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
 	struct fpmap_rx_dest dest = rx_dest(41, NS_C1, 2), found;
 	struct fpmap_path path = container_path(NS_C1);
-	u32 ticket;
+	struct fpmap_ticket ticket;
 	int cpu;
 
 	fpmap_rx_lookup(map, &flow, flow_hash(&flow), &found, &ticket);
 	fpmap_sock_rebound(map, NS_C2, PROTO_UDP, 9999);
-	CHECK(fpmap_rx_insert(map, ticket, &flow, flow_hash(&flow), &dest, &path) == -EAGAIN);
+	CHECK(fpmap_rx_insert(map, &ticket, &flow, flow_hash(&flow), &dest, &path) == -EAGAIN);
 	CHECK(lookup_rx(map, &flow) == 0);
 	local_bh_disable();
 	cpu = smp_processor_id();
 	local_bh_enable();
 	CHECK(stats_of(map, cpu).insert_races == 1);
 	CHECK(stats_of(map, cpu).entries == 0);
+	fpmap_destroy(map);
+}
+
+/*
+ * Issue 13, defect 3: every event moves the epoch twice, so a 32-bit epoch
+ * is back where it was after 2^31 events. An entry last found current there,
+ * or a ticket taken there, then passes the one-compare check while the event
+ * that made it stale is among those 2^31. The epoch is moved by the test hook
+ * instead of 2^31 real events (minutes in userspace, hours in qemu).
+ */
+static void test_epoch_wraparound(void)
+{
+	const u64 wrap = 1ull << 32;
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
+	struct fpmap_flow raced = udp_flow(4001, 5000, 42);
+	struct fpmap_rx_dest dest = rx_dest(81, NS_C1, 2), found;
+	struct fpmap_path path = container_path(NS_C1);
+	struct fpmap_ticket ticket;
+	struct fpmap_stats before;
+	int cpu;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	CHECK(insert_rx(map, &flow, 81, NS_C1) == 0);
+	CHECK(lookup_rx(map, &flow) == 81);
+	fpmap_rx_lookup(map, &raced, flow_hash(&raced), &found, &ticket);
+	/* A socket bound on the entry's port in its namespace: stale now. */
+	fpmap_sock_rebound(map, NS_C1, PROTO_UDP, 5000);
+	/* ...and 2^31 - 1 more events: 2^32 moves of the epoch in all. */
+	fpmap_selftest_move_epoch(map, wrap - 2);
+	before = stats_of(map, cpu);
+	CHECK(lookup_rx(map, &flow) == 0);
+	CHECK(stats_of(map, cpu).stale - before.stale == 1);
+	/* The ticket from before the rebind is refused too. */
+	CHECK(fpmap_rx_insert(map, &ticket, &raced, flow_hash(&raced), &dest, &path) == -EAGAIN);
+	CHECK(lookup_rx(map, &raced) == 0);
+	/* The slow path's new answer is cached and hits, past the wrap. */
+	CHECK(insert_rx(map, &flow, 82, NS_C1) == 0);
+	CHECK(lookup_rx(map, &flow) == 82);
 	fpmap_destroy(map);
 }
 
@@ -263,6 +305,69 @@ static long lookup_on_cpu(void *data)
 	struct insert_on_cpu_args *args = data;
 
 	return (long)lookup_rx(args->map, &args->flow);
+}
+
+struct ticket_on_cpu_args {
+	struct fpmap *map;
+	struct fpmap_flow flow;
+	struct fpmap_ticket ticket;
+};
+
+/* The NIC's CPU: the lookup misses and hands out its ticket. */
+static long miss_on_cpu(void *data)
+{
+	struct ticket_on_cpu_args *args = data;
+	struct fpmap_rx_dest found;
+
+	return fpmap_rx_lookup(args->map, &args->flow, flow_hash(&args->flow), &found,
+			       &args->ticket);
+}
+
+/* The socket's CPU (RPS, threaded NAPI): the slow path's insert, with the lookup's ticket. */
+static long insert_with_ticket_on_cpu(void *data)
+{
+	struct ticket_on_cpu_args *args = data;
+	struct fpmap_rx_dest dest = rx_dest(91, NS_C1, 2);
+	struct fpmap_path path = container_path(NS_C1);
+
+	return fpmap_rx_insert(args->map, &args->ticket, &args->flow, flow_hash(&args->flow),
+			       &dest, &path);
+}
+
+/*
+ * Issue 13, defect 7: with RPS or threaded NAPI the socket, and so the
+ * insert, runs on another CPU than the lookup. The entry must land in the
+ * lookup's CPU's table, or the flow's next lookup there misses forever.
+ */
+static void test_insert_on_the_lookups_cpu(void)
+{
+	struct fpmap *map = new_map(64);
+	struct ticket_on_cpu_args args = { .map = map, .flow = udp_flow(4000, 5000, 42) };
+	struct insert_on_cpu_args lookup = { .map = map, .flow = args.flow };
+	int cpu, nic_cpu = -1, sock_cpu = -1;
+
+	for_each_online_cpu(cpu) {
+		if (nic_cpu < 0)
+			nic_cpu = cpu;
+		else if (sock_cpu < 0)
+			sock_cpu = cpu;
+	}
+	if (sock_cpu < 0) {
+		pr_info("fpmap selftest: one CPU, no cross-CPU insert to test\n");
+		fpmap_destroy(map);
+		return;
+	}
+	CHECK(work_on_cpu(nic_cpu, miss_on_cpu, &args) == 0);
+	CHECK(args.ticket.cpu == nic_cpu);
+	CHECK(work_on_cpu(sock_cpu, insert_with_ticket_on_cpu, &args) == 0);
+	CHECK(work_on_cpu(nic_cpu, lookup_on_cpu, &lookup) == 91);
+	CHECK(work_on_cpu(sock_cpu, lookup_on_cpu, &lookup) == 0);
+	CHECK(stats_of(map, nic_cpu).inserts == 1 && stats_of(map, nic_cpu).entries == 1);
+	CHECK(stats_of(map, sock_cpu).inserts == 0 && stats_of(map, sock_cpu).entries == 0);
+	/* A ticket naming no CPU is refused, not followed. */
+	args.ticket.cpu = nr_cpu_ids;
+	CHECK(work_on_cpu(sock_cpu, insert_with_ticket_on_cpu, &args) == -EINVAL);
+	fpmap_destroy(map);
 }
 
 static void test_sock_close(void)
@@ -302,6 +407,36 @@ static void test_sock_close(void)
 		CHECK(stats_of(map, cpu).entries == 1);
 	}
 	CHECK(closed_before == 0);
+	fpmap_destroy(map);
+}
+
+/*
+ * A close locks only the CPUs whose bit is set for its cookie's chain, and
+ * clears a CPU's bit only when no entry of the chain is left there. 17
+ * sockets in a map of 16 cookie chains: two of them share a chain, and the
+ * second one's close must still find its entry (issue 13, defect 5).
+ */
+static void test_close_of_chain_neighbours(void)
+{
+	struct fpmap *map = new_map(64);
+	u64 cookie;
+
+	for (cookie = 100; cookie < 117; cookie++) {
+		struct fpmap_flow flow = udp_flow(4000 + cookie, 5000, 42);
+
+		CHECK(insert_rx(map, &flow, cookie, NS_C1) == 0);
+	}
+	for (cookie = 100; cookie < 117; cookie++) {
+		struct fpmap_flow flow = udp_flow(4000 + cookie, 5000, 42);
+		struct fpmap_flow next = udp_flow(4000 + cookie + 1, 5000, 42);
+
+		fpmap_sock_closed(map, cookie);
+		CHECK(lookup_rx(map, &flow) == 0);
+		CHECK(!fpmap_has_cookie(map, cookie));
+		if (cookie + 1 < 117)
+			CHECK(lookup_rx(map, &next) == cookie + 1);
+	}
+	CHECK(fpmap_event_count(map, FPMAP_EV_SOCK_CLOSE) == 17);
 	fpmap_destroy(map);
 }
 
@@ -354,14 +489,14 @@ static void test_device_events(void)
 			struct fpmap *map = new_map(64);
 			struct fpmap_path c2_path = container_path(NS_C2);
 			struct fpmap_rx_dest c2_dest = rx_dest(72, NS_C2, 2), found;
-			u32 ticket;
+			struct fpmap_ticket ticket;
 
 			c2_path.dev[0].ifindex = 20;	/* vxlan43, br43, its veth */
 			c2_path.dev[1].ifindex = 21;
 			c2_path.dev[2].ifindex = 22;
 			CHECK(insert_rx(map, &in_c1, 71, NS_C1) == 0);
 			fpmap_rx_lookup(map, &in_c2, flow_hash(&in_c2), &found, &ticket);
-			CHECK(fpmap_rx_insert(map, ticket, &in_c2, flow_hash(&in_c2),
+			CHECK(fpmap_rx_insert(map, &ticket, &in_c2, flow_hash(&in_c2),
 					      &c2_dest, &c2_path) == 0);
 			fpmap_dev_event(map, &unrelated, events[i]);
 			CHECK(lookup_rx(map, &in_c1) == 71);
@@ -465,14 +600,15 @@ static int insert_rx_hashed(struct fpmap *map, const struct fpmap_flow *flow, u3
 {
 	struct fpmap_rx_dest dest = rx_dest(cookie, NS_C1, 2);
 	struct fpmap_path path = container_path(NS_C1);
+	struct fpmap_ticket ticket = fpmap_take_ticket(map);
 
-	return fpmap_rx_insert(map, fpmap_ticket(map), flow, hash, &dest, &path);
+	return fpmap_rx_insert(map, &ticket, flow, hash, &dest, &path);
 }
 
 static u64 lookup_rx_hashed(struct fpmap *map, const struct fpmap_flow *flow, u32 hash)
 {
 	struct fpmap_rx_dest dest;
-	u32 ticket;
+	struct fpmap_ticket ticket;
 
 	return fpmap_rx_lookup(map, flow, hash, &dest, &ticket) ? dest.sock_cookie : 0;
 }
@@ -553,7 +689,8 @@ static void test_tx_template(void)
 	struct fpmap_flow flow = udp_flow(5000, 4000, 0);
 	struct fpmap_tx_template tmpl, found;
 	struct fpmap_path path = container_path(NS_C1);
-	u32 hash = flow_hash(&flow), ticket;
+	u32 hash = flow_hash(&flow);
+	struct fpmap_ticket ticket;
 	int i;
 
 	flow.netns = NS_C1;
@@ -566,7 +703,7 @@ static void test_tx_template(void)
 	tmpl.egress.ifindex = 3;
 
 	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
-	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	CHECK(fpmap_tx_insert(map, &ticket, &flow, hash, 111, &tmpl, &path) == 0);
 	CHECK(fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
 	CHECK(!memcmp(&found, &tmpl, sizeof(tmpl)));
 	/* Another socket sending the same 5-tuple does not get this socket's header. */
@@ -575,11 +712,11 @@ static void test_tx_template(void)
 	fpmap_dev_event(map, &tmpl.egress, FPMAP_EV_DEV_DOWN);
 	CHECK(fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
 	path.dev[0] = tmpl.egress;
-	ticket = fpmap_ticket(map);
-	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	ticket = fpmap_take_ticket(map);
+	CHECK(fpmap_tx_insert(map, &ticket, &flow, hash, 111, &tmpl, &path) == 0);
 	fpmap_dev_event(map, &tmpl.egress, FPMAP_EV_DEV_DOWN);
 	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
-	CHECK(fpmap_tx_insert(map, ticket, &flow, hash, 111, &tmpl, &path) == 0);
+	CHECK(fpmap_tx_insert(map, &ticket, &flow, hash, 111, &tmpl, &path) == 0);
 	fpmap_sock_closed(map, 111);
 	CHECK(!fpmap_tx_lookup(map, &flow, hash, 111, &found, &ticket));
 	CHECK(!fpmap_has_cookie(map, 111));
@@ -611,7 +748,7 @@ static int stress_reader(void *data)
 		/* pairs with the writer's release: the close is complete */
 		unsigned long closed = smp_load_acquire(&st->closed_upto);
 		struct fpmap_rx_dest dest;
-		u32 ticket;
+		struct fpmap_ticket ticket;
 
 		if (fpmap_rx_lookup(st->map, &flow, flow_hash(&flow), &dest, &ticket) &&
 		    dest.sock_cookie <= closed)
@@ -630,8 +767,9 @@ static long stress_insert_on_cpu(void *data)
 	struct insert_on_cpu_args *args = data;
 	struct fpmap_rx_dest dest = rx_dest(args->cookie, NS_C1, 2);
 	struct fpmap_path path = container_path(NS_C1);
+	struct fpmap_ticket ticket = fpmap_take_ticket(args->map);
 
-	return fpmap_rx_insert(args->map, fpmap_ticket(args->map), &args->flow,
+	return fpmap_rx_insert(args->map, &ticket, &args->flow,
 			       flow_hash(&args->flow), &dest, &path);
 }
 
@@ -733,6 +871,8 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_colliding_hashes);
 	run_on_one_cpu(test_replace_same_key);
 	run_on_one_cpu(test_insert_race);
+	run_on_one_cpu(test_epoch_wraparound);
+	run_on_one_cpu(test_close_of_chain_neighbours);
 	run_on_one_cpu(test_rebind_shadows_port);
 	run_on_one_cpu(test_device_events);
 	run_on_one_cpu(test_netns_exit);
@@ -743,6 +883,7 @@ int fpmap_selftest(void)
 	/* These spread work over every CPU themselves; none may go offline meanwhile. */
 	cpus_read_lock();
 	test_sock_close();
+	test_insert_on_the_lookups_cpu();
 	test_flush();
 	test_concurrent_readers();
 	cpus_read_unlock();

@@ -52,14 +52,14 @@ fpmap_path path_through(int vxlan_ifindex)
 // Inserts as the simulator does: the ticket comes from the lookup that missed.
 void cache(FlowMap &map, unsigned cpu, const fpmap_flow &flow, uint64_t cookie, int vxlan = 10)
 {
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	ASSERT_FALSE(map.rx_lookup(cpu, flow, 0x1234, ticket).has_value());
 	ASSERT_EQ(map.rx_insert(cpu, ticket, flow, 0x1234, dest_for(cookie), path_through(vxlan)), 0);
 }
 
 std::optional<uint64_t> cookie_at(FlowMap &map, unsigned cpu, const fpmap_flow &flow)
 {
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	auto dest = map.rx_lookup(cpu, flow, 0x1234, ticket);
 	if (!dest)
 		return std::nullopt;
@@ -148,11 +148,27 @@ TEST(FlowMap, InsertAfterAnEventSinceTheTicketIsRefused)
 {
 	FlowMap map(1, 64);
 	auto flow = udp_flow(4000, 5000, 42);
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	ASSERT_FALSE(map.rx_lookup(0, flow, 1, ticket).has_value());
 	map.flush();
 	EXPECT_NE(map.rx_insert(0, ticket, flow, 1, dest_for(51), path_through(10)), 0);
 	EXPECT_EQ(map.cpu_stats(0).insert_races, 1u);
+}
+
+// Issue 13, defect 7: with RPS the socket's CPU (1) inserts what the NIC's CPU (0) looked up. The
+// entry lands in CPU 0's table, the one the ticket names, where the flow's next lookup runs.
+TEST(FlowMap, InsertFromAnotherCpuGoesToTheLookupsCpu)
+{
+	FlowMap map(2, 64);
+	auto flow = udp_flow(4000, 5000, 42);
+	fpmap_ticket ticket{};
+	ASSERT_FALSE(map.rx_lookup(0, flow, 0x1234, ticket).has_value());
+	EXPECT_EQ(ticket.cpu, 0u);
+	ASSERT_EQ(map.rx_insert(1, ticket, flow, 0x1234, dest_for(51), path_through(10)), 0);
+	EXPECT_EQ(cookie_at(map, 0, flow), 51u);
+	EXPECT_FALSE(cookie_at(map, 1, flow).has_value());
+	EXPECT_EQ(map.cpu_stats(0).entries, 1u);
+	EXPECT_EQ(map.cpu_stats(1).entries, 0u);
 }
 
 TEST(FlowMap, TxTemplateRoundTripsAndIsPerSocket)
@@ -163,7 +179,7 @@ TEST(FlowMap, TxTemplateRoundTripsAndIsPerSocket)
 	for (unsigned i = 0; i < FPMAP_OUTER_LEN; i++)
 		tmpl.outer[i] = static_cast<uint8_t>(i * 3);
 	tmpl.egress = {kUnderlay, 3};
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	EXPECT_FALSE(map.tx_lookup(0, flow, 9, 61, ticket).has_value());
 	ASSERT_EQ(map.tx_insert(0, ticket, flow, 9, 61, tmpl, path_through(10)), 0);
 	auto hit = map.tx_lookup(0, flow, 9, 61, ticket);
@@ -188,7 +204,7 @@ TEST(FlowMap, RemovedEntriesAreReused)
 {
 	constexpr unsigned kCapacity = 8;
 	FlowMap map(1, kCapacity);
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	auto insert = [&](unsigned i, uint64_t cookie) {
 		auto flow = udp_flow(static_cast<uint16_t>(1000 + i), 5000, 42);
 		map.rx_lookup(0, flow, i, ticket);
@@ -213,7 +229,7 @@ TEST(FlowMap, RemovedEntriesAreReused)
 TEST(FlowMap, RejectsBadCpuAndMixedCpuCounts)
 {
 	FlowMap map(2, 64);
-	uint32_t ticket = 0;
+	fpmap_ticket ticket{};
 	EXPECT_THROW(map.rx_lookup(2, udp_flow(1, 2, 3), 0, ticket), std::out_of_range);
 	EXPECT_THROW(FlowMap(3, 64), std::invalid_argument);
 	EXPECT_THROW(FlowMap(0, 64), std::invalid_argument);

@@ -218,7 +218,7 @@ void count_insert(int err, Tally &t)
 
 // What the kernel does after an RX miss: the slow path decides (after the ticket was taken), and
 // the insert caches the decision with that ticket.
-void slow_path_rx_insert(fpmap *map, Watermarks &w, unsigned flow, std::uint32_t ticket, Tally &t)
+void slow_path_rx_insert(fpmap *map, Watermarks &w, unsigned flow, const fpmap_ticket &ticket, Tally &t)
 {
 	std::uint64_t cookie = open_socket_for(w, flow);
 	if (!cookie)
@@ -227,7 +227,7 @@ void slow_path_rx_insert(fpmap *map, Watermarks &w, unsigned flow, std::uint32_t
 	fpmap_rx_dest d = rx_dest(flow, cookie, sequence);
 	fpmap_path p = path_of(flow);
 	fpmap_flow key = rx_flow(flow);
-	count_insert(fpmap_rx_insert(map, ticket, &key, hash_of(flow), &d, &p), t);
+	count_insert(fpmap_rx_insert(map, &ticket, &key, hash_of(flow), &d, &p), t);
 }
 
 void reader(fpmap *map, Watermarks &w, unsigned cpu, Tally &t)
@@ -237,7 +237,7 @@ void reader(fpmap *map, Watermarks &w, unsigned cpu, Tally &t)
 	for (unsigned i = 0; i < kLookupsPerReader; i++) {
 		unsigned flow = (i * 7 + cpu * 13) % kFlows;
 		Snapshot before = snapshot(w);
-		std::uint32_t ticket = 0;
+		fpmap_ticket ticket{};
 		bool tx = i % 4 == 3;
 		t.lookups++;
 		if (!tx) {
@@ -251,7 +251,15 @@ void reader(fpmap *map, Watermarks &w, unsigned cpu, Tally &t)
 					t.torn++;
 				continue;
 			}
-			slow_path_rx_insert(map, w, flow, ticket, t);
+			// Every other miss is inserted from the next CPU, as with RPS the socket's
+			// CPU would: into this CPU's table (the ticket's), under its readers.
+			if (i % 2) {
+				compat_set_cpu(static_cast<int>((cpu + 1) % kCpus));
+				slow_path_rx_insert(map, w, flow, ticket, t);
+				compat_set_cpu(static_cast<int>(cpu));
+			} else {
+				slow_path_rx_insert(map, w, flow, ticket, t);
+			}
 		} else {
 			// A socket that sends: maybe one that is closed by now (as a stale skb->sk would be).
 			std::uint64_t cookie = before.closed + i % (kOpenWindow + 2);
@@ -274,7 +282,7 @@ void reader(fpmap *map, Watermarks &w, unsigned cpu, Tally &t)
 			std::uint64_t sequence = w.sequence.fetch_add(1);
 			fpmap_tx_template tpl = tx_template(flow, sequence);
 			fpmap_path p = path_of(flow);
-			count_insert(fpmap_tx_insert(map, ticket, &key, hash_of(flow), cookie, &tpl, &p), t);
+			count_insert(fpmap_tx_insert(map, &ticket, &key, hash_of(flow), cookie, &tpl, &p), t);
 		}
 	}
 	rcu_unregister_thread();
@@ -287,7 +295,7 @@ void foreign_inserter(fpmap *map, Watermarks &w, Tally &t)
 	for (unsigned i = 0; i < kForeignInserts; i++) {
 		unsigned flow = (i * 11) % kFlows;
 		compat_set_cpu(static_cast<int>(i % kCpus));
-		slow_path_rx_insert(map, w, flow, fpmap_ticket(map), t);
+		slow_path_rx_insert(map, w, flow, fpmap_take_ticket(map), t);
 		if (i % 16 == 0)
 			std::this_thread::yield();
 	}
