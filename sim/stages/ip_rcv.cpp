@@ -29,6 +29,8 @@ bool ip_rcv(StageContext &ctx, Packet &pkt)
 		pkt.drop(Stage::ip_rcv, "vlan_tagged", reason_description(ParseReason::vlan_tagged));
 		return false;
 	}
+	if (!nf_nat_prerouting(ctx, pkt, Stage::ip_rcv, *f.outer_ip, f.outer_l4))
+		return false;
 	if (!ip_local_deliver(ctx, pkt,
 			      {.stage = Stage::ip_rcv, .level = "outer", .ns = kHostNamespace, .ip = *f.outer_ip,
 			       .l4 = f.outer_l4, .reassembles = true}))

@@ -78,6 +78,13 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
 // (not IPv4: ignored, the stack's own ARP takes it; VLAN-tagged, bad checksum: dropped).
 bool inner_ip_rcv_core(Stage stage, Packet &pkt);
 
+// Shared by ip_rcv and ip_route_input: kube-proxy's nat PREROUTING as the scenario declares it
+// (host.nat). False when the NAT decides the frame: `ignore: nat_nodeport` (a NodePort frame to a
+// host address, DNAT'ed to its pod) or `ignore: nat_reply` (the pod's reply, which conntrack turns
+// back); true otherwise.
+bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4Header &ip,
+		       const std::optional<TransportHeader> &l4);
+
 // Shared by ip_defrag and ip_defrag_host: the model's fragment for an IPv4 header received in
 // namespace `ns` (no transport start, no bytes: the caller adds what its level needs), and the
 // verdict of the model's answer: held or dropped (false), or the datagram completed (true).
