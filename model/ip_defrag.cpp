@@ -36,6 +36,21 @@ bool ecn_mix_invalid(std::uint8_t ecn)
 
 constexpr std::uint32_t kMaxDatagram = 65535; // ip_frag_reasm: ihl + q.len above it is -E2BIG
 
+// ip_send_check: the one's complement of the one's complement sum of the header's 16-bit words,
+// with the checksum field counted as zero.
+void write_header_checksum(std::span<std::uint8_t> header)
+{
+	header[10] = header[11] = 0;
+	std::uint32_t sum = 0;
+	for (std::size_t i = 0; i + 1 < header.size(); i += 2)
+		sum += static_cast<std::uint32_t>(header[i] << 8 | header[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	const auto checksum = static_cast<std::uint16_t>(~sum);
+	header[10] = static_cast<std::uint8_t>(checksum >> 8);
+	header[11] = static_cast<std::uint8_t>(checksum & 0xff);
+}
+
 } // namespace
 
 void IpDefrag::expire(std::int64_t now_ns)
@@ -176,6 +191,7 @@ DefragAnswer IpDefrag::queue_fragment(Queue &queue, const Fragment &fragment)
 	case Insert::ok: break;
 	}
 	queue.meat += end - offset;
+	keep_bytes(queue, fragment, end);
 	queue.ecn |= frag_ecn(fragment.tos);
 	queue.fragments++;
 	if (offset == 0) {
@@ -194,7 +210,41 @@ DefragAnswer IpDefrag::queue_fragment(Queue &queue, const Fragment &fragment)
 	answer.datagram_length = queue.length;
 	answer.fragments = queue.fragments;
 	answer.transport = queue.transport;
+	answer.datagram = reassembled_bytes(queue);
 	return answer;
+}
+
+// The bytes of an accepted fragment: [offset, end) of its payload (a non-last fragment's tail past
+// an 8-byte boundary was trimmed off with `end`, as pskb_trim_rcsum does), and the first one's header.
+void IpDefrag::keep_bytes(Queue &queue, const Fragment &fragment, std::uint32_t end)
+{
+	if (fragment.bytes.size() < fragment.header_length)
+		return;
+	const std::span<const std::uint8_t> payload = fragment.bytes.subspan(fragment.header_length);
+	const std::size_t count = std::min<std::size_t>(end - fragment.offset, payload.size());
+	if (queue.payload.size() < fragment.offset + count)
+		queue.payload.resize(fragment.offset + count);
+	std::copy_n(payload.begin(), count, queue.payload.begin() + fragment.offset);
+	if (fragment.offset == 0)
+		queue.head_header.assign(fragment.bytes.begin(), fragment.bytes.begin() + fragment.header_length);
+}
+
+// ip_frag_reasm → the head's header made the datagram's: tot_len the whole, frag_off 0 (IP_DF only
+// when every fragment was sent with DF and as large as the largest, which a fragmented datagram
+// is not), then ip_send_check.
+std::vector<std::uint8_t> IpDefrag::reassembled_bytes(Queue &queue)
+{
+	if (queue.head_header.size() < 20)
+		return {};
+	std::vector<std::uint8_t> datagram = std::move(queue.head_header);
+	const std::size_t total = datagram.size() + queue.length;
+	datagram[2] = static_cast<std::uint8_t>(total >> 8);
+	datagram[3] = static_cast<std::uint8_t>(total & 0xff);
+	datagram[6] = datagram[7] = 0;
+	write_header_checksum(datagram);
+	queue.payload.resize(queue.length);
+	datagram.insert(datagram.end(), queue.payload.begin(), queue.payload.end());
+	return datagram;
 }
 
 } // namespace econsim::model

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -52,6 +53,10 @@ struct Fragment {
 	std::uint8_t tos = 0;
 	std::int64_t now_ns = 0;
 	TransportStart transport{}; // read only from the fragment at offset 0
+	// The fragment's IPv4 header and payload as received, for a caller that hands the whole
+	// datagram on as bytes (the host's reassembly of an outer VXLAN datagram: UDP and VXLAN read
+	// what the first fragment brought). Empty: only the decisions are kept, no bytes.
+	std::span<const std::uint8_t> bytes{};
 };
 
 enum class DefragResult : std::uint8_t {
@@ -72,6 +77,10 @@ struct DefragAnswer {
 	std::uint32_t datagram_length = 0; // complete: the reassembled payload's bytes (qp->q.len)
 	std::uint32_t fragments = 0;       // complete: how many fragments it was built from
 	TransportStart transport{};        // complete: the first fragment's
+	// complete, when the fragments brought their bytes: the reassembled IPv4 packet as
+	// ip_frag_reasm leaves it, the first fragment's header (total length set, fragment field
+	// cleared, checksum recomputed by ip_send_check) and the payload in offset order.
+	std::vector<std::uint8_t> datagram;
 	// The queue this fragment found or made had been reset (ip_frag_too_far → ip_frag_reinit):
 	// more than max_dist fragments from the same source arrived since its previous one, and what
 	// it held was dropped.
@@ -133,11 +142,17 @@ private:
 		std::uint32_t fragments = 0; // held
 		std::uint32_t rid = 0;       // qp->rid: the peer's fragment count at its last fragment
 		std::int64_t expires_ns = 0; // the timer: made (or reset) + ipfrag_time
+		// Only when the fragments bring bytes: the offset-0 fragment's IPv4 header, and the
+		// payload at its offsets (holes stay zero until a fragment fills them).
+		std::vector<std::uint8_t> head_header;
+		std::vector<std::uint8_t> payload;
 	};
 	enum class Insert { ok, duplicate, overlap };
 
 	DefragAnswer queue_fragment(Queue &queue, const Fragment &fragment);
 	static Insert insert(Queue &queue, std::uint32_t offset, std::uint32_t end);
+	static void keep_bytes(Queue &queue, const Fragment &fragment, std::uint32_t end);
+	static std::vector<std::uint8_t> reassembled_bytes(Queue &queue);
 	bool too_far(Queue &queue, const FragmentKey &key);
 	void reset(Queue &queue, std::int64_t now_ns);
 

@@ -20,10 +20,39 @@ namespace {
 
 constexpr std::uint16_t kIanaVxlanPort = 4789; // econ_rx strips only this port's tunnels (B16)
 
+constexpr std::size_t kEconStrip = 8 + kVxlanHeaderLength + 14; // UDP, VXLAN, inner Ethernet
+
+// econ_rx_lookup's walk over the bytes of an outer IPv4 fragment, which the parser does not
+// decapsulate (the kernel reassembles first): the four bytes after each IPv4 header are read as
+// ports whatever the fragment offset (B17), and UDP to 4789 is stripped as in a whole frame. A later
+// fragment's payload is read as a header; it matches a cached flow only by chance.
+std::optional<EconFlow> walk_outer_fragment(std::span<const std::uint8_t> bytes, std::size_t ip_at)
+{
+	for (int level = 0; level < 2; level++) {
+		if (ip_at + 20 > bytes.size())
+			return std::nullopt;
+		const std::uint8_t *ip = bytes.data() + ip_at;
+		const std::size_t l4_at = ip_at + (ip[0] & 0x0fu) * 4u;
+		if (l4_at + 4 > bytes.size())
+			return std::nullopt;
+		const std::uint8_t *ports = bytes.data() + l4_at;
+		const EconFlow flow{std::uint32_t{ip[12]} << 24 | std::uint32_t{ip[13]} << 16 | std::uint32_t{ip[14]} << 8 | ip[15],
+				    std::uint32_t{ip[16]} << 24 | std::uint32_t{ip[17]} << 16 | std::uint32_t{ip[18]} << 8 | ip[19],
+				    static_cast<std::uint16_t>(ports[0] << 8 | ports[1]),
+				    static_cast<std::uint16_t>(ports[2] << 8 | ports[3]), ip[9]};
+		if (level > 0 || flow.proto != kIpProtoUdp || flow.dport != kIanaVxlanPort)
+			return flow;
+		ip_at = l4_at + kEconStrip;
+	}
+	return std::nullopt;
+}
+
 // econ_rx_lookup walks eth → IPv4 → (UDP to 4789: skip UDP and VXLAN, again) and compares the
 // innermost addresses and ports. A VXLAN port other than 4789 is not stripped.
 std::optional<EconFlow> innermost_flow(const ParsedFrame &f)
 {
+	if (f.outer_ip && f.outer_ip->is_fragment())
+		return walk_outer_fragment(f.bytes, f.outer_ip->offset);
 	const Ipv4Header *ip = f.outer_ip ? &*f.outer_ip : nullptr;
 	const TransportHeader *l4 = f.outer_l4 ? &*f.outer_l4 : nullptr;
 	if (f.is_vxlan() && l4 && l4->dst_port == kIanaVxlanPort) {
@@ -54,7 +83,10 @@ EconFlow econ_flow(const model::FiveTuple &t)
 // of the inner packet takes its place, which never equals the NIC's (§2.1).
 std::uint32_t insert_key(const Scenario &scenario, const Packet &pkt)
 {
-	bool survives = scenario.host.rss == RssMode::l4 || (!pkt.parsed.is_vxlan() && scenario.host.rss == RssMode::l3);
+	// A datagram the host reassembled from outer fragments has the NIC's L3 hash (the NIC hashes
+	// no ports of a fragment): l4_hash is clear, so decapsulation drops it too.
+	const bool l4_hash = scenario.host.rss == RssMode::l4 && !pkt.outer_reassembled;
+	bool survives = l4_hash || (!pkt.parsed.is_vxlan() && scenario.host.rss != RssMode::none);
 	if (survives && pkt.rss_hash)
 		return pkt.rss_hash;
 	const EconFlow f = econ_flow(*pkt.flow);
@@ -106,6 +138,13 @@ public:
 		}
 		if (f.is_vxlan() && f.has(ParseReason::inner_bad_ip_checksum)) {
 			pkt.drop(Stage::econ_rx_deliver, "inner_bad_ip_checksum", "econ_rx_deliver checks the inner header");
+			return FastRx::ended;
+		}
+		if (f.outer_ip && f.outer_ip->is_fragment()) {
+			// B17 on the outer header: econ_rx strips a piece of the VXLAN datagram (or reads a
+			// later piece's payload as headers) and udp_rcv gets it alone, never reassembled.
+			bugs_b17_++;
+			pkt.drop(Stage::econ_rx_deliver, "b17_fragment", "an outer fragment delivered as if whole; never reassembled");
 			return FastRx::ended;
 		}
 		if (f.is_vxlan() && f.inner_ip && f.inner_ip->is_fragment()) {
@@ -241,7 +280,7 @@ public:
 		    << ignored_events_ << "; B1 use-after-free " << bugs_b1_ << ", deliveries to closed sockets (B4/B14) "
 		    << bugs_b14_ << "\n";
 		if (bugs_b17_)
-			out << "  inner fragments delivered as whole datagrams (B17) " << bugs_b17_ << "\n";
+			out << "  fragments delivered as whole datagrams (B17) " << bugs_b17_ << "\n";
 	}
 
 private:

@@ -90,7 +90,9 @@ bool HostPipeline::nic_segment(Packet &pkt, bool fastpath_allowed)
 			return false;
 		}
 	}
-	return run(Stage::ip_rcv, ip_rcv, pkt) && run(Stage::udp_rcv, udp_rcv, pkt) && run(Stage::vxlan_rcv, vxlan_rcv, pkt);
+	const bool outer_fragment = pkt.parsed.outer_ip && pkt.parsed.outer_ip->is_fragment();
+	return run(Stage::ip_rcv, ip_rcv, pkt) && (!outer_fragment || run(Stage::ip_defrag_host, ip_defrag_host, pkt)) &&
+	       run(Stage::udp_rcv, udp_rcv, pkt) && run(Stage::vxlan_rcv, vxlan_rcv, pkt);
 }
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)

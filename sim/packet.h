@@ -71,6 +71,11 @@ struct Packet {
 	// The frame completed a fragmented datagram: the first fragment's transport header, which
 	// the whole datagram starts with (this frame may carry none).
 	std::optional<TransportHeader> reassembled_l4;
+	// The frame completed an outer (underlay) datagram: its frame rebuilt from the reassembled
+	// bytes, which `parsed` now indexes (ip_defrag_host), and what the NIC saw was a fragment
+	// (its RSS hash an L3 one).
+	std::vector<std::uint8_t> reassembled_frame;
+	bool outer_reassembled = false;
 	// Routed overlays: the route ip_route_input chose (null: to the host itself), its next hop,
 	// and the next hop's MAC neigh_output resolved.
 	const model::Route *route = nullptr;

@@ -110,6 +110,17 @@ struct Neighbour {
 	int line = 0;
 };
 
+// A NodePort service as kube-proxy's iptables rules make it (extension): a `proto` frame to any of
+// the host's own addresses on `port` is DNAT'ed to the pod `to` in nat PREROUTING (KUBE-NODEPORTS →
+// KUBE-SVC-… → KUBE-SEP-…), and the backend's replies are what conntrack turns back. The replay does
+// not rewrite addresses: it names the frames only the NAT decides.
+struct NatRule {
+	SocketProto proto = SocketProto::tcp;
+	std::uint16_t port = 0;
+	Endpoint to;
+	int line = 0;
+};
+
 struct Host {
 	std::string name;
 	int cpus = 1;
@@ -123,6 +134,8 @@ struct Host {
 	// make) and the permanent neighbours.
 	std::optional<std::vector<Route>> routes;
 	std::vector<Neighbour> neighbours;
+	// kube-proxy's NodePort DNAT rules (extension); none: the host has no NAT.
+	std::vector<NatRule> nat;
 };
 
 enum class EventOp {

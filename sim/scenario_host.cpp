@@ -139,7 +139,7 @@ void check_devices(const FieldReader &in, const Host &host)
 Host read_host(const FieldReader &in, const YAML::Node &node)
 {
 	in.expect_keys(node, "host", {"name", "cpus", "rss", "nic"},
-		       {"vxlan", "bridges", "containers", "sysctl", "routes", "neighbours"});
+		       {"vxlan", "bridges", "containers", "sysctl", "routes", "neighbours", "nat"});
 	Host host;
 	host.name = in.name(node, "name");
 	host.cpus = static_cast<int>(in.integer(node, "cpus", 1, kMaxCpus));

@@ -1,7 +1,7 @@
 // The routed overlays' part of the host (docs/scenario-extensions.md, "Routed overlays"): VXLAN
 // devices with an address and no bridge (flannel.1, vxlan.calico), containers routed to straight
-// over their veth (Calico), and the host namespace's sysctls, main routing table and permanent
-// neighbours. Each value is checked here; the devices a route or neighbour names must exist.
+// over their veth (Calico), and the host namespace's sysctls, main routing table, permanent
+// neighbours and kube-proxy's NodePort NAT rules. Each value is checked here; the devices a route or neighbour names must exist.
 #include "scenario_reader.h"
 
 #include <map>
@@ -181,6 +181,22 @@ void read_routing(const FieldReader &in, const YAML::Node &node, Host &host)
 									  " is not on a link of " + quoted(routes[i].dev) +
 									  " (Linux refuses it without 'onlink')");
 		host.routes = std::move(routes);
+	}
+	if (node["nat"].IsDefined()) {
+		std::map<std::pair<SocketProto, std::uint16_t>, int> ports;
+		in.for_each_in_list(node["nat"], "host.nat", [&](const YAML::Node &item, const std::string &what) {
+			in.expect_keys(item, what, {"proto", "port", "to"});
+			NatRule rule{.proto = in.choose(item, "proto", kSocketProtos),
+				     .port = static_cast<std::uint16_t>(in.integer(item, "port", 1, 65535)),
+				     .to = in.endpoint(item, "to"),
+				     .line = line_of(item)};
+			auto [it, added] = ports.emplace(std::pair{rule.proto, rule.port}, rule.line);
+			if (!added)
+				in.fail(item["port"], "'port': " + std::string(to_string(rule.proto)) + " port " +
+							      std::to_string(rule.port) + " already has a rule at line " +
+							      std::to_string(it->second));
+			host.nat.push_back(rule);
+		});
 	}
 	if (node["neighbours"].IsDefined()) {
 		std::set<std::pair<std::uint32_t, std::string>> seen;

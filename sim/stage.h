@@ -18,6 +18,7 @@ namespace econsim::sim {
 	X(econ_rx_deliver)    /* econ mode: its delivery to the cached socket */             \
 	X(econ_xmit)          /* econ mode: its TX hook */                                   \
 	X(ip_rcv)             /* ip_rcv_core + ip_route_input_noref, host namespace */       \
+	X(ip_defrag_host)     /* ip_local_deliver → ip_defrag, host namespace (outer) */     \
 	X(udp_rcv)            /* __udp4_lib_rcv, host namespace */                           \
 	X(tcp_rcv)            /* tcp_v4_rcv, host namespace */                               \
 	X(vxlan_rcv)          /* vxlan_rcv */                                                \

@@ -32,39 +32,53 @@ const char *drop_reason(model::DefragResult result)
 
 } // namespace
 
-bool ip_defrag(StageContext &ctx, Packet &pkt)
+model::Fragment fragment_of(std::string_view ns, const Ipv4Header &ip, std::int64_t now_ns)
 {
-	const Ipv4Header &ip = *pkt.parsed.inner_ip;
-	const model::Fragment fragment{
-		.key = {pkt.ns, to_model(ip.src), to_model(ip.dst), ip.id, ip.protocol, 0},
+	return model::Fragment{
+		.key = {std::string(ns), to_model(ip.src), to_model(ip.dst), ip.id, ip.protocol, 0},
 		.offset = ip.fragment_offset,
 		.length = static_cast<std::uint32_t>(ip.payload_length()),
 		.header_length = static_cast<std::uint32_t>(ip.header_length),
 		.more_fragments = ip.more_fragments,
 		.tos = ip.tos,
-		.now_ns = pkt.ts_ns,
-		.transport = transport_start(pkt.parsed),
+		.now_ns = now_ns,
 	};
-	const model::DefragAnswer answer = ctx.host.defrag().add(fragment);
+}
+
+bool defrag_completes(Stage stage, Packet &pkt, const model::Fragment &fragment, const model::DefragAnswer &answer)
+{
 	pkt.verdict.path = Path::slow;
 	auto where = [&] {
-		return "id " + std::to_string(ip.id) + ", bytes " + std::to_string(fragment.offset) + "-" +
-		       std::to_string(fragment.offset + fragment.length) + (ip.more_fragments ? ", MF" : ", last") +
+		return "id " + std::to_string(fragment.key.id) + ", bytes " + std::to_string(fragment.offset) + "-" +
+		       std::to_string(fragment.offset + fragment.length) + (fragment.more_fragments ? ", MF" : ", last") +
 		       (answer.queue_reset ? "; its queue was reset first (ip_frag_too_far)" : "");
 	};
 	switch (answer.result) {
 	case model::DefragResult::held:
-		pkt.hold(Stage::ip_defrag, [&] { return where() + ": queued (ip_frag_queue)"; });
+		pkt.hold(stage, [&] { return where() + ": queued (ip_frag_queue)"; });
 		return false;
 	case model::DefragResult::duplicate:
 	case model::DefragResult::overlap:
 	case model::DefragResult::invalid:
-		pkt.drop(Stage::ip_defrag, drop_reason(answer.result),
+		pkt.drop(stage, drop_reason(answer.result),
 			 [&] { return where() + ": " + model::to_string(answer.result) + " (ip_frag_queue)"; });
 		return false;
 	case model::DefragResult::complete:
 		break;
 	}
+	pkt.step(stage, [&] { return "reassembled from " + std::to_string(answer.fragments) + " fragments"; },
+		 [&] { return where() + ": the datagram is whole, " + std::to_string(answer.datagram_length) + " bytes (ip_frag_reasm)"; });
+	return true;
+}
+
+bool ip_defrag(StageContext &ctx, Packet &pkt)
+{
+	const Ipv4Header &ip = *pkt.parsed.inner_ip;
+	model::Fragment fragment = fragment_of(pkt.ns, ip, pkt.ts_ns);
+	fragment.transport = transport_start(pkt.parsed);
+	const model::DefragAnswer answer = ctx.host.defrag().add(fragment);
+	if (!defrag_completes(Stage::ip_defrag, pkt, fragment, answer))
+		return false;
 	const model::TransportStart &l4 = answer.transport;
 	if (ip.protocol != kIpProtoUdp && ip.protocol != kIpProtoTcp) {
 		pkt.ignore(Stage::ip_defrag, "not_tcp_udp",
@@ -89,8 +103,6 @@ bool ip_defrag(StageContext &ctx, Packet &pkt)
 	pkt.flow = model::FiveTuple{
 		ip.protocol == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 		{{to_model(ip.src), l4.source_port}, {to_model(ip.dst), l4.destination_port}}};
-	pkt.step(Stage::ip_defrag, [&] { return "reassembled from " + std::to_string(answer.fragments) + " fragments"; },
-		 [&] { return where() + ": the datagram is whole, " + std::to_string(answer.datagram_length) + " bytes (ip_frag_reasm)"; });
 	return true;
 }
 

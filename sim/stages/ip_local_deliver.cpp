@@ -29,8 +29,9 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 	if (at.ip.is_fragment()) {
 		if (at.reassembles)
 			return true; // ip_defrag's to decide, before any protocol sees it
-		// Outer fragments: ip_defrag in the host would reassemble them before UDP; not modelled.
-		pkt.drop(at.stage, "fragment", [&] { return std::string(at.level) + " IPv4 fragment: reassembly is not modelled"; });
+		// An inner fragment the host routed to itself: ip_defrag in the host would take it; not
+		// modelled.
+		pkt.drop(at.stage, "fragment", [&] { return std::string(at.level) + " IPv4 fragment: reassembly is not modelled here"; });
 		return false;
 	}
 	std::uint8_t proto = at.ip.protocol;

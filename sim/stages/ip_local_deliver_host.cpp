@@ -25,7 +25,10 @@ bool scenario_socket_on(const model::Sockets &sockets, model::Protocol protocol,
 bool ip_local_deliver_host(StageContext &ctx, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
-	if (!ip_local_deliver(ctx, pkt, {Stage::ip_local_deliver_host, "inner", kHostNamespace, *f.inner_ip, f.inner_l4}))
+	// An inner fragment for the host itself is dropped, not reassembled (not modelled yet).
+	if (!ip_local_deliver(ctx, pkt,
+			      {.stage = Stage::ip_local_deliver_host, .level = "inner", .ns = kHostNamespace,
+			       .ip = *f.inner_ip, .l4 = f.inner_l4, .reassembles = false}))
 		return false;
 	const model::Protocol protocol = f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp;
 	pkt.ns = std::string(kHostNamespace);

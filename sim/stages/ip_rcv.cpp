@@ -1,5 +1,6 @@
 // ip_rcv_core, ip_route_input_noref and ip_local_deliver for the outer packet, in the host
-// namespace: the header checks, then whether the destination is one of the host's addresses.
+// namespace: the header checks, then whether the destination is one of the host's addresses (a
+// fragment goes on to ip_defrag_host).
 #include "stages.h"
 
 namespace econsim::sim {
@@ -28,8 +29,16 @@ bool ip_rcv(StageContext &ctx, Packet &pkt)
 		pkt.drop(Stage::ip_rcv, "vlan_tagged", reason_description(ParseReason::vlan_tagged));
 		return false;
 	}
-	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv, "outer", kHostNamespace, *f.outer_ip, f.outer_l4}))
+	if (!nf_nat_prerouting(ctx, pkt, Stage::ip_rcv, *f.outer_ip, f.outer_l4))
 		return false;
+	if (!ip_local_deliver(ctx, pkt,
+			      {.stage = Stage::ip_rcv, .level = "outer", .ns = kHostNamespace, .ip = *f.outer_ip,
+			       .l4 = f.outer_l4, .reassembles = true}))
+		return false;
+	if (f.outer_ip->is_fragment()) {
+		pkt.step(Stage::ip_rcv, "local delivery: a fragment", "ip_local_deliver hands it to ip_defrag first");
+		return true;
+	}
 	pkt.step(Stage::ip_rcv, "local delivery", [&] { return to_string(f.outer_ip->dst) + " is the host's"; });
 	return true;
 }

@@ -29,7 +29,9 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 	const ParsedFrame &f = pkt.parsed;
 	if (!inner_ip_rcv_core(Stage::ip_rcv_container, pkt))
 		return false;
-	if (!ip_local_deliver(ctx, pkt, {Stage::ip_rcv_container, "inner", pkt.ns, *f.inner_ip, f.inner_l4, true}))
+	if (!ip_local_deliver(ctx, pkt,
+			      {.stage = Stage::ip_rcv_container, .level = "inner", .ns = pkt.ns, .ip = *f.inner_ip,
+			       .l4 = f.inner_l4, .reassembles = true}))
 		return false;
 	if (f.inner_ip->is_fragment()) {
 		pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + pkt.ns + ": a fragment"; },

@@ -24,6 +24,8 @@ bool ip_route_input(StageContext &ctx, Packet &pkt)
 	}
 	if (!inner_ip_rcv_core(Stage::ip_route_input, pkt)) // ARP for the device: the host's ARP answers
 		return false;
+	if (!nf_nat_prerouting(ctx, pkt, Stage::ip_route_input, *f.inner_ip, f.inner_l4))
+		return false;
 	std::string explanation; // written only while tracing
 	const model::RouteInputResult result = ctx.host.model().routing().route_input(
 		topology, pkt.vxlan_device, to_model(f.inner_ip->src), to_model(f.inner_ip->dst),

@@ -1,6 +1,7 @@
 // The overlay host's stages, one file each, named after the kernel path each models. A stage
 // returns true to hand the packet on; false when it decided the packet (the verdict says how).
-// Receive: nic_rx → ip_rcv → udp_rcv → vxlan_rcv → br_handle_frame → veth_xmit →
+// Receive: nic_rx → ip_rcv → (ip_defrag_host, for an outer fragment) → udp_rcv → vxlan_rcv →
+//          br_handle_frame → veth_xmit →
 //          ip_rcv_container → (ip_defrag, for a fragment) → socket_lookup → deliver
 // Routed (a VXLAN device with no bridge): … vxlan_rcv → ip_route_input → ip_forward →
 //          neigh_output [→ br_dev_xmit] → veth_xmit → ip_rcv_container → …, or
@@ -24,6 +25,9 @@ struct StageContext {
 bool nic_rx(StageContext &ctx, Packet &pkt);
 // ip_rcv_core + ip_route_input_noref + ip_local_deliver, in the host namespace.
 bool ip_rcv(StageContext &ctx, Packet &pkt);
+// ip_local_deliver → ip_defrag in the host namespace, for an outer fragment: held, or the whole
+// datagram (its frame rebuilt and parsed again) on to UDP, or dropped (with its queue, for an overlap).
+bool ip_defrag_host(StageContext &ctx, Packet &pkt);
 // __udp4_lib_rcv in the host namespace: the VXLAN device's socket, or a host socket.
 bool udp_rcv(StageContext &ctx, Packet &pkt);
 // tcp_v4_rcv in the host namespace (plain TCP to the host itself).
@@ -57,8 +61,9 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 // Shared by ip_rcv and ip_rcv_container: ip_route_input_noref → ip_local_deliver for the IPv4
 // header `ip` (and the L4 header under it) in namespace `ns`: a local address, then a whole
 // datagram that is UDP or TCP with ports. A fragment goes on to reassembly where `reassembles`
-// (the inner level: ip_defrag decides it); elsewhere it is dropped. `level` ("outer", "inner")
-// names the header in the explanations.
+// (the outer level in the host, ip_defrag_host; the inner one in a container, ip_defrag); elsewhere
+// (an inner fragment routed to the host itself) it is dropped. `level` ("outer", "inner") names
+// the header in the explanations.
 struct LocalDelivery {
 	Stage stage;
 	const char *level;
@@ -72,6 +77,19 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at);
 // Shared by ip_rcv_container and ip_route_input: ip_rcv_core's checks of the inner IPv4 header
 // (not IPv4: ignored, the stack's own ARP takes it; VLAN-tagged, bad checksum: dropped).
 bool inner_ip_rcv_core(Stage stage, Packet &pkt);
+
+// Shared by ip_rcv and ip_route_input: kube-proxy's nat PREROUTING as the scenario declares it
+// (host.nat). False when the NAT decides the frame: `ignore: nat_nodeport` (a NodePort frame to a
+// host address, DNAT'ed to its pod) or `ignore: nat_reply` (the pod's reply, which conntrack turns
+// back); true otherwise.
+bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4Header &ip,
+		       const std::optional<TransportHeader> &l4);
+
+// Shared by ip_defrag and ip_defrag_host: the model's fragment for an IPv4 header received in
+// namespace `ns` (no transport start, no bytes: the caller adds what its level needs), and the
+// verdict of the model's answer: held or dropped (false), or the datagram completed (true).
+model::Fragment fragment_of(std::string_view ns, const Ipv4Header &ip, std::int64_t now_ns);
+bool defrag_completes(Stage stage, Packet &pkt, const model::Fragment &fragment, const model::DefragAnswer &answer);
 
 // Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
 // (UDP queueing, TCP state machine), which the fast path does not skip.

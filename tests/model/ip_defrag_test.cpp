@@ -168,5 +168,66 @@ TEST(IpDefrag, ForgetNamespace_ItsQueuesGo)
 	EXPECT_EQ(defrag.add(piece(20, 1480, 48, true)).result, DefragResult::held);
 }
 
+// ip_frag_reasm with the fragments' bytes (the host's reassembly of an outer datagram): the first
+// fragment's header, total length set, fragment field cleared, checksum recomputed; the payload
+// in offset order, a non-last fragment's bytes past its 8-byte boundary left out.
+TEST(IpDefrag, WithBytes_TheReassembledPacketIsTheFirstHeaderAndThePayloadInOrder)
+{
+	auto header = [](std::uint16_t total, std::uint16_t fragment_field) {
+		std::vector<std::uint8_t> h{0x45,
+					    0,
+					    static_cast<std::uint8_t>(total >> 8),
+					    static_cast<std::uint8_t>(total),
+					    0x12,
+					    0x34,
+					    static_cast<std::uint8_t>(fragment_field >> 8),
+					    static_cast<std::uint8_t>(fragment_field),
+					    64,
+					    17,
+					    0xaa,
+					    0xbb,
+					    192,
+					    168,
+					    0,
+					    1,
+					    192,
+					    168,
+					    0,
+					    2};
+		return h;
+	};
+	std::vector<std::uint8_t> first = header(20 + 19, 0x2000); // 16 bytes kept, 3 past the boundary
+	for (int i = 0; i < 19; i++)
+		first.push_back(static_cast<std::uint8_t>(i < 16 ? 'a' + i : '!'));
+	std::vector<std::uint8_t> last = header(20 + 5, 2); // offset 16
+	for (int i = 0; i < 5; i++)
+		last.push_back(static_cast<std::uint8_t>('A' + i));
+
+	IpDefrag defrag;
+	Fragment tail = piece(9, 16, 5, true);
+	tail.bytes = last;
+	EXPECT_EQ(defrag.add(tail).result, DefragResult::held);
+	Fragment head = piece(9, 0, 19, false);
+	head.bytes = first;
+	const DefragAnswer whole = defrag.add(head);
+	ASSERT_EQ(whole.result, DefragResult::complete);
+	ASSERT_EQ(whole.datagram.size(), 20u + 21u);
+	EXPECT_EQ(whole.datagram[2] << 8 | whole.datagram[3], 41) << "tot_len";
+	EXPECT_EQ(whole.datagram[6] << 8 | whole.datagram[7], 0) << "frag_off";
+	std::uint32_t sum = 0;
+	for (std::size_t i = 0; i < 20; i += 2)
+		sum += static_cast<std::uint32_t>(whole.datagram[i] << 8 | whole.datagram[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	EXPECT_EQ(sum, 0xffffu) << "the header checksum verifies";
+	EXPECT_EQ(std::string(whole.datagram.begin() + 20, whole.datagram.end()), "abcdefghijklmnopABCDE");
+
+	// Without bytes, decisions only: no packet.
+	EXPECT_EQ(defrag.add(piece(10, 0, 16, false)).result, DefragResult::held);
+	const DefragAnswer bare = defrag.add(piece(10, 16, 5, true));
+	ASSERT_EQ(bare.result, DefragResult::complete);
+	EXPECT_TRUE(bare.datagram.empty());
+}
+
 } // namespace
 } // namespace econsim::model::testing

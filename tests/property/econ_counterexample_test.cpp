@@ -53,7 +53,7 @@ Profile udp_wildcard_servers(std::vector<std::string> namespaces)
 	p.peers = {peers()[0]};
 	p.outer_sources = {test::endpoint("192.168.0.1:40000")};
 	p.other_vni_percent = p.incoherent_percent = p.spoofed_source_percent = p.corrupt_percent = 0;
-	p.moved_peer_percent = 0;
+	p.moved_peer_percent = p.fragment_percent = p.repeat_fragment_percent = 0;
 	// As these searches were tuned and their counterexamples written down (README.md): no warm-up
 	// prefix, no repeats sent to another MAC, sequences as short as rapidcheck makes them.
 	p.warm_percent = p.retarget_percent = p.min_size = 0;

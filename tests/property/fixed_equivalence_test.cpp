@@ -22,6 +22,7 @@ namespace {
 constexpr double kFastFloor = 80;            // a fast-path delivery (the warm-up's count)
 constexpr double kFastAfterWarmUpFloor = 75; // one outside the warm-up, among the random commands
 constexpr double kInvalidationFloor = 10;    // each kind the profile can raise, while the map holds entries
+constexpr double kFragmentFloor = 10;        // a fragment held, and a datagram a fragment completed delivered
 
 double percent_of(std::uint64_t n, std::uint64_t cases)
 {
@@ -55,9 +56,16 @@ void check_fixed(const std::string &name, const Profile &profile, const std::vec
 	std::cout << " (floor " << kInvalidationFloor << "% each for";
 	for (fpmap_event kind : kinds)
 		std::cout << " " << event_name(kind);
-	std::cout << ")" << std::endl;
+	std::cout << ")\nfragments: held " << percent_of(c.fragments_held, c.cases)
+		  << "%, a datagram delivered by its last " << percent_of(c.fragments_delivered, c.cases) << "% (floor "
+		  << kFragmentFloor << "% each)" << std::endl;
 	if (!rc::detail::configuration().reproduce.empty())
 		return;
+	if (profile.fragment_percent == 0)
+		return;
+	EXPECT_GE(percent_of(c.fragments_held, c.cases), kFragmentFloor) << "too few cases hold a fragment";
+	EXPECT_GE(percent_of(c.fragments_delivered, c.cases), kFragmentFloor)
+		<< "too few cases deliver a datagram a fragment completed";
 	EXPECT_GE(percent_of(c.fast_any, c.cases), kFastFloor) << "too few cases reach the fast path";
 	EXPECT_GE(percent_of(c.fast, c.cases), kFastAfterWarmUpFloor)
 		<< "too few cases reach the fast path after the warm-up";

@@ -135,6 +135,55 @@ Bytes frame_bytes(const FrameSpec &spec)
 	return frame;
 }
 
+namespace {
+
+void put_be16(Bytes &bytes, std::size_t at, std::size_t value)
+{
+	bytes.at(at) = static_cast<std::uint8_t>(value >> 8);
+	bytes.at(at + 1) = static_cast<std::uint8_t>(value & 0xff);
+}
+
+// The IPv4 datagram at offset `ip` of `frame` cut after `split` payload bytes (a multiple of 8), as
+// its sender's ip_fragment would: two frames, each with every header before the cut, the first
+// with MF. An inner datagram's pieces get the outer IPv4 and UDP lengths of their own size.
+std::vector<Bytes> cut(const Bytes &frame, std::size_t ip, std::size_t split, std::uint16_t id)
+{
+	const std::size_t ihl = (frame.at(ip) & 0x0fu) * 4u;
+	const std::size_t payload = ip + ihl;
+	const std::size_t length = (std::size_t{frame.at(ip + 2)} << 8 | frame.at(ip + 3)) - ihl;
+	std::vector<Bytes> pieces;
+	for (auto [from, to] : {std::pair{std::size_t{0}, split}, std::pair{split, length}}) {
+		Bytes out(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(payload));
+		out.insert(out.end(), frame.begin() + static_cast<std::ptrdiff_t>(payload + from),
+			   frame.begin() + static_cast<std::ptrdiff_t>(payload + to));
+		put_be16(out, ip + 2, ihl + to - from);
+		put_be16(out, ip + 4, id);
+		put_be16(out, ip + 6, (to < length ? 0x2000u : 0u) | from / 8);
+		test::fix_ipv4_checksum(out, ip);
+		if (ip != kEthernet) {
+			put_be16(out, kEthernet + 2, out.size() - kEthernet);
+			put_be16(out, kEthernet + kIpv4 + 4, out.size() - kEthernet - kIpv4);
+			test::fix_ipv4_checksum(out, kEthernet);
+		}
+		pieces.push_back(std::move(out));
+	}
+	return pieces;
+}
+
+} // namespace
+
+std::vector<Bytes> frame_pieces(const FrameSpec &spec, std::uint16_t id)
+{
+	Bytes whole = frame_bytes(spec);
+	if (spec.fragmenting == Fragmenting::none || spec.corruption != Corruption::none)
+		return {whole};
+	// The inner datagram after its transport header's first 8 bytes; the outer one after UDP,
+	// VXLAN and 8 bytes of the inner frame (a plain one after 8 bytes of its transport header).
+	if (spec.fragmenting == Fragmenting::inner && spec.vxlan)
+		return cut(whole, kEthernet + kIpv4 + kUdp + kVxlan + kEthernet, 8, id);
+	return cut(whole, kEthernet, spec.vxlan ? kUdp + kVxlan + 8 : 8, id);
+}
+
 std::string tcp_flags_text(std::uint8_t flags)
 {
 	static const std::pair<std::uint8_t, const char *> names[] = {
@@ -173,6 +222,18 @@ const char *corruption_text(Corruption c)
 	return "";
 }
 
+const char *fragmenting_text(const FrameSpec &spec)
+{
+	if (spec.corruption != Corruption::none)
+		return "";
+	switch (spec.fragmenting) {
+	case Fragmenting::none: return "";
+	case Fragmenting::outer: return ", in outer fragments";
+	case Fragmenting::inner: return spec.vxlan ? ", in inner fragments" : ", in outer fragments";
+	}
+	return "";
+}
+
 } // namespace
 
 std::string describe(const FrameSpec &spec)
@@ -181,10 +242,10 @@ std::string describe(const FrameSpec &spec)
 	std::string flags = spec.proto == SocketProto::tcp ? " [" + tcp_flags_text(spec.tcp_flags) + "]" : "";
 	if (!spec.vxlan)
 		return "plain " + proto + " " + to_string(spec.outer_src) + " > " + to_string(spec.dst) + flags +
-		       corruption_text(spec.corruption);
+		       corruption_text(spec.corruption) + fragmenting_text(spec);
 	return "vni " + std::to_string(spec.vni) + " via " + to_string(spec.outer_src) + ", " + proto + " " +
 	       to_string(spec.src) + " > " + to_string(spec.dst) + flags + " (mac " + mac_name(spec.inner_src_mac) +
-	       " > " + mac_name(spec.inner_dst_mac) + ")" + corruption_text(spec.corruption);
+	       " > " + mac_name(spec.inner_dst_mac) + ")" + corruption_text(spec.corruption) + fragmenting_text(spec);
 }
 
 const std::vector<Endpoint> &outer_sources_per_cpu()

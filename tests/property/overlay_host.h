@@ -55,6 +55,11 @@ Scenario overlay_scenario(int cpus);
 // What can go wrong in a received frame's headers, one at a time.
 enum class Corruption { none, outer_ip_checksum, inner_ip_checksum, vxlan_flags };
 
+// A frame's datagram sent in two fragments, each a frame of its own: the outer (underlay) IPv4
+// datagram, which the host reassembles before UDP (ip_defrag_host), or the inner one, reassembled
+// in the container (ip_defrag). A plain frame to the host has only the outer level.
+enum class Fragmenting { none, outer, inner };
+
 // One received frame: VXLAN from a remote VTEP to a container, or a plain datagram or segment to
 // the host itself (vxlan false: outer_src and dst are then the packet's own addresses).
 struct FrameSpec {
@@ -68,9 +73,12 @@ struct FrameSpec {
 	Endpoint dst;
 	std::uint8_t tcp_flags = 0;
 	Corruption corruption = Corruption::none;
+	Fragmenting fragmenting = Fragmenting::none; // only without a corruption
 };
 
 Bytes frame_bytes(const FrameSpec &spec);
+// The frames `spec` arrives as: frame_bytes alone, or its two fragments with IPv4 id `id`.
+std::vector<Bytes> frame_pieces(const FrameSpec &spec, std::uint16_t id);
 // "vni 42 via 192.168.0.1:40000, udp 10.233.2.2:4000 > 10.233.1.2:5000 (mac c1)"
 std::string describe(const FrameSpec &spec);
 std::string tcp_flags_text(std::uint8_t flags); // "SYN", "ACK", "FIN|ACK", ...

@@ -63,6 +63,10 @@ struct Profile {
 	std::vector<MacAddress> incoherent_dst_macs{
 		{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, tenants()[0].mac, tenants()[1].mac, property::peers()[0].mac};
 	int corrupt_percent = 5;
+	// A fresh frame (and, less often, a repeat) sent in two fragments, outer or inner
+	// (Fragmenting): held, then the datagram completed, in the host or in the container.
+	int fragment_percent = 10;
+	int repeat_fragment_percent = 4;
 	int moved_peer_percent = 3;         // a peer's frame through another VTEP than its own
 	int other_source_port_percent = 10; // another outer source port than the flow's own
 	// A frame repeats a recent one (a flow's next packet), sometimes through another outer source
@@ -146,6 +150,8 @@ struct Coverage {
 	std::uint64_t fast = 0;                           // cases with a fast-path delivery outside the warm-up
 	std::uint64_t fast_any = 0;                       // cases with a fast-path delivery anywhere
 	std::array<std::uint64_t, FPMAP_EV_MAX> events{}; // cases where that kind of invalidation counted
+	std::uint64_t fragments_held = 0;                 // cases where vanilla held a fragment
+	std::uint64_t fragments_delivered = 0;            // cases where a fragment completed a delivered datagram
 };
 // Accumulated over every case overlay_equivalence finished since the last reset.
 Coverage &coverage();
@@ -191,6 +197,8 @@ public:
 	std::uint64_t divergences() const { return divergences_; }
 	std::uint64_t fast_frames() const { return fast_frames_; }
 	std::uint64_t warm_fast_frames() const { return warm_fast_frames_; }
+	std::uint64_t held_fragments() const { return held_fragments_; }
+	std::uint64_t delivered_datagrams() const { return delivered_datagrams_; } // completed by a fragment
 	// Which invalidations happened while the candidate's map held an entry (see Coverage).
 	const std::array<bool, FPMAP_EV_MAX> &invalidations() const { return invalidations_; }
 	// Every command so far and what it did, one line each: the evidence a failure prints.
@@ -198,6 +206,8 @@ public:
 
 private:
 	[[noreturn]] void fail(const std::string &what) const;
+	// One frame of `spec` (the whole, or one of its fragments) through both pipelines.
+	FrameOutcome send(const FrameSpec &spec, const Bytes &bytes);
 	bool map_holds_entries() const;
 	void raised(fpmap_event event, bool held) { invalidations_[event] = invalidations_[event] || held; }
 	// The invalidations an event accepted by vanilla raises; the socket's port before it.
@@ -214,6 +224,9 @@ private:
 	std::uint64_t fast_frames_ = 0;
 	std::uint64_t warm_start_ = 0;
 	std::uint64_t warm_fast_frames_ = 0;
+	std::uint64_t held_fragments_ = 0;
+	std::uint64_t delivered_datagrams_ = 0;
+	VerdictKind last_vanilla_ = VerdictKind::ignore; // the vanilla verdict of the last frame sent
 	std::array<bool, FPMAP_EV_MAX> invalidations_{};
 	std::vector<std::string> log_;
 };

@@ -127,6 +127,30 @@ TEST(Routed, HostAddressGoesToTheHostStack)
 	EXPECT_TRUE(delivered(with.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.1.1:5000")), 1), "h1"));
 }
 
+// kube-proxy's NodePort NAT, declared by the scenario: the NodePort's frames to any host address and
+// its pod's replies to a host address end under reasons of their own; the rest goes on as before.
+TEST(Routed, NatDecidedFramesAreNamedNotGuessed)
+{
+	ScenarioText text = flannel();
+	text.routing += "  nat:\n    - {proto: tcp, port: 32150, to: 10.233.2.2:80}\n";
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(text), mode);
+		Bytes nodeport = ethernet_frame(tcp_packet(endpoint("192.168.0.9:61000"), endpoint("192.168.0.2:32150"), kSyn, {}));
+		EXPECT_TRUE(ignored(h.send(nodeport, 1), "ip_rcv", "nat_nodeport")) << to_string(mode);
+		EXPECT_TRUE(ignored(h.send(vxlan_tcp(routed("10.233.2.2:4000", "10.233.1.0:32150"), kSyn), 2),
+				    "ip_route_input", "nat_nodeport"))
+			<< "flannel.1's address is the host's too";
+		EXPECT_TRUE(ignored(h.send(vxlan_tcp(routed("10.233.2.2:80", "10.233.1.0:40000"), kSyn | kAck), 3),
+				    "ip_route_input", "nat_reply"));
+		// Another peer's reply to the host is the host's stack; the pod's frame to a pod is routed.
+		EXPECT_TRUE(ignored(h.send(vxlan_tcp(routed("10.233.2.2:81", "10.233.1.0:40000"), kAck), 4),
+				    "ip_local_deliver_host", "host_stack"));
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed("10.233.2.2:80", "10.233.1.2:5000")), 5), "s1"));
+		Bytes udp_nodeport = ethernet_frame(udp_packet(endpoint("192.168.0.9:61000"), endpoint("192.168.0.2:32150"), {'x'}));
+		EXPECT_TRUE(dropped(h.send(udp_nodeport, 6), "socket_lookup", "no_socket")) << "the rule is TCP's";
+	}
+}
+
 // A fixed-mode hit keeps ip_forward's per-packet checks: a cached flow's TTL-1 frame is dropped
 // as vanilla drops it.
 TEST(Routed, FixedHitChecksTheTtl)

@@ -416,6 +416,29 @@ TEST(ScenarioRoutes, BadValuesNameFileLineAndKey)
 	}
 }
 
+TEST(ScenarioRoutes, NatRules)
+{
+	auto with_nat = [](const std::string &rules) {
+		std::string text = routed_host();
+		text.insert(text.find("events:"), "  nat:\n" + rules); // the rules start at line 26
+		return text;
+	};
+	Scenario s = parse_scenario(with_nat("    - {proto: tcp, port: 32150, to: 10.233.2.5:80}\n"
+					     "    - {proto: udp, port: 32150, to: 10.233.2.6:53}\n"),
+				    "S.yaml");
+	ASSERT_EQ(s.host.nat.size(), 2u);
+	EXPECT_EQ(s.host.nat[0].proto, SocketProto::tcp);
+	EXPECT_EQ(s.host.nat[0].port, 32150);
+	EXPECT_EQ(to_string(s.host.nat[0].to), "10.233.2.5:80");
+	EXPECT_EQ(s.host.nat[1].line, 27);
+	expect_error(with_nat("    - {proto: sctp, port: 32150, to: 10.233.2.5:80}\n"), 26, {"'proto'", "'sctp'"});
+	expect_error(with_nat("    - {proto: tcp, port: 0, to: 10.233.2.5:80}\n"), 26, {"'port'"});
+	expect_error(with_nat("    - {proto: tcp, port: 32150}\n"), 26, {"missing key 'to'"});
+	expect_error(with_nat("    - {proto: tcp, port: 32150, to: 10.233.2.5}\n"), 26, {"'to'"});
+	expect_error(with_nat("    - {proto: tcp, port: 32150, to: 10.233.2.5:80}\n    - {proto: tcp, port: 32150, to: 10.233.2.6:80}\n"),
+		     27, {"'port'", "already has a rule at line 26"});
+}
+
 TEST(ScenarioRoutes, RoutingEvents)
 {
 	Scenario s = parse_scenario(routed_host() + R"(  - {t: 1.0, op: sysctl, rp_filter: 2}

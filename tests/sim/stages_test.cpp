@@ -113,12 +113,10 @@ void PrintTo(const BrokenFrame &f, std::ostream *out)
 }
 
 const BrokenFrame kBrokenFrames[] = {
-	// ip_rcv_core: the header checksum, IHL; outer fragments (ip_defrag in the host: not modelled,
-	// dropped). Inner fragments are ip_defrag's: see IpDefrag below.
+	// ip_rcv_core: the header checksum, IHL. Fragments are ip_defrag's (outer: IpDefragHost, inner:
+	// IpDefrag below).
 	{"outer_header_checksum", [](Bytes &f) { f[kOuterIp + 10] ^= 0x01; }, "ip_rcv", "bad_ip_checksum"},
 	{"outer_ihl_4", [](Bytes &f) { f[kOuterIp] = 0x44; }, "ip_rcv", "bad_ihl"},
-	{"outer_fragment", [](Bytes &f) { put_be16(f, kOuterIp + 6, 0x2000); fix_ipv4_checksum(f, kOuterIp); },
-	 "ip_rcv", "fragment"},
 	// vxlan_rcv: the I flag must be set.
 	{"vxlan_without_i_flag", [](Bytes &f) { f[kVxlan] = 0x00; }, "vxlan_rcv", "vxlan_flags"},
 	// ip_rcv_core in the container's namespace.
@@ -160,13 +158,18 @@ Bytes fragment_of_datagram(bool first, std::uint16_t udp_length = 24)
 	return vxlan_frame(42, ethernet_frame(ip, 0x0800, kContainerMac, kRemoteContainerMac));
 }
 
-testing::AssertionResult held(const Packet &p)
+testing::AssertionResult held_at(const Packet &p, std::string_view stage)
 {
 	if (p.verdict.verdict != VerdictKind::held)
 		return testing::AssertionFailure() << "verdict " << to_string(p.verdict.verdict);
-	if (deciding_stage(p) != "ip_defrag")
+	if (deciding_stage(p) != stage)
 		return testing::AssertionFailure() << "held at " << deciding_stage(p);
 	return testing::AssertionSuccess();
+}
+
+testing::AssertionResult held(const Packet &p)
+{
+	return held_at(p, "ip_defrag");
 }
 
 TEST(IpDefrag, EarlierFragmentsAreHeldTheCompletingOneDeliversTheDatagram)
@@ -204,6 +207,104 @@ TEST(IpDefrag, FixedModeNeverCachesAFragment)
 	h.pipeline().summarize_fastpath(summary);
 	EXPECT_NE(summary.str().find("hits 0, misses 0,"), std::string::npos) << summary.str();
 	EXPECT_NE(summary.str().find("inserts 0,"), std::string::npos) << summary.str();
+}
+
+// ---- ip_defrag_host: outer fragments, reassembled in the host before UDP ----
+
+// A whole frame's outer IPv4 datagram cut in two after `split` payload bytes (a multiple of 8), as
+// a sender whose underlay MTU is too small for it sends it, with IP id `id`: {first, second}.
+std::pair<Bytes, Bytes> outer_fragments(const Bytes &frame, std::size_t split, std::uint16_t id = 0x4321)
+{
+	const std::size_t payload = kOuterIp + 20;
+	auto piece = [&](std::size_t from, std::size_t to, bool more) {
+		Bytes out(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(payload));
+		out.insert(out.end(), frame.begin() + static_cast<std::ptrdiff_t>(payload + from),
+			   frame.begin() + static_cast<std::ptrdiff_t>(payload + to));
+		put_be16(out, kOuterIp + 2, static_cast<std::uint16_t>(20 + to - from));
+		put_be16(out, kOuterIp + 4, id);
+		put_be16(out, kOuterIp + 6, static_cast<std::uint16_t>((more ? 0x2000 : 0) | from / 8));
+		fix_ipv4_checksum(out, kOuterIp);
+		return out;
+	};
+	const std::size_t length = frame.size() - payload;
+	return {piece(0, split, true), piece(split, length, false)};
+}
+
+TEST(IpDefragHost, EarlierOuterFragmentIsHeldTheCompletingOneCarriesTheInnerDatagram)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	InnerFrame big;
+	auto [first, second] = outer_fragments(vxlan_udp(big), 40); // UDP, VXLAN, 24 bytes of the inner frame
+	EXPECT_TRUE(held_at(h.send(first, 1), "ip_defrag_host"));
+	const Packet &last = h.send(second, 2);
+	ASSERT_TRUE(delivered(last, "s1", Path::slow));
+	EXPECT_EQ(model::to_string(*last.verdict.flow), "udp 10.233.2.2:4000 > 10.233.1.2:5000");
+	EXPECT_EQ(last.verdict.vni, 42u);
+	EXPECT_TRUE(last.outer_reassembled);
+	EXPECT_EQ(h.pipeline().stage_count(Stage::ip_defrag_host).entered, 2u);
+	EXPECT_EQ(h.pipeline().stage_count(Stage::udp_rcv).entered, 1u) << "UDP sees the datagram once";
+	// The reassembled frame is the whole one, byte for byte but the IP id and the fragment field
+	// (ip_frag_reasm writes 0: the pieces carried no DF).
+	Bytes whole = vxlan_udp(big);
+	put_be16(whole, kOuterIp + 4, 0x4321);
+	put_be16(whole, kOuterIp + 6, 0);
+	fix_ipv4_checksum(whole, kOuterIp);
+	EXPECT_EQ(last.reassembled_frame, whole);
+}
+
+TEST(IpDefragHost, LastFragmentFirst_DuplicateDropped_InnerFragmentsReassembledAgainInTheContainer)
+{
+	Harness h(with_s1(), FastpathMode::off);
+	auto [first, second] = outer_fragments(vxlan_udp(), 16);
+	EXPECT_TRUE(held_at(h.send(second, 1), "ip_defrag_host"));
+	EXPECT_TRUE(dropped(h.send(second, 2), "ip_defrag_host", "fragment_duplicate"));
+	EXPECT_TRUE(delivered(h.send(first, 3), "s1"));
+	// An inner fragment in outer fragments: reassembled in the host, then held in c1 (the host's
+	// queue and the container's are apart), until the inner datagram's last piece comes.
+	auto [a1, a2] = outer_fragments(fragment_of_datagram(true), 24, 7);
+	EXPECT_TRUE(held_at(h.send(a1, 4), "ip_defrag_host"));
+	EXPECT_TRUE(held(h.send(a2, 5)));
+	EXPECT_TRUE(delivered(h.send(fragment_of_datagram(false), 6), "s1"));
+	// A piece overlapping what its queue holds: the piece and its queue go (RFC 5722).
+	auto [c1, c2] = outer_fragments(vxlan_udp(), 16, 8);
+	auto [d1, d2] = outer_fragments(vxlan_udp(), 8, 8);
+	EXPECT_TRUE(held_at(h.send(c2, 7), "ip_defrag_host"));
+	EXPECT_TRUE(dropped(h.send(d2, 8), "ip_defrag_host", "fragment_overlap"));
+	EXPECT_TRUE(held_at(h.send(c1, 9), "ip_defrag_host")) << "its queue went with the overlap";
+}
+
+TEST(IpDefragHost, NoModeCachesAReassembledDatagram)
+{
+	for (FastpathMode mode : {FastpathMode::fixed, FastpathMode::econ}) {
+		Harness h(with_s1(), mode);
+		// The first piece holds the inner flow's addresses and ports, as a real one does: what
+		// econ_rx_lookup reads of it.
+		auto [first, second] = outer_fragments(vxlan_udp(), 56);
+		for (int round = 0; round < 3; round++) {
+			EXPECT_TRUE(held_at(h.send(first, 10 * round + 1), "ip_defrag_host")) << to_string(mode);
+			EXPECT_TRUE(delivered(h.send(second, 10 * round + 2), "s1", Path::slow)) << to_string(mode);
+		}
+		// A whole frame of the flow is not served from an entry the fragments made.
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(), 100), "s1", Path::slow)) << to_string(mode);
+	}
+}
+
+// econ mode with L3 RSS: a plain datagram to a host socket keeps the NIC's L3 hash, which econ's
+// insert keys the flow by; an outer first fragment of the same flow has the same L3 hash and
+// econ_rx_lookup reads its UDP ports with no offset check: a hit, delivered alone (B17).
+TEST(IpDefragHost, EconHitsAFirstOuterFragmentOfACachedHostFlow)
+{
+	ScenarioText text = ScenarioText{}.udp(0, "dns", "host", "0.0.0.0:53");
+	text.rss = "l3";
+	Bytes plain = ethernet_frame(udp_packet(endpoint("192.168.0.1:3000"), endpoint("192.168.0.2:53"), Bytes(64, 'q')));
+	auto [first, second] = outer_fragments(plain, 32);
+	Harness off(text, FastpathMode::off), econ(text, FastpathMode::econ);
+	for (Harness *h : {&off, &econ})
+		EXPECT_TRUE(delivered(h->send(plain, 1), "dns"));
+	EXPECT_TRUE(held_at(off.send(first, 200), "ip_defrag_host"));
+	EXPECT_TRUE(delivered(off.send(second, 201), "dns"));
+	EXPECT_TRUE(dropped(econ.send(first, 200), "econ_rx_deliver", "b17_fragment"));
+	EXPECT_TRUE(held_at(econ.send(second, 201), "ip_defrag_host")) << "its first piece never reaches ip_defrag";
 }
 
 // ---- vxlan_xmit: a container's frame passed its bridge on the way out ----

@@ -1,43 +1,8 @@
 # udp-fragments: UDP datagrams larger than the pods' MTU (1450), fragmented by the sending pod's
 # stack (each fragment a VXLAN frame of its own) and reassembled by the receiving pod's (Linux
 # ip_defrag, in the container's namespace: the host only bridges the fragments). The frame that
-# completes a datagram carries its fate, the earlier fragments are "held".
-# Sends at multiples of 20 ms, socket events at 10 mod 20 ms:
-#   k1 -> c1:5000  2000-byte datagrams (2 fragments) every 20 ms; s1 closes at 610 (drops, each
-#                  answered by an ICMP port unreachable quoting the reassembled datagram), s2 binds
-#                  at 1010
-#   k2 -> c1:5001  4000-byte datagrams (3 fragments) every 40 ms to a socket bound throughout, and
-#                  small ones in between: whole frames and fragments of one flow interleave
-vni 42
-container b c1 42 10.233.1.2
-container a k1 42 10.233.2.2
-container a k2 42 10.233.2.3
-duration 2300
-
-script c1 <<'END'
-10   socket s1 udp
-10   bind   s1 0.0.0.0:5000
-610  close  s1
-1010 socket s2 udp
-1010 bind   s2 0.0.0.0:5000
-10   socket r1 udp
-10   bind   r1 10.233.1.2:5001
-2110 close  s2
-2110 close  r1
-2200 end
-END
-
-script k1 <<'END'
-0   socket k1 udp
-0   bind   k1 10.233.2.2:4000
-100 send   k1 10.233.1.2:5000 20 100 size 2000
-2100 end
-END
-
-script k2 <<'END'
-0   socket k2 udp
-0   bind   k2 10.233.2.3:4000
-100 send   k2 10.233.1.2:5001 40 50 size 4000
-120 send   k2 10.233.1.2:5001 40 50
-2100 end
-END
+# completes a datagram carries its fate, the earlier fragments are "held". k1's 2000-byte
+# datagrams are 2 fragments each (common/fragments.sh has the rest).
+FRAGMENTS_K1_SIZE=2000
+# shellcheck source=common/fragments.sh
+source "$here/scenarios/common/fragments.sh"

@@ -9,13 +9,18 @@
 //
 //   F <frame> <ts> <vni> <proto> <src>:<sport> <dst>:<dport> clean|split <tag>[,<tag>...]|-
 //   G <frame> <ts> <vni> <proto> <src> <dst> <ip id> <offset> <bytes> <more> <tag>|-
+//   O <frame> <ts> <src> <ip id> <offset> <bytes> <more> held|complete|bad
 //   frames <N>
 //
 // "clean" means the payload is a whole number of 10-byte records "TAGdddddd\n"; anything else (a
 // record split across TCP segments, stray bytes) is "split" and lists no tags. A G line is one
 // fragment of an inner datagram: its offset and length in bytes of the IP payload, whether more
 // fragments follow (1) or not (0), and for the first fragment (offset 0) the tag its payload starts
-// with (a "size" datagram repeats one record).
+// with (a "size" datagram repeats one record). An O line is one outer (underlay) fragment of a UDP
+// datagram to RX_IP: the receiving host reassembles those before UDP, and so does this scan. The
+// fragment that completes its datagram is "complete", and the datagram is then scanned as if that
+// frame had carried it whole (its F or G line follows, with that frame's number); the others are
+// "held", or "bad" when they overlap what their datagram already held (no such datagram is scanned).
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -75,6 +80,162 @@ static void print_fragment(unsigned long frame, const struct pcap_pkthdr *h, uns
 		printf("-\n");
 }
 
+/* Outer reassembly: a few datagrams at a time, keyed by source and IP id (RX_IP is the destination
+ * and UDP the protocol of every one). Bytes held are marked, so an overlap or duplicate is seen. */
+#define OUTER_SLOTS 16
+#define OUTER_MAX 65535
+
+struct outer_datagram {
+	int used;
+	unsigned char src[4];
+	unsigned id;
+	unsigned char header[60];
+	unsigned header_len; /* 0 until the first fragment is in */
+	long total;          /* payload bytes; -1 until the last fragment is in */
+	size_t got;
+	int bad;
+	unsigned char payload[OUTER_MAX];
+	unsigned char have[OUTER_MAX];
+};
+
+static struct outer_datagram outer[OUTER_SLOTS];
+
+static struct outer_datagram *outer_slot(const unsigned char *ip)
+{
+	struct outer_datagram *free_slot = NULL;
+	for (int i = 0; i < OUTER_SLOTS; i++) {
+		if (outer[i].used && !memcmp(outer[i].src, ip + 12, 4) && outer[i].id == get16(ip + 4))
+			return &outer[i];
+		if (!outer[i].used && !free_slot)
+			free_slot = &outer[i];
+	}
+	if (!free_slot) {
+		fprintf(stderr, "tagscan: more than %d outer datagrams open at once\n", OUTER_SLOTS);
+		exit(2);
+	}
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = 1;
+	memcpy(free_slot->src, ip + 12, 4);
+	free_slot->id = get16(ip + 4);
+	free_slot->total = -1;
+	return free_slot;
+}
+
+static void scan_ip(unsigned long frame, const struct pcap_pkthdr *h, const unsigned char *ip, size_t iplen,
+		    const struct in_addr *rx, unsigned vxlan_port);
+
+/* One outer fragment (ihl: its header length, total: its IP length): queue it, and scan the
+ * datagram it completes. */
+static void outer_fragment(unsigned long frame, const struct pcap_pkthdr *h, const unsigned char *ip, unsigned ihl,
+			   size_t total, const struct in_addr *rx, unsigned vxlan_port)
+{
+	struct outer_datagram *d = outer_slot(ip);
+	unsigned flags = get16(ip + 6), offset = (flags & 0x1fff) * 8, more = (flags >> 13) & 1;
+	size_t bytes = total - ihl;
+	char src[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, ip + 12, src, sizeof(src));
+	printf("O %lu %lld.%06ld %s %u %u %zu %u ", frame, (long long)h->ts.tv_sec, (long)h->ts.tv_usec, src,
+	       get16(ip + 4), offset, bytes, more);
+	if (offset + bytes > OUTER_MAX)
+		d->bad = 1;
+	for (size_t i = 0; !d->bad && i < bytes; i++)
+		d->bad = d->have[offset + i];
+	if (d->bad) {
+		printf("bad\n");
+		return;
+	}
+	memcpy(d->payload + offset, ip + ihl, bytes);
+	memset(d->have + offset, 1, bytes);
+	d->got += bytes;
+	if (offset == 0) {
+		memcpy(d->header, ip, ihl);
+		d->header_len = ihl;
+	}
+	if (!more)
+		d->total = (long)(offset + bytes);
+	if (!d->header_len || d->total < 0 || d->got != (size_t)d->total) {
+		printf("held\n");
+		return;
+	}
+	printf("complete\n");
+	static unsigned char whole[60 + OUTER_MAX];
+	size_t len = d->header_len + (size_t)d->total;
+	memcpy(whole, d->header, d->header_len);
+	memcpy(whole + d->header_len, d->payload, (size_t)d->total);
+	whole[2] = (unsigned char)(len >> 8);
+	whole[3] = (unsigned char)len;
+	whole[6] = whole[7] = 0;
+	d->used = 0;
+	scan_ip(frame, h, whole, len, rx, vxlan_port);
+}
+
+/* An IPv4 packet to RX_IP as the host's UDP sees it: VXLAN to the port, with a tagged inner packet. */
+static void scan_ip(unsigned long frame, const struct pcap_pkthdr *h, const unsigned char *ip, size_t iplen,
+		    const struct in_addr *rx, unsigned vxlan_port)
+{
+	unsigned any = ipv4_any_header(ip, iplen);
+	if (any && is_fragment(ip) && ip[9] == 17 && memcmp(ip + 16, rx, 4) == 0) {
+		size_t total = get16(ip + 2);
+		if (total > any && total <= iplen)
+			outer_fragment(frame, h, ip, any, total, rx, vxlan_port);
+		return;
+	}
+	unsigned ihl = ipv4_header(ip, iplen);
+	if (!ihl || ip[9] != 17 || memcmp(ip + 16, rx, 4) != 0)
+		return;
+	const unsigned char *udp = ip + ihl;
+	if (iplen < ihl + 8 + 8 || get16(udp + 2) != vxlan_port)
+		return;
+	const unsigned char *vx = udp + 8;
+	unsigned vni = (unsigned)vx[4] << 16 | (unsigned)vx[5] << 8 | vx[6];
+	/* inner Ethernet, IPv4, UDP or TCP */
+	const unsigned char *in = vx + 8;
+	size_t inlen = iplen - ihl - 16;
+	if (inlen < 14 || get16(in + 12) != 0x0800)
+		return;
+	const unsigned char *iip = in + 14;
+	size_t iiplen = inlen - 14;
+	unsigned iihl = ipv4_any_header(iip, iiplen);
+	if (!iihl)
+		return;
+	size_t total = get16(iip + 2);
+	if (total < iihl || total > iiplen)
+		return;
+	if (is_fragment(iip)) {
+		print_fragment(frame, h, vni, iip, iihl, total);
+		return;
+	}
+	const unsigned char *l4 = iip + iihl;
+	size_t l4len = total - iihl, hdr;
+	const char *proto;
+	if (iip[9] == 17) {
+		proto = "udp";
+		hdr = 8;
+	} else if (iip[9] == 6) {
+		proto = "tcp";
+		hdr = l4len >= 20 ? (size_t)(l4[12] >> 4) * 4 : 0;
+	} else {
+		return;
+	}
+	if (hdr < 8 || l4len <= hdr)
+		return; /* no payload: not tagged */
+	const unsigned char *pay = l4 + hdr;
+	size_t paylen = l4len - hdr;
+	int clean = paylen % RECORD_LEN == 0;
+	for (size_t off = 0; clean && off < paylen; off += RECORD_LEN)
+		clean = is_record(pay + off);
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, iip + 12, src, sizeof(src));
+	inet_ntop(AF_INET, iip + 16, dst, sizeof(dst));
+	printf("F %lu %lld.%06ld %u %s %s:%u %s:%u %s ", frame, (long long)h->ts.tv_sec, (long)h->ts.tv_usec,
+	       vni, proto, src, get16(l4), dst, get16(l4 + 2), clean ? "clean" : "split");
+	if (!clean)
+		printf("-");
+	for (size_t off = 0; clean && off < paylen; off += RECORD_LEN)
+		printf("%s%.*s", off ? "," : "", RECORD_LEN - 1, pay + off);
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 && argc != 4) {
@@ -108,65 +269,10 @@ int main(int argc, char **argv)
 	while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
 		frame++;
 		size_t len = h->caplen;
-		/* outer Ethernet, IPv4, UDP to the VXLAN port, addressed to us */
+		/* outer Ethernet and IPv4 */
 		if (len < 14 || get16(d + 12) != 0x0800)
 			continue;
-		const unsigned char *ip = d + 14;
-		size_t iplen = len - 14;
-		unsigned ihl = ipv4_header(ip, iplen);
-		if (!ihl || ip[9] != 17 || memcmp(ip + 16, &rx, 4) != 0)
-			continue;
-		const unsigned char *udp = ip + ihl;
-		if (iplen < ihl + 8 + 8 || get16(udp + 2) != vxlan_port)
-			continue;
-		const unsigned char *vx = udp + 8;
-		unsigned vni = (unsigned)vx[4] << 16 | (unsigned)vx[5] << 8 | vx[6];
-		/* inner Ethernet, IPv4, UDP or TCP */
-		const unsigned char *in = vx + 8;
-		size_t inlen = iplen - ihl - 16;
-		if (inlen < 14 || get16(in + 12) != 0x0800)
-			continue;
-		const unsigned char *iip = in + 14;
-		size_t iiplen = inlen - 14;
-		unsigned iihl = ipv4_any_header(iip, iiplen);
-		if (!iihl)
-			continue;
-		size_t total = get16(iip + 2);
-		if (total < iihl || total > iiplen)
-			continue;
-		if (is_fragment(iip)) {
-			print_fragment(frame, h, vni, iip, iihl, total);
-			continue;
-		}
-		const unsigned char *l4 = iip + iihl;
-		size_t l4len = total - iihl, hdr;
-		const char *proto;
-		if (iip[9] == 17) {
-			proto = "udp";
-			hdr = 8;
-		} else if (iip[9] == 6) {
-			proto = "tcp";
-			hdr = l4len >= 20 ? (size_t)(l4[12] >> 4) * 4 : 0;
-		} else {
-			continue;
-		}
-		if (hdr < 8 || l4len <= hdr)
-			continue; /* no payload: not tagged */
-		const unsigned char *pay = l4 + hdr;
-		size_t paylen = l4len - hdr;
-		int clean = paylen % RECORD_LEN == 0;
-		for (size_t off = 0; clean && off < paylen; off += RECORD_LEN)
-			clean = is_record(pay + off);
-		char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, iip + 12, src, sizeof(src));
-		inet_ntop(AF_INET, iip + 16, dst, sizeof(dst));
-		printf("F %lu %lld.%06ld %u %s %s:%u %s:%u %s ", frame, (long long)h->ts.tv_sec, (long)h->ts.tv_usec,
-		       vni, proto, src, get16(l4), dst, get16(l4 + 2), clean ? "clean" : "split");
-		if (!clean)
-			printf("-");
-		for (size_t off = 0; clean && off < paylen; off += RECORD_LEN)
-			printf("%s%.*s", off ? "," : "", RECORD_LEN - 1, pay + off);
-		printf("\n");
+		scan_ip(frame, h, d + 14, len - 14, &rx, vxlan_port);
 	}
 	if (r == PCAP_ERROR) {
 		fprintf(stderr, "tagscan: %s\n", pcap_geterr(pc));
