@@ -28,7 +28,9 @@ Error Topology::add_device(Device device)
 	if (devices_.contains(device.name))
 		return Error::device_exists;
 	std::string name = device.name;
-	const Device &added = devices_.emplace(std::move(name), std::move(device)).first->second;
+	const auto added_at = devices_.emplace(std::move(name), std::move(device)).first;
+	const Device &added = added_at->second;
+	device_index_.emplace(added_at->first, &added_at->second);
 	if (added.address) {
 		std::vector<const Device *> &in_namespace = addressed_devices_[added.ns];
 		auto by_name = [](const Device *a, const Device *b) { return a->name < b->name; };
@@ -48,6 +50,7 @@ void Topology::remove_device(std::string_view name)
 		if (in_namespace->second.empty())
 			addressed_devices_.erase(in_namespace);
 	}
+	device_index_.erase(it->first);
 	devices_.erase(it);
 }
 
@@ -110,7 +113,9 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	container_end.address = address;
 	(void)add_device(std::move(host_end));
 	(void)add_device(std::move(container_end));
-	containers_.emplace(name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address});
+	const auto added = containers_.emplace(
+		name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address}).first;
+	container_index_.emplace(added->first, &added->second);
 	return Error::none;
 }
 
@@ -177,6 +182,7 @@ Error Topology::remove_container(std::string_view name)
 	}
 	remove_device(c.host_end);
 	remove_device(c.container_end);
+	container_index_.erase(it->first);
 	containers_.erase(it);
 	return Error::none;
 }
@@ -196,14 +202,14 @@ Error Topology::set_link(std::string_view name, bool up)
 
 const Device *Topology::device(std::string_view name) const
 {
-	auto it = devices_.find(name);
-	return it == devices_.end() ? nullptr : &it->second;
+	auto it = device_index_.find(name);
+	return it == device_index_.end() ? nullptr : it->second;
 }
 
 const Container *Topology::container(std::string_view name) const
 {
-	auto it = containers_.find(name);
-	return it == containers_.end() ? nullptr : &it->second;
+	auto it = container_index_.find(name);
+	return it == container_index_.end() ? nullptr : it->second;
 }
 
 bool Topology::has_namespace(std::string_view ns) const
@@ -235,7 +241,12 @@ bool Topology::has_carrier(const Device &dev) const
 bool Topology::bridge_port_forwards(std::string_view port) const
 {
 	const Device *dev = device(port);
-	return dev && !dev->bridge.empty() && is_up(dev->bridge) && has_carrier(*dev);
+	return dev && port_forwards(*dev);
+}
+
+bool Topology::port_forwards(const Device &port) const
+{
+	return !port.bridge.empty() && is_up(port.bridge) && has_carrier(port);
 }
 
 const Device *Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
@@ -413,7 +424,7 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 		return drop("device_down", [&] { return ingress->name + " is down"; });
 	if (ingress->bridge.empty())
 		return drop("no_bridge", [&] { return ingress->name + " is not a bridge port"; });
-	if (!bridge_port_forwards(vxlan))
+	if (!port_forwards(*ingress))
 		return drop("bridge_port_disabled", [&] {
 			return "bridge " + ingress->bridge + ": port " + ingress->name +
 			       " does not forward (br_handle_frame_finish)";
@@ -456,7 +467,7 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 					: "; broadcast/multicast: flood (br_flood)";
 		});
 		for (const auto &[name, dev] : devices_)
-			if (dev.bridge == ingress->bridge && name != vxlan && bridge_port_forwards(name))
+			if (dev.bridge == ingress->bridge && name != vxlan && port_forwards(dev))
 				egress_.push_back(name);
 	}
 	receive_on_ports(egress_, destination, result);
@@ -494,7 +505,7 @@ const InnerFrameResult &Topology::bridge_transmit(std::string_view bridge, const
 			text = "bridge " + std::string(bridge) + ": " + to_string(destination) + " unknown: flood (br_flood)";
 		});
 		for (const auto &[name, dev] : devices_)
-			if (dev.bridge == bridge && bridge_port_forwards(name))
+			if (dev.bridge == bridge && port_forwards(dev))
 				egress_.push_back(name);
 	}
 	receive_on_ports(egress_, destination, result);

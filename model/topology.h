@@ -170,6 +170,7 @@ public:
 private:
 	Error add_device(Device device);
 	bool has_carrier(const Device &device) const;
+	bool port_forwards(const Device &port) const;
 	void remove_device(std::string_view name);
 	std::vector<std::string> forwarding_ports() const;
 	const Ipv4Interface *namespace_address(std::string_view ns) const;
@@ -182,6 +183,10 @@ private:
 	std::map<std::string, Device, std::less<>> devices_;
 	std::map<std::string, Container, std::less<>> containers_;
 	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
+	// The same devices and containers by name, hashed (each frame asks for several): views of the
+	// maps' keys, kept with them.
+	std::unordered_map<std::string_view, Device *, NameHash, std::equal_to<>> device_index_;
+	std::unordered_map<std::string_view, const Container *, NameHash, std::equal_to<>> container_index_;
 	// The devices of each namespace that have an address, in name order (the order of devices_):
 	// address_type runs for every received datagram and reads only these.
 	std::unordered_map<std::string, std::vector<const Device *>, NameHash, std::equal_to<>> addressed_devices_;
