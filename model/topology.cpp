@@ -113,9 +113,9 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	container_end.address = address;
 	(void)add_device(std::move(host_end));
 	(void)add_device(std::move(container_end));
-	const auto added = containers_.emplace(
-		name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address}).first;
-	container_index_.emplace(added->first, &added->second);
+	Container added{name, std::move(bridge), std::move(veth), std::move(inside), mac, address};
+	const auto stored = containers_.emplace(name, std::move(added)).first;
+	container_index_.emplace(stored->first, &stored->second);
 	return Error::none;
 }
 
@@ -452,7 +452,8 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 		// and only to a port that forwards.
 		if (*known == vxlan) {
 			result.drop_reason = "fdb_same_port";
-			result.explain([](std::string &text) { text += ", the ingress port: dropped (should_deliver)"; });
+			result.explain(
+				[](std::string &text) { text += ", the ingress port: dropped (should_deliver)"; });
 			return result;
 		}
 		if (!bridge_port_forwards(*known)) {
@@ -502,7 +503,8 @@ const InnerFrameResult &Topology::bridge_transmit(std::string_view bridge, const
 		egress_.push_back(*known);
 	} else {
 		result.explain([&](std::string &text) {
-			text = "bridge " + std::string(bridge) + ": " + to_string(destination) + " unknown: flood (br_flood)";
+			text = "bridge " + std::string(bridge) + ": " + to_string(destination) +
+			       " unknown: flood (br_flood)";
 		});
 		for (const auto &[name, dev] : devices_)
 			if (dev.bridge == bridge && port_forwards(dev))

@@ -34,15 +34,17 @@ TEST_F(Topo, VxlanVniInUse_SecondDeviceRefused)
 TEST_F(Topo, BrFdbUpdate_LearnMoveAndAge)
 {
 	BridgeFdb fdb;
-	EXPECT_TRUE(fdb.learn(peer_mac, "vxlan42", 10.0)); // new: where frames to it go changed
+	// learn says whether where frames to the MAC go changed: new, moved, or aged out.
+	EXPECT_TRUE(fdb.learn(peer_mac, "vxlan42", 10.0));
 	EXPECT_EQ(fdb.lookup(peer_mac, 10.0), "vxlan42");
 	EXPECT_EQ(fdb.lookup(c1_mac, 10.0), std::nullopt);
 	EXPECT_FALSE(fdb.learn(peer_mac, "vxlan42", 15.0)); // same port: only the age
-	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0)); // the MAC moved
+	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0));  // the MAC moved
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0), "veth-c1");
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 299.0), "veth-c1");
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 300.0), std::nullopt); // updated + 300 s <= now
-	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0 + 300.0)); // aged out: learnt anew, same port
+	// Aged out: learnt anew on the same port.
+	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0 + 300.0));
 	EXPECT_TRUE(fdb.learn(peer_mac, "vxlan42", 400.0));
 	EXPECT_EQ(fdb.lookup(peer_mac, 400.0), "vxlan42");
 }
@@ -68,7 +70,7 @@ TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0, true);
 	EXPECT_EQ(result.receivers, Names{"c1"});
 	EXPECT_EQ(result.drop_reason, "");
-	EXPECT_TRUE(result.fdb_changed); // peer_mac was new
+	EXPECT_TRUE(result.fdb_changed);
 	EXPECT_EQ(topology.fdb("br42")->lookup(peer_mac, 1.0), "vxlan42"); // learned
 	EXPECT_NE(result.explanation.find("br_fdb_find_rcu"), std::string::npos) << result.explanation;
 	// The same frame again, not explained: the same answer, no text, and the entry only refreshed.
