@@ -2,14 +2,17 @@
 
 namespace econsim::model {
 
-void BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
+bool BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
 {
 	auto [it, added] = entries_.try_emplace(mac, Entry{std::string(port), false, now});
 	if (added)
-		return;
+		return true;
 	Entry &entry = it->second; // an expired one too: refreshing it is what re-learning would do
-	entry.port = port;
+	const bool changed = has_expired(entry, now) || entry.port != port;
+	if (entry.port != port)
+		entry.port = port;
 	entry.updated = now;
+	return changed;
 }
 
 void BridgeFdb::add_static(const MacAddress &mac, std::string_view port)
@@ -17,7 +20,7 @@ void BridgeFdb::add_static(const MacAddress &mac, std::string_view port)
 	entries_[mac] = Entry{std::string(port), true, 0};
 }
 
-std::optional<std::string> BridgeFdb::lookup(const MacAddress &mac, double now) const
+std::optional<std::string_view> BridgeFdb::lookup(const MacAddress &mac, double now) const
 {
 	auto it = entries_.find(mac);
 	if (it == entries_.end() || has_expired(it->second, now))

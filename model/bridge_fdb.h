@@ -25,8 +25,9 @@ public:
 	// br_fdb.c: br_fdb_update. A frame with source MAC `mac` came in on `port` at `now`.
 	// An unknown MAC is added; a known one is refreshed and moves to `port` when it came from
 	// elsewhere. The kernel moves static entries too: only BR_FDB_LOCAL and BR_FDB_STICKY entries
-	// stay put, and the scenario has neither.
-	void learn(const MacAddress &mac, std::string_view port, double now);
+	// stay put, and the scenario has neither. True when that changed where frames to `mac` go (a
+	// new entry, one that had expired, or a move); false when only the age was refreshed.
+	bool learn(const MacAddress &mac, std::string_view port, double now);
 
 	// br_fdb.c: br_fdb_add with NUD_NOARP ("bridge fdb add MAC dev PORT master static").
 	void add_static(const MacAddress &mac, std::string_view port);
@@ -35,8 +36,9 @@ public:
 
 	// br_fdb.c: br_fdb_find_rcu, with has_expired applied at the lookup. The kernel does not check
 	// the age there: br_fdb_cleanup (delayed work) removes an entry at about updated + ageing time.
-	// The model removes it exactly then.
-	std::optional<std::string> lookup(const MacAddress &mac, double now) const;
+	// The model removes it exactly then. The port's name is the entry's: valid until the entry
+	// next changes.
+	std::optional<std::string_view> lookup(const MacAddress &mac, double now) const;
 
 	// br_fdb.c: br_fdb_delete_by_port(br, p, 0, 0), called by br_stp_disable_port when a port stops
 	// forwarding: learned entries of that port go, static ones stay.

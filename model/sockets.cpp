@@ -26,14 +26,22 @@ Sockets::Sockets(const Topology &topology) : topology_(topology) {}
 
 const Socket *Sockets::find(std::string_view name) const
 {
-	auto it = sockets_.find(name);
-	return it == sockets_.end() ? nullptr : &it->second;
+	auto it = by_name_.find(name);
+	return it == by_name_.end() ? nullptr : it->second;
 }
 
 Socket *Sockets::find_mutable(std::string_view name)
 {
-	auto it = sockets_.find(name);
-	return it == sockets_.end() ? nullptr : &it->second;
+	auto it = by_name_.find(name);
+	return it == by_name_.end() ? nullptr : it->second;
+}
+
+Socket &Sockets::store(Socket socket)
+{
+	std::string name = socket.name;
+	const auto stored = sockets_.emplace(std::move(name), std::move(socket)).first;
+	by_name_.emplace(stored->first, &stored->second);
+	return stored->second;
 }
 
 std::vector<const Socket *> Sockets::all() const
@@ -77,7 +85,7 @@ Error Sockets::create(const std::string &name, std::string_view ns, Protocol pro
 		return Error::socket_name_taken;
 	if (!topology_.has_namespace(ns))
 		return Error::unknown_namespace;
-	sockets_.emplace(name, Socket{.name = name, .ns = std::string(ns), .protocol = protocol});
+	store(Socket{.name = name, .ns = std::string(ns), .protocol = protocol});
 	return Error::none;
 }
 
@@ -440,6 +448,7 @@ void Sockets::forget(Socket &socket)
 	if (socket.holds_port())
 		release_port(socket);
 	const std::string name = socket.name;
+	by_name_.erase(name);
 	sockets_.erase(name); // `socket` dangles from here
 }
 
@@ -463,7 +472,7 @@ Error Sockets::open_vxlan_socket(std::uint16_t port)
 	socket.port_locked = true;
 	if (port_conflicts(socket, port, false))
 		return Error::address_in_use;
-	Socket &stored = sockets_.emplace(name, std::move(socket)).first->second;
+	Socket &stored = store(std::move(socket));
 	hold_port(stored, port);
 	reindex_udp_port(host_namespace, port);
 	return Error::none;

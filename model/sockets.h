@@ -9,9 +9,11 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/error.h"
+#include "model/name_hash.h"
 #include "model/reuseport.h"
 #include "model/socket.h"
 #include "model/tcp_receive.h"
@@ -108,6 +110,7 @@ private:
 	};
 
 	Socket *find_mutable(std::string_view name);
+	Socket &store(Socket socket); // into sockets_ and by_name_
 	std::vector<const Socket *> holding_port(std::string_view ns, Protocol protocol, std::uint16_t port) const;
 	std::uint64_t next_sequence() { return ++sequence_; }
 
@@ -146,6 +149,9 @@ private:
 
 	const Topology &topology_;
 	std::map<std::string, Socket, std::less<>> sockets_;
+	// The same sockets by name, hashed: a fast path's hit finds its socket once per frame. Views of
+	// sockets_' keys, kept with them (store, forget).
+	std::unordered_map<std::string_view, Socket *, NameHash, std::equal_to<>> by_name_;
 	std::set<std::string, std::less<>> closed_names_;
 	std::map<PortKey, std::set<std::string>> port_holders_; // UDP: hashed; TCP: the bind bucket's owners
 	std::map<TupleKey, std::string> tcp_established_;       // TCP ehash: full sockets

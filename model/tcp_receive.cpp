@@ -227,7 +227,7 @@ std::string Sockets::accept_child(const Socket &listener, const TupleKey &key)
 	child.port_locked = listener.port_locked;
 	child.peer = key.packet.source;
 	child.state = SocketState::established;
-	Socket &stored = sockets_.emplace(name, std::move(child)).first->second;
+	Socket &stored = store(std::move(child));
 	hold_port(stored, key.packet.destination.port);
 	tcp_established_[key] = name;
 	return name;

@@ -28,7 +28,9 @@ Error Topology::add_device(Device device)
 	if (devices_.contains(device.name))
 		return Error::device_exists;
 	std::string name = device.name;
-	const Device &added = devices_.emplace(std::move(name), std::move(device)).first->second;
+	const auto added_at = devices_.emplace(std::move(name), std::move(device)).first;
+	const Device &added = added_at->second;
+	device_index_.emplace(added_at->first, &added_at->second);
 	if (added.address) {
 		std::vector<const Device *> &in_namespace = addressed_devices_[added.ns];
 		auto by_name = [](const Device *a, const Device *b) { return a->name < b->name; };
@@ -48,6 +50,7 @@ void Topology::remove_device(std::string_view name)
 		if (in_namespace->second.empty())
 			addressed_devices_.erase(in_namespace);
 	}
+	device_index_.erase(it->first);
 	devices_.erase(it);
 }
 
@@ -110,7 +113,9 @@ Error Topology::add_container(std::string name, std::string bridge, std::string 
 	container_end.address = address;
 	(void)add_device(std::move(host_end));
 	(void)add_device(std::move(container_end));
-	containers_.emplace(name, Container{name, std::move(bridge), std::move(veth), std::move(inside), mac, address});
+	Container added{name, std::move(bridge), std::move(veth), std::move(inside), mac, address};
+	const auto stored = containers_.emplace(name, std::move(added)).first;
+	container_index_.emplace(stored->first, &stored->second);
 	return Error::none;
 }
 
@@ -177,6 +182,7 @@ Error Topology::remove_container(std::string_view name)
 	}
 	remove_device(c.host_end);
 	remove_device(c.container_end);
+	container_index_.erase(it->first);
 	containers_.erase(it);
 	return Error::none;
 }
@@ -196,14 +202,14 @@ Error Topology::set_link(std::string_view name, bool up)
 
 const Device *Topology::device(std::string_view name) const
 {
-	auto it = devices_.find(name);
-	return it == devices_.end() ? nullptr : &it->second;
+	auto it = device_index_.find(name);
+	return it == device_index_.end() ? nullptr : it->second;
 }
 
 const Container *Topology::container(std::string_view name) const
 {
-	auto it = containers_.find(name);
-	return it == containers_.end() ? nullptr : &it->second;
+	auto it = container_index_.find(name);
+	return it == container_index_.end() ? nullptr : it->second;
 }
 
 bool Topology::has_namespace(std::string_view ns) const
@@ -220,17 +226,27 @@ bool Topology::is_up(std::string_view name) const
 bool Topology::has_carrier(std::string_view name) const
 {
 	const Device *dev = device(name);
-	if (!dev || !dev->admin_up)
+	return dev && has_carrier(*dev);
+}
+
+bool Topology::has_carrier(const Device &dev) const
+{
+	if (!dev.admin_up)
 		return false;
-	if (dev->kind == DeviceKind::veth_host_end || dev->kind == DeviceKind::veth_container_end)
-		return is_up(dev->peer);
+	if (dev.kind == DeviceKind::veth_host_end || dev.kind == DeviceKind::veth_container_end)
+		return is_up(dev.peer);
 	return true;
 }
 
 bool Topology::bridge_port_forwards(std::string_view port) const
 {
-	const std::string bridge = bridge_of(port);
-	return !bridge.empty() && is_up(bridge) && has_carrier(port);
+	const Device *dev = device(port);
+	return dev && port_forwards(*dev);
+}
+
+bool Topology::port_forwards(const Device &port) const
+{
+	return !port.bridge.empty() && is_up(port.bridge) && has_carrier(port);
 }
 
 const Device *Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
@@ -249,10 +265,10 @@ bool Topology::vxlan_port_in_use(std::uint16_t udp_port) const
 	return false;
 }
 
-std::string Topology::bridge_of(std::string_view port) const
+std::string_view Topology::bridge_of(std::string_view port) const
 {
 	const Device *dev = device(port);
-	return dev ? dev->bridge : std::string();
+	return dev ? std::string_view(dev->bridge) : std::string_view();
 }
 
 std::optional<std::string> Topology::blocked_device_on_path(std::string_view vxlan, std::string_view name) const
@@ -333,15 +349,6 @@ Ipv4Address Topology::source_address_for(std::string_view ns, Ipv4Address peer) 
 	return own ? own->address : loopback_address;
 }
 
-std::vector<std::string> Topology::ports_of(std::string_view bridge) const
-{
-	std::vector<std::string> ports;
-	for (const auto &[name, dev] : devices_)
-		if (dev.bridge == bridge)
-			ports.push_back(name);
-	return ports;
-}
-
 std::vector<std::string> Topology::forwarding_ports() const
 {
 	std::vector<std::string> ports;
@@ -353,10 +360,10 @@ std::vector<std::string> Topology::forwarding_ports() const
 
 // The bridge sent the frame out of `egress`: who took it. No receiver is `no_receiver`, unless the
 // one port's container end said why (down, another MAC).
-void Topology::receive_on_ports(const std::vector<std::string> &egress, const MacAddress &destination,
+void Topology::receive_on_ports(const std::vector<std::string_view> &egress, const MacAddress &destination,
 				InnerFrameResult &result) const
 {
-	for (const std::string &port : egress)
+	for (std::string_view port : egress)
 		receive_on_container_end(port, destination, result);
 	if (!result.receivers.empty())
 		result.drop_reason.clear();
@@ -375,116 +382,150 @@ void Topology::receive_on_container_end(std::string_view host_end, const MacAddr
 		return; // another VXLAN device on the bridge: the copy leaves the host
 	const Device *inside = device(end->peer);
 	if (!inside->admin_up) {
-		result.explanation += ", " + inside->name + " down";
+		result.explain([&](std::string &text) { text += ", " + inside->name + " down"; });
 		result.drop_reason = "device_down";
 		return;
 	}
 	if (destination.is_multicast() || inside->mac == destination) {
 		result.receivers.push_back(inside->ns);
-		result.explanation += ", " + inside->name + " takes it";
+		result.explain([&](std::string &text) { text += ", " + inside->name + " takes it"; });
 		return;
 	}
-	result.explanation += ", " + inside->name + " ignores it (PACKET_OTHERHOST)";
+	result.explain([&](std::string &text) { text += ", " + inside->name + " ignores it (PACKET_OTHERHOST)"; });
 	result.drop_reason = "other_host";
 }
 
-InnerFrameResult Topology::deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
-					       const MacAddress &destination, double now)
+// The result of the last call, emptied for the next, its buffers kept: a frame allocates nothing
+// once the receivers and the egress ports have been as many as they will be.
+InnerFrameResult &Topology::fresh_result(bool explain) const
 {
-	InnerFrameResult result;
+	result_.receivers.clear();
+	result_.drop_reason.clear();
+	result_.explanation.clear();
+	result_.explaining = explain;
+	result_.fdb_changed = false;
+	egress_.clear();
+	return result_;
+}
+
+const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
+						      const MacAddress &destination, double now, bool explain)
+{
+	InnerFrameResult &result = fresh_result(explain);
 	const Device *ingress = device(vxlan);
-	auto drop = [&result](const char *reason, std::string why) {
+	auto drop = [&result](const char *reason, auto &&why) -> const InnerFrameResult & {
 		result.drop_reason = reason;
-		result.explanation = std::move(why);
+		result.explain([&](std::string &text) { text = why(); });
 		return result;
 	};
 	if (!ingress || ingress->kind != DeviceKind::vxlan)
-		return drop("unknown_device", "no VXLAN device " + std::string(vxlan));
+		return drop("unknown_device", [&] { return "no VXLAN device " + std::string(vxlan); });
 	if (!ingress->admin_up)
-		return drop("device_down", ingress->name + " is down");
+		return drop("device_down", [&] { return ingress->name + " is down"; });
 	if (ingress->bridge.empty())
-		return drop("no_bridge", ingress->name + " is not a bridge port");
-	if (!bridge_port_forwards(vxlan))
-		return drop("bridge_port_disabled", "bridge " + ingress->bridge + ": port " + ingress->name +
-							    " does not forward (br_handle_frame_finish)");
+		return drop("no_bridge", [&] { return ingress->name + " is not a bridge port"; });
+	if (!port_forwards(*ingress))
+		return drop("bridge_port_disabled", [&] {
+			return "bridge " + ingress->bridge + ": port " + ingress->name +
+			       " does not forward (br_handle_frame_finish)";
+		});
 	// br_input.c: br_handle_frame drops a frame whose source is not a valid unicast MAC.
 	if (source.is_multicast() || source == MacAddress{})
-		return drop("invalid_source_mac", "bridge " + ingress->bridge + ": source " + to_string(source) +
-							  " is not a unicast MAC (br_handle_frame)");
+		return drop("invalid_source_mac", [&] {
+			return "bridge " + ingress->bridge + ": source " + to_string(source) +
+			       " is not a unicast MAC (br_handle_frame)";
+		});
 
 	BridgeFdb &table = fdbs_.find(ingress->bridge)->second;
-	table.learn(source, vxlan, now); // br_fdb_update, before forwarding
-	result.explanation = "bridge " + ingress->bridge + ": learned " + to_string(source) + " on " + ingress->name;
+	result.fdb_changed = table.learn(source, vxlan, now); // br_fdb_update, before forwarding
+	result.explain([&](std::string &text) {
+		text = "bridge " + ingress->bridge + ": learned " + to_string(source) + " on " + ingress->name;
+	});
 
-	std::vector<std::string> egress;
 	const bool unicast = !destination.is_multicast();
-	const std::optional<std::string> known = unicast ? table.lookup(destination, now) : std::nullopt;
+	const std::optional<std::string_view> known = unicast ? table.lookup(destination, now) : std::nullopt;
 	if (known) {
-		result.explanation += "; fdb " + to_string(destination) + " -> " + *known + " (br_fdb_find_rcu)";
+		result.explain([&](std::string &text) {
+			text += "; fdb " + to_string(destination) + " -> " + std::string(*known) + " (br_fdb_find_rcu)";
+		});
 		// br_forward.c: should_deliver: not back out of the port it came in on (no hairpin mode),
 		// and only to a port that forwards.
-		if (*known == vxlan)
-			return drop("fdb_same_port",
-				    result.explanation + ", the ingress port: dropped (should_deliver)");
-		if (!bridge_port_forwards(*known))
-			return drop("bridge_port_disabled", result.explanation + ", which does not forward");
-		egress.push_back(*known);
+		if (*known == vxlan) {
+			result.drop_reason = "fdb_same_port";
+			result.explain(
+				[](std::string &text) { text += ", the ingress port: dropped (should_deliver)"; });
+			return result;
+		}
+		if (!bridge_port_forwards(*known)) {
+			result.drop_reason = "bridge_port_disabled";
+			result.explain([](std::string &text) { text += ", which does not forward"; });
+			return result;
+		}
+		egress_.push_back(*known);
 	} else {
-		result.explanation += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
-					      : "; broadcast/multicast: flood (br_flood)";
-		for (const std::string &port : ports_of(ingress->bridge))
-			if (port != vxlan && bridge_port_forwards(port))
-				egress.push_back(port);
+		result.explain([&](std::string &text) {
+			text += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
+					: "; broadcast/multicast: flood (br_flood)";
+		});
+		for (const auto &[name, dev] : devices_)
+			if (dev.bridge == ingress->bridge && name != vxlan && port_forwards(dev))
+				egress_.push_back(name);
 	}
-	receive_on_ports(egress, destination, result);
+	receive_on_ports(egress_, destination, result);
 	return result;
 }
 
 // br_device.c: br_dev_xmit looks the destination up (br_fdb_find_rcu) and forwards or floods
 // without learning: the bridge itself is the sender. should_deliver's ingress-port rule does not
 // apply (the frame came from the bridge's own stack).
-InnerFrameResult Topology::bridge_transmit(std::string_view bridge, const MacAddress &destination, double now) const
+const InnerFrameResult &Topology::bridge_transmit(std::string_view bridge, const MacAddress &destination, double now,
+						  bool explain) const
 {
-	InnerFrameResult result;
+	InnerFrameResult &result = fresh_result(explain);
 	const BridgeFdb *table = fdb(bridge);
 	if (!table || !is_up(bridge)) {
 		result.drop_reason = "device_down";
-		result.explanation = std::string(bridge) + " is down";
+		result.explain([&](std::string &text) { text = std::string(bridge) + " is down"; });
 		return result;
 	}
-	std::vector<std::string> egress;
-	const std::optional<std::string> known =
+	const std::optional<std::string_view> known =
 		destination.is_multicast() ? std::nullopt : table->lookup(destination, now);
 	if (known) {
-		result.explanation = "bridge " + std::string(bridge) + ": fdb " + to_string(destination) + " -> " + *known +
-				     " (br_fdb_find_rcu)";
+		result.explain([&](std::string &text) {
+			text = "bridge " + std::string(bridge) + ": fdb " + to_string(destination) + " -> " +
+			       std::string(*known) + " (br_fdb_find_rcu)";
+		});
 		if (!bridge_port_forwards(*known)) {
 			result.drop_reason = "bridge_port_disabled";
-			result.explanation += ", which does not forward";
+			result.explain([](std::string &text) { text += ", which does not forward"; });
 			return result;
 		}
-		egress.push_back(*known);
+		egress_.push_back(*known);
 	} else {
-		result.explanation = "bridge " + std::string(bridge) + ": " + to_string(destination) + " unknown: flood (br_flood)";
-		for (const std::string &port : ports_of(bridge))
-			if (bridge_port_forwards(port))
-				egress.push_back(port);
+		result.explain([&](std::string &text) {
+			text = "bridge " + std::string(bridge) + ": " + to_string(destination) +
+			       " unknown: flood (br_flood)";
+		});
+		for (const auto &[name, dev] : devices_)
+			if (dev.bridge == bridge && port_forwards(dev))
+				egress_.push_back(name);
 	}
-	receive_on_ports(egress, destination, result);
+	receive_on_ports(egress_, destination, result);
 	return result;
 }
 
 // veth.c: veth_xmit needs the host end up with carrier (the peer up), then the container's eth0
 // takes its own MAC (eth_type_trans).
-InnerFrameResult Topology::veth_transmit(std::string_view host_end, const MacAddress &destination) const
+const InnerFrameResult &Topology::veth_transmit(std::string_view host_end, const MacAddress &destination,
+						bool explain) const
 {
-	InnerFrameResult result;
+	InnerFrameResult &result = fresh_result(explain);
 	if (!has_carrier(host_end)) {
 		result.drop_reason = "device_down";
-		result.explanation = std::string(host_end) + " is down or has no carrier";
+		result.explain([&](std::string &text) { text = std::string(host_end) + " is down or has no carrier"; });
 		return result;
 	}
-	result.explanation = std::string(host_end);
+	result.explain([&](std::string &text) { text = std::string(host_end); });
 	receive_on_container_end(host_end, destination, result);
 	return result;
 }
@@ -498,9 +539,7 @@ bool Topology::learn_sent_frame(std::string_view name, double now)
 	if (!sender || !bridge_port_forwards(sender->host_end))
 		return false;
 	BridgeFdb &table = fdbs_.find(sender->bridge)->second;
-	const std::optional<std::string> port_before = table.lookup(sender->mac, now);
-	table.learn(sender->mac, sender->host_end, now);
-	return port_before != sender->host_end;
+	return table.learn(sender->mac, sender->host_end, now);
 }
 
 const BridgeFdb *Topology::fdb(std::string_view bridge) const

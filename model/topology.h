@@ -58,7 +58,18 @@ struct InnerFrameResult {
 	// unicast MAC reaches at most one; an unknown one is flooded and reaches the owner of the MAC.
 	std::vector<std::string> receivers;
 	std::string drop_reason{}; // snake_case, when nobody took it
-	std::string explanation{}; // one line for `econ-sim trace`
+	std::string explanation{}; // one line for `econ-sim trace`, written only when asked for
+	bool explaining = false;
+	// br_fdb_update changed where frames to the source MAC go (deliver_inner_frame): a new entry,
+	// one that had aged out, or a move to the ingress port.
+	bool fdb_changed = false;
+
+	// Runs `write(explanation)` only when an explanation was asked for: a replay formats nothing.
+	template <class Write> void explain(Write &&write)
+	{
+		if (explaining)
+			write(explanation);
+	}
 };
 
 class Topology {
@@ -118,8 +129,9 @@ public:
 	// 0.0.0.0:port in the host namespace (vxlan_sock_add).
 	bool vxlan_port_in_use(std::uint16_t udp_port) const;
 
-	// The bridge a port (vxlan device or veth host end) belongs to, or "" when none.
-	std::string bridge_of(std::string_view port) const;
+	// The bridge a port (vxlan device or veth host end) belongs to, or "" when none. The name is the
+	// device's: valid while the device exists.
+	std::string_view bridge_of(std::string_view port) const;
 	// The first device on nic → vxlan → bridge → veth host end → container eth0 that would stop a
 	// frame (down, no carrier, or a port that does not forward); nullopt when the path is open.
 	std::optional<std::string> blocked_device_on_path(std::string_view vxlan, std::string_view container) const;
@@ -133,9 +145,11 @@ public:
 
 	// A VXLAN device handed an inner Ethernet frame to its bridge at `now`: br_handle_frame_finish
 	// (learn the source, look up the destination), br_forward or br_flood, veth_xmit to the
-	// container end, and the container's eth0 accepting or ignoring the destination MAC.
-	InnerFrameResult deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
-					     const MacAddress &destination, double now);
+	// container end, and the container's eth0 accepting or ignoring the destination MAC. The
+	// explanation is written only when `explain`. This and the two transmits below answer in one
+	// result the topology keeps (so that a frame allocates nothing): valid until the next call.
+	const InnerFrameResult &deliver_inner_frame(std::string_view vxlan, const MacAddress &source,
+						    const MacAddress &destination, double now, bool explain = false);
 
 	// br_handle_frame → br_handle_frame_finish for a frame the container sent, on its bridge's
 	// veth port: br_fdb_update learns the container's MAC there, as a received frame's source is
@@ -145,29 +159,41 @@ public:
 	bool learn_sent_frame(std::string_view container, double now);
 	// The host routed a frame out of a bridge (br_dev_xmit: FDB lookup, br_forward or br_flood, no
 	// learning) or out of a veth's host end (veth_xmit) to `destination`: where it ended.
-	InnerFrameResult bridge_transmit(std::string_view bridge, const MacAddress &destination, double now) const;
-	InnerFrameResult veth_transmit(std::string_view host_end, const MacAddress &destination) const;
+	const InnerFrameResult &bridge_transmit(std::string_view bridge, const MacAddress &destination, double now,
+						bool explain = false) const;
+	const InnerFrameResult &veth_transmit(std::string_view host_end, const MacAddress &destination,
+					      bool explain = false) const;
 
 	const BridgeFdb *fdb(std::string_view bridge) const;
 	BridgeFdb *fdb(std::string_view bridge);
 
 private:
 	Error add_device(Device device);
+	bool has_carrier(const Device &device) const;
+	bool port_forwards(const Device &port) const;
 	void remove_device(std::string_view name);
-	std::vector<std::string> ports_of(std::string_view bridge) const;
 	std::vector<std::string> forwarding_ports() const;
 	const Ipv4Interface *namespace_address(std::string_view ns) const;
 	void receive_on_container_end(std::string_view host_end, const MacAddress &destination,
 				      InnerFrameResult &result) const;
-	void receive_on_ports(const std::vector<std::string> &egress, const MacAddress &destination,
+	void receive_on_ports(const std::vector<std::string_view> &egress, const MacAddress &destination,
 			      InnerFrameResult &result) const;
+	InnerFrameResult &fresh_result(bool explain) const;
 
 	std::map<std::string, Device, std::less<>> devices_;
 	std::map<std::string, Container, std::less<>> containers_;
 	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
+	// The same devices and containers by name, hashed (each frame asks for several): views of the
+	// maps' keys, kept with them.
+	std::unordered_map<std::string_view, Device *, NameHash, std::equal_to<>> device_index_;
+	std::unordered_map<std::string_view, const Container *, NameHash, std::equal_to<>> container_index_;
 	// The devices of each namespace that have an address, in name order (the order of devices_):
 	// address_type runs for every received datagram and reads only these.
 	std::unordered_map<std::string, std::vector<const Device *>, NameHash, std::equal_to<>> addressed_devices_;
+	// The answer of deliver_inner_frame and the transmits, and the ports a frame leaves by (views of
+	// devices_' names), reused from frame to frame.
+	mutable InnerFrameResult result_;
+	mutable std::vector<std::string_view> egress_;
 };
 
 } // namespace econsim::model

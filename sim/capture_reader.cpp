@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace econsim::sim {
 
@@ -12,6 +14,7 @@ namespace {
 
 // The classic pcap format: a 24-byte file header, then per record a 16-byte header and the bytes.
 constexpr long kPcapFileHeaderLength = 24;
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
 constexpr long kPcapRecordHeaderLength = 16;
 
 // Microsecond or nanosecond pcap, either byte order; not pcapng, not the modified formats whose
@@ -53,11 +56,19 @@ void CaptureReader::PcapCloser::operator()(pcap_t *handle) const
 CaptureReader::CaptureReader(std::string path) : path_(std::move(path))
 {
 	char error[PCAP_ERRBUF_SIZE] = "";
+	// The file is opened here so that its stdio buffer can be larger than the block size libpcap's
+	// fopen would give (4 KiB): a read(2) per 4 KiB was a twentieth of a replay's CPU time.
+	FILE *opened = std::fopen(path_.c_str(), "rb");
+	if (!opened)
+		throw CaptureError(path_, 0, -1, std::string("cannot read as pcap or pcapng: ") + std::strerror(errno));
+	std::setvbuf(opened, nullptr, _IOFBF, kReadBufferBytes);
 	// Nanosecond precision: libpcap scales microsecond files up, and nanosecond pcap and pcapng
-	// files keep every digit.
-	handle_.reset(pcap_open_offline_with_tstamp_precision(path_.c_str(), PCAP_TSTAMP_PRECISION_NANO, error));
-	if (!handle_)
+	// files keep every digit. pcap_close closes the file; a failed open leaves it to us.
+	handle_.reset(pcap_fopen_offline_with_tstamp_precision(opened, PCAP_TSTAMP_PRECISION_NANO, error));
+	if (!handle_) {
+		std::fclose(opened);
 		throw CaptureError(path_, 0, -1, std::string("cannot read as pcap or pcapng: ") + error);
+	}
 	link_type_ = pcap_datalink(handle_.get());
 	// libpcap has read the file header (pcap) or the first section's header blocks (pcapng).
 	FILE *file = pcap_file(handle_.get());

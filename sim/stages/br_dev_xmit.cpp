@@ -11,7 +11,8 @@ bool br_dev_xmit(StageContext &ctx, Packet &pkt)
 {
 	const std::string &bridge = pkt.route->device;
 	const double now = static_cast<double>(pkt.ts_ns) * 1e-9;
-	model::InnerFrameResult result = ctx.host.model().topology().bridge_transmit(bridge, pkt.next_hop_mac, now);
+	const model::InnerFrameResult &result =
+		ctx.host.model().topology().bridge_transmit(bridge, pkt.next_hop_mac, now, pkt.tracing);
 	if (result.receivers.empty()) {
 		pkt.drop(Stage::br_dev_xmit, result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
 			 result.explanation);

@@ -10,15 +10,11 @@ namespace econsim::sim {
 bool br_handle_frame(StageContext &ctx, Packet &pkt)
 {
 	model::Topology &topology = ctx.host.model().topology();
-	std::string bridge = topology.bridge_of(pkt.vxlan_device);
-	double now = static_cast<double>(pkt.ts_ns) * 1e-9;
-
-	const model::BridgeFdb *fdb = topology.fdb(bridge);
-	std::optional<std::string> port_before = fdb ? fdb->lookup(pkt.inner_src_mac, now) : std::nullopt;
-	model::InnerFrameResult result =
-		topology.deliver_inner_frame(pkt.vxlan_device, pkt.inner_src_mac, pkt.inner_dst_mac, now);
-	std::optional<std::string> port_after = fdb ? fdb->lookup(pkt.inner_src_mac, now) : std::nullopt;
-	if (port_before != port_after && !bridge.empty())
+	const double now = static_cast<double>(pkt.ts_ns) * 1e-9;
+	const model::InnerFrameResult &result =
+		topology.deliver_inner_frame(pkt.vxlan_device, pkt.inner_src_mac, pkt.inner_dst_mac, now, pkt.tracing);
+	const std::string_view bridge = topology.bridge_of(pkt.vxlan_device);
+	if (result.fdb_changed && !bridge.empty())
 		ctx.fastpath.device_changed(ctx.host.device_id(bridge), FPMAP_EV_FDB_CHANGE);
 
 	if (result.receivers.empty()) {
@@ -38,7 +34,8 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
-	pkt.step(Stage::br_handle_frame, [&] { return "forward on " + bridge + " to " + pkt.ns; }, result.explanation);
+	pkt.step(Stage::br_handle_frame, [&] { return "forward on " + std::string(bridge) + " to " + pkt.ns; },
+		 result.explanation);
 	return true;
 }
 

@@ -30,7 +30,7 @@ bool neigh_output(StageContext &ctx, Packet &pkt)
 			 [&] { return "dev_queue_xmit on " + out; });
 		return true;
 	case model::DeviceKind::veth_host_end: {
-		model::InnerFrameResult result = topology.veth_transmit(out, *mac);
+		const model::InnerFrameResult &result = topology.veth_transmit(out, *mac, pkt.tracing);
 		if (result.receivers.empty()) {
 			pkt.drop(Stage::neigh_output, result.drop_reason.empty() ? "no_receiver" : result.drop_reason,
 				 result.explanation);

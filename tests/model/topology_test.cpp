@@ -34,14 +34,18 @@ TEST_F(Topo, VxlanVniInUse_SecondDeviceRefused)
 TEST_F(Topo, BrFdbUpdate_LearnMoveAndAge)
 {
 	BridgeFdb fdb;
-	fdb.learn(peer_mac, "vxlan42", 10.0);
+	// learn says whether where frames to the MAC go changed: new, moved, or aged out.
+	EXPECT_TRUE(fdb.learn(peer_mac, "vxlan42", 10.0));
 	EXPECT_EQ(fdb.lookup(peer_mac, 10.0), "vxlan42");
 	EXPECT_EQ(fdb.lookup(c1_mac, 10.0), std::nullopt);
-	fdb.learn(peer_mac, "veth-c1", 20.0); // the MAC moved
+	EXPECT_FALSE(fdb.learn(peer_mac, "vxlan42", 15.0)); // same port: only the age
+	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0));  // the MAC moved
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0), "veth-c1");
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 299.0), "veth-c1");
 	EXPECT_EQ(fdb.lookup(peer_mac, 20.0 + 300.0), std::nullopt); // updated + 300 s <= now
-	fdb.learn(peer_mac, "vxlan42", 400.0);
+	// Aged out: learnt anew on the same port.
+	EXPECT_TRUE(fdb.learn(peer_mac, "veth-c1", 20.0 + 300.0));
+	EXPECT_TRUE(fdb.learn(peer_mac, "vxlan42", 400.0));
 	EXPECT_EQ(fdb.lookup(peer_mac, 400.0), "vxlan42");
 }
 
@@ -63,11 +67,17 @@ TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 {
 	Topology &topology = host.topology();
 	ASSERT_EQ(topology.add_static_fdb_entry("br42", c1_mac, "veth-c1"), Error::none);
-	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0);
+	const InnerFrameResult result = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0, true);
 	EXPECT_EQ(result.receivers, Names{"c1"});
 	EXPECT_EQ(result.drop_reason, "");
+	EXPECT_TRUE(result.fdb_changed);
 	EXPECT_EQ(topology.fdb("br42")->lookup(peer_mac, 1.0), "vxlan42"); // learned
 	EXPECT_NE(result.explanation.find("br_fdb_find_rcu"), std::string::npos) << result.explanation;
+	// The same frame again, not explained: the same answer, no text, and the entry only refreshed.
+	const InnerFrameResult again = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0);
+	EXPECT_EQ(again.receivers, Names{"c1"});
+	EXPECT_FALSE(again.fdb_changed);
+	EXPECT_EQ(again.explanation, "");
 }
 
 // br_flood: an unknown destination is flooded; only the container owning the MAC takes it
