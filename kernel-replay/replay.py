@@ -29,13 +29,17 @@ import verdicts
 import wire as wirelib
 
 DEBUG = bool(os.environ.get("KERNEL_REPLAY_DEBUG"))  # per frame: what was seen, on stdout
-FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
-GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
+# The waits below are for a kernel on this machine; a slower one (the patched kernel under qemu's
+# TCG, --kernel vm) multiplies them by ECON_KERNEL_REPLAY_SLOWDOWN, or frames still in flight when
+# their time is up would be read as lost.
+SLOWDOWN = float(os.environ.get("ECON_KERNEL_REPLAY_SLOWDOWN", "1"))
+FRAME_TIMEOUT = 1.0 * SLOWDOWN  # s: the longest a frame is watched when nothing is seen of it
+GRACE = 0.003 * SLOWDOWN  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
 # s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
 # that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
-WEAK_GRACE = 0.05
+WEAK_GRACE = 0.05 * SLOWDOWN
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
-ACCEPT_WAIT = 0.1  # s: the longest a segment without payload waits for its connection's accept line
+ACCEPT_WAIT = 0.1 * SLOWDOWN  # s: the longest a segment without payload waits for its connection's accept line
 
 
 class Replay:

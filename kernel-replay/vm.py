@@ -151,7 +151,7 @@ echo "kernel-replay-vm: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) 
 echo 1 > /proc/sys/net/core/fpmap_enable || echo "kernel-replay-vm: this kernel has no fast path to turn on"
 ip link set lo up
 echo "kernel-replay-vm: replay starts"
-ECON_KERNEL_REPLAY_TRACE=${ECON_KERNEL_REPLAY_TRACE:-0} ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@
+ECON_KERNEL_REPLAY_TRACE=0 ECON_KERNEL_REPLAY_SLOWDOWN=5 ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@
 rc=$?
 echo "kernel-replay-vm: fast path counters at the end:"
 sed 's/^/kernel-replay-vm:   /' /proc/net/fpmap_stat 2>/dev/null
