@@ -40,3 +40,6 @@ echo "== kernel patch: series/ generated from kernel-port/, applies to Debian's 
 kernel-port/patches/check
 echo "== kernel patch: the patched kernel (cached per series and config) in qemu, overlay end to end"
 kernel-port/kernel-e2e/run
+
+echo "== kernel-replay in the patched kernel (qemu): a recording's verdicts against --mode fixed"
+tests/kernel-replay/vm.sh build-asan/econ-sim traces udp-reopen

@@ -29,13 +29,17 @@ import verdicts
 import wire as wirelib
 
 DEBUG = bool(os.environ.get("KERNEL_REPLAY_DEBUG"))  # per frame: what was seen, on stdout
-FRAME_TIMEOUT = 1.0  # s: the longest a frame is watched when nothing is seen of it
-GRACE = 0.003  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
+# The waits below are for a kernel on this machine; a slower one (the patched kernel under qemu's
+# TCG, --kernel vm) multiplies them by ECON_KERNEL_REPLAY_SLOWDOWN, or frames still in flight when
+# their time is up would be read as lost.
+SLOWDOWN = float(os.environ.get("ECON_KERNEL_REPLAY_SLOWDOWN", "1"))
+FRAME_TIMEOUT = 1.0 * SLOWDOWN  # s: the longest a frame is watched when nothing is seen of it
+GRACE = 0.003 * SLOWDOWN  # s: quiet time after a sure sign of a frame's outcome (a read, a named counter)
 # s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
 # that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
-WEAK_GRACE = 0.05
+WEAK_GRACE = 0.05 * SLOWDOWN
 COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
-ACCEPT_WAIT = 0.1  # s: the longest a segment without payload waits for its connection's accept line
+ACCEPT_WAIT = 0.1 * SLOWDOWN  # s: the longest a segment without payload waits for its connection's accept line
 
 
 class Replay:
@@ -224,7 +228,7 @@ class Replay:
             payload = l3.payload.hex() if l3 is not None and l3.payload else None
         self.pump(0)
         self.received = []
-        accepted_before = len(self.accepted)
+        accepted_before, emitted_before = len(self.accepted), len(self.emitted)
         self.tracer.sync(f"{f.number}-before")  # what was traced before this frame is not its own
         before = self.counters()
         start = time.monotonic()
@@ -277,15 +281,20 @@ class Replay:
             if f.number in self.datagram_of and payload is None:
                 result = held(before, after) or result
             elif tcp:
-                result = self.tcp_taken(f, before, after, takers, accepted_before) or result
+                result = self.tcp_taken(f, before, after, takers, accepted_before, emitted_before) or result
         return self.nic_down_or(result)
 
-    def tcp_taken(self, f, before, after, takers, accepted_before):
+    def tcp_taken(self, f, before, after, takers, accepted_before, emitted_before):
         """What the kernel did with a TCP segment no socket read and nothing dropped: a SYN that drew
         the kernel's SYN-ACK went to the listener; an ACK after which the agent accepted the
-        connection made the child; any other segment TCP took in (Tcp.InSegs of its namespace
-        moved) went to the connection's socket. None when none of these was seen."""
+        connection made the child; data the kernel answered with a RST was dropped (a time-wait or
+        closed socket's answer: without the kfree_skb tracer, as in --kernel vm, nothing else says
+        so); any other segment TCP took in (Tcp.InSegs of its namespace moved) went to the
+        connection's socket. None when none of these was seen."""
         l3 = f.delivered_l3()
+        if l3.payload and any(tcp_peer.is_tcp(m[1]) and m[1].delivered_l3().tcp.flags & framelib.TCP_RST
+                              and m[1].delivered_l3().dst_port == l3.src_port for m in self.emitted[emitted_before:]):
+            return {"verdict": "drop", "reason": "tcp_reset", "observed": "wire:rst"}
         ns = self.ns_of_address(l3.dst, takers)
         if l3.tcp.flags & framelib.TCP_SYN and not l3.tcp.flags & framelib.TCP_ACK:
             if any(not m[2] and tcp_peer.is_tcp(m[1]) and tcp_peer.is_syn_ack(m[1].delivered_l3())

@@ -125,8 +125,9 @@ class Host:
         for name in names:
             # Before any interface exists: no IPv6 (no MLD, ND, DAD), and an ICMP error for every
             # drop (ratemask 0 exempts every type from the limits), as traces/record does.
-            settings = {"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
-                        "net/ipv4/icmp_ratemask": "0"}
+            settings = {"net/ipv4/icmp_ratemask": "0"}
+            if os.path.isdir("/proc/sys/net/ipv6"):  # a kernel built without IPv6 (--kernel vm's) has none to stop
+                settings.update({"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1"})
             if name == self.host and self.s.sysctl is not None:
                 # The routed node's (build_routed_node): forwarding, and rp_filter for every device
                 # made from now on (default) and as the minimum of all (all).

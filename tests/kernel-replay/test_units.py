@@ -10,6 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay"))
 
+import fastpath_stat  # noqa: E402
 import frames  # noqa: E402
 import observe  # noqa: E402
 import replay  # noqa: E402
@@ -341,6 +342,41 @@ class Expectations(unittest.TestCase):
     def test_timestamps_print_as_the_simulator_prints_them(self):
         self.assertEqual(verdicts.timestamp(1796198147_036118000), "1796198147.036118")
         self.assertEqual(verdicts.timestamp(5_000000000), "5.0")
+
+
+class FastpathStat(unittest.TestCase):
+    """What the patched kernel's counters say one frame did (--kernel vm)."""
+
+    TEXT = "enabled 1\nentries 3\nhits 5\nmisses 2\nstale 0\ninserts 2\ninsert_refused 0\ndelivered 5\nfallback_busy 0\n"
+
+    def stat(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".stat", delete=False) as f:
+            f.write(text)
+        self.addCleanup(os.unlink, f.name)
+        return fastpath_stat.read(f.name)
+
+    def test_reads_the_file_and_only_when_the_fast_path_is_on(self):
+        self.assertEqual(self.stat(self.TEXT)["delivered"], 5)
+        self.assertIsNone(self.stat(self.TEXT.replace("enabled 1", "enabled 0")))
+        self.assertIsNone(fastpath_stat.read("/nonexistent/fpmap_stat"))
+
+    def test_outcome_of_each_kind_of_frame(self):
+        before = self.stat(self.TEXT)
+
+        def after(**moved):
+            a = dict(before)
+            for k, n in moved.items():
+                a[k] = a.get(k, 0) + n
+            return a
+        self.assertEqual(fastpath_stat.outcome(before, after(hits=1, delivered=1)), ("fast", "hit"))
+        self.assertEqual(fastpath_stat.outcome(before, after(hits=1, fallback_busy=1)), ("slow", "fallback_busy"))
+        self.assertEqual(fastpath_stat.outcome(before, after(stale=1, misses=1)), ("slow", "stale"))
+        self.assertEqual(fastpath_stat.outcome(before, after(misses=1, inserts=1)), ("slow", "miss+inserts"))
+        self.assertEqual(fastpath_stat.outcome(before, after(misses=1, insert_refused=1)),
+                         ("slow", "miss+insert_refused"))
+        self.assertEqual(fastpath_stat.outcome(before, after(misses=1)), ("slow", "miss"))
+        self.assertEqual(fastpath_stat.outcome(before, after()), ("slow", "none"))
+        self.assertEqual(fastpath_stat.outcome(None, before), (None, None))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,222 @@
+"""kernel-replay --kernel vm: the same replay inside the patched Linux 6.1 that kernel-port/kernel-e2e
+builds (the series applied, lockdep, PROVE_RCU, KASAN), booted in qemu with the fast path on.
+
+The guest runs this very tool with --kernel host: its initramfs carries busybox, Debian's python3
+with the part of its standard library the tool imports, PyYAML, iproute2, the agent
+(traces/src/agent.c, built static), kernel-replay/ itself and the inputs. The guest prints its
+summary and its verdict lines on the serial console between markers; this side writes the
+verdicts where --verdicts says and hands the guest's exit status back. In the guest, kernel-replay
+reads /proc/net/fpmap_stat around every frame (fastpath_stat.py), so each verdict line also says
+whether the kernel's fast path delivered it (`path`) and what it did otherwise (`kernel_fastpath`).
+
+qemu runs TCG here (no KVM; see kernel-port/module/run-in-qemu): a frame costs tens of
+milliseconds, so a recording of a few hundred frames takes a minute or two after the boot.
+"""
+import gzip
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+BEGIN, END = "=== kernel-replay-vm: verdicts ===", "=== kernel-replay-vm: end of verdicts ==="
+EXIT_MARK = "kernel-replay-vm: exit "
+# The standard library's parts the tool never imports, left out of the initramfs.
+STDLIB_UNUSED = ("config-3.*", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
+                 "distutils", "test", "site-packages", "dist-packages", "venv", "unittest", "asyncio",
+                 "multiprocessing", "email", "xml", "http", "urllib", "sqlite3", "curses", "dbm", "wsgiref",
+                 "xmlrpc", "html", "zoneinfo", "concurrent", "tomllib")
+
+
+class VmError(Exception):
+    pass
+
+
+def _libraries(binary):
+    """The shared libraries `binary` loads (ldd), interpreter included; none for a static one."""
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    if r.returncode != 0:
+        return []
+    return re.findall(r"(/\S+\.so[\w.-]*)", r.stdout)
+
+
+def _copy(src, root, dest=None):
+    dest = os.path.join(root, (dest or src).lstrip("/"))
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.copy2(os.path.realpath(src), dest)
+    return dest
+
+
+def _copy_with_libraries(binary, root, dest=None):
+    _copy(binary, root, dest)
+    for lib in _libraries(binary):
+        if not os.path.exists(os.path.join(root, lib.lstrip("/"))):
+            _copy(lib, root)
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise VmError(f"{name} not found: apt-get install {'busybox-static' if name == 'busybox' else 'iproute2'}")
+    return path
+
+
+def kernel(repo):
+    """The patched kernel's bzImage: kernel-e2e's cached build, built first if there is none."""
+    r = subprocess.run([os.path.join(repo, "kernel-port/kernel-e2e/run"), "--kernel-path"],
+                       stdout=subprocess.PIPE, text=True)
+    path = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    if r.returncode != 0 or not os.path.isfile(path):
+        raise VmError("kernel-port/kernel-e2e/run --kernel-path could not build or find the patched kernel")
+    return path
+
+
+def _initramfs(repo, work, guest_args, inputs):
+    root = os.path.join(work, "initramfs")
+    for d in ("bin", "sbin", "dev", "proc", "sys", "run", "tmp", "etc", "root/.cache/econ-sim", "in", "out"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "root/.cache/econ-sim"), 0o700)
+    busybox = _tool("busybox")
+    if _libraries(busybox):
+        raise VmError(f"{busybox} is dynamically linked: apt-get install busybox-static")
+    _copy(busybox, root, "/bin/busybox")
+    for name in ("ip", "bridge"):
+        _copy_with_libraries(_tool(name), root, f"/sbin/{name}")
+    # Debian's python3 (not whatever python3 comes first in PATH): the stdlib it finds is ours.
+    python = os.path.realpath("/usr/bin/python3")
+    version = re.match(r"python(3\.\d+)$", os.path.basename(python))
+    if not version:
+        raise VmError(f"/usr/bin/python3 is {python}, not a python3.N: apt-get install python3")
+    stdlib = f"/usr/lib/python{version.group(1)}"
+    _copy_with_libraries(python, root, "/usr/bin/python3")
+    shutil.copytree(stdlib, os.path.join(root, stdlib.lstrip("/")), symlinks=True,
+                    ignore=shutil.ignore_patterns(*STDLIB_UNUSED))
+    for ext in os.listdir(os.path.join(stdlib, "lib-dynload")):
+        for lib in _libraries(os.path.join(stdlib, "lib-dynload", ext)):
+            if not os.path.exists(os.path.join(root, lib.lstrip("/"))):
+                _copy(lib, root)
+    yaml_dir = "/usr/lib/python3/dist-packages/yaml"
+    if not os.path.isdir(yaml_dir):
+        raise VmError("no PyYAML in /usr/lib/python3/dist-packages: apt-get install python3-yaml")
+    shutil.copytree(yaml_dir, os.path.join(root, yaml_dir.lstrip("/")))
+    # The tool and the agent's source (agents.py names the built agent by the source's hash).
+    shutil.copytree(os.path.join(repo, "kernel-replay"), os.path.join(root, "econ/kernel-replay"),
+                    ignore=shutil.ignore_patterns("__pycache__", "CMakeLists.txt"))
+    _copy(os.path.join(repo, "traces/src/agent.c"), root, "/econ/traces/src/agent.c")
+    agent = _static_agent(repo, work)
+    shutil.copy2(agent, os.path.join(root, "root/.cache/econ-sim", os.path.basename(agent)))
+    for src, dest in inputs:
+        shutil.copy2(src, os.path.join(root, dest.lstrip("/")))
+    init = os.path.join(root, "init")
+    with open(init, "w") as f:
+        f.write(_INIT.replace("@ARGS@", " ".join(_quote(a) for a in guest_args)))
+    os.chmod(init, 0o755)
+    image = os.path.join(work, "initramfs.cpio.gz")
+    listing = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
+    archive = subprocess.run(["cpio", "--quiet", "-o", "-H", "newc"], cwd=root, input=listing,
+                             capture_output=True, check=True).stdout
+    with gzip.open(image, "wb", compresslevel=1) as f:
+        f.write(archive)
+    return image
+
+
+def _static_agent(repo, work):
+    import hashlib
+    source = os.path.join(repo, "traces/src/agent.c")
+    with open(source, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    exe = os.path.join(work, f"kernel-replay-agent-{digest}")
+    r = subprocess.run(["cc", "-static", "-O2", "-Wall", "-Werror", "-o", exe, source], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise VmError(f"cannot compile traces/src/agent.c static: {r.stderr.strip()}")
+    os.chmod(exe, stat.S_IRWXU)
+    return exe
+
+
+def _quote(word):
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+_INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin:/usr/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+echo "kernel-replay-vm: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
+echo 1 > /proc/sys/net/core/fpmap_enable || echo "kernel-replay-vm: this kernel has no fast path to turn on"
+ip link set lo up
+echo "kernel-replay-vm: replay starts"
+ECON_KERNEL_REPLAY_TRACE=0 ECON_KERNEL_REPLAY_SLOWDOWN=5 ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@
+rc=$?
+echo "kernel-replay-vm: fast path counters at the end:"
+sed 's/^/kernel-replay-vm:   /' /proc/net/fpmap_stat 2>/dev/null
+echo "=== kernel-replay-vm: verdicts ==="
+cat /out/verdicts.jsonl 2>/dev/null
+echo "=== kernel-replay-vm: end of verdicts ==="
+echo "kernel-replay-vm: tainted=$(cat /proc/sys/kernel/tainted)"
+echo "kernel-replay-vm: exit $rc"
+reboot -f
+"""
+
+# Lines of a kernel log that mean the run cannot be trusted, as kernel-e2e/run checks them.
+_BAD = re.compile(r"(BUG|WARNING):|Oops|kernel BUG|general protection fault|Kernel panic|Call Trace:|"
+                  r"sleeping function called from invalid context|scheduling while atomic|"
+                  r"possible circular locking|suspicious RCU usage|inconsistent lock state|"
+                  r"possible recursive locking|soft lockup|detected stall|list_(add|del) corruption|"
+                  r"refcount_t:|UBSAN:|unable to handle")
+
+
+def run(repo, scenario, capture_path, verdicts, expect, time_limit, smp=2):
+    """Boots the patched kernel with the replay as its init; returns the guest's exit status."""
+    bzimage = kernel(repo)
+    work = tempfile.mkdtemp(prefix="econ-kernel-replay-vm.")
+    try:
+        inputs = [(scenario, "/in/scenario.yaml"), (capture_path, "/in/trace.pcap")]
+        guest_args = ["--scenario", "/in/scenario.yaml", "--verdicts", "/out/verdicts.jsonl",
+                      "--time-limit", str(max(30, int(time_limit) - 60))]
+        if expect:
+            inputs.append((expect, "/in/expect.jsonl"))
+            guest_args += ["--expect", "/in/expect.jsonl"]
+        guest_args.append("/in/trace.pcap")
+        image = _initramfs(repo, work, guest_args, inputs)
+        console = os.path.join(work, "console.log")
+        print(f"kernel-replay: booting {bzimage} in qemu (TCG, {smp} CPUs)", flush=True)
+        with open(console, "wb") as out:
+            r = subprocess.run(["timeout", "--kill-after=10", str(int(time_limit)), "qemu-system-x86_64",
+                                "-accel", "tcg", "-m", "2048", "-smp", str(smp), "-nographic", "-no-reboot",
+                                "-kernel", bzimage, "-initrd", image,
+                                "-append", "console=ttyS0 panic=-1 quiet"],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        with open(console, "rb") as f:
+            text = f.read().decode(errors="replace").replace("\r", "")
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[A-Za-z]", "", text)
+        if r.returncode in (124, 137):
+            raise VmError(f"qemu did not finish within {time_limit:.0f} s; console:\n{_tail(text)}")
+        lines = text.splitlines()
+        if BEGIN not in lines or END not in lines:
+            raise VmError(f"the guest printed no verdicts; console:\n{_tail(text)}")
+        bad = [line for line in lines if _BAD.search(line)]
+        if bad:
+            raise VmError("the patched kernel logged:\n" + "\n".join(bad[:20]))
+        begin, end = lines.index(BEGIN), lines.index(END)
+        for line in lines[:begin]:
+            if line.startswith(("kernel-replay", "  ", "expectations:")):
+                print(line)
+        if verdicts:
+            with open(verdicts, "w") as f:
+                f.write("".join(line + "\n" for line in lines[begin + 1:end]))
+        status = [line for line in lines if line.startswith(EXIT_MARK)]
+        if not status:
+            raise VmError(f"the guest did not say how the replay ended; console:\n{_tail(text)}")
+        return int(status[-1][len(EXIT_MARK):])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _tail(text, n=30):
+    return "\n".join(text.splitlines()[-n:])
