@@ -42,4 +42,4 @@ echo "== kernel patch: the patched kernel (cached per series and config) in qemu
 kernel-port/kernel-e2e/run
 
 echo "== kernel-replay in the patched kernel (qemu): a recording's verdicts against --mode fixed"
-tests/kernel-replay/vm.sh build-asan/econ-sim traces udp-reopen
+tests/kernel-replay/vm.sh build-asan/econ-sim traces udp-reopen 50

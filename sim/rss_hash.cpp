@@ -26,23 +26,29 @@ void put_be16(std::uint8_t *at, std::uint16_t value)
 constexpr std::size_t kTabledInputBytes = 12;
 using ToeplitzTable = std::array<std::array<std::uint32_t, 256>, kTabledInputBytes>;
 
+// Built at compile time, so the evaluation is kept small (clang stops a constant evaluation after
+// a million steps): the key's 32-bit window is taken once per input bit, and each entry is a
+// smaller entry XOR one window (value without its lowest set bit, plus that bit's window).
 constexpr ToeplitzTable make_table(const std::array<std::uint8_t, 40> &key)
 {
+	constexpr std::size_t kBits = 8 * kTabledInputBytes;
+	std::array<std::uint32_t, kBits> window_at_bit{};
+	for (std::size_t first = 0; first < kBits; ++first) {
+		// The key's 32 bits starting at bit `first`, most significant first.
+		std::uint32_t window = 0;
+		for (std::size_t k = first; k < first + 32; ++k)
+			window = window << 1 | (key[k / 8] >> (7 - k % 8) & 1);
+		window_at_bit[first] = window;
+	}
 	ToeplitzTable table{};
 	for (std::size_t position = 0; position < kTabledInputBytes; ++position) {
-		for (unsigned value = 0; value < 256; ++value) {
-			std::uint32_t hash = 0;
-			for (unsigned bit = 0; bit < 8; ++bit) {
-				if (!(value >> (7 - bit) & 1))
-					continue;
-				// The key's 32 bits starting at bit 8 * position + bit, most significant first.
-				const std::size_t first = 8 * position + bit;
-				std::uint32_t window = 0;
-				for (std::size_t k = first; k < first + 32; ++k)
-					window = window << 1 | (key[k / 8] >> (7 - k % 8) & 1);
-				hash ^= window;
-			}
-			table[position][value] = hash;
+		for (unsigned value = 1; value < 256; ++value) {
+			unsigned lowest = 0;
+			while (!(value >> lowest & 1))
+				++lowest;
+			// Bit `lowest` of the byte (counted from its least significant) is input bit 7 - lowest.
+			table[position][value] = table[position][value & (value - 1)] ^
+						 window_at_bit[8 * position + 7 - lowest];
 		}
 	}
 	return table;
