@@ -56,6 +56,11 @@ class Frame:
     inner_src_mac: str = ""
     inner: L3 | None = None
     notes: list = field(default_factory=list)
+    # Outer IPv4 fragments (reassemble_outer): the piece that completes a datagram is parsed as the
+    # whole datagram (data), and `wire` keeps the piece itself, which is what is injected; a piece
+    # that does not complete one is `outer_held`.
+    wire: bytes | None = None
+    outer_held: bool = False
 
     def flow(self):
         """The verdict's flow: the inner one for VXLAN, else the outer one (format_flow)."""
@@ -156,6 +161,56 @@ def tcp_timestamps(data, tcp):
     return None
 
 
+def _whole(got):
+    """The datagram's L4 bytes from {offset: (bytes, more fragments)}, or None while a piece is
+    missing (the last piece, or a hole before it)."""
+    ends = [at + len(b) for at, (b, more) in got.items() if not more]
+    if not ends:
+        return None
+    covered = 0
+    for at, (b, _) in sorted(got.items()):
+        if at > covered:
+            break
+        covered = max(covered, at + len(b))
+    if covered < ends[0]:
+        return None
+    whole = bytearray(ends[0])
+    for at, (b, _) in sorted(got.items()):
+        whole[at:at + len(b)] = b[:max(0, ends[0] - at)]
+    return bytes(whole)
+
+
+def reassemble_outer(classified, vxlan_ports):
+    """Received outer IPv4 fragments (a VTEP fragmented the encapsulated datagram; the host
+    reassembles it before UDP, as ip_local_deliver → ip_defrag does): classified with the piece that
+    completes a datagram replaced by the whole datagram's frame (its `wire` the piece), and the
+    pieces before it marked `outer_held`. classified is [(Frame, direction)]."""
+    pieces, out = {}, []
+    for f, d in classified:
+        o = f.outer
+        if d != "rx" or o is None or not o.fragment:
+            out.append((f, d))
+            continue
+        key = (o.src, o.dst, o.protocol, o.ident)
+        got = pieces.setdefault(key, {})
+        got[o.fragment_offset] = (bytes(f.data[o.l4_offset:o.offset + o.total_length]), o.more_fragments)
+        whole = _whole(got)
+        if whole is None:
+            f.outer_held = True
+            out.append((f, d))
+            continue
+        del pieces[key]
+        header = bytearray(f.data[o.offset:o.l4_offset])
+        header[2:4] = struct.pack("!H", len(header) + len(whole))
+        header[6:8] = b"\0\0"  # no MF, offset 0: as ip_frag_reasm leaves it
+        header[10:12] = b"\0\0"
+        header[10:12] = struct.pack("!H", 0xFFFF - _ones_complement_sum(bytes(header)))
+        rebuilt = parse(f.number, f.ts_ns, bytes(f.data[:o.offset]) + bytes(header) + whole, vxlan_ports)
+        rebuilt.wire = f.data
+        out.append((rebuilt, d))
+    return out
+
+
 def datagrams(frames):
     """Inner (or plain) IPv4 fragments reassembled in capture order, as the receiving stack would:
     {frame number: the whole datagram's L4 payload} for the fragment that completes a datagram,
@@ -170,19 +225,9 @@ def datagrams(frames):
         got = pieces.setdefault(key, {})
         got[l3.fragment_offset] = (bytes(f.data[l3.l4_offset:l3.offset + l3.total_length]), l3.more_fragments)
         out[f.number] = None
-        ends = [at + len(b) for at, (b, more) in got.items() if not more]
-        if not ends:
+        whole = _whole(got)
+        if whole is None:
             continue
-        covered = 0
-        for at, (b, _) in sorted(got.items()):
-            if at > covered:
-                break
-            covered = max(covered, at + len(b))
-        if covered < ends[0]:
-            continue
-        whole = bytearray(ends[0])
-        for at, (b, _) in sorted(got.items()):
-            whole[at:at + len(b)] = b[:max(0, ends[0] - at)]
         del pieces[key]
         if l3.protocol == PROTO_UDP and len(whole) >= 8:
             length = struct.unpack("!H", whole[4:6])[0]
@@ -266,6 +311,8 @@ def with_l4_checksums_fixed(frame):
     the values the sender's offload would have written. IPv4 header checksums are left as they are.
     UDP checksum 0 (none) is left alone; a fragment's checksum cannot be computed from one piece.
     """
+    if frame.wire is not None:  # a piece of an outer datagram: its checksums are the sender's
+        return frame.wire, 0
     data = bytearray(frame.data)
     fixed = 0
     # Inner first: the outer UDP checksum covers the inner packet.

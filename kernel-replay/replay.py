@@ -65,6 +65,7 @@ class Replay:
         self.tcp = tcp_peer.TcpPeer(classified)
         received = [f for f, d in classified if d == "rx"]
         self.datagram_of = framelib.datagrams(received)  # fragment -> whole payload, or None: held
+        self.datagram_of.update({f.number: None for f in received if f.outer_held})
         self.accepted = {}  # (ns, client ip, client port) -> the accepted connection's name
 
     # ---- the queue of agents' lines and wire frames ----------------------------------------------

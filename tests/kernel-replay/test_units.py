@@ -158,6 +158,29 @@ class Fragments(unittest.TestCase):
                                 self.fragment(4, 7, 16, True, datagram[16:32])])
         self.assertEqual(got, {1: None, 2: None, 3: None, 4: body})
 
+    def test_outer_pieces_reassemble_into_the_vxlan_frame_and_inject_as_they_were(self):
+        whole = vxlan_frame(payload=b"OUTER-FRAGMENTED-DATAGRAM\n")
+        outer_udp = whole[14 + 20:]  # the outer datagram's L4 bytes: UDP, VXLAN, the inner frame
+        def piece(number, ident, offset, more):
+            data = eth("02:00:00:00:00:02", "02:00:00:00:00:01",
+                       ipv4("192.168.0.1", "192.168.0.2", 17, outer_udp[offset:offset + 48 if more else None],
+                            ident=ident, frag=(0x2000 if more else 0) | offset // 8))
+            return frames.parse(number, 0, data, {4789})
+        # Datagram 9: the second piece first; datagram 10: its last piece never comes.
+        got = frames.reassemble_outer([(piece(1, 9, 48, False), "rx"), (piece(2, 10, 0, True), "rx"),
+                                       (piece(3, 9, 0, True), "rx"), (frames.parse(4, 0, whole, {4789}), "rx")],
+                                      {4789})
+        self.assertEqual([f.number for f, _ in got], [1, 2, 3, 4])
+        self.assertEqual([f.outer_held for f, _ in got], [True, True, False, False])
+        completed = got[2][0]
+        self.assertEqual(completed.vni, 42)
+        self.assertEqual(completed.flow(), "udp 10.233.2.2:4000 > 10.233.1.2:5000")
+        self.assertEqual(completed.delivered_l3().payload, b"OUTER-FRAGMENTED-DATAGRAM\n")
+        self.assertEqual(completed.outer.total_length, 20 + len(outer_udp))
+        # What goes on the wire is the piece as captured, not the reassembled datagram.
+        self.assertEqual(frames.with_l4_checksums_fixed(completed), (piece(3, 9, 0, True).data, 0))
+        self.assertIsNone(got[3][0].wire)
+
     def test_a_whole_datagram_is_no_fragment(self):
         self.assertEqual(frames.datagrams([frames.parse(1, 0, vxlan_frame(), {4789})]), {})
 
