@@ -278,10 +278,10 @@ class Replay:
             print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
                   f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
         result = outcome(delivered, moved, drops)
-        if result["observed"] == "none":  # nothing freed it and no reason counter moved
-            if f.number in self.datagram_of and payload is None:
-                result = held(before, after) or result
-            elif tcp:
+        if f.number in self.datagram_of and payload is None:
+            result = fragment_outcome(result, held(before, after))
+        elif result["observed"] == "none":  # nothing freed it and no reason counter moved
+            if tcp:
                 result = self.tcp_taken(f, before, after, takers, accepted_before, emitted_before) or result
         return self.nic_down_or(result)
 
@@ -418,6 +418,15 @@ def next_unrelated_rx(classified, i):
                           (mine.dst, mine.dst_port, mine.src, mine.src_port)):
             return f.ts_ns
     return None
+
+
+def fragment_outcome(result, held_result):
+    """The verdict of a fragment that completes no datagram: `held` when ip_defrag queued it and
+    nothing else was seen, or when what was seen is OTHERHOST: a flooded fragment's copies in the
+    other containers are dropped as not theirs, which, as beside a read, is not this frame's end."""
+    if held_result and (result["observed"] == "none" or result.get("reason") == "other_host"):
+        return held_result
+    return result
 
 
 def held(before, after):

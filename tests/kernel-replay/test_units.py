@@ -194,6 +194,13 @@ class Fragments(unittest.TestCase):
         self.assertIsNone(replay.held(before, failed))
         self.assertIsNone(replay.held(before, before))
         self.assertEqual(observe.moved(before, completed), [])  # reassembly at work is no drop sign
+        # A flooded fragment: held in its container, its other copies dropped as OTHERHOST.
+        queued_here = replay.held(before, queued)
+        otherhost = replay.outcome([], [], ["OTHERHOST"])
+        self.assertEqual(replay.fragment_outcome(otherhost, queued_here), queued_here)
+        self.assertEqual(replay.fragment_outcome(otherhost, None), otherhost)
+        no_port = replay.outcome([], [("c1:Udp.NoPorts", 1)], [])
+        self.assertEqual(replay.fragment_outcome(no_port, queued_here), no_port)
         self.assertEqual(replay.outcome([], observe.moved(before, failed), [])["reason"], "reassembly_failed")
 
 
