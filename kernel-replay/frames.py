@@ -267,6 +267,38 @@ def parse(number, ts_ns, data, vxlan_ports):
     return f
 
 
+# Microsoft's RSS key (its specification's verification vectors use it), the simulator's too:
+# sim/rss_hash.h.
+RSS_KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa")
+RSS_INDIRECTION_SLOTS = 128
+
+
+def toeplitz(data, key=RSS_KEY):
+    """The Toeplitz hash of data, most significant bit first (Microsoft's RSS specification)."""
+    window = int.from_bytes(key, "big")
+    key_bits = 8 * len(key)
+    result = 0
+    for i in range(8 * len(data)):
+        if data[i // 8] >> (7 - i % 8) & 1:
+            result ^= window >> (key_bits - 32 - i) & 0xFFFFFFFF
+    return result
+
+
+def rss_cpu(data, mode, cpus):
+    """The CPU the simulator's NIC gives a received frame (sim/stages/nic_rx.cpp): the RSS hash of
+    the outer IPv4 header (mode l4: with the ports, unless it is a fragment or not TCP/UDP; l3:
+    the addresses; none: CPU 0), through a 128-slot indirection table spread round-robin."""
+    f = parse(0, 0, data, set())
+    o = f.outer
+    if o is None or mode == "none":
+        return 0
+    addresses = bytes(data[o.offset + 12:o.offset + 20])
+    if mode == "l4" and not o.fragment and o.protocol in (PROTO_TCP, PROTO_UDP) and \
+            o.offset + o.header_length + 4 <= len(data):
+        addresses += bytes(data[o.l4_offset:o.l4_offset + 4])
+    return toeplitz(addresses) % RSS_INDIRECTION_SLOTS % cpus
+
+
 def direction(frame, nic_ip, nic_mac):
     """rx, tx or other, by the rule of sim/stages/nic_rx.cpp (direction_of)."""
     if frame.outer is not None:

@@ -50,6 +50,9 @@ class Replay:
         self.wire = wire
         self.tracer = tracer
         self.out = out  # verdict lines go here, in frame order
+        # With a per-CPU fast path (--kernel vm), each frame is injected from the CPU the
+        # simulator's NIC gives it (set_rss_pinning).
+        self.rss_cpus = None
         self.vxlan_ports = {v["port"] for v in scenario.vxlan}
         self.nic_ip = scenario.nic_ip.split("/")[0]
         self.next_event = 0
@@ -67,6 +70,17 @@ class Replay:
         self.datagram_of = framelib.datagrams(received)  # fragment -> whole payload, or None: held
         self.datagram_of.update({f.number: None for f in received if f.outer_held})
         self.accepted = {}  # (ns, client ip, client port) -> the accepted connection's name
+
+    def set_rss_pinning(self):
+        """Inject each received frame from the CPU the simulator's NIC gives it (RSS over the outer
+        headers, frames.rss_cpu), for a kernel whose fast path keeps a table per CPU: a veth
+        transmits into its peer's receive on the sending CPU (veth_xmit → netif_rx →
+        enqueue_to_backlog on this CPU, no RPS here), so the NIC's receive, VXLAN and the fast path's
+        lookup run where a real NIC's RSS would have put them. Scenario CPUs beyond this machine's
+        wrap around. Without it the injector's CPU is whatever the scheduler chose, and a flow's
+        frames meet different tables."""
+        cpus = sorted(os.sched_getaffinity(0))
+        self.rss_cpus = cpus if len(cpus) > 1 else None
 
     # ---- the queue of agents' lines and wire frames ----------------------------------------------
     def pump(self, wait):
@@ -233,6 +247,9 @@ class Replay:
         self.tracer.sync(f"{f.number}-before")  # what was traced before this frame is not its own
         before = self.counters()
         start = time.monotonic()
+        if self.rss_cpus:
+            self.stats["injected on its RSS CPU"] += 1
+            os.sched_setaffinity(0, {self.rss_cpus[framelib.rss_cpu(data, self.s.rss, self.s.cpus) % len(self.rss_cpus)]})
         try:
             self.wire.inject(data)
         except OSError as e:

@@ -45,6 +45,8 @@ class Scenario:
     sysctl: dict | None = None  # {"ip_forward": bool, "rp_filter": int}
     routes: list = field(default_factory=list)  # dicts: dst, via, dev, scope, src, proto, onlink
     neighbours: list = field(default_factory=list)  # dicts: ip, mac, dev
+    cpus: int = 1  # host.cpus and host.rss: the CPU the NIC gives a received frame (frames.rss_cpu)
+    rss: str = "l4"
 
     def routed(self):
         """Whether the host routes to its pods (flannel, Calico) rather than only bridging them."""
@@ -146,7 +148,8 @@ def load(path):
         events.append(e)
     events.sort(key=lambda e: (e["t_ns"], e["order"]))  # same instant: as written
     s = Scenario(path=path, nic_name=_need(nic, "name", path), nic_mac=_need(nic, "mac", path).lower(),
-                 nic_ip=_need(nic, "ip", path), nic_mtu=int(nic.get("mtu", 1500)), vxlan=vxlan,
+                 nic_ip=_need(nic, "ip", path), nic_mtu=int(nic.get("mtu", 1500)),
+                 cpus=int(host.get("cpus", 1)), rss=str(host.get("rss", "l4")), vxlan=vxlan,
                  bridges=bridges, containers=containers, events=events, sysctl=sysctl, routes=routes,
                  neighbours=neighbours)
     for e in events:

@@ -99,6 +99,30 @@ class Frames(unittest.TestCase):
         self.assertEqual(frames.with_l4_checksums_fixed(f), (f.data, 0))
 
 
+class Rss(unittest.TestCase):
+    # Microsoft's RSS verification vectors (its specification; tests/sim/rss_hash_test.cpp): the
+    # input is source address, destination address, then source and destination ports.
+    VECTORS = [("66.9.149.187", 2794, "161.142.100.80", 1766, 0x323e8fc2, 0x51ccc178),
+               ("199.92.111.2", 14230, "65.69.140.83", 4739, 0xd718262a, 0xc626b0ea),
+               ("24.19.198.95", 12898, "12.22.207.184", 38024, 0xd2d0a5de, 0x5c2b394a)]
+
+    def test_toeplitz_meets_the_specifications_vectors(self):
+        for src, sport, dst, dport, l3, l4 in self.VECTORS:
+            addresses = bytes(map(int, src.split("."))) + bytes(map(int, dst.split(".")))
+            self.assertEqual(frames.toeplitz(addresses), l3)
+            self.assertEqual(frames.toeplitz(addresses + struct.pack("!HH", sport, dport)), l4)
+
+    def test_the_cpu_is_the_hash_through_128_slots(self):
+        src, sport, dst, dport, l3, l4 = self.VECTORS[0]  # through 4 CPUs: l4 gives 0, l3 gives 2
+        frame = eth("02:00:00:00:00:02", "02:00:00:00:00:01", ipv4(src, dst, 17, udp(sport, dport, b"x")))
+        self.assertEqual(frames.rss_cpu(frame, "l4", 4), 0)
+        self.assertEqual(frames.rss_cpu(frame, "l3", 4), 2)
+        self.assertEqual(frames.rss_cpu(frame, "none", 4), 0)
+        # A fragment's ports are not hashed (the NIC's L4 types are unfragmented TCP and UDP).
+        piece = eth("02:00:00:00:00:02", "02:00:00:00:00:01", ipv4(src, dst, 17, udp(sport, dport, b"x"), frag=0x2000))
+        self.assertEqual(frames.rss_cpu(piece, "l4", 4), 2)
+
+
 class TxKey(unittest.TestCase):
     def test_icmp_error_is_known_by_the_packet_it_quotes(self):
         def icmp_frame(ttl, quoted_payload):
