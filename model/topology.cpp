@@ -50,6 +50,8 @@ void Topology::relink()
 		dev.bridge_device = dev.bridge.empty() ? nullptr : device(dev.bridge);
 		dev.peer_device = dev.peer.empty() ? nullptr : device(dev.peer);
 	}
+	auto host = addressed_devices_.find(host_namespace);
+	host_addressed_ = host == addressed_devices_.end() ? nullptr : &host->second;
 }
 
 void Topology::remove_device(std::string_view name)
@@ -336,10 +338,15 @@ AddressType Topology::address_type(std::string_view ns, Ipv4Address address) con
 		return AddressType::broadcast;
 	if (address.is_loopback())
 		return AddressType::local;
-	auto in_namespace = addressed_devices_.find(ns);
-	if (in_namespace == addressed_devices_.end())
+	// The host's namespace without a hash: most frames ask about it (ip_rcv, the VXLAN port's lookup).
+	const std::vector<const Device *> *addressed = host_addressed_;
+	if (ns != host_namespace) {
+		auto in_namespace = addressed_devices_.find(ns);
+		addressed = in_namespace == addressed_devices_.end() ? nullptr : &in_namespace->second;
+	}
+	if (!addressed)
 		return AddressType::remote;
-	for (const Device *dev : in_namespace->second) {
+	for (const Device *dev : *addressed) {
 		// The local route is added with the address, whether the device is up or not; the subnet
 		// broadcast route only while it is up, and only for prefixes shorter than /31.
 		if (dev->address->address == address)

@@ -179,7 +179,7 @@ private:
 	void remove_device(std::string_view name);
 	std::vector<std::string> forwarding_ports() const;
 	const Ipv4Interface *namespace_address(std::string_view ns) const;
-	void relink();
+	void relink(); // the devices' bridge and peer links, and host_addressed_
 	void receive_on_container_end(const Device *host_end, const MacAddress &destination,
 				      InnerFrameResult &result) const;
 	void receive_on_ports(const std::vector<const Device *> &egress, const MacAddress &destination,
@@ -199,6 +199,8 @@ private:
 	// The VXLAN devices in name order (the order of devices_, so vxlan_for answers as a walk of
 	// devices_ would): every received frame asks which one takes its VNI.
 	std::vector<const Device *> vxlan_devices_;
+	// addressed_devices_' list of the host namespace (null: none yet), kept by relink.
+	const std::vector<const Device *> *host_addressed_ = nullptr;
 	// The answer of deliver_inner_frame and the transmits, and the ports a frame leaves by,
 	// reused from frame to frame.
 	mutable InnerFrameResult result_;
