@@ -4,9 +4,11 @@ namespace econsim::model {
 
 bool BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
 {
-	auto [it, added] = entries_.try_emplace(mac, Entry{std::string(port), false, now});
-	if (added)
+	auto [it, added] = entries_.try_emplace(mac);
+	if (added) {
+		it->second = Entry{std::string(port), false, now};
 		return true;
+	}
 	Entry &entry = it->second; // an expired one too: refreshing it is what re-learning would do
 	const bool changed = has_expired(entry, now) || entry.port != port;
 	if (entry.port != port)
@@ -26,6 +28,15 @@ std::optional<std::string_view> BridgeFdb::lookup(const MacAddress &mac, double 
 	if (it == entries_.end() || has_expired(it->second, now))
 		return std::nullopt;
 	return it->second.port;
+}
+
+bool BridgeFdb::refresh_if_on(const MacAddress &mac, std::string_view port, double now)
+{
+	auto it = entries_.find(mac);
+	if (it == entries_.end() || has_expired(it->second, now) || it->second.port != port)
+		return false;
+	it->second.updated = now;
+	return true;
 }
 
 void BridgeFdb::forget_learned_on(std::string_view port)

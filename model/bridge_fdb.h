@@ -2,10 +2,11 @@
 // Models net/bridge/br_fdb.c for one VLAN (vid 0, the scenario has no VLANs).
 #pragma once
 
-#include <map>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "model/types.h"
 
@@ -40,16 +41,32 @@ public:
 	// next changes.
 	std::optional<std::string_view> lookup(const MacAddress &mac, double now) const;
 
+	// lookup and learn in one probe, for a frame whose source `mac` is known to be on `port`: true
+	// (and the entry's age refreshed, as learn would) when it is, and has not expired; false, and
+	// nothing changed, otherwise. A fast path that skipped the bridge asks this.
+	bool refresh_if_on(const MacAddress &mac, std::string_view port, double now);
+
 	// br_fdb.c: br_fdb_delete_by_port(br, p, 0, 0), called by br_stp_disable_port when a port stops
 	// forwarding: learned entries of that port go, static ones stay.
 	void forget_learned_on(std::string_view port);
 
-	const std::map<MacAddress, Entry> &entries() const { return entries_; }
+	struct MacHash {
+		std::size_t operator()(const MacAddress &mac) const
+		{
+			std::uint64_t h = mac.value() * 0x9E3779B97F4A7C15ull;
+			return static_cast<std::size_t>(h ^ (h >> 29));
+		}
+	};
+	using Entries = std::unordered_map<MacAddress, Entry, MacHash>;
+	// In no particular order: nothing the model answers depends on it.
+	const Entries &entries() const { return entries_; }
 
 private:
 	bool has_expired(const Entry &entry, double now) const;
 
-	std::map<MacAddress, Entry> entries_;
+	// Hashed: every received frame learns its source and looks its destination up (br_fdb_update,
+	// br_fdb_find_rcu hash too).
+	Entries entries_;
 	double ageing_seconds_ = default_ageing_seconds;
 };
 

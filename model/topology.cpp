@@ -31,13 +31,27 @@ Error Topology::add_device(Device device)
 	const auto added_at = devices_.emplace(std::move(name), std::move(device)).first;
 	const Device &added = added_at->second;
 	device_index_.emplace(added_at->first, &added_at->second);
-	if (added.address) {
-		std::vector<const Device *> &in_namespace = addressed_devices_[added.ns];
+	// Both lists in name order, the order of devices_.
+	auto insert_by_name = [&added](std::vector<const Device *> &list) {
 		auto by_name = [](const Device *a, const Device *b) { return a->name < b->name; };
-		in_namespace.insert(std::upper_bound(in_namespace.begin(), in_namespace.end(), &added, by_name),
-				    &added);
-	}
+		list.insert(std::upper_bound(list.begin(), list.end(), &added, by_name), &added);
+	};
+	if (added.kind == DeviceKind::vxlan)
+		insert_by_name(vxlan_devices_);
+	if (added.address)
+		insert_by_name(addressed_devices_[added.ns]);
+	relink();
 	return Error::none;
+}
+
+void Topology::relink()
+{
+	for (auto &[_, dev] : devices_) {
+		dev.bridge_device = dev.bridge.empty() ? nullptr : device(dev.bridge);
+		dev.peer_device = dev.peer.empty() ? nullptr : device(dev.peer);
+	}
+	auto host = addressed_devices_.find(host_namespace);
+	host_addressed_ = host == addressed_devices_.end() ? nullptr : &host->second;
 }
 
 void Topology::remove_device(std::string_view name)
@@ -50,8 +64,10 @@ void Topology::remove_device(std::string_view name)
 		if (in_namespace->second.empty())
 			addressed_devices_.erase(in_namespace);
 	}
+	std::erase(vxlan_devices_, &it->second);
 	device_index_.erase(it->first);
 	devices_.erase(it);
+	relink();
 }
 
 Error Topology::add_nic(std::string name, MacAddress mac, Ipv4Interface address)
@@ -234,7 +250,7 @@ bool Topology::has_carrier(const Device &dev) const
 	if (!dev.admin_up)
 		return false;
 	if (dev.kind == DeviceKind::veth_host_end || dev.kind == DeviceKind::veth_container_end)
-		return is_up(dev.peer);
+		return dev.peer_device && dev.peer_device->admin_up; // is_up(dev.peer)
 	return true;
 }
 
@@ -246,21 +262,21 @@ bool Topology::bridge_port_forwards(std::string_view port) const
 
 bool Topology::port_forwards(const Device &port) const
 {
-	return !port.bridge.empty() && is_up(port.bridge) && has_carrier(port);
+	return port.bridge_device && port.bridge_device->admin_up && has_carrier(port); // is_up(port.bridge)
 }
 
 const Device *Topology::vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const
 {
-	for (const auto &[_, dev] : devices_)
-		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.vni == vni && dev.admin_up)
-			return &dev;
+	for (const Device *dev : vxlan_devices_)
+		if (dev->udp_port == udp_port && dev->vni == vni && dev->admin_up)
+			return dev;
 	return nullptr;
 }
 
 bool Topology::vxlan_port_in_use(std::uint16_t udp_port) const
 {
-	for (const auto &[_, dev] : devices_)
-		if (dev.kind == DeviceKind::vxlan && dev.udp_port == udp_port && dev.admin_up)
+	for (const Device *dev : vxlan_devices_)
+		if (dev->udp_port == udp_port && dev->admin_up)
 			return true;
 	return false;
 }
@@ -322,10 +338,15 @@ AddressType Topology::address_type(std::string_view ns, Ipv4Address address) con
 		return AddressType::broadcast;
 	if (address.is_loopback())
 		return AddressType::local;
-	auto in_namespace = addressed_devices_.find(ns);
-	if (in_namespace == addressed_devices_.end())
+	// The host's namespace without a hash: most frames ask about it (ip_rcv, the VXLAN port's lookup).
+	const std::vector<const Device *> *addressed = host_addressed_;
+	if (ns != host_namespace) {
+		auto in_namespace = addressed_devices_.find(ns);
+		addressed = in_namespace == addressed_devices_.end() ? nullptr : &in_namespace->second;
+	}
+	if (!addressed)
 		return AddressType::remote;
-	for (const Device *dev : in_namespace->second) {
+	for (const Device *dev : *addressed) {
 		// The local route is added with the address, whether the device is up or not; the subnet
 		// broadcast route only while it is up, and only for prefixes shorter than /31.
 		if (dev->address->address == address)
@@ -360,10 +381,10 @@ std::vector<std::string> Topology::forwarding_ports() const
 
 // The bridge sent the frame out of `egress`: who took it. No receiver is `no_receiver`, unless the
 // one port's container end said why (down, another MAC).
-void Topology::receive_on_ports(const std::vector<std::string_view> &egress, const MacAddress &destination,
+void Topology::receive_on_ports(const std::vector<const Device *> &egress, const MacAddress &destination,
 				InnerFrameResult &result) const
 {
-	for (std::string_view port : egress)
+	for (const Device *port : egress)
 		receive_on_container_end(port, destination, result);
 	if (!result.receivers.empty())
 		result.drop_reason.clear();
@@ -374,13 +395,12 @@ void Topology::receive_on_ports(const std::vector<std::string_view> &egress, con
 // veth.c: veth_xmit → __dev_forward_skb refuses a peer that is down (is_skb_forwardable); then
 // eth_type_trans on the container's eth0 marks a frame for another MAC PACKET_OTHERHOST, which
 // ip_rcv drops.
-void Topology::receive_on_container_end(std::string_view host_end, const MacAddress &destination,
+void Topology::receive_on_container_end(const Device *end, const MacAddress &destination,
 					InnerFrameResult &result) const
 {
-	const Device *end = device(host_end);
 	if (!end || end->kind != DeviceKind::veth_host_end)
 		return; // another VXLAN device on the bridge: the copy leaves the host
-	const Device *inside = device(end->peer);
+	const Device *inside = end->peer_device;
 	if (!inside->admin_up) {
 		result.explain([&](std::string &text) { text += ", " + inside->name + " down"; });
 		result.drop_reason = "device_down";
@@ -456,12 +476,13 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 				[](std::string &text) { text += ", the ingress port: dropped (should_deliver)"; });
 			return result;
 		}
-		if (!bridge_port_forwards(*known)) {
+		const Device *port = device(*known);
+		if (!port || !port_forwards(*port)) { // bridge_port_forwards(*known)
 			result.drop_reason = "bridge_port_disabled";
 			result.explain([](std::string &text) { text += ", which does not forward"; });
 			return result;
 		}
-		egress_.push_back(*known);
+		egress_.push_back(port);
 	} else {
 		result.explain([&](std::string &text) {
 			text += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
@@ -469,7 +490,7 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 		});
 		for (const auto &[name, dev] : devices_)
 			if (dev.bridge == ingress->bridge && name != vxlan && port_forwards(dev))
-				egress_.push_back(name);
+				egress_.push_back(&dev);
 	}
 	receive_on_ports(egress_, destination, result);
 	return result;
@@ -495,20 +516,21 @@ const InnerFrameResult &Topology::bridge_transmit(std::string_view bridge, const
 			text = "bridge " + std::string(bridge) + ": fdb " + to_string(destination) + " -> " +
 			       std::string(*known) + " (br_fdb_find_rcu)";
 		});
-		if (!bridge_port_forwards(*known)) {
+		const Device *port = device(*known);
+		if (!port || !port_forwards(*port)) { // bridge_port_forwards(*known)
 			result.drop_reason = "bridge_port_disabled";
 			result.explain([](std::string &text) { text += ", which does not forward"; });
 			return result;
 		}
-		egress_.push_back(*known);
+		egress_.push_back(port);
 	} else {
 		result.explain([&](std::string &text) {
 			text = "bridge " + std::string(bridge) + ": " + to_string(destination) +
 			       " unknown: flood (br_flood)";
 		});
-		for (const auto &[name, dev] : devices_)
+		for (const auto &[_, dev] : devices_)
 			if (dev.bridge == bridge && port_forwards(dev))
-				egress_.push_back(name);
+				egress_.push_back(&dev);
 	}
 	receive_on_ports(egress_, destination, result);
 	return result;
@@ -526,7 +548,7 @@ const InnerFrameResult &Topology::veth_transmit(std::string_view host_end, const
 		return result;
 	}
 	result.explain([&](std::string &text) { text = std::string(host_end); });
-	receive_on_container_end(host_end, destination, result);
+	receive_on_container_end(device(host_end), destination, result);
 	return result;
 }
 

@@ -37,6 +37,11 @@ struct Device {
 	std::string peer{};                     // veth ends: the other end
 	std::uint32_t vni = 0;                  // vxlan
 	std::uint16_t udp_port = 0;             // vxlan
+	// `bridge` and `peer` resolved (null: none, or no such device): Topology keeps them equal to a
+	// lookup by name after every device it adds or removes, so that a frame's way through the
+	// bridge and the veth pairs follows pointers instead of hashing names.
+	const Device *bridge_device = nullptr;
+	const Device *peer_device = nullptr;
 };
 
 struct Container {
@@ -174,9 +179,10 @@ private:
 	void remove_device(std::string_view name);
 	std::vector<std::string> forwarding_ports() const;
 	const Ipv4Interface *namespace_address(std::string_view ns) const;
-	void receive_on_container_end(std::string_view host_end, const MacAddress &destination,
+	void relink(); // the devices' bridge and peer links, and host_addressed_
+	void receive_on_container_end(const Device *host_end, const MacAddress &destination,
 				      InnerFrameResult &result) const;
-	void receive_on_ports(const std::vector<std::string_view> &egress, const MacAddress &destination,
+	void receive_on_ports(const std::vector<const Device *> &egress, const MacAddress &destination,
 			      InnerFrameResult &result) const;
 	InnerFrameResult &fresh_result(bool explain) const;
 
@@ -190,10 +196,15 @@ private:
 	// The devices of each namespace that have an address, in name order (the order of devices_):
 	// address_type runs for every received datagram and reads only these.
 	std::unordered_map<std::string, std::vector<const Device *>, NameHash, std::equal_to<>> addressed_devices_;
-	// The answer of deliver_inner_frame and the transmits, and the ports a frame leaves by (views of
-	// devices_' names), reused from frame to frame.
+	// The VXLAN devices in name order (the order of devices_, so vxlan_for answers as a walk of
+	// devices_ would): every received frame asks which one takes its VNI.
+	std::vector<const Device *> vxlan_devices_;
+	// addressed_devices_' list of the host namespace (null: none yet), kept by relink.
+	const std::vector<const Device *> *host_addressed_ = nullptr;
+	// The answer of deliver_inner_frame and the transmits, and the ports a frame leaves by,
+	// reused from frame to frame.
 	mutable InnerFrameResult result_;
-	mutable std::vector<std::string_view> egress_;
+	mutable std::vector<const Device *> egress_;
 };
 
 } // namespace econsim::model

@@ -9,13 +9,17 @@
 #include <string>
 #include <string_view>
 
+#include "model/types.h"
+
 namespace econsim::sim {
 
 struct MacAddress {
 	std::array<std::uint8_t, 6> bytes{};
 
 	bool is_multicast() const { return (bytes[0] & 0x01) != 0; } // includes broadcast
-	auto operator<=>(const MacAddress &) const = default;
+	constexpr std::uint64_t value() const { return model::mac_value(bytes); } // compared as one number
+	constexpr bool operator==(const MacAddress &other) const { return value() == other.value(); }
+	constexpr std::strong_ordering operator<=>(const MacAddress &other) const { return value() <=> other.value(); }
 };
 
 // Host byte order, so that ordering and prefix masks are plain integer operations; the parser

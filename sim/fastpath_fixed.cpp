@@ -103,7 +103,7 @@ public:
 		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr): the
 		// container's eth0, or on a routed overlay the VXLAN device the host routes from.
 		model::Topology &topology = host.model().topology();
-		const model::Container *c = topology.container(host.namespace_name(dest->sock_netns));
+		const model::Container *c = host.container(dest->sock_netns);
 		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
 		const bool routed = vxlan && vxlan->bridge.empty();
 		const std::optional<model::MacAddress> takes = routed ? vxlan->mac : (c ? std::optional(c->mac) : std::nullopt);
@@ -234,7 +234,8 @@ private:
 		if (!vxlan)
 			return false;
 		if (f.link) {
-			const OverlayHost::RemoteVtep *vtep = host.remote(host.device_id(vxlan->name).ifindex, *f.inner_eth->src);
+			const OverlayHost::RemoteVtep *vtep =
+				host.remote(host.vxlan_id(*vxlan).ifindex, *f.inner_eth->src);
 			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
 				return false;
 		}
@@ -243,10 +244,8 @@ private:
 		model::BridgeFdb *fdb = topology.fdb(vxlan->bridge);
 		const model::MacAddress source = to_model(*f.inner_eth->src);
 		const double now = static_cast<double>(ts_ns) * 1e-9;
-		if (!fdb || fdb->lookup(source, now) != vxlan->name)
-			return false;
-		fdb->learn(source, vxlan->name, now); // same port: only the age changes
-		return true;
+		// br_fdb_update on the port the entry names: only the age changes.
+		return fdb && fdb->refresh_if_on(source, vxlan->name, now);
 	}
 
 	// ip_forward's per-packet checks, which the key cannot vouch for: TTL above 1, and a DF packet

@@ -198,5 +198,8 @@ struct ParsedFrame {
 // bytes: the captured part of the frame; wire_length: its length on the wire (>= bytes.size()).
 ParsedFrame parse_frame(std::span<const std::uint8_t> bytes, std::size_t wire_length, int link_type,
 			const ParserConfig &config);
+// The same into `frame`, every member of it rewritten (the replay parses into the packet it reuses).
+void parse_frame(ParsedFrame &frame, std::span<const std::uint8_t> bytes, std::size_t wire_length, int link_type,
+		 const ParserConfig &config);
 
 } // namespace econsim::sim

@@ -87,6 +87,12 @@ private:
 	OverlayHost host_;
 	Packet pkt_;
 	StageCounts stage_counts_{};
+	// Per stage, the count of the last reasonless end (count_end).
+	struct LastEnd {
+		const char *verdict_name = nullptr;
+		std::uint64_t *count = nullptr;
+	};
+	std::array<LastEnd, kStageCount> last_end_{};
 	StageObserver *observer_ = nullptr;
 };
 

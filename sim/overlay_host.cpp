@@ -52,6 +52,7 @@ OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 	build_devices();
 	build_routing();
 	index_udp_senders();
+	index_devices();
 }
 
 void OverlayHost::build_devices()
@@ -213,6 +214,7 @@ void OverlayHost::apply_events_until(std::int64_t now_ns, FastPath &fastpath)
 	while (next_event_ < events.size() && events[next_event_].t_ns <= now_ns)
 		apply(events[next_event_++], fastpath);
 	index_udp_senders();
+	index_devices();
 }
 
 void OverlayHost::apply_remaining_events(FastPath &fastpath)
@@ -221,6 +223,35 @@ void OverlayHost::apply_remaining_events(FastPath &fastpath)
 	while (next_event_ < events.size())
 		apply(events[next_event_++], fastpath);
 	index_udp_senders();
+	index_devices();
+}
+
+// Events add and remove containers and devices (netns exit, VNI changes), and the model's
+// pointers go with them: the indexes are rebuilt from the names, as a lookup by name would answer.
+void OverlayHost::index_devices()
+{
+	const model::Topology &topology = model_.topology();
+	containers_.assign(netns_names_.size(), nullptr);
+	for (std::size_t id = 0; id < netns_names_.size(); id++)
+		containers_[id] = topology.container(netns_names_[id]);
+	nic_ = topology.device(scenario_.host.nic.name);
+	vxlan_ids_.clear();
+	for (const VxlanDevice &v : scenario_.host.vxlan)
+		if (const model::Device *dev = topology.device(v.name))
+			vxlan_ids_.emplace_back(dev, device_id(v.name));
+}
+
+const model::Container *OverlayHost::container(std::uint32_t netns_id) const
+{
+	return netns_id < containers_.size() ? containers_[netns_id] : nullptr;
+}
+
+fpmap_dev OverlayHost::vxlan_id(const model::Device &vxlan) const
+{
+	for (const auto &[dev, id] : vxlan_ids_)
+		if (dev == &vxlan)
+			return id;
+	return device_id(vxlan.name);
 }
 
 void OverlayHost::index_udp_senders()

@@ -15,6 +15,7 @@
 #include "fastpath.h"
 #include "model/host.h"
 #include "model/ip_defrag.h"
+#include "model/name_hash.h"
 #include "scenario.h"
 
 namespace econsim::sim {
@@ -47,6 +48,13 @@ public:
 	std::uint64_t socket_cookie(std::string_view socket) const; // 0: never created
 	const std::string &socket_name(std::uint64_t cookie) const;
 	bool socket_open(std::uint64_t cookie) const;
+	// What a fast-path hit asks for per frame, by id or by the device the model answered with:
+	// the container of a namespace id (null: none, or gone), and a VXLAN device's id (device_id of
+	// its name). Indexed after every batch of events, so no frame hashes a name for them.
+	const model::Container *container(std::uint32_t netns_id) const;
+	fpmap_dev vxlan_id(const model::Device &vxlan) const;
+	// The NIC's device in the model (null: none), which every received frame checks is up.
+	const model::Device *nic() const { return nic_; }
 
 	// The sockets an accepted TCP connection adds (the model names them) get their cookie here.
 	std::uint64_t adopt_socket(const std::string &name);
@@ -96,17 +104,13 @@ private:
 	void build_routing(); // overlay_host_routing.cpp
 	void apply_routing(const Event &event, FastPath &fastpath); // sysctl, route, route_del, neigh
 	void index_udp_senders();
+	void index_devices();
 	void apply(const Event &event, FastPath &fastpath);
 	[[noreturn]] void refuse(const Event &event, const std::string &what) const;
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
 	std::uint16_t local_port(std::string_view socket) const;
 
-	struct NameHash {
-		using is_transparent = void;
-		std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
-	};
-	template <class Id>
-	using ByName = std::unordered_map<std::string, Id, NameHash, std::equal_to<>>;
+	template <class Id> using ByName = std::unordered_map<std::string, Id, model::NameHash, std::equal_to<>>;
 
 	const Scenario &scenario_;
 	model::Host model_;
@@ -116,6 +120,9 @@ private:
 	ByName<std::uint64_t> cookies_;
 	std::vector<std::string> socket_names_;  // by cookie
 	std::vector<bool> socket_open_;          // by cookie
+	std::vector<const model::Container *> containers_;                   // by netns id (index_devices)
+	std::vector<std::pair<const model::Device *, fpmap_dev>> vxlan_ids_; // every VXLAN device
+	const model::Device *nic_ = nullptr;                                 // (index_devices)
 	// Per frame: hashed, one probe each (a tree of 10K flows is a dozen cache misses).
 	struct DeviceMac {
 		int device;

@@ -87,6 +87,36 @@ struct Packet {
 	bool tracing = false;
 	std::vector<TraceStep> steps;
 
+	// Back to a packet as `Packet{}` makes it (every member above, `parsed` left to the parser,
+	// which writes all of it), keeping the buffers the strings and vectors grew: a frame builds no
+	// kilobyte-sized temporary to move from. A member added above is added here too.
+	void reset()
+	{
+		number = 0;
+		ts_ns = 0;
+		dir = Direction::other;
+		cpu = 0;
+		rss_hash = 0;
+		fastpath_ticket = {};
+		fastpath_ticket_valid = false;
+		vxlan_device.clear();
+		ns.clear();
+		flow.reset();
+		inner_src_mac = {};
+		inner_dst_mac = {};
+		socket.clear();
+		tcp_event.reset();
+		reassembled_l4.reset();
+		reassembled_frame.clear();
+		outer_reassembled = false;
+		route = nullptr;
+		next_hop = {};
+		next_hop_mac = {};
+		verdict = Verdict{};
+		tracing = false;
+		steps.clear();
+	}
+
 	// A trace line; callers format its text only when `tracing` (see explanation()).
 	template <class Decision, class Why = std::string_view>
 	void step(Stage stage, Decision &&decision, Why &&why = {})

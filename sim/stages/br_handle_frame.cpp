@@ -13,9 +13,10 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 	const double now = static_cast<double>(pkt.ts_ns) * 1e-9;
 	const model::InnerFrameResult &result =
 		topology.deliver_inner_frame(pkt.vxlan_device, pkt.inner_src_mac, pkt.inner_dst_mac, now, pkt.tracing);
-	const std::string_view bridge = topology.bridge_of(pkt.vxlan_device);
-	if (result.fdb_changed && !bridge.empty())
-		ctx.fastpath.device_changed(ctx.host.device_id(bridge), FPMAP_EV_FDB_CHANGE);
+	// Named only when needed: a frame that changed the FDB, or a trace.
+	auto bridge = [&] { return topology.bridge_of(pkt.vxlan_device); };
+	if (result.fdb_changed && !bridge().empty())
+		ctx.fastpath.device_changed(ctx.host.device_id(bridge()), FPMAP_EV_FDB_CHANGE);
 
 	if (result.receivers.empty()) {
 		pkt.drop(Stage::br_handle_frame, result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
@@ -34,8 +35,8 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
-	pkt.step(Stage::br_handle_frame, [&] { return "forward on " + std::string(bridge) + " to " + pkt.ns; },
-		 result.explanation);
+	auto forwarded = [&] { return "forward on " + std::string(bridge()) + " to " + pkt.ns; };
+	pkt.step(Stage::br_handle_frame, forwarded, result.explanation);
 	return true;
 }
 

@@ -67,7 +67,7 @@ bool nic_rx(StageContext &ctx, Packet &pkt)
 	// A NIC that is down passes nothing up: dev_close → __dev_close_many clears netif_running and
 	// calls ndo_stop, which disables the NIC's NAPI instances (net/core/dev.c, 6.1), so no frame
 	// reaches mlx5e_handle_rx_cqe, let alone a protocol or the fast path's hook.
-	if (!ctx.host.model().topology().is_up(scenario.host.nic.name)) {
+	if (const model::Device *nic = ctx.host.nic(); !nic || !nic->admin_up) { // is_up(nic.name)
 		pkt.drop(Stage::nic_rx, "device_down", [&] { return scenario.host.nic.name + " is down"; });
 		return false;
 	}

@@ -33,7 +33,7 @@ bool vxlan_rcv(StageContext &ctx, Packet &pkt)
 		return false;
 	}
 	pkt.vxlan_device = dev->name;
-	const fpmap_dev device = ctx.host.device_id(dev->name);
+	const fpmap_dev device = ctx.host.vxlan_id(*dev);
 	// vxlan_snoop: the device learns where the inner source lives; a move changes transmits.
 	if (f.link && ctx.host.learn_remote(device.ifindex, *f.inner_eth->src, {f.outer_ip->src, f.link->src}))
 		ctx.fastpath.device_changed(device, FPMAP_EV_FDB_CHANGE);

@@ -75,7 +75,7 @@ std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model
 		return "outer_src_port_range";
 	if (!f.inner_ip || to_model(f.inner_ip->src) != sender.address.address)
 		return "inner_src_ip";
-	const int ifindex = host.device_id(vxlan.name).ifindex;
+	const int ifindex = host.vxlan_id(vxlan).ifindex;
 	const OverlayHost::InnerFlow flow{ifindex, f.inner_ip->protocol,
 					  {to_model(f.inner_ip->src), f.inner_l4 ? f.inner_l4->src_port : std::uint16_t{0}},
 					  {to_model(f.inner_ip->dst), f.inner_l4 ? f.inner_l4->dst_port : std::uint16_t{0}}};

@@ -194,5 +194,43 @@ TEST_F(Topo, ContainersWithAddress_TenantsMayShareAnAddress)
 	EXPECT_EQ(host.topology().source_address_for("c1", loopback_address), loopback_address);
 }
 
+// A fixed-mode hit skipped the bridge, so it asks the FDB in one probe whether br_fdb_update would
+// only refresh the source's entry (refresh_if_on): yes when the entry names that port and has not
+// expired, and then the age is refreshed; otherwise nothing changes (learning is the slow path's).
+TEST_F(Topo, BrFdbUpdate_RefreshOnlyWhereTheEntryAlreadyIs)
+{
+	BridgeFdb fdb;
+	EXPECT_FALSE(fdb.refresh_if_on(peer_mac, "vxlan42", 1.0)) << "unknown: learning would add it";
+	EXPECT_EQ(fdb.lookup(peer_mac, 1.0), std::nullopt) << "and it was not added";
+
+	fdb.learn(peer_mac, "vxlan42", 1.0);
+	EXPECT_FALSE(fdb.refresh_if_on(peer_mac, "veth-c1", 200.0)) << "another port: learning would move it";
+	EXPECT_EQ(fdb.lookup(peer_mac, 200.0), "vxlan42") << "not moved";
+	EXPECT_EQ(fdb.lookup(peer_mac, 301.0), std::nullopt) << "nor refreshed: learned at 1 s, gone at 301 s";
+
+	fdb.learn(c1_mac, "vxlan42", 10.0);
+	EXPECT_TRUE(fdb.refresh_if_on(c1_mac, "vxlan42", 250.0));
+	EXPECT_EQ(fdb.lookup(c1_mac, 320.0), "vxlan42") << "refreshed at 250 s";
+	EXPECT_FALSE(fdb.refresh_if_on(c1_mac, "vxlan42", 550.0)) << "expired: learning would add it again";
+}
+
+// veth_dellink takes both ends of a pair; a container made again under the same names gets a new
+// pair whose carrier and bridge port work as the first's did (the ports' links to their bridge and
+// peer follow the devices, not what existed when each end was made).
+TEST_F(Topo, VethDellink_AContainerMadeAgainForwardsAsBefore)
+{
+	Topology &topology = host.topology();
+	ASSERT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0).receivers, Names{"c1"});
+	ASSERT_EQ(topology.remove_container("c1"), Error::none);
+	EXPECT_FALSE(topology.has_carrier("veth-c1"));
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 2.0).receivers, Names{});
+
+	ASSERT_EQ(topology.add_container("c1", "br42", "veth-c1", c1_mac, Ipv4Interface{c1_ip, 16}), Error::none);
+	EXPECT_TRUE(topology.has_carrier("veth-c1"));
+	EXPECT_TRUE(topology.has_carrier(container_end_name("c1")));
+	EXPECT_TRUE(topology.bridge_port_forwards("veth-c1"));
+	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 3.0).receivers, Names{"c1"});
+}
+
 } // namespace
 } // namespace econsim::model::testing

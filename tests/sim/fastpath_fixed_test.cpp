@@ -216,5 +216,25 @@ TEST(FixedMode, SummaryCountsTheInvalidationsByKind)
 	EXPECT_NE(out.str().find("flush 1;"), std::string::npos) << out.str();
 }
 
+// What a hit asks for per frame by id (the container of the cached namespace, the VXLAN device's
+// ifindex, the NIC) is indexed after each batch of events: a namespace an event deleted has no
+// container under its id, as it has none under its name.
+TEST(FixedMode, TheHostsIdIndexesFollowTheEvents)
+{
+	Harness h(with_s1().at(10, "op: netns_del, ns: c1"), FastpathMode::fixed);
+	const OverlayHost &host = h.pipeline().host();
+	const model::Topology &topology = host.model().topology();
+	const std::uint32_t c1 = host.netns_id("c1");
+	ASSERT_NE(topology.container("c1"), nullptr);
+	EXPECT_EQ(host.container(c1), topology.container("c1"));
+	EXPECT_EQ(host.container(OverlayHost::kHostNetnsId), nullptr) << "the host's namespace is no container";
+	EXPECT_EQ(host.vxlan_id(*topology.device("vxlan42")).ifindex, host.device_id("vxlan42").ifindex);
+	EXPECT_EQ(host.nic(), topology.device("eth0"));
+
+	h.send(vxlan_udp(), 20); // the event at 10 ms applies first
+	EXPECT_EQ(topology.container("c1"), nullptr);
+	EXPECT_EQ(host.container(c1), nullptr);
+}
+
 } // namespace
 } // namespace econsim::sim::test
