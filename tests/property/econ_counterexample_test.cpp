@@ -41,6 +41,7 @@ Profile::Weights only(int open_socket, int bind, int connect, int close, int fra
 Profile udp_wildcard_servers(std::vector<std::string> namespaces)
 {
 	Profile p = Profile::full();
+	p.topologies = {TopologyKind::bridged}; // two tenants: what B8 needs, and what the searches were tuned on
 	p.socket_namespaces = namespaces;
 	p.frame_targets = namespaces;
 	p.socket_protos = {SocketProto::udp};

@@ -44,7 +44,7 @@ FrameSpec cached_flow(OverlayPair &pair)
 // must not deliver it, and the flow's next frames are dropped too.
 TEST(FixedLearning, ASpoofedSourceMacTakesTheSlowPath)
 {
-	OverlayPair pair(2, FastpathMode::fixed, "none");
+	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none");
 	FrameSpec f = cached_flow(pair);
 	FrameSpec spoofed = f;
 	spoofed.inner_src_mac = tenants()[0].mac;
@@ -61,7 +61,7 @@ TEST(FixedLearning, ASpoofedSourceMacTakesTheSlowPath)
 // dropped at the bridge as addressed back out of its ingress port (not flooded to the containers).
 TEST(FixedLearning, HitsRefreshTheSourceMacsFdbEntry)
 {
-	OverlayPair pair(2, FastpathMode::fixed, "none");
+	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none");
 	FrameSpec f = cached_flow(pair);
 	pair.sleep(200'000'000'000);
 	EXPECT_EQ(pair.frame(f).candidate, "deliver u1 [fast]") << pair.history();
@@ -78,7 +78,7 @@ TEST(FixedLearning, HitsRefreshTheSourceMacsFdbEntry)
 // the slow way (the bridge learns the MAC again) and still end where vanilla's does.
 TEST(FixedLearning, AnAgedOutSourceMacTakesTheSlowPath)
 {
-	OverlayPair pair(2, FastpathMode::fixed, "none");
+	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none");
 	FrameSpec f = cached_flow(pair);
 	pair.sleep(301'000'000'000);
 	FrameOutcome after = pair.frame(f);
@@ -97,7 +97,7 @@ TEST(FixedLearning, AnAgedOutSourceMacTakesTheSlowPath)
 // addressed to the container (PACKET_HOST) that the FDB alone forwarded; so must the simulator.
 TEST(FixedLearning, AFloodedSegmentIsNotCached)
 {
-	OverlayPair pair(4, FastpathMode::fixed, "none");
+	OverlayPair pair(4, TopologyKind::bridged, FastpathMode::fixed, "none");
 	pair.open(ServerSpec{"t1", "c1", SocketProto::tcp, test::endpoint("10.233.1.2:5000"), false, false});
 	FrameSpec f = to_c1(SocketProto::tcp);
 	f.tcp_flags = 0x02;
@@ -129,7 +129,7 @@ TEST(FixedLearning, AFloodedSegmentIsNotCached)
 // dropped at the bridge, as vanilla drops it.
 TEST(FixedLearning, AMacRelearnedAfterAgeingInvalidatesTheFlow)
 {
-	OverlayPair pair(2, FastpathMode::fixed, "none");
+	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none");
 	FrameSpec f = cached_flow(pair);
 	FrameSpec spoofed = f;
 	spoofed.inner_src_mac = tenants()[0].mac;

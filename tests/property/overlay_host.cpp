@@ -1,5 +1,6 @@
 #include "overlay_host.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -60,10 +61,173 @@ const std::vector<Tenant> &tenants()
 
 const Tenant *tenant(const std::string &container)
 {
-	for (const Tenant &t : tenants())
+	return tenant(TopologyKind::bridged, container);
+}
+
+std::string_view to_string(TopologyKind kind)
+{
+	switch (kind) {
+	case TopologyKind::bridged: return "bridged";
+	case TopologyKind::flannel: return "flannel";
+	case TopologyKind::calico: return "calico";
+	}
+	return "?";
+}
+
+void showValue(TopologyKind kind, std::ostream &os)
+{
+	os << to_string(kind);
+}
+
+const std::vector<Tenant> &tenants(TopologyKind kind)
+{
+	static const std::vector<Tenant> flannel{
+		{"c1", "cni0", "flannel.1", "veth-c1", 42, mac("02:42:0a:e9:01:02"), ip("10.233.1.2")},
+		{"c2", "cni0", "flannel.1", "veth-c2", 42, mac("02:42:0a:e9:01:03"), ip("10.233.1.3")},
+	};
+	static const std::vector<Tenant> calico{
+		{"c1", "", "vxlan.calico", "calic1", 42, mac("02:42:0a:e9:01:02"), ip("10.233.1.2")},
+		{"c2", "", "vxlan.calico", "calic2", 42, mac("02:42:0a:e9:01:03"), ip("10.233.1.3")},
+	};
+	switch (kind) {
+	case TopologyKind::bridged: return tenants();
+	case TopologyKind::flannel: return flannel;
+	case TopologyKind::calico: return calico;
+	}
+	return tenants();
+}
+
+const Tenant *tenant(TopologyKind kind, const std::string &container)
+{
+	for (const Tenant &t : tenants(kind))
 		if (t.container == container)
 			return &t;
 	return nullptr;
+}
+
+const RoutedOverlay &routed_overlay(TopologyKind kind)
+{
+	static const RoutedOverlay flannel{
+		"flannel.1", mac("02:00:00:02:00:01"), {ip("10.233.1.0"), ip("10.233.1.1")}, ip("10.233.2.0")};
+	static const RoutedOverlay calico{
+		"vxlan.calico", mac("02:00:00:02:00:00"), {ip("10.233.1.1")}, ip("10.233.2.1")};
+	return kind == TopologyKind::calico ? calico : flannel;
+}
+
+Ipv4Address absent_pod()
+{
+	return ip("10.233.1.9");
+}
+
+Ipv4Address unrouted_address()
+{
+	return ip("10.233.3.2");
+}
+
+const std::vector<Endpoint> &foreign_sources()
+{
+	static const std::vector<Endpoint> all{test::endpoint("192.168.0.7:4000"), test::endpoint("10.9.9.9:4000")};
+	return all;
+}
+
+namespace {
+
+Ipv4Prefix prefix(const char *text)
+{
+	auto parsed = parse_ipv4_prefix(text);
+	if (!parsed)
+		bad_literal("IPv4 prefix", text);
+	return *parsed;
+}
+
+// `ip route replace DST dev DEV scope link`, or with a gateway `via VIA onlink` (scope global).
+Route route(const char *dst, const char *dev, const char *via = nullptr)
+{
+	Route r;
+	r.dst = prefix(dst);
+	r.dev = dev;
+	if (via) {
+		r.via = ip(via);
+		r.onlink = true;
+	} else {
+		r.scope = RouteScope::link;
+	}
+	return r;
+}
+
+// The routes a routed host starts with, as traces/record's nodes list them.
+std::vector<Route> initial_routes(TopologyKind kind)
+{
+	if (kind == TopologyKind::flannel)
+		return {route("10.233.1.0/24", "cni0"), route("10.233.2.0/24", "flannel.1", "10.233.2.0"),
+			route("192.168.0.0/24", kNic)};
+	return {route("10.233.1.2/32", "calic1"), route("10.233.1.3/32", "calic2"),
+		route("10.233.2.0/24", "vxlan.calico", "10.233.2.1"), route("192.168.0.0/24", kNic)};
+}
+
+std::vector<Neighbour> initial_neighbours(TopologyKind kind)
+{
+	const RoutedOverlay &overlay = routed_overlay(kind);
+	std::vector<Neighbour> neighbours{{overlay.remote_gateway, peers()[0].mac, overlay.vxlan, 0},
+					  {ip("192.168.0.1"), test::kPeerMac, kNic, 0}};
+	for (const Tenant &t : tenants(kind))
+		neighbours.push_back({t.ip, t.mac, t.bridge.empty() ? t.veth : t.bridge, 0});
+	return neighbours;
+}
+
+} // namespace
+
+const std::vector<Route> &route_choices(TopologyKind kind)
+{
+	static const std::vector<Route> flannel = [] {
+		std::vector<Route> routes = initial_routes(TopologyKind::flannel);
+		for (Route r : {route("10.233.1.2/32", "flannel.1", "10.233.2.0"), // c1 moved to another node
+				route("10.233.1.0/24", "flannel.1"),               // the pods on the wrong link
+				route("0.0.0.0/0", kNic, "192.168.0.1"),           // a default route
+				route("10.233.2.0/24", kNic)})                     // remote pods behind the NIC
+			routes.push_back(r);
+		return routes;
+	}();
+	static const std::vector<Route> calico = [] {
+		std::vector<Route> routes = initial_routes(TopologyKind::calico);
+		for (Route r : {route("10.233.1.2/32", "calic2"), // c1's route through c2's veth
+				route("10.233.1.2/32", "vxlan.calico", "10.233.2.1"), route("10.233.1.9/32", "calic1"),
+				route("0.0.0.0/0", kNic, "192.168.0.1"), route("10.233.2.0/24", kNic)})
+			routes.push_back(r);
+		return routes;
+	}();
+	return kind == TopologyKind::calico ? calico : flannel;
+}
+
+const std::vector<Neighbour> &neighbour_choices(TopologyKind kind)
+{
+	static const std::vector<Neighbour> flannel = [] {
+		std::vector<Neighbour> all = initial_neighbours(TopologyKind::flannel);
+		const std::vector<Tenant> &pods = tenants(TopologyKind::flannel);
+		all.push_back({pods[0].ip, pods[1].mac, "cni0", 0}); // c1's address, c2's MAC
+		all.push_back({pods[1].ip, pods[0].mac, "cni0", 0});
+		all.push_back({absent_pod(), pods[0].mac, "cni0", 0});
+		return all;
+	}();
+	static const std::vector<Neighbour> calico = [] {
+		std::vector<Neighbour> all = initial_neighbours(TopologyKind::calico);
+		const std::vector<Tenant> &pods = tenants(TopologyKind::calico);
+		all.push_back({pods[0].ip, pods[1].mac, "calic1", 0});
+		all.push_back({pods[0].ip, pods[0].mac, "calic2", 0}); // for the route through calic2
+		all.push_back({absent_pod(), pods[0].mac, "calic1", 0});
+		return all;
+	}();
+	return kind == TopologyKind::calico ? calico : flannel;
+}
+
+std::vector<std::string> host_devices(TopologyKind kind)
+{
+	switch (kind) {
+	case TopologyKind::bridged: return {kNic, "vxlan42", "vxlan43", "br42", "br43"};
+	case TopologyKind::flannel: return {kNic, "flannel.1", "cni0"};
+	case TopologyKind::calico: return {kNic, "vxlan.calico"};
+	}
+	return {kNic};
 }
 
 const std::vector<Peer> &peers()
@@ -76,7 +240,50 @@ const std::vector<Peer> &peers()
 	return all;
 }
 
-Scenario overlay_scenario(int cpus)
+namespace {
+
+void add_routed_host(Scenario &s, TopologyKind kind)
+{
+	const RoutedOverlay &overlay = routed_overlay(kind);
+	VxlanDevice &v = s.host.vxlan.emplace_back();
+	v.name = overlay.vxlan;
+	v.vni = 42;
+	v.port = kVxlanPort;
+	v.mac = overlay.mac;
+	v.ip = Ipv4Prefix{overlay.host_addresses.front(), 32};
+	for (const Peer &p : peers())
+		if (std::none_of(v.fdb.begin(), v.fdb.end(), [&](const VxlanFdbEntry &e) { return e.mac == p.mac; }))
+			v.fdb.push_back({p.mac, p.vtep, 0});
+	if (kind == TopologyKind::flannel) {
+		Bridge &cni0 = s.host.bridges.emplace_back();
+		cni0.name = "cni0";
+		cni0.mac = mac("02:00:00:02:01:01");
+		cni0.ip = Ipv4Prefix{overlay.host_addresses.back(), 24};
+	}
+	for (const Tenant &t : tenants(kind)) {
+		Container &c = s.host.containers.emplace_back();
+		c.name = t.container;
+		c.bridge = t.bridge;
+		c.veth = t.veth;
+		c.mac = t.mac;
+		c.ip = Ipv4Prefix{t.ip, kind == TopologyKind::flannel ? 24 : 32};
+		if (kind == TopologyKind::flannel) {
+			c.gateway = overlay.host_addresses.back();
+			s.host.bridges.back().fdb.push_back({t.mac, t.veth, std::nullopt, 0});
+		} else {
+			c.gateway = ip("169.254.1.1");
+			c.veth_mac = mac("ee:ee:ee:ee:ee:ee");
+			c.proxy_arp = true;
+		}
+	}
+	s.host.sysctl = Sysctls{true, 1, 0};
+	s.host.routes = initial_routes(kind);
+	s.host.neighbours = initial_neighbours(kind);
+}
+
+} // namespace
+
+Scenario overlay_scenario(int cpus, TopologyKind kind)
 {
 	Scenario s;
 	s.file = "property";
@@ -84,6 +291,10 @@ Scenario overlay_scenario(int cpus)
 	s.host.cpus = cpus;
 	s.host.rss = RssMode::l4;
 	s.host.nic = Nic{kNic, test::kHostMac, Ipv4Prefix{host_ip(), 24}, 1500, 0};
+	if (is_routed(kind)) {
+		add_routed_host(s, kind);
+		return s;
+	}
 	for (const char *bridge : {"br42", "br43"})
 		s.host.bridges.emplace_back().name = bridge;
 	for (std::uint32_t vni : {42u, 43u}) {
@@ -115,8 +326,12 @@ Bytes frame_bytes(const FrameSpec &spec)
 	if (!spec.vxlan) {
 		frame = test::ethernet_frame(l4(spec.outer_src, spec.dst));
 	} else {
-		Bytes inner =
-			test::ethernet_frame(l4(spec.src, spec.dst), 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
+		Bytes packet = l4(spec.src, spec.dst);
+		if (spec.ttl != packet.at(8)) {
+			packet.at(8) = spec.ttl;
+			test::fix_ipv4_checksum(packet, 0);
+		}
+		Bytes inner = test::ethernet_frame(packet, 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
 		frame = test::vxlan_frame(spec.vni, inner, spec.outer_src, Endpoint{host_ip(), kVxlanPort});
 	}
 	const std::size_t inner_ip = kEthernet + kIpv4 + kUdp + kVxlan + kEthernet;
@@ -208,6 +423,9 @@ std::string mac_name(const MacAddress &m)
 	for (const Peer &p : peers())
 		if (p.mac == m && owners.empty())
 			owners = "peer " + to_string(p.endpoint.address);
+	for (TopologyKind kind : {TopologyKind::flannel, TopologyKind::calico})
+		if (routed_overlay(kind).mac == m)
+			owners = routed_overlay(kind).vxlan;
 	return owners.empty() ? to_string(m) : owners;
 }
 
@@ -245,7 +463,8 @@ std::string describe(const FrameSpec &spec)
 		       corruption_text(spec.corruption) + fragmenting_text(spec);
 	return "vni " + std::to_string(spec.vni) + " via " + to_string(spec.outer_src) + ", " + proto + " " +
 	       to_string(spec.src) + " > " + to_string(spec.dst) + flags + " (mac " + mac_name(spec.inner_src_mac) +
-	       " > " + mac_name(spec.inner_dst_mac) + ")" + corruption_text(spec.corruption) + fragmenting_text(spec);
+	       " > " + mac_name(spec.inner_dst_mac) + ")" + (spec.ttl != 64 ? " ttl " + std::to_string(spec.ttl) : "") +
+	       corruption_text(spec.corruption) + fragmenting_text(spec);
 }
 
 const std::vector<Endpoint> &outer_sources_per_cpu()

@@ -1,14 +1,29 @@
 // The receiving host every property case runs on, built in memory (no YAML, no pcap): a Scenario
 // struct whose timeline the test appends to as it goes, and the frames it receives as bytes.
+// A case draws one of three kinds of host (TopologyKind), as the overlays build them:
 //
-// Two tenants with overlapping addresses, as two customers of one cloud would have them:
+// bridged (Docker's overlay): two tenants with overlapping addresses, as two customers of one
+// cloud would have them:
 //   VNI 42: vxlan42 → br42 → c1 (10.233.1.2), c2 (10.233.1.3)
 //   VNI 43: vxlan43 → br43 → c3 (10.233.1.2), c4 (10.233.1.3)
 // c3 is c1's twin (same MAC and IP), c4 is c2's: only the VNI tells their traffic apart.
+//
+// flannel (its VXLAN backend): flannel.1 (VNI 42) has an address, 10.233.1.0/32, its own FDB entry
+// per remote VTEP and no bridge; the host routes 10.233.1.0/24 to cni0 (10.233.1.1/24, the pods'
+// gateway), which sends to c1 (10.233.1.2) and c2 (10.233.1.3) behind veth-c1 and veth-c2.
+//
+// calico (VXLAN mode): vxlan.calico (VNI 42) has 10.233.1.1/32, no bridge anywhere; c1 and c2 each
+// behind a veth of their own (calic1, calic2: MAC ee:ee:ee:ee:ee:ee, proxy ARP) with a /32 route.
+//
+// On both routed hosts the remote pods' 10.233.2.0/24 is routed back through the VXLAN device
+// (onlink via the remote node's address on it), ip_forward is 1 and rp_filter 1 (strict), as
+// traces/record's flannel and Calico nodes have them.
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "address.h"
@@ -32,9 +47,48 @@ struct Tenant {
 	Ipv4Address ip;
 };
 
-// c1, c2, c3, c4, in that order.
+enum class TopologyKind { bridged, flannel, calico };
+std::string_view to_string(TopologyKind kind);
+void showValue(TopologyKind kind, std::ostream &os); // how rapidcheck prints one
+inline bool is_routed(TopologyKind kind)
+{
+	return kind != TopologyKind::bridged;
+}
+
+// The bridged host's c1, c2, c3, c4, in that order.
 const std::vector<Tenant> &tenants();
 const Tenant *tenant(const std::string &container);
+// The containers of a kind of host: the bridged four, or a routed host's c1 and c2 (`bridge` is
+// cni0 or empty, `vxlan` the routed device).
+const std::vector<Tenant> &tenants(TopologyKind kind);
+const Tenant *tenant(TopologyKind kind, const std::string &container);
+
+// A routed host's VXLAN device: what a frame for its pods is addressed to (the inner destination
+// MAC is the device's: the sending node routed the packet to it), the host's own addresses on the
+// overlay (the device's, and cni0's on flannel), and the routes, neighbours and sysctls it starts with.
+struct RoutedOverlay {
+	std::string vxlan;
+	MacAddress mac;
+	std::vector<Ipv4Address> host_addresses;
+	Ipv4Address remote_gateway; // the remote pods' next hop, on the VXLAN device
+};
+const RoutedOverlay &routed_overlay(TopologyKind kind); // flannel or calico
+
+// What the routing commands choose from on a kind of routed host: routes that `ip route replace`
+// puts in (the host's own, a pod moved away, a pod subnet on the wrong device, a default route, the
+// remote pods behind the NIC), the prefixes `ip route del` takes out, and neighbours (a pod's
+// right or wrong MAC).
+const std::vector<Route> &route_choices(TopologyKind kind);
+const std::vector<Neighbour> &neighbour_choices(TopologyKind kind);
+// The host's device names, the NIC first (the containers' ends are added by the caller).
+std::vector<std::string> host_devices(TopologyKind kind);
+// Addresses a routed host has no pod for: in the pods' subnet (no neighbour: ARP would be asked),
+// and outside every route (no route).
+Ipv4Address absent_pod();
+Ipv4Address unrouted_address();
+// Inner sources whose route back does not leave through the VXLAN device (the NIC's subnet, which
+// strict rp_filter refuses) or that no route leads back to.
+const std::vector<Endpoint> &foreign_sources();
 
 Ipv4Address ip(const char *text); // aborts on a typo
 MacAddress mac(const char *text);
@@ -49,8 +103,8 @@ struct Peer {
 };
 const std::vector<Peer> &peers();
 
-// The host above with `cpus` CPUs, L4 RSS and an empty timeline.
-Scenario overlay_scenario(int cpus);
+// The host of that kind with `cpus` CPUs, L4 RSS and an empty timeline.
+Scenario overlay_scenario(int cpus, TopologyKind kind = TopologyKind::bridged);
 
 // What can go wrong in a received frame's headers, one at a time.
 enum class Corruption { none, outer_ip_checksum, inner_ip_checksum, vxlan_flags };
@@ -74,6 +128,7 @@ struct FrameSpec {
 	std::uint8_t tcp_flags = 0;
 	Corruption corruption = Corruption::none;
 	Fragmenting fragmenting = Fragmenting::none; // only without a corruption
+	std::uint8_t ttl = 64; // the inner IPv4 TTL (VXLAN): 1 is what a routed host will not forward
 };
 
 Bytes frame_bytes(const FrameSpec &spec);

@@ -64,6 +64,12 @@ Profile Profile::full()
 {
 	Profile p;
 	p.min_size = 40;
+	p.topologies = {TopologyKind::bridged, TopologyKind::flannel, TopologyKind::calico};
+	p.weights.sysctl = p.weights.route = p.weights.route_del = p.weights.neigh = 1;
+	p.foreign_source_percent = 5;
+	p.unrouted_percent = 10;
+	p.low_ttl_percent = 3;
+	p.overlay_host_percent = 50;
 	p.outer_sources = outer_sources_per_cpu();
 	p.outer_sources.push_back(econ_bucket_collision().first);
 	p.outer_sources.push_back(econ_bucket_collision().second);
@@ -73,6 +79,7 @@ Profile Profile::full()
 Profile Profile::socket_churn()
 {
 	Profile p = full();
+	p.topologies = {TopologyKind::bridged}; // the twin tenants c1 and c3
 	p.socket_namespaces = p.frame_targets = {"c1", "c3"};
 	p.bind_addresses = {"any", "own"};
 	p.ports = {5000};
@@ -99,6 +106,7 @@ Profile Profile::socket_churn()
 Profile Profile::device_churn()
 {
 	Profile p = full();
+	p.topologies = {TopologyKind::bridged}; // routing_churn is its routed counterpart
 	p.socket_namespaces = p.frame_targets = {"c1", "c2", "c3"};
 	p.bind_addresses = {"any"};
 	p.ports = {5000};
@@ -123,6 +131,35 @@ Profile Profile::device_churn()
 			    .flush = 1,
 			    .sleep = 1};
 	return p;
+}
+
+Profile Profile::routing_churn()
+{
+	Profile p = full();
+	p.topologies = {TopologyKind::flannel, TopologyKind::calico};
+	p.socket_namespaces = p.frame_targets = {"c1", "c2", "host"};
+	p.bind_addresses = {"any"};
+	p.ports = {5000};
+	p.warm_percent = 100;
+	p.foreign_source_percent = p.unrouted_percent = 8;
+	p.low_ttl_percent = 5;
+	// device_churn's commands, with fewer device events and routing's own.
+	p.weights = device_churn().weights;
+	p.weights.frame = 40;
+	p.weights.link = 2;
+	p.weights.fdb = p.weights.fdb_del = p.weights.vni = 1;
+	p.weights.sysctl = p.weights.route_del = p.weights.neigh = 2;
+	p.weights.route = 3;
+	return p;
+}
+
+OverlayModel OverlayModel::initial(TopologyKind kind)
+{
+	OverlayModel m;
+	m.kind = kind;
+	if (is_routed(kind))
+		m.vni_of = {{routed_overlay(kind).vxlan, 42}};
+	return m;
 }
 
 std::vector<std::string> OverlayModel::open_sockets(std::optional<SocketProto> proto) const
@@ -156,12 +193,12 @@ bool OverlayModel::open(const std::string &socket) const
 // ---------------------------------------------------------------------------------------------
 // The pair of pipelines.
 
-OverlayPair::OverlayPair(int cpus, FastpathMode candidate, std::optional<std::string> fail_on)
-	: scenario_(overlay_scenario(cpus)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
+OverlayPair::OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on)
+	: kind_(kind), scenario_(overlay_scenario(cpus, kind)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
 {
 	candidate_ = std::make_unique<HostPipeline>(scenario_, candidate);
 	vanilla_ = std::make_unique<HostPipeline>(scenario_, FastpathMode::off);
-	log_.push_back("host with " + std::to_string(cpus) + " CPUs, candidate mode " +
+	log_.push_back(std::string(to_string(kind)) + " host with " + std::to_string(cpus) + " CPUs, candidate mode " +
 		       std::string(to_string(candidate)));
 }
 
@@ -221,6 +258,21 @@ void OverlayPair::count_invalidations(const Event &event, bool held, std::uint16
 	}
 }
 
+// What sim/ turns into the fast path's routing_changed on a routed host (OverlayHost::apply).
+bool OverlayPair::changes_routing(const Event &event) const
+{
+	if (!is_routed(kind_))
+		return false;
+	switch (event.op) {
+	case EventOp::sysctl:
+	case EventOp::route:
+	case EventOp::route_del:
+	case EventOp::neigh: return true;
+	case EventOp::link: return vanilla_->host().device_id(event.dev).netns == OverlayHost::kHostNetnsId;
+	default: return false;
+	}
+}
+
 void OverlayPair::event(Event event, const std::string &text)
 {
 	// What the coverage count needs from before the event (see Coverage).
@@ -247,8 +299,13 @@ void OverlayPair::event(Event event, const std::string &text)
 	std::optional<std::string> by_candidate = apply(*candidate_);
 	std::optional<std::string> by_vanilla = apply(*vanilla_);
 	log_.push_back(text + (by_vanilla ? "  → refused: " + *by_vanilla : ""));
-	if (!by_vanilla)
+	if (!by_vanilla) {
 		count_invalidations(scenario_.events.back(), held, port_before, sockets_in_ns);
+		if (changes_routing(scenario_.events.back())) {
+			routing_changes_++;
+			routing_changed_while_held_ = routing_changed_while_held_ || held;
+		}
+	}
 	if (by_candidate.has_value() != by_vanilla.has_value()) {
 		divergences_++;
 		std::string what = "divergence [other]: " + text + ": " + std::string(to_string(candidate_->mode())) +
@@ -347,6 +404,7 @@ FrameOutcome OverlayPair::send(const FrameSpec &spec, const Bytes &bytes)
 	last_vanilla_ = v.verdict.verdict;
 	if (learned() != learned_before)
 		raised(FPMAP_EV_FDB_CHANGE, held);
+	count_routed(spec, c, v);
 	std::string mode(to_string(candidate_->mode()));
 	std::string line = "frame " + std::to_string(f.number) + ": " + describe(spec) + " on CPU " +
 			   std::to_string(v.cpu) + " → vanilla " + describe_end(v.verdict);
@@ -366,6 +424,40 @@ FrameOutcome OverlayPair::send(const FrameSpec &spec, const Bytes &bytes)
 		     " → " + outcome.candidate + ", vanilla → " + outcome.vanilla);
 	log_.back() += "  (tolerated [" + outcome.divergence + "])";
 	return outcome;
+}
+
+namespace {
+
+// A flow as the fixed map keys it: the inner 5-tuple and the VNI.
+std::string describe_flow(const FrameSpec &spec)
+{
+	return std::to_string(spec.vni) + " " + std::string(to_string(spec.proto)) + " " + to_string(spec.src) + " > " +
+	       to_string(spec.dst);
+}
+
+// Where a frame ended, whichever path took it there.
+std::string end_of(Verdict verdict)
+{
+	verdict.path.reset();
+	return describe_end(verdict);
+}
+
+} // namespace
+
+void OverlayPair::count_routed(const FrameSpec &spec, const Packet &candidate, const Packet &vanilla)
+{
+	if (!is_routed(kind_) || !spec.vxlan)
+		return;
+	if (vanilla.verdict.reason && vanilla.verdict.verdict != VerdictKind::deliver)
+		routed_ends_.insert(std::string(*vanilla.verdict.reason));
+	const std::string flow = describe_flow(spec);
+	auto known = fast_flows_.find(flow);
+	if (known != fast_flows_.end() && known->second.routing_changes < routing_changes_) {
+		redecided_ = true;
+		redecided_elsewhere_ = redecided_elsewhere_ || end_of(vanilla.verdict) != known->second.end;
+	}
+	if (candidate.verdict.path == Path::fast && candidate.verdict.verdict == VerdictKind::deliver)
+		fast_flows_[flow] = {routing_changes_, end_of(candidate.verdict)};
 }
 
 void OverlayPair::check_closed_sockets()
@@ -400,7 +492,9 @@ std::string classify_divergence(const Packet &candidate, const Packet &vanilla, 
 		const model::Device *vxlan =
 			topology.vxlan_for(candidate.parsed.outer_l4->dst_port, candidate.parsed.vxlan->vni);
 		const model::Container *owner = candidate_pipeline.host().model().topology().container(socket->ns);
-		if (!vxlan || !owner || owner->bridge != vxlan->bridge)
+		// A routed host has one overlay, whose device is no bridge's port: every pod is its tenant.
+		const bool routed = vxlan && vxlan->bridge.empty();
+		if (!vxlan || !owner || (!routed && owner->bridge != vxlan->bridge))
 			return "cross_tenant";
 	}
 	if (v.verdict == VerdictKind::deliver) {
@@ -443,11 +537,13 @@ bool percent(int p)
 	return p > 0 && uniform(0, 100) < p;
 }
 
+// The namespaces of `from` that this kind of host has (a routed host has no c3 or c4) and that
+// the sequence has not deleted.
 std::vector<std::string> live_namespaces(const OverlayModel &m, const std::vector<std::string> &from)
 {
 	std::vector<std::string> live;
 	for (const std::string &ns : from)
-		if (!m.deleted_namespaces.contains(ns))
+		if (!m.deleted_namespaces.contains(ns) && (ns == kHostNamespace || tenant(m.kind, ns)))
 			live.push_back(ns);
 	return live;
 }
@@ -727,6 +823,7 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 		if (again.proto == SocketProto::tcp)
 			again.tcp_flags = warm && !percent(25) ? std::uint8_t{0x18} : pick(p.tcp_flags);
 		again.corruption = Corruption::none;
+		again.ttl = is_routed(m.kind) && percent(p.low_ttl_percent) ? 1 : 64;
 		again.fragmenting = percent(p.repeat_fragment_percent)
 					    ? *rc::gen::element(Fragmenting::outer, Fragmenting::inner)
 					    : Fragmenting::none;
@@ -757,6 +854,22 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 	}
 	if (f.proto == SocketProto::tcp && !f.tcp_flags)
 		f.tcp_flags = pick(p.tcp_flags);
+	const bool routed = is_routed(m.kind);
+	if (target == "host" && routed && percent(p.overlay_host_percent)) {
+		// Through the overlay to one of the routed host's own addresses (flannel.1's, cni0's,
+		// vxlan.calico's): ip_route_input → ip_local_deliver_host, never a pod.
+		const RoutedOverlay &overlay = routed_overlay(m.kind);
+		const Peer from = pick(p.peers);
+		f.vni = m.vni_of.at(overlay.vxlan);
+		f.inner_src_mac = from.mac;
+		f.src = from.endpoint;
+		f.inner_dst_mac = overlay.mac;
+		f.dst = Endpoint{pick(overlay.host_addresses), pick(ports)};
+		f.outer_src = outer_source(p, from, f);
+		if (percent(p.fragment_percent))
+			f.fragmenting = Fragmenting::outer;
+		return f;
+	}
 	if (target == "host") {
 		f.vxlan = false;
 		f.outer_src = pick(p.outer_sources);
@@ -765,7 +878,7 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 			f.fragmenting = Fragmenting::outer;
 		return f;
 	}
-	const Tenant &to = *tenant(target);
+	const Tenant &to = *tenant(m.kind, target);
 	const Peer from = pick(p.peers);
 	f.vni = m.vni_of.at(to.vxlan);
 	if (percent(p.other_vni_percent))
@@ -774,11 +887,20 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 	if (percent(p.spoofed_source_percent))
 		f.inner_src_mac = pick(tenants()).mac;
 	f.src = from.endpoint;
-	f.inner_dst_mac = to.mac;
+	// A routed host's pods are reached through the VXLAN device's own MAC (the sender routed to it).
+	f.inner_dst_mac = routed ? routed_overlay(m.kind).mac : to.mac;
 	f.dst = Endpoint{to.ip, pick(ports)};
 	if (percent(p.incoherent_percent)) {
 		f.inner_dst_mac = pick(p.incoherent_dst_macs);
 		f.dst.address = *rc::gen::element(subnet_broadcast(), tenants()[0].ip, tenants()[1].ip);
+	}
+	if (routed) {
+		if (percent(p.unrouted_percent))
+			f.dst.address = *rc::gen::element(absent_pod(), unrouted_address());
+		if (percent(p.foreign_source_percent))
+			f.src = pick(foreign_sources());
+		if (percent(p.low_ttl_percent))
+			f.ttl = 1;
 	}
 	f.outer_src = outer_source(p, from, f);
 	if (percent(p.corrupt_percent))
@@ -814,6 +936,7 @@ public:
 		tcp.frame_targets.erase(std::remove(tcp.frame_targets.begin(), tcp.frame_targets.end(), "host"),
 					tcp.frame_targets.end());
 		tcp.incoherent_percent = tcp.corrupt_percent = tcp.spoofed_source_percent = 0;
+		tcp.unrouted_percent = tcp.foreign_source_percent = tcp.low_ttl_percent = 0;
 		tcp.tcp_flags = {0x02};
 		tcp.repeat_percent = 0;
 		tcp.aimed_percent = 80;
@@ -864,6 +987,7 @@ public:
 			flow.repeat_percent = flow.aimed_percent = 0;
 			flow.other_vni_percent = flow.incoherent_percent = flow.spoofed_source_percent = 0;
 			flow.corrupt_percent = flow.moved_peer_percent = flow.other_source_port_percent = 0;
+			flow.unrouted_percent = flow.foreign_source_percent = flow.low_ttl_percent = 0;
 			warm_.push_back({server, generate_frame(next, flow)});
 		}
 	}
@@ -872,7 +996,7 @@ public:
 	{
 		std::vector<std::string> containers;
 		for (const std::string &ns : live_namespaces(m, p.socket_namespaces))
-			if (tenant(ns) && contains(p.frame_targets, ns))
+			if (tenant(m.kind, ns) && contains(p.frame_targets, ns))
 				containers.push_back(ns);
 		return containers;
 	}
@@ -933,8 +1057,8 @@ private:
 
 std::vector<std::string> devices(const OverlayModel &m)
 {
-	std::vector<std::string> names{kNic, "vxlan42", "vxlan43", "br42", "br43"};
-	for (const Tenant &t : tenants()) {
+	std::vector<std::string> names = host_devices(m.kind);
+	for (const Tenant &t : tenants(m.kind)) {
 		if (m.deleted_namespaces.contains(t.container))
 			continue;
 		names.push_back(t.veth);
@@ -974,14 +1098,18 @@ std::vector<MacAddress> fdb_macs()
 	return {tenants()[0].mac, tenants()[1].mac, peers()[0].mac, peers()[1].mac};
 }
 
+// On a bridged host br42 or br43 (their VXLAN port or a veth); on flannel's cni0 (a veth: cni0
+// has no VXLAN port); Calico has no bridge (its weight is 0 there).
 class Fdb : public EventCommand {
 public:
-	Fdb(const OverlayModel &, const Profile &)
+	Fdb(const OverlayModel &m, const Profile &)
 	{
-		const Tenant &on = pick(tenants());
+		const Tenant &on = pick(tenants(m.kind));
 		bridge_ = on.bridge;
-		std::vector<std::string> ports{on.vxlan};
-		for (const Tenant &t : tenants())
+		std::vector<std::string> ports;
+		if (!is_routed(m.kind))
+			ports.push_back(on.vxlan);
+		for (const Tenant &t : tenants(m.kind))
 			if (t.bridge == bridge_)
 				ports.push_back(t.veth);
 		port_ = pick(ports);
@@ -1012,9 +1140,10 @@ private:
 
 class FdbDel : public EventCommand {
 public:
-	FdbDel(const OverlayModel &, const Profile &)
+	FdbDel(const OverlayModel &m, const Profile &)
 	{
-		bridge_ = *rc::gen::element(std::string("br42"), std::string("br43"));
+		bridge_ = is_routed(m.kind) ? std::string("cni0")
+					    : *rc::gen::element(std::string("br42"), std::string("br43"));
 		mac_ = pick(fdb_macs());
 	}
 
@@ -1033,9 +1162,10 @@ private:
 
 class Vni : public EventCommand {
 public:
-	Vni(const OverlayModel &, const Profile &p)
+	Vni(const OverlayModel &m, const Profile &p)
 	{
-		dev_ = *rc::gen::element(std::string("vxlan42"), std::string("vxlan43"));
+		dev_ = is_routed(m.kind) ? routed_overlay(m.kind).vxlan
+					 : *rc::gen::element(std::string("vxlan42"), std::string("vxlan43"));
 		vni_ = pick(p.vnis);
 	}
 	// As the kernel does (vxlan_vni_in_use): a VNI another device has is refused.
@@ -1099,6 +1229,76 @@ private:
 	std::string text() const override { return "flush"; }
 };
 
+// ---- Routed hosts: the events that change routing (docs/scenario-extensions.md, "Routed overlays").
+
+std::string route_text(const Route &r)
+{
+	return to_string(r.dst) + (r.via ? " via " + to_string(*r.via) : "") + " dev " + r.dev +
+	       (r.onlink ? " onlink"
+		: r.via  ? ""
+			 : " scope link");
+}
+
+// A routing command: its event and text, made when it is generated.
+class RoutingCommand : public EventCommand {
+public:
+	RoutingCommand(Event event, std::string text) : event_(std::move(event)), text_(std::move(text)) {}
+
+private:
+	Event event() const override { return event_; }
+	std::string text() const override { return text_; }
+	Event event_;
+	std::string text_;
+};
+
+// sysctl -w net.ipv4.ip_forward=… and/or net.ipv4.conf.all.rp_filter=…; ip_forward back on twice
+// as often as off: a host left with forwarding off for the rest of a case sends no flow down the
+// fast path again.
+CommandPtr sysctl_command(const OverlayModel &, const Profile &)
+{
+	Event e;
+	e.op = EventOp::sysctl;
+	const int which = uniform(0, 3); // ip_forward, rp_filter, both
+	if (which != 1)
+		e.ip_forward = *rc::gen::element(false, true, true);
+	if (which != 0)
+		e.rp_filter = *rc::gen::element(0, 1, 2);
+	std::string text = "sysctl";
+	if (e.ip_forward)
+		text += " ip_forward=" + std::to_string(*e.ip_forward);
+	if (e.rp_filter)
+		text += " rp_filter=" + std::to_string(*e.rp_filter);
+	return std::make_shared<RoutingCommand>(e, text);
+}
+
+// ip route replace: one of the host's routes put back, or one that sends a pod elsewhere.
+CommandPtr route_command(const OverlayModel &m, const Profile &)
+{
+	Event e;
+	e.op = EventOp::route;
+	e.route = pick(route_choices(m.kind));
+	return std::make_shared<RoutingCommand>(e, "route replace " + route_text(e.route));
+}
+
+// ip route del: refused by both pipelines when the table has no route to the prefix.
+CommandPtr route_del_command(const OverlayModel &m, const Profile &)
+{
+	Event e;
+	e.op = EventOp::route_del;
+	e.route.dst = pick(route_choices(m.kind)).dst;
+	return std::make_shared<RoutingCommand>(e, "route del " + to_string(e.route.dst));
+}
+
+// ip neigh replace IP lladdr MAC dev DEV nud permanent: a pod's right MAC, or another pod's.
+CommandPtr neigh_command(const OverlayModel &m, const Profile &)
+{
+	Event e;
+	e.op = EventOp::neigh;
+	e.neighbour = pick(neighbour_choices(m.kind));
+	return std::make_shared<RoutingCommand>(e, "neigh replace " + to_string(e.neighbour.ip) + " lladdr " +
+							   to_string(e.neighbour.mac) + " dev " + e.neighbour.dev);
+}
+
 // Time passes: past ECON's 100 ms guard after a flush, or past the bridge's 300 s FDB ageing.
 class Sleep : public Command {
 public:
@@ -1126,7 +1326,13 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 			return std::make_shared<WarmFlows>(m, p);
 		if (m.sockets.empty() && percent(p.open_first_percent))
 			return std::make_shared<OpenServer>(m, p);
-		const Profile::Weights &w = p.weights;
+		// The commands that mean something on this kind of host: routing only on a routed one,
+		// FDB entries only where there is a bridge.
+		Profile::Weights w = p.weights;
+		if (!is_routed(m.kind))
+			w.sysctl = w.route = w.route_del = w.neigh = 0;
+		if (m.kind == TopologyKind::calico)
+			w.fdb = w.fdb_del = 0;
 		// Frames first: a shrunk command tends to become a frame, the commonest kind.
 		const std::pair<int, CommandPtr (*)(const OverlayModel &, const Profile &)> kinds[] = {
 			{w.frame, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Frame>(m, p); }},
@@ -1148,6 +1354,10 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 			{w.netns_del, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<NetnsDel>(m, p); }},
 			{w.flush, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Flush>(m, p); }},
 			{w.sleep, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Sleep>(m, p); }},
+			{w.sysctl, sysctl_command},
+			{w.route, route_command},
+			{w.route_del, route_del_command},
+			{w.neigh, neigh_command},
 		};
 		int total = 0;
 		for (const auto &[weight, make] : kinds)
@@ -1167,11 +1377,14 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 void overlay_equivalence(FastpathMode candidate, const Profile &profile, const std::optional<std::string> &fail_on)
 {
 	const int cpus = *rc::gen::elementOf(profile.cpus);
+	// Drawn only when there is a choice, so that a bridged-only profile's cases stay as they were.
+	const TopologyKind kind =
+		profile.topologies.size() > 1 ? *rc::gen::elementOf(profile.topologies) : profile.topologies.front();
 	auto shared = std::make_shared<const Profile>(profile);
 	{
-		OverlayPair sut(cpus, candidate, fail_on);
+		OverlayPair sut(cpus, kind, candidate, fail_on);
 		// rc::state::check, with the sequence's size at least the profile's minimum.
-		const auto initial = rc::fn::constant(OverlayModel{});
+		const auto initial = rc::fn::constant(OverlayModel::initial(kind));
 		auto generate = [shared](const OverlayModel &m) { return command(m, shared); };
 		const auto commands = *rc::gen::withSize([=](int size) {
 			return rc::gen::resize(std::max(size, shared->min_size),
@@ -1186,7 +1399,9 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 			stale = bucket(s.stale);
 			removed = bucket(s.invalidated);
 		}
-		if (std::getenv("ECONSIM_PROPERTY_LOG"))
+		if (std::getenv("ECONSIM_PROPERTY_LOG") &&
+		    (std::string(std::getenv("ECONSIM_PROPERTY_LOG")) != "nofast" ||
+		     sut.fast_frames() == sut.warm_fast_frames()))
 			std::cerr << sut.history() << "\n";
 		Coverage &counted = coverage();
 		counted.cases++;
@@ -1196,6 +1411,15 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 			counted.events[kind] += sut.invalidations()[kind];
 		counted.fragments_held += sut.held_fragments() > 0;
 		counted.fragments_delivered += sut.delivered_datagrams() > 0;
+		if (is_routed(kind)) {
+			counted.routed_cases++;
+			counted.routed_fast += sut.fast_frames() > sut.warm_fast_frames();
+			counted.routing_changes += sut.routing_changed_while_held();
+			counted.redecided += sut.redecided();
+			counted.redecided_elsewhere += sut.redecided_elsewhere();
+			for (const std::string &reason : sut.routed_ends())
+				counted.routed_ends[reason]++;
+		}
 		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale,
 		       "removed " + removed);
 	}

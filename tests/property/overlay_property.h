@@ -1,4 +1,5 @@
 // The stateful property of issue 5: a fast path never ends a frame where the slow path would not.
+// Each case runs on one kind of host (TopologyKind: bridged, flannel-like or Calico-like routed).
 //
 // The system under test is a pair of HostPipelines over one scenario, a candidate mode (`fixed`,
 // or `econ` to show that the original patch fails) and `off`, the vanilla kernel. Commands are
@@ -41,6 +42,10 @@ void showValue(const ServerSpec &server, std::ostream &os); // how rapidcheck pr
 // restricted ones steer the search at one of ECON's bugs so that CI finds it within its case count.
 struct Profile {
 	std::vector<int> cpus{2, 3, 4};
+	// The kinds of host a case may run on (overlay_host.h), one drawn per case like the CPU count.
+	// The commands are the same on each where they mean something: a routed host has c1 and c2
+	// only, Calico's no bridge to give FDB entries, and only a routed host gets routing commands.
+	std::vector<TopologyKind> topologies{TopologyKind::bridged};
 	std::vector<std::string> socket_namespaces{"c1", "c2", "c3", "c4", "host"};
 	std::vector<SocketProto> socket_protos{SocketProto::udp, SocketProto::tcp};
 	// "any" (0.0.0.0), "own" (the namespace's address), or a literal address.
@@ -80,6 +85,16 @@ struct Profile {
 	std::vector<SocketProto> frame_protos{SocketProto::udp, SocketProto::tcp};
 	// ACK, PSH|ACK (twice as likely as the rest), SYN, FIN|ACK, RST, RST|ACK, SYN|ACK
 	std::vector<std::uint8_t> tcp_flags{0x10, 0x18, 0x10, 0x18, 0x02, 0x11, 0x04, 0x14, 0x12};
+	// Routed hosts only: frames whose end a routed host decides where a bridged one does not.
+	// An inner source whose route back does not leave by the VXLAN device (rp_filter's drop); a
+	// destination with no pod (no neighbour) or no route; an inner TTL of 1 (ip_forward's
+	// ttl_exceeded), fresh or on a repeat (a hit must check it per packet); and a frame for "host"
+	// sent through the overlay to one of the host's overlay addresses (ip_local_deliver_host)
+	// rather than plain to the NIC.
+	int foreign_source_percent = 0;
+	int unrouted_percent = 0;
+	int low_ttl_percent = 0;
+	int overlay_host_percent = 0;
 
 	// Relative weights of the commands; 0 leaves one out.
 	struct Weights {
@@ -87,6 +102,9 @@ struct Profile {
 		int open_socket = 4, bind = 4, connect = 4, listen = 2, close = 4, close_child = 2;
 		int frame = 40, tcp_open = 8;
 		int link = 2, fdb = 1, fdb_del = 1, vni = 1, netns_del = 1, flush = 1, sleep = 2;
+		// Routed hosts only (0 unless a profile sets them): `sysctl` (ip_forward, rp_filter),
+		// `route` (ip route replace), `route_del`, `neigh` (ip neigh replace … permanent).
+		int sysctl = 0, route = 0, route_del = 0, neigh = 0;
 	} weights;
 	// A fresh frame is aimed at a socket the sequence bound (its namespace, protocol and port).
 	int aimed_percent = 80;
@@ -114,11 +132,18 @@ struct Profile {
 	// close, accepted children, reuse options), or devices, bridges, VNIs and namespaces.
 	static Profile socket_churn();
 	static Profile device_churn();
+	// Routed hosts only (flannel, Calico), narrowed to what changes routing: sysctls, routes,
+	// neighbours, links, cni0's FDB, the VNI, namespaces; the frames that routing drops.
+	static Profile routing_churn();
 };
 
 // A command sequence's view of the host: enough to generate valid commands. The kernel model in
 // the pipelines has the final word (a bind it refuses is refused by both).
 struct OverlayModel {
+	// The model a case starts from on a kind of host: its VXLAN devices' VNIs.
+	static OverlayModel initial(TopologyKind kind);
+
+	TopologyKind kind = TopologyKind::bridged;
 	struct Socket {
 		std::string ns;
 		SocketProto proto;
@@ -152,6 +177,15 @@ struct Coverage {
 	std::array<std::uint64_t, FPMAP_EV_MAX> events{}; // cases where that kind of invalidation counted
 	std::uint64_t fragments_held = 0;                 // cases where vanilla held a fragment
 	std::uint64_t fragments_delivered = 0;            // cases where a fragment completed a delivered datagram
+	// Routed hosts (flannel, Calico). A routing change is an accepted sysctl, route, route_del or
+	// neigh event, or a link event on a host device; a flow counts as re-decided when one of its
+	// frames comes after a routing change that followed its last fast-path delivery.
+	std::uint64_t routed_cases = 0;
+	std::uint64_t routed_fast = 0;         // a fast-path delivery outside the warm-up
+	std::uint64_t routing_changes = 0;     // a routing change while the map held entries
+	std::uint64_t redecided = 0;           // a fast-path flow's frame after a routing change
+	std::uint64_t redecided_elsewhere = 0; // ... that vanilla ended otherwise than the flow's fast delivery
+	std::map<std::string, std::uint64_t> routed_ends; // a routed frame's vanilla drop or ignore, by reason
 };
 // Accumulated over every case overlay_equivalence finished since the last reset.
 Coverage &coverage();
@@ -177,7 +211,7 @@ struct FrameOutcome {
 class OverlayPair {
 public:
 	// fail_on: the divergence class that fails the property; nullopt: every divergence does.
-	OverlayPair(int cpus, FastpathMode candidate, std::optional<std::string> fail_on);
+	OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on);
 	OverlayPair(const OverlayPair &) = delete;
 	OverlayPair &operator=(const OverlayPair &) = delete;
 
@@ -201,6 +235,12 @@ public:
 	std::uint64_t delivered_datagrams() const { return delivered_datagrams_; } // completed by a fragment
 	// Which invalidations happened while the candidate's map held an entry (see Coverage).
 	const std::array<bool, FPMAP_EV_MAX> &invalidations() const { return invalidations_; }
+	// Routed hosts (see Coverage): what routing did in this case.
+	TopologyKind kind() const { return kind_; }
+	bool routing_changed_while_held() const { return routing_changed_while_held_; }
+	bool redecided() const { return redecided_; }
+	bool redecided_elsewhere() const { return redecided_elsewhere_; }
+	const std::set<std::string> &routed_ends() const { return routed_ends_; }
 	// Every command so far and what it did, one line each: the evidence a failure prints.
 	std::string history() const;
 
@@ -212,7 +252,11 @@ private:
 	void raised(fpmap_event event, bool held) { invalidations_[event] = invalidations_[event] || held; }
 	// The invalidations an event accepted by vanilla raises; the socket's port before it.
 	void count_invalidations(const Event &event, bool held, std::uint16_t port_before, bool sockets_in_ns);
+	bool changes_routing(const Event &event) const;
+	// The routed-host coverage of one frame: whether its flow is re-decided, how vanilla ended it.
+	void count_routed(const FrameSpec &spec, const Packet &candidate, const Packet &vanilla);
 
+	TopologyKind kind_;
 	Scenario scenario_;
 	std::unique_ptr<HostPipeline> candidate_;
 	std::unique_ptr<HostPipeline> vanilla_;
@@ -228,6 +272,16 @@ private:
 	std::uint64_t delivered_datagrams_ = 0;
 	VerdictKind last_vanilla_ = VerdictKind::ignore; // the vanilla verdict of the last frame sent
 	std::array<bool, FPMAP_EV_MAX> invalidations_{};
+	std::uint64_t routing_changes_ = 0; // accepted routing changes so far
+	bool routing_changed_while_held_ = false;
+	bool redecided_ = false;
+	bool redecided_elsewhere_ = false;
+	struct FastFlow {
+		std::uint64_t routing_changes; // routing_changes_ at its last fast-path delivery
+		std::string end;               // that delivery, as describe_end prints it
+	};
+	std::map<std::string, FastFlow> fast_flows_; // by describe_flow
+	std::set<std::string> routed_ends_;
 	std::vector<std::string> log_;
 };
 
