@@ -111,13 +111,19 @@ struct fpmap_entry_head {
 	u64 sock_cookie;
 };
 
-/* An RX entry: everything a hit reads in one line (63 bytes on 64-bit). */
+/* An RX entry: everything a hit reads in one line (64 bytes on 64-bit). */
 struct fpmap_rx_entry {
 	struct fpmap_entry_head head;
 	void *sk;
 	int ifindex;		/* the receiving device's, in head.sock_netns */
 	u16 seq;		/* odd while a writer rewrites the entry */
 	u8 referenced;		/* hit since the eviction hand last passed */
+	/*
+	 * The reordering record's state (enum fpmap_order_state); its marks
+	 * are in the cold part, read only from FPMAP_ORDER_QUEUED on.
+	 * Written by inserts (UNKNOWN) and by the lookup's CPU.
+	 */
+	u8 order;
 } ____cacheline_aligned;
 
 /* A TX entry: key and validation in the first line, the template after. */
@@ -129,15 +135,17 @@ struct fpmap_tx_entry {
 } ____cacheline_aligned;
 
 /*
- * Writers' part of an entry, and a reader's when the epoch moved. 24 bytes:
- * unused device slots are 0, the generation slot nothing maps to, so no
- * device count is kept.
+ * Writers' part of an entry, and a reader's when the epoch moved or the
+ * reordering record says frames are queued. 32 bytes: unused device slots
+ * are 0, the generation slot nothing maps to, so no device count is kept.
  */
 struct fpmap_cold {
 	u64 gen_sum;		/* sum of the generations recorded at insert */
 	u32 sock_prev;
 	u32 sock_next;		/* cookie chain */
 	u16 dev_slot[FPMAP_PATH_MAX];
+	/* RX: the reordering record's marks; written by the lookup's CPU only */
+	u32 order_mark[FPMAP_ORDER_MARKS];
 };
 
 struct fpmap_cpu;
@@ -565,6 +573,12 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		found.sock_netns = e->head.sock_netns;
 		found.dev.netns = e->head.sock_netns;
 		found.dev.ifindex = e->ifindex;
+		found.order.state = READ_ONCE(e->order);
+		if (found.order.state >= FPMAP_ORDER_QUEUED)
+			memcpy(found.order.mark, fpmap_cold_at(&c->rx, i)->order_mark,
+			       sizeof(found.order.mark));
+		found.order.slot = i;
+		found.order.seq = seq;
 	}
 	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, ticket->epoch);
 	local_bh_enable();
@@ -594,6 +608,40 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	if (hit)
 		*tmpl = found;
 	return hit;
+}
+
+/*
+ * Only the lookup's CPU writes a record (readers of a table run on its CPU),
+ * so its marks need no ordering against its state. What may run meanwhile is
+ * an insert from another CPU (defect 7) that rewrites the entry: the record
+ * must not land in the new entry, whose own is UNKNOWN. A write is followed
+ * by a second look at the sequence count (full barriers here and in
+ * fpmap_rewrite): if it moved, the state is put back to UNKNOWN, which is
+ * right for any entry; no lookup of this CPU runs in between.
+ */
+void fpmap_rx_set_order(struct fpmap *map, const struct fpmap_rx_order *order)
+{
+	struct fpmap_rx_entry *e;
+	struct fpmap_cold *cold;
+	struct fpmap_cpu *c;
+
+	local_bh_disable();
+	c = this_cpu_ptr(map->cpus);
+	/* A slot a hit handed out has its chunk; anything else is refused. */
+	if (WARN_ON_ONCE(order->state > U8_MAX ||
+			 order->slot >= c->rx.nr_buckets * FPMAP_SLOTS ||
+			 !READ_ONCE(c->rx.hot[order->slot >> FPMAP_CHUNK_BITS])))
+		goto out;
+	e = fpmap_rx_at(&c->rx, order->slot);
+	cold = fpmap_cold_at(&c->rx, order->slot);
+	if (order->state >= FPMAP_ORDER_QUEUED)
+		memcpy(cold->order_mark, order->mark, sizeof(cold->order_mark));
+	WRITE_ONCE(e->order, order->state);
+	smp_mb(); /* the record is written before the count is read again */
+	if (READ_ONCE(e->seq) != order->seq)
+		WRITE_ONCE(e->order, FPMAP_ORDER_UNKNOWN);
+out:
+	local_bh_enable();
 }
 
 /* ---- writers: everything below runs under the CPU's lock ---------------- */
@@ -783,7 +831,13 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
 	u16 odd = *seq + 1;
 
 	WRITE_ONCE(*seq, odd);
-	smp_wmb(); /* odd before any field changes */
+	/*
+	 * Odd before any field changes; a full barrier, not only a store
+	 * barrier: fpmap_rx_set_order() writes a record, then reads the count;
+	 * either it sees the count moved or this rewrite's record lands after
+	 * its own.
+	 */
+	smp_mb();
 	cold->gen_sum = gens->sum;
 	memcpy(cold->dev_slot, gens->dev_slot, sizeof(cold->dev_slot));
 	if (t->kind == FPMAP_RX) {
@@ -794,6 +848,8 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
 		e->sk = src->sk;
 		e->ifindex = src->ifindex;
 		WRITE_ONCE(e->referenced, 0);
+		/* Frames of the flow that missed may still be queued anywhere. */
+		WRITE_ONCE(e->order, FPMAP_ORDER_UNKNOWN);
 	} else {
 		const struct fpmap_tx_entry *src = container_of(fresh, struct fpmap_tx_entry, head);
 		struct fpmap_tx_entry *e = fpmap_tx_at(t, i);
@@ -1132,12 +1188,12 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 	BUILD_BUG_ON(sizeof(struct fpmap_bucket) != 16);
 	/*
 	 * What a hit reads: an RX entry (key, hash, 64-bit checked epoch,
-	 * cookie, socket, device, sequence count) in one line, a TX entry in
-	 * two; the cold part at 24 bytes keeps 128 bytes a flow (README.md).
+	 * cookie, socket, device, sequence count, reordering state) in one
+	 * line, a TX entry in two; the cold part is 32 bytes (README.md).
 	 */
-	BUILD_BUG_ON(offsetofend(struct fpmap_rx_entry, referenced) > 64);
+	BUILD_BUG_ON(offsetofend(struct fpmap_rx_entry, order) > 64);
 	BUILD_BUG_ON(offsetofend(struct fpmap_tx_entry, tmpl) > 128);
-	BUILD_BUG_ON(sizeof(struct fpmap_cold) != 24);
+	BUILD_BUG_ON(sizeof(struct fpmap_cold) != 32);
 	if (!entries || entries > FPMAP_MAX_ENTRIES_PER_CPU)
 		return NULL;
 	if (!slots)

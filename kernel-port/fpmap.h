@@ -52,14 +52,42 @@ struct fpmap_path {
 };
 
 /*
+ * An RX entry's reordering record (issue 13, defect 2): whether frames of the
+ * flow that went the slow way may still be queued where a hit would overtake
+ * them, and if so at which positions of which queues (the caller's to define,
+ * e.g. a GRO cell's and a backlog's enqueue counts, as RFS keeps a queue tail
+ * per flow). The map only keeps it: an insert makes it FPMAP_ORDER_UNKNOWN
+ * (frames that missed before the entry existed may be queued anywhere), a
+ * lookup hands it out, fpmap_rx_set_order() writes it back.
+ */
+enum fpmap_order_state {
+	FPMAP_ORDER_CLEAR,	/* nothing of the flow is queued */
+	FPMAP_ORDER_UNKNOWN,	/* as inserted: anything may be */
+	FPMAP_ORDER_QUEUED,	/* queued up to the positions in mark[]; this and */
+				/* any state above it (up to 255) is the caller's */
+};
+
+#define FPMAP_ORDER_MARKS 2
+
+struct fpmap_rx_order {
+	u32 state;		/* enum fpmap_order_state, or a caller's state above */
+	u32 mark[FPMAP_ORDER_MARKS];	/* from FPMAP_ORDER_QUEUED on */
+	/* The entry as the lookup found it: set_order writes only there. */
+	u32 slot;
+	u32 seq;
+};
+
+/*
  * Where an RX flow ends: the socket and the device it was received on, which
  * is in the socket's namespace (an insert where it is not fails, -EINVAL).
+ * The reordering record is the lookup's output; an insert ignores it.
  */
 struct fpmap_rx_dest {
 	u64 sock_cookie;	/* never reused, unlike a socket's address */
 	void *sk;		/* the caller's handle; meaningful only with the cookie */
 	u32 sock_netns;
 	struct fpmap_dev dev;
+	struct fpmap_rx_order order;
 };
 
 #define FPMAP_OUTER_LEN 50	/* Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */
@@ -132,6 +160,13 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 int fpmap_rx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
 		    const struct fpmap_flow *flow, u32 hash,
 		    const struct fpmap_rx_dest *dest, const struct fpmap_path *path);
+/*
+ * Writes back the reordering record a hit handed out (dest->order), changed:
+ * on the CPU that looked it up, bottom halves off or within the same softirq.
+ * If an insert rewrote the entry meanwhile, the entry's record is left (or
+ * made) FPMAP_ORDER_UNKNOWN, never the one passed.
+ */
+void fpmap_rx_set_order(struct fpmap *map, const struct fpmap_rx_order *order);
 
 bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     u64 sock_cookie, struct fpmap_tx_template *tmpl,

@@ -287,6 +287,71 @@ static void test_epoch_wraparound(void)
 	fpmap_destroy(map);
 }
 
+/* The reordering record of the flow's entry as a hit hands it out (state 99: a miss). */
+static struct fpmap_rx_order order_of(struct fpmap *map, const struct fpmap_flow *flow)
+{
+	struct fpmap_rx_dest dest;
+	struct fpmap_ticket ticket;
+
+	if (!fpmap_rx_lookup(map, flow, flow_hash(flow), &dest, &ticket))
+		dest.order.state = 99;
+	return dest.order;
+}
+
+/*
+ * Issue 13, defect 2: an RX entry keeps where the flow's last slow frames
+ * may be queued. An insert makes it UNKNOWN; what the lookup's CPU writes
+ * back is what the next hit reads; a record written back after an insert
+ * rewrote the entry does not land in the new entry, which stays UNKNOWN.
+ */
+static void test_reordering_record(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow flow = udp_flow(4000, 5000, 42);
+	struct fpmap_rx_order order, stale;
+
+	CHECK(insert_rx(map, &flow, 61, NS_C1) == 0);
+	order = order_of(map, &flow);
+	CHECK(order.state == FPMAP_ORDER_UNKNOWN);
+
+	order.state = FPMAP_ORDER_QUEUED;
+	order.mark[0] = 5;
+	order.mark[1] = 0xfffffff0;
+	fpmap_rx_set_order(map, &order);
+	order = order_of(map, &flow);
+	CHECK(order.state == FPMAP_ORDER_QUEUED && order.mark[0] == 5 &&
+	      order.mark[1] == 0xfffffff0);
+
+	order.state = FPMAP_ORDER_CLEAR;
+	fpmap_rx_set_order(map, &order);
+	order = order_of(map, &flow);
+	CHECK(order.state == FPMAP_ORDER_CLEAR && order.mark[0] == 0);
+	CHECK(lookup_rx(map, &flow) == 61);
+
+	/* A new entry for the flow (a frame that missed reached the socket): unknown again. */
+	CHECK(insert_rx(map, &flow, 61, NS_C1) == 0);
+	order = order_of(map, &flow);
+	CHECK(order.state == FPMAP_ORDER_UNKNOWN);
+
+	/*
+	 * The lost race: a hit's record, written back after another insert
+	 * rewrote the same slot. (The insert runs on this CPU here; in the
+	 * kernel it is another CPU's, under the same sequence count.)
+	 */
+	order.state = FPMAP_ORDER_CLEAR;
+	fpmap_rx_set_order(map, &order);
+	stale = order_of(map, &flow);
+	CHECK(stale.state == FPMAP_ORDER_CLEAR);
+	CHECK(insert_rx(map, &flow, 62, NS_C1) == 0);
+	order = order_of(map, &flow);
+	CHECK(order.slot == stale.slot && order.seq != stale.seq);
+	fpmap_rx_set_order(map, &stale);
+	order = order_of(map, &flow);
+	CHECK(order.state == FPMAP_ORDER_UNKNOWN);
+	CHECK(lookup_rx(map, &flow) == 62);
+	fpmap_destroy(map);
+}
+
 struct insert_on_cpu_args {
 	struct fpmap *map;
 	struct fpmap_flow flow;
@@ -872,6 +937,7 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_replace_same_key);
 	run_on_one_cpu(test_insert_race);
 	run_on_one_cpu(test_epoch_wraparound);
+	run_on_one_cpu(test_reordering_record);
 	run_on_one_cpu(test_close_of_chain_neighbours);
 	run_on_one_cpu(test_rebind_shadows_port);
 	run_on_one_cpu(test_device_events);
