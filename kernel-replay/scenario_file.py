@@ -35,7 +35,7 @@ class Scenario:
     nic_mac: str
     nic_ip: str  # address/prefix
     nic_mtu: int
-    vxlan: list  # dicts: name, vni, port, bridge (None: routed), mac, ip, fdb (list of {mac, dst})
+    vxlan: list  # dicts: name, vni, port, bridge (None: routed), mac, ip, fdb (list of {mac, dst}), learning
     bridges: list  # dicts: name, mac, ip, fdb (list of dicts: mac, port, dst or None)
     containers: list
     events: list  # dicts with "t_ns", "line" and the event's keys, in time order
@@ -108,7 +108,8 @@ def load(path):
         fdb = [{"mac": _need(e, "mac", path).lower(), "dst": _need(e, "dst", path)} for e in v.get("fdb") or []]
         vxlan.append({"name": _need(v, "name", path), "vni": int(_need(v, "vni", path)),
                       "port": int(_need(v, "port", path)), "bridge": v.get("bridge"),
-                      "mac": (v.get("mac") or "").lower() or None, "ip": v.get("ip"), "fdb": fdb})
+                      "mac": (v.get("mac") or "").lower() or None, "ip": v.get("ip"), "fdb": fdb,
+                      "learning": v.get("learning", True) is not False})
     bridges = []
     for b in host.get("bridges") or []:
         fdb = [{"mac": _need(e, "mac", path).lower(), "port": _need(e, "port", path), "dst": e.get("dst")}

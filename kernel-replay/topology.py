@@ -6,7 +6,8 @@ events (link, fdb, fdb_del, vni, netns_del) done with iproute2.
     <prefix>-c<i>      container i: eth0 (the peer of its veth), its address and MAC
 
 Decisions where the scenario is silent (docs/kernel-replay.md lists them):
-- VXLAN devices are made with `nolearning`, as the recordings' were. A bridge FDB entry with a
+- VXLAN devices learn (the kernel's default) unless the scenario says `learning: false`, as every
+  recording of traces/ does (traces/record makes them `nolearning`). A bridge FDB entry with a
   `dst` also gets that destination on the VXLAN device (its `remote` when all of a device's entries
   agree on one, else a per-MAC entry), so a frame to that MAC leaves for the VTEP the scenario says.
 - Container MTU: the NIC's minus the 50 bytes VXLAN adds (1450 on a 1500-byte NIC, as recorded).
@@ -214,7 +215,7 @@ class Host:
         dsts = {e["dst"] for b in self.s.bridges for e in b["fdb"] if e["port"] == v["name"] and e["dst"]}
         mac = ["address", v["mac"]] if v.get("mac") else []
         cmd = ["link", "add", v["name"], *mac, "type", "vxlan", "id", str(vni), "dstport", str(v["port"]),
-               "local", nic_address, "dev", self.s.nic_name, "nolearning"]
+               "local", nic_address, "dev", self.s.nic_name] + ([] if v["learning"] else ["nolearning"])
         if len(dsts) == 1:
             self.vxlan_dst[v["name"]] = dsts.pop()
             cmd += ["remote", self.vxlan_dst[v["name"]]]

@@ -39,6 +39,9 @@ public:
 
 	// NIC RX, before GRO.
 	virtual FastRx rx(OverlayHost &host, Packet &pkt) = 0;
+	// vxlan_rcv has run vxlan_snoop for pkt: the point where the kernel series looks the flow up
+	// (fpath_vxlan_rcv, after vxlan_set_mac), so where its ticket is taken.
+	virtual void rx_past_vxlan_snoop(Packet &) {}
 	// The slow path delivered pkt to pkt.socket.
 	virtual void rx_delivered(OverlayHost &host, const Packet &pkt) = 0;
 	// A container's packet left by the NIC (pkt.socket sent it): true when the fast path would

@@ -131,6 +131,17 @@ public:
 		return FastRx::cached;
 	}
 
+	// The lookup ran at NIC RX, before vxlan_snoop; the kernel's runs after it. What this frame's
+	// own snoop learned (a new or moved remote) is an event for the TX templates through the
+	// VXLAN device, not a change the slow path's decision predates: renewing the ticket here
+	// keeps it from refusing this frame's insert, as the kernel's insert is not refused. The
+	// entry's generations are read at the insert, after the event.
+	void rx_past_vxlan_snoop(Packet &pkt) override
+	{
+		if (pkt.fastpath_ticket_valid) // on the lookup's CPU, which the insert fills
+			pkt.fastpath_ticket = map_.take_ticket(pkt.fastpath_ticket.cpu);
+	}
+
 	void rx_delivered(OverlayHost &host, const Packet &pkt) override
 	{
 		if (!pkt.fastpath_ticket_valid || pkt.ns == kHostNamespace || !pkt.flow)
@@ -233,9 +244,9 @@ private:
 		model::Topology &topology = host.model().topology();
 		if (!vxlan)
 			return false;
-		if (f.link) {
-			const OverlayHost::RemoteVtep *vtep =
-				host.remote(host.vxlan_id(*vxlan).ifindex, *f.inner_eth->src);
+		const int ifindex = host.vxlan_id(*vxlan).ifindex;
+		if (f.link && host.learns(ifindex)) { // nolearning: no vxlan_snoop to stand in for
+			const OverlayHost::RemoteVtep *vtep = host.remote(ifindex, *f.inner_eth->src);
 			if (!vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src)
 				return false;
 		}

@@ -75,6 +75,12 @@ std::optional<fpmap_rx_dest> FlowMap::rx_lookup(unsigned cpu, const fpmap_flow &
 	return dest;
 }
 
+fpmap_ticket FlowMap::take_ticket(unsigned cpu)
+{
+	enter_cpu(cpu);
+	return fpmap_take_ticket(map_);
+}
+
 int FlowMap::rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		       const fpmap_rx_dest &dest, const fpmap_path &path)
 {

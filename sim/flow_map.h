@@ -23,6 +23,8 @@ public:
 	// lookup's), which with RPS is not the socket's (issue 13, defect 7).
 	std::optional<fpmap_rx_dest> rx_lookup(unsigned cpu, const fpmap_flow &flow, uint32_t hash,
 					       fpmap_ticket &ticket);
+	// A ticket as of now, for the lookup that ran on `cpu`.
+	fpmap_ticket take_ticket(unsigned cpu);
 	int rx_insert(unsigned cpu, const fpmap_ticket &ticket, const fpmap_flow &flow, uint32_t hash,
 		      const fpmap_rx_dest &dest, const fpmap_path &path);
 	std::optional<fpmap_tx_template> tx_lookup(unsigned cpu, const fpmap_flow &flow,

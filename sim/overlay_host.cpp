@@ -51,8 +51,29 @@ OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 	socket_open_.resize(next_cookie_);
 	build_devices();
 	build_routing();
+	seed_static_remotes();
 	index_udp_senders();
 	index_devices();
+}
+
+// A device that does not learn knows its remotes from its static FDB only: the bridge entries
+// whose port it is (their `dst`, as traces/record installs them) and its own entries. What the
+// transmit checks compare a frame's outer destination with; no underlay MAC is known.
+void OverlayHost::seed_static_remotes()
+{
+	const Host &h = scenario_.host;
+	for (const VxlanDevice &v : h.vxlan) {
+		if (v.learning)
+			continue;
+		const int ifindex = device_id(v.name).ifindex;
+		nolearning_.push_back(ifindex);
+		for (const VxlanFdbEntry &entry : v.fdb)
+			remotes_.insert_or_assign({ifindex, entry.mac}, RemoteVtep{entry.dst, std::nullopt});
+		for (const Bridge &bridge : h.bridges)
+			for (const FdbEntry &entry : bridge.fdb)
+				if (entry.port == v.name && entry.dst)
+					remotes_.insert_or_assign({ifindex, entry.mac}, RemoteVtep{*entry.dst, std::nullopt});
+	}
 }
 
 void OverlayHost::build_devices()

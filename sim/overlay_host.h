@@ -3,6 +3,7 @@
 // scenario's timeline applied in time order.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -81,6 +82,13 @@ public:
 		std::optional<MacAddress> mac;
 	};
 	bool learn_remote(int vxlan, const MacAddress &inner_src, const RemoteVtep &vtep);
+	// Whether a VXLAN device (by ifindex) learns: false for the scenario's `learning: false`
+	// (`nolearning`), where vxlan_rcv runs no vxlan_snoop and only the static entries say where a
+	// MAC lives.
+	bool learns(int vxlan) const
+	{
+		return std::find(nolearning_.begin(), nolearning_.end(), vxlan) == nolearning_.end();
+	}
 	const RemoteVtep *remote(int vxlan, const MacAddress &inner_dst) const;
 
 	// udp_flow_src_port: the outer source port the VXLAN device picked for an inner flow (any IP
@@ -102,6 +110,7 @@ public:
 private:
 	void build_devices();
 	void build_routing(); // overlay_host_routing.cpp
+	void seed_static_remotes();
 	void apply_routing(const Event &event, FastPath &fastpath); // sysctl, route, route_del, neigh
 	void index_udp_senders();
 	void index_devices();
@@ -141,6 +150,7 @@ private:
 	};
 	std::map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
 	std::unordered_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
+	std::vector<int> nolearning_; // ifindexes of the VXLAN devices that do not learn (few)
 	std::unordered_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
 	model::IpDefrag defrag_;
 	bool routed_ = false; // a VXLAN device with no bridge: the host routes (build_routing)

@@ -57,7 +57,7 @@ struct Packet {
 	Direction dir = Direction::other;
 	unsigned cpu = 0;
 	std::uint32_t rss_hash = 0;  // skb->hash as the NIC set it; 0 when rss is none
-	fpmap_ticket fastpath_ticket{}; // fixed mode: taken at the NIC lookup, given to the insert
+	fpmap_ticket fastpath_ticket{}; // fixed mode: taken at the NIC lookup, renewed past vxlan_snoop, given to the insert
 	bool fastpath_ticket_valid = false; // the frame was looked up, so it may be cached
 
 	// Filled in as the stages get there.

@@ -48,6 +48,7 @@ struct VxlanDevice {
 	std::optional<MacAddress> mac;   // extension: the device's MAC
 	std::optional<Ipv4Prefix> ip;    // extension: the device's address (flannel.1's .0/32)
 	std::vector<VxlanFdbEntry> fdb;  // extension: its own FDB
+	bool learning = true;            // extension: false for `nolearning` (no vxlan_snoop)
 	int line = 0;
 };
 

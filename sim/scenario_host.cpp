@@ -28,13 +28,15 @@ Nic read_nic(const FieldReader &in, const YAML::Node &node)
 
 VxlanDevice read_vxlan(const FieldReader &in, const YAML::Node &node, const std::string &what)
 {
-	in.expect_keys(node, what, {"name", "vni", "port"}, {"bridge", "mac", "ip", "fdb"});
+	in.expect_keys(node, what, {"name", "vni", "port"}, {"bridge", "mac", "ip", "fdb", "learning"});
 	VxlanDevice vxlan;
 	vxlan.line = line_of(node);
 	vxlan.name = in.device_name(node, "name");
 	vxlan.vni = static_cast<std::uint32_t>(in.integer(node, "vni", 0, kMaxVni));
 	vxlan.port = static_cast<std::uint16_t>(in.integer(node, "port", 1, 65535));
 	read_routed_vxlan(in, node, what, vxlan);
+	if (node["learning"].IsDefined())
+		vxlan.learning = in.boolean(node, "learning");
 	return vxlan;
 }
 

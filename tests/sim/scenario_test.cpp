@@ -351,6 +351,24 @@ host:
 )" + "events:\n";
 }
 
+// `learning: false` is flannel's `nolearning` (and every recording's); anything but a boolean is refused.
+TEST(ScenarioRoutes, ReadsAVxlanDevicesLearningFlag)
+{
+	Scenario s = parse_scenario(
+	    routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, learning: false, mac: "02:00:00:02:00:01", ip: 10.233.1.0/32})"),
+	    "S.yaml");
+	ASSERT_EQ(s.host.vxlan.size(), 1u);
+	EXPECT_FALSE(s.host.vxlan[0].learning);
+	try {
+		parse_scenario(routed_host(R"(    - {name: flannel.1, vni: 1, port: 8472, learning: off-ish, mac: "02:00:00:02:00:01", ip: 10.233.1.0/32})"),
+			       "S.yaml");
+		ADD_FAILURE() << "learning: off-ish accepted";
+	} catch (const ScenarioError &e) {
+		EXPECT_NE(std::string(e.what()).find("S.yaml:9"), std::string::npos) << e.what();
+		EXPECT_NE(std::string(e.what()).find("true or false"), std::string::npos) << e.what();
+	}
+}
+
 TEST(ScenarioRoutes, ReadsTheRoutedKeys)
 {
 	Scenario s = parse_scenario(routed_host(), "S.yaml");
@@ -361,6 +379,7 @@ TEST(ScenarioRoutes, ReadsTheRoutedKeys)
 	ASSERT_TRUE(s.host.vxlan[0].ip);
 	EXPECT_EQ(to_string(*s.host.vxlan[0].ip), "10.233.1.0/32");
 	EXPECT_EQ(to_string(*s.host.vxlan[0].mac), "02:00:00:02:00:01");
+	EXPECT_TRUE(s.host.vxlan[0].learning) << "a device learns unless the scenario says otherwise";
 	ASSERT_TRUE(s.host.bridges[0].ip);
 	EXPECT_EQ(to_string(*s.host.bridges[0].ip), "10.233.1.1/24");
 	EXPECT_EQ(to_string(*s.host.containers[0].gateway), "10.233.1.1");

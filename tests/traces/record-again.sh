@@ -1,6 +1,6 @@
 #!/bin/bash
 # Record a scenario again from the real kernel into a temp dir; check that the three files are
-# there, that its counts, the FDB entries its scenario.yaml lists and (routed topologies) the
+# there, that its counts, the FDB entries and VXLAN devices its scenario.yaml lists and (routed topologies) the
 # routes and neighbours equal those of the committed traces/NAME/, and that no namespace is left.
 # Exits 77 (skipped) where network namespaces cannot be made.
 set -euo pipefail
@@ -43,6 +43,11 @@ echo "FDB entries written: $(fdb "$tmp/out/scenario.yaml" | wc -l)"
 [[ -n $(fdb "$tmp/out/scenario.yaml") ]] || { echo "FAIL: scenario.yaml lists no FDB entry"; exit 1; }
 [[ $(fdb "$tmp/out/scenario.yaml") == "$(fdb "$traces/$name/scenario.yaml")" ]] ||
 	{ echo "FAIL: the FDB entries differ from the committed scenario.yaml"; exit 1; }
+# The VXLAN devices as written (names, VNIs, ports, `learning: false` for the recorder's
+# `nolearning`): those committed, since the replay's learning depends on them.
+vxlan() { grep -E '^    - \{name: [^,]+, vni: |^      (vni|port|learning): ' "$1" || true; }
+[[ $(vxlan "$tmp/out/scenario.yaml") == "$(vxlan "$traces/$name/scenario.yaml")" ]] ||
+	{ echo "FAIL: the VXLAN devices differ from the committed scenario.yaml"; diff <(vxlan "$tmp/out/scenario.yaml") <(vxlan "$traces/$name/scenario.yaml"); exit 1; }
 # Routed topologies: the routes and neighbours node B's kernel listed, as committed.
 routing() { grep -E '^ +- \{(dst|ip): ' "$1" || true; }
 [[ $(routing "$tmp/out/scenario.yaml") == "$(routing "$traces/$name/scenario.yaml")" ]] ||
