@@ -168,6 +168,20 @@ class Replay:
             note = self.host.change_vni(e["dev"], int(e["vni"]))
             if note:
                 self.skipped_events.append(f"{where}: {note}")
+        elif op in ("sysctl", "route", "route_del", "neigh"):
+            # Routing events (docs/scenario-extensions.md): the kernel may refuse one (a nexthop
+            # on a device that is down), which is listed as a refused socket event is.
+            if op == "sysctl":
+                rp = e.get("rp_filter")
+                refused = self.host.set_sysctl(e.get("ip_forward"), int(rp) if rp is not None else None)
+            elif op == "route":
+                refused = self.host.route_replace(e)
+            elif op == "route_del":
+                refused = self.host.route_del(e["dst"])
+            else:
+                refused = self.host.neigh_replace(e["ip"], e["mac"].lower(), e["dev"])
+            if refused:
+                self.event_errors.append(f"{where}: {refused}")
         elif op == "netns_del":
             self.agents.stop(e["ns"])
             for sock in self.sockets.values():
@@ -269,12 +283,13 @@ class Replay:
             delivered = [(ns, sock) for ns, sock, hexdata in self.received if hexdata == payload]
             moved = observe.moved(before, after)
             drops = own_drops(traced, wire_rx(before, after))
+            forwarded = not delivered and self.forwarded_out(payload, emitted_before)
             in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
             # Taken without a read to wait for: a fragment queued for reassembly, a TCP segment
             # without payload that TCP took in (its answer, if any, is waited for below).
             taken = (f.number in self.datagram_of and payload is None and observe.held_for_reassembly(before, after)) \
                 or (tcp and payload is None and observe.took_tcp_segment(before, after, takers))
-            sure = delivered or taken or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
+            sure = delivered or taken or forwarded or any(k.split(":", 1)[1] in observe.REASON_OF_COUNTER for k, _ in moved)
             if sure and (first_sign is None or grace > GRACE):
                 first_sign, grace = now, GRACE
             elif first_sign is None and (moved or drops) and not in_queue:
@@ -295,12 +310,29 @@ class Replay:
             print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
                   f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
         result = outcome(delivered, moved, drops)
+        if not delivered and self.forwarded_out(payload, emitted_before):
+            # The host routed it back out (a route through the VXLAN device or the NIC): the
+            # simulator's `ignore: forwarded_out`. The drops seen beside it are the wire end's.
+            result = {"verdict": "ignore", "reason": "forwarded_out", "observed": "wire:forwarded"}
         if f.number in self.datagram_of and payload is None:
             result = fragment_outcome(result, held(before, after))
         elif result["observed"] == "none":  # nothing freed it and no reason counter moved
             if tcp:
                 result = self.tcp_taken(f, before, after, takers, accepted_before, emitted_before) or result
         return self.nic_down_or(result)
+
+    def forwarded_out(self, payload, emitted_before):
+        """Whether the host put the frame in flight back on the wire, forwarded: a frame it sent
+        since the injection carries the same L4 payload (hex; every payload of a capture is its
+        own, as random-cases writes them)."""
+        if not payload:
+            return False
+        data = bytes.fromhex(payload)
+        for m in self.emitted[emitted_before:]:
+            l3 = m[1].delivered_l3()
+            if l3 is not None and l3.protocol in (framelib.PROTO_UDP, framelib.PROTO_TCP) and l3.payload == data:
+                return True
+        return False
 
     def tcp_taken(self, f, before, after, takers, accepted_before, emitted_before):
         """What the kernel did with a TCP segment no socket read and nothing dropped: a SYN that drew
@@ -313,7 +345,7 @@ class Replay:
         if l3.payload and any(tcp_peer.is_tcp(m[1]) and m[1].delivered_l3().tcp.flags & framelib.TCP_RST
                               and m[1].delivered_l3().dst_port == l3.src_port for m in self.emitted[emitted_before:]):
             return {"verdict": "drop", "reason": "tcp_reset", "observed": "wire:rst"}
-        ns = self.ns_of_address(l3.dst, takers)
+        ns = self.ns_of_address(l3.dst, takers, f.vni)
         if l3.tcp.flags & framelib.TCP_SYN and not l3.tcp.flags & framelib.TCP_ACK:
             if any(not m[2] and tcp_peer.is_tcp(m[1]) and tcp_peer.is_syn_ack(m[1].delivered_l3())
                    and m[1].delivered_l3().dst_port == l3.src_port for m in self.emitted):
@@ -321,6 +353,12 @@ class Replay:
                                  and s["ns"] == ns and s["port"] == l3.dst_port), None)
                 return {"verdict": "deliver", "sock": listener, "observed": "wire:syn-ack"}
             return None
+        if l3.tcp.flags & framelib.TCP_RST and ns is not None and observe.reset_a_connection(before, after, ns):
+            # A RST in window: tcp_validate_incoming → tcp_reset, and the segment is freed at
+            # discard (kfree_skb, reason NOT_SPECIFIED in 6.1), which the tracer misses when the
+            # socket was owned by its reader and the backlog ran in the agent's context: the
+            # model's `drop: socket_reset`.
+            return {"verdict": "drop", "reason": "socket_reset", "observed": f"counter:{ns}:Tcp.EstabResets"}
         # The agent accepts a connection when its listener polls readable: its line may come a
         # little after the handshake's ACK settled.
         deadline = time.monotonic() + ACCEPT_WAIT
@@ -333,10 +371,16 @@ class Replay:
             return {"verdict": "deliver", "sock": child, "observed": f"counter:{ns}:Tcp.InSegs"}
         return None
 
-    def ns_of_address(self, ip, takers):
-        """The scenario namespace that holds address ip, among takers."""
+    def ns_of_address(self, ip, takers, vni=None):
+        """The scenario namespace that holds address ip, among takers. Tenants may share addresses
+        (c1 and c3 of random-cases): a bridged frame's VNI names the bridge, through the VXLAN
+        device that has that VNI now, and so the tenant; a routed device's pods are found by
+        address alone."""
+        bridges = {v["bridge"] for v in self.s.vxlan if self.host.vni_of.get(v["name"]) == vni}
         for c in self.s.containers:
-            if c.ip.split("/")[0] == ip and c.name in takers:
+            if c.ip.split("/")[0] != ip or c.name not in takers:
+                continue
+            if vni is None or None in bridges or c.bridge in bridges:  # no VNI, or a routed device: by address
                 return c.name
         return "host" if "host" in takers else None
 

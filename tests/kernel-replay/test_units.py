@@ -354,15 +354,90 @@ events:
                 scenario_file.load(f.name)
 
 
-def load_command():
-    """The kernel-replay command itself (a script without .py), for its helpers."""
+class RoutingEvents(unittest.TestCase):
+    HEAD = HOST_HEAD + "events:\n"
+
+    def test_routing_events_are_read_with_their_keys(self):
+        s = load_scenario(self.HEAD + """  - {t: 1.0, op: sysctl, ip_forward: false, rp_filter: 2}
+  - {t: 2.0, op: route, dst: 10.233.1.2/32, via: 10.233.2.0, dev: flannel.1, onlink: true}
+  - {t: 3.0, op: route_del, dst: 10.233.1.2/32}
+  - {t: 4.0, op: neigh, ip: 10.233.1.2, mac: "02:42:0A:E9:01:03", dev: cni0}
+""")
+        sysctl, route, route_del, neigh = s.events
+        self.assertEqual((sysctl["ip_forward"], sysctl["rp_filter"]), (False, "2"))
+        self.assertEqual((route["dst"], route["via"], route["onlink"]), ("10.233.1.2/32", "10.233.2.0", True))
+        self.assertEqual(route_del["dst"], "10.233.1.2/32")
+        self.assertEqual((neigh["ip"], neigh["dev"]), ("10.233.1.2", "cni0"))
+
+    def test_a_routing_event_without_what_it_needs_names_its_line(self):
+        for event, message in (("{t: 1.0, op: sysctl}", r":8: a sysctl event needs"),
+                               ("{t: 1.0, op: sysctl, rp_filter: 3}", r":8: rp_filter '3'"),
+                               ("{t: 1.0, op: route, dst: 10.0.0.0/8}", r"'dev' missing"),
+                               ("{t: 1.0, op: neigh, ip: 10.0.0.1, dev: cni0}", r"'mac' missing")):
+            with self.assertRaisesRegex(scenario_file.ScenarioError, message):
+                load_scenario(self.HEAD + "  - " + event + "\n")
+
+
+class ForwardedOut(unittest.TestCase):
+    """A frame the host routed back out is known by its payload on the wire (replay.forwarded_out)."""
+
+    def emitted(self, *frames_sent):
+        class Seen:  # the part of Replay that forwarded_out reads
+            emitted = [[None, frames.parse(0, 0, data, {4789}), False] for data in frames_sent]
+        return Seen()
+
+    def test_the_same_payload_on_the_wire_after_the_injection_is_the_frame_forwarded(self):
+        seen = self.emitted(vxlan_frame(b"OTHER\n", out=True), vxlan_frame(b"TAG000001\n", out=True))
+        payload = b"TAG000001\n".hex()
+        self.assertTrue(replay.Replay.forwarded_out(seen, payload, 0))
+        self.assertFalse(replay.Replay.forwarded_out(seen, payload, 2))  # sent before the frame was injected
+        self.assertFalse(replay.Replay.forwarded_out(seen, b"TAG000002\n".hex(), 0))
+        self.assertFalse(replay.Replay.forwarded_out(seen, None, 0))  # a held fragment: nothing to look for
+
+
+class Tenants(unittest.TestCase):
+    def test_a_bridged_frames_vni_names_the_tenant_that_holds_its_address(self):
+        # c1 and c3 of random-cases: one address, one MAC, VNI 42 and 43 (and vxlan43 now on 44).
+        c1 = scenario_file.Container("c1", "br42", "veth-c1", "02:00:0a:e9:01:02", "10.233.1.2/16")
+        c3 = scenario_file.Container("c3", "br43", "veth-c3", "02:00:0a:e9:01:02", "10.233.1.2/16")
+
+        class Seen:  # the part of Replay that ns_of_address reads
+            s = scenario_file.Scenario(path="s.yaml", nic_name="eth0", nic_mac="02:00:00:00:00:02",
+                                       nic_ip="192.168.0.2/24", nic_mtu=1500, bridges=[], events=[],
+                                       vxlan=[{"name": "vxlan42", "vni": 42, "port": 4789, "bridge": "br42"},
+                                              {"name": "vxlan43", "vni": 43, "port": 4789, "bridge": "br43"}],
+                                       containers=[c1, c3])
+
+            class host:
+                vni_of = {"vxlan42": 42, "vxlan43": 44}
+        takers = ["c1", "c3"]
+        self.assertEqual(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 42), "c1")
+        self.assertEqual(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 44), "c3")
+        self.assertIsNone(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 43))  # no device has it now
+
+
+class Counters(unittest.TestCase):
+    def test_a_reset_is_read_from_the_namespaces_estabresets(self):
+        before = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 0}
+        after = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 1}
+        self.assertTrue(observe.reset_a_connection(before, after, "c2"))
+        self.assertFalse(observe.reset_a_connection(before, after, "c1"))
+
+
+def load_script(name, module_name):
+    """A script of kernel-replay/ without .py (the command, random-cases), for its helpers."""
     import importlib.machinery
     import importlib.util
-    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay/kernel-replay")
-    loader = importlib.machinery.SourceFileLoader("kernel_replay_command", path)
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay", name)
+    loader = importlib.machinery.SourceFileLoader(module_name, path)
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(module)
     return module
+
+
+def load_command():
+    """The kernel-replay command itself, for its helpers."""
+    return load_script("kernel-replay", "kernel_replay_command")
 
 
 class Neighbours(unittest.TestCase):
