@@ -7,6 +7,7 @@ import struct
 import sys
 import tempfile
 import unittest
+from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay"))
 
@@ -422,6 +423,62 @@ class Counters(unittest.TestCase):
         after = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 1}
         self.assertTrue(observe.reset_a_connection(before, after, "c2"))
         self.assertFalse(observe.reset_a_connection(before, after, "c1"))
+
+
+def load_random_cases():
+    return load_script("random-cases", "random_cases")
+
+
+class RandomCases(unittest.TestCase):
+    """kernel-replay/random-cases: what it draws, and that each kind of draw keeps the others'."""
+
+    def test_tcp_draws_leave_every_other_draw_of_a_bridged_case_as_it_was(self):
+        rc = load_random_cases()
+        without_tcp = rc.TCP_SHARE
+        bridged = [i for i in range(12) if not isinstance(rc.draw(14, i, 60), rc.RoutedCase)]
+        self.assertGreaterEqual(len(bridged), 4)
+        for i in bridged:
+            with_tcp = [e.split(", ", 1)[1] for e in rc.draw(14, i, 60).events]
+            rc.TCP_SHARE = 0
+            try:
+                plain = [e.split(", ", 1)[1] for e in rc.draw(14, i, 60).events]
+            finally:
+                rc.TCP_SHARE = without_tcp
+            self.assertEqual([e for e in with_tcp if "sock: t" not in e], plain, f"case {i}")
+
+    def test_a_third_routed_half_flannel_half_calico_and_tcp_in_most(self):
+        rc = load_random_cases()
+        cases = [rc.draw(14, i, 60) for i in range(90)]
+        kinds = Counter(c.kind if isinstance(c, rc.RoutedCase) else "bridged" for c in cases)
+        self.assertTrue(18 <= kinds["flannel"] + kinds["calico"] <= 42, kinds)
+        self.assertTrue(kinds["flannel"] and kinds["calico"], kinds)
+        self.assertGreater(sum(any("proto: tcp" in e for e in c.events) for c in cases), 45)
+
+    def test_every_tcp_segment_with_an_ack_can_be_mapped_by_tcp_peer(self):
+        # The capture holds the host's SYN-ACK before every segment that acknowledges it, so
+        # kernel-replay's peer knows the recorded ISN (tcp_unmapped_no_recorded_syn_ack never).
+        rc = load_random_cases()
+        segments = syn_acks = resets = 0
+        for i in range(30):
+            case = rc.draw(14, i, 60)
+            classified = []
+            for n, (ts, data) in enumerate(case.frames, 1):
+                f = frames.parse(n, ts, data, {4789})
+                classified.append((f, "tx" if f.src_mac == rc.NIC_MAC else "rx"))
+            peer = tcp_peer.TcpPeer(classified)
+            for f, d in classified:
+                if not tcp_peer.is_tcp(f):
+                    continue
+                l3 = f.delivered_l3()
+                if d == "tx":
+                    syn_acks += tcp_peer.is_syn_ack(l3)
+                    resets += bool(l3.tcp.flags & frames.TCP_RST)
+                elif l3.tcp.flags & frames.TCP_ACK:
+                    segments += 1
+                    self.assertIsNotNone(peer.recorded_isn_at[f.number], f"case {i} frame {f.number}")
+        self.assertGreater(segments, 30)
+        self.assertGreater(syn_acks, 5)
+        self.assertGreater(resets, 2)
 
 
 def load_script(name, module_name):
