@@ -181,6 +181,24 @@ TEST(Routed, FixedHitSeesARoutingChange)
 	}
 }
 
+// A host device set down loses its routes for good (fib_disable_ip → fib_flush), as the host kernel
+// showed on random-cases (kernel-replay/random-cases, seed 14, case-016): the Calico pod's /32
+// through its veth does not come back with the veth, until the `route` event puts it back.
+TEST(Routed, LinkDownDeletesTheRoutesThroughTheDevice)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(calico())
+				  .at(10, "op: link, dev: calic1, up: false")
+				  .at(11, "op: link, dev: calic1, up: true")
+				  .at(30, "op: route, dst: 10.233.1.2/32, dev: calic1, scope: link"),
+			  mode);
+		for (double ms : {1.0, 2.0, 3.0})
+			h.send(vxlan_udp(routed()), ms);
+		EXPECT_TRUE(dropped(h.send(vxlan_udp(routed()), 20), "ip_route_input", "no_route")) << to_string(mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 40), "s1")) << to_string(mode);
+	}
+}
+
 // The events that change routing (sysctl, route, route_del, neigh) invalidate routed entries: the
 // frame after each ends in `fixed` mode where it ends in `off` mode, and the answer is cached again.
 TEST(Routed, FixedModeFollowsRoutingEvents)
