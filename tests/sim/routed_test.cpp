@@ -181,6 +181,40 @@ TEST(Routed, FixedHitSeesARoutingChange)
 	}
 }
 
+// One datagram 10.233.2.2:4000 > 10.233.1.1:5000 (vxlan.calico's own address) of 24 bytes, in two
+// inner fragments of IP id 0x1234: bytes 0-16 (MF) and 16-24, addressed to the device's MAC.
+Bytes fragment_to_the_host(bool first)
+{
+	Bytes payload;
+	if (first) {
+		Bytes udp = udp_packet(endpoint("10.233.2.2:4000"), endpoint("10.233.1.1:5000"), Bytes(16, 'x'));
+		payload.assign(udp.begin() + 20, udp.begin() + 20 + 16); // the UDP header and 8 bytes
+		put_be16(payload, 6, 0); // no checksum: the datagram's is not this fragment's to check
+	} else {
+		payload.assign(8, 'x');
+	}
+	Bytes ip = ipv4_packet(endpoint("10.233.2.2:0").address, endpoint("10.233.1.1:0").address, 17, payload);
+	put_be16(ip, 6, first ? 0x2000 : 16 / 8);
+	fix_ipv4_checksum(ip, 0);
+	return vxlan_frame(42, ethernet_frame(ip, 0x0800, kVxlanMac, kRemoteContainerMac));
+}
+
+// An inner fragment routed to the host itself is reassembled there (ip_local_deliver → ip_defrag
+// in the host namespace), as the host kernel did on random-cases (seed 14, case-029): held, then
+// the whole datagram to the host's socket. It was dropped as `fragment` before.
+TEST(Routed, FragmentsToTheHostAreReassembledThere)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(calico().udp(0, "h1", "host", "0.0.0.0:5000"), mode);
+		const Packet &first = h.send(fragment_to_the_host(true), 1);
+		EXPECT_EQ(first.verdict.verdict, VerdictKind::held) << to_string(mode);
+		EXPECT_EQ(deciding_stage(first), "ip_defrag") << to_string(mode);
+		const Packet &last = h.send(fragment_to_the_host(false), 2);
+		ASSERT_TRUE(delivered(last, "h1", Path::slow)) << to_string(mode);
+		EXPECT_EQ(model::to_string(*last.verdict.flow), "udp 10.233.2.2:4000 > 10.233.1.1:5000");
+	}
+}
+
 // A host device set down loses its routes for good (fib_disable_ip → fib_flush), as the host kernel
 // showed on random-cases (kernel-replay/random-cases, seed 14, case-016): the Calico pod's /32
 // through its veth does not come back with the veth, until the `route` event puts it back.
