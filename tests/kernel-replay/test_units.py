@@ -417,6 +417,13 @@ class Tenants(unittest.TestCase):
         self.assertIsNone(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 43))  # no device has it now
 
 
+class TcpTaken(unittest.TestCase):
+    def test_a_flooded_copys_otherhost_leaves_the_segment_to_tcp(self):
+        self.assertTrue(replay.tcp_may_be_taken({"verdict": "drop", "reason": "unobserved", "observed": "none"}))
+        self.assertTrue(replay.tcp_may_be_taken({"verdict": "drop", "reason": "other_host", "observed": "kfree_skb:OTHERHOST"}))
+        self.assertFalse(replay.tcp_may_be_taken({"verdict": "drop", "reason": "no_socket", "observed": "kfree_skb:NO_SOCKET"}))
+
+
 class Counters(unittest.TestCase):
     def test_a_reset_is_read_from_the_namespaces_estabresets(self):
         before = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 0}
