@@ -249,6 +249,10 @@ class Replay:
             except tcp_peer.Unmapped as e:
                 return {"verdict": "ignore", "reason": str(e), "observed": "not_reproduced"}
             data, _ = framelib.with_l4_checksums_fixed(rewritten)  # the rewrite's own, not counted
+        # What a forwarded copy would carry: the bytes injected (checksums corrected, a TCP
+        # segment's ACK mapped), or for a piece of an outer datagram the whole one, which the host
+        # reassembles before it decapsulates and routes the inner packet.
+        sent = forward_signature(f if f.wire is not None else framelib.parse(f.number, f.ts_ns, data, self.vxlan_ports))
         l3 = f.delivered_l3()
         if f.number in self.datagram_of:  # a fragment: the whole datagram's payload, or held
             whole = self.datagram_of[f.number]
@@ -283,7 +287,7 @@ class Replay:
             delivered = [(ns, sock) for ns, sock, hexdata in self.received if hexdata == payload]
             moved = observe.moved(before, after)
             drops = own_drops(traced, wire_rx(before, after))
-            forwarded = not delivered and self.forwarded_out(payload, emitted_before)
+            forwarded = not delivered and self.forwarded_out(sent, emitted_before)
             in_queue = not delivered and observe.queued_for_a_socket(before, after, takers)
             # Taken without a read to wait for: a fragment queued for reassembly, a TCP segment
             # without payload that TCP took in (its answer, if any, is waited for below).
@@ -310,7 +314,7 @@ class Replay:
             print(f"debug pkt {f.number}: traced {traced} to the wire {wire_rx(before, after)} moved {moved} "
                   f"delivered {delivered} emitted {[(m[1].vni, m[1].flow(), m[1].dst_mac) for m in self.emitted[-3:]]}")
         result = outcome(delivered, moved, drops)
-        if not delivered and self.forwarded_out(payload, emitted_before):
+        if not delivered and self.forwarded_out(sent, emitted_before):
             # The host routed it back out (a route through the VXLAN device or the NIC): the
             # simulator's `ignore: forwarded_out`. The drops seen beside it are the wire end's.
             result = {"verdict": "ignore", "reason": "forwarded_out", "observed": "wire:forwarded"}
@@ -320,18 +324,13 @@ class Replay:
             result = self.tcp_taken(f, before, after, takers, accepted_before, emitted_before) or result
         return self.nic_down_or(result)
 
-    def forwarded_out(self, payload, emitted_before):
+    def forwarded_out(self, signature, emitted_before):
         """Whether the host put the frame in flight back on the wire, forwarded: a frame it sent
-        since the injection carries the same L4 payload (hex; every payload of a capture is its
-        own, as random-cases writes them)."""
-        if not payload:
+        since the injection carries the same IPv4 packet (forward_signature: a forwarded packet
+        keeps all but its TTL and checksum; a fragment is forwarded as it is, not reassembled)."""
+        if signature is None:
             return False
-        data = bytes.fromhex(payload)
-        for m in self.emitted[emitted_before:]:
-            l3 = m[1].delivered_l3()
-            if l3 is not None and l3.protocol in (framelib.PROTO_UDP, framelib.PROTO_TCP) and l3.payload == data:
-                return True
-        return False
+        return any(forward_signature(m[1]) == signature for m in self.emitted[emitted_before:])
 
     def tcp_taken(self, f, before, after, takers, accepted_before, emitted_before):
         """What the kernel did with a TCP segment no socket read and nothing dropped: a SYN that drew
@@ -478,6 +477,16 @@ def next_unrelated_rx(classified, i):
                           (mine.dst, mine.dst_port, mine.src, mine.src_port)):
             return f.ts_ns
     return None
+
+
+def forward_signature(f):
+    """What a router leaves as it was of a frame's IPv4 packet (the inner one of VXLAN): addresses,
+    protocol, IP id, fragment offset and the bytes after the header; None without one."""
+    l3 = f.delivered_l3() if f is not None else None
+    if l3 is None:
+        return None
+    return (l3.src, l3.dst, l3.protocol, l3.ident, l3.fragment_offset,
+            bytes(f.data[l3.l4_offset:l3.offset + l3.total_length]))
 
 
 def tcp_may_be_taken(result):

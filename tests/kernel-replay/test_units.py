@@ -380,20 +380,32 @@ class RoutingEvents(unittest.TestCase):
 
 
 class ForwardedOut(unittest.TestCase):
-    """A frame the host routed back out is known by its payload on the wire (replay.forwarded_out)."""
+    """A frame the host routed back out is known by its IPv4 packet on the wire (replay.forwarded_out)."""
 
     def emitted(self, *frames_sent):
         class Seen:  # the part of Replay that forwarded_out reads
             emitted = [[None, frames.parse(0, 0, data, {4789}), False] for data in frames_sent]
         return Seen()
 
-    def test_the_same_payload_on_the_wire_after_the_injection_is_the_frame_forwarded(self):
-        seen = self.emitted(vxlan_frame(b"OTHER\n", out=True), vxlan_frame(b"TAG000001\n", out=True))
-        payload = b"TAG000001\n".hex()
-        self.assertTrue(replay.Replay.forwarded_out(seen, payload, 0))
-        self.assertFalse(replay.Replay.forwarded_out(seen, payload, 2))  # sent before the frame was injected
-        self.assertFalse(replay.Replay.forwarded_out(seen, b"TAG000002\n".hex(), 0))
-        self.assertFalse(replay.Replay.forwarded_out(seen, None, 0))  # a held fragment: nothing to look for
+    def test_the_same_packet_on_the_wire_after_the_injection_is_the_frame_forwarded(self):
+        injected = frames.parse(1, 0, vxlan_frame(b"TAG000001\n"), {4789})
+        again = vxlan_frame(b"TAG000001\n", inner_ip=ipv4("10.233.2.2", "10.233.1.2", 17,
+                                                            udp(4000, 5000, b"TAG000001\n"), ttl=63), out=True)
+        seen = self.emitted(vxlan_frame(b"OTHER\n", out=True), again)
+        sent = replay.forward_signature(injected)
+        self.assertTrue(replay.Replay.forwarded_out(seen, sent, 0))  # the TTL and checksum are the router's
+        self.assertFalse(replay.Replay.forwarded_out(seen, sent, 2))  # sent before the frame was injected
+        other = frames.parse(1, 0, vxlan_frame(b"TAG000002\n"), {4789})
+        self.assertFalse(replay.Replay.forwarded_out(seen, replay.forward_signature(other), 0))
+        self.assertFalse(replay.Replay.forwarded_out(seen, None, 0))
+
+    def test_a_fragment_forwarded_is_the_fragment(self):
+        first = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, b"TAG000001\n")[:16], ident=7, frag=0x2000)
+        injected = frames.parse(1, 0, vxlan_frame(inner_ip=first), {4789})
+        forwarded = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, b"TAG000001\n")[:16], ttl=63, ident=7,
+                         frag=0x2000)
+        seen = self.emitted(vxlan_frame(inner_ip=forwarded, out=True))
+        self.assertTrue(replay.Replay.forwarded_out(seen, replay.forward_signature(injected), 0))
 
 
 class Tenants(unittest.TestCase):
