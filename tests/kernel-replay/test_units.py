@@ -436,6 +436,34 @@ class TcpTaken(unittest.TestCase):
         self.assertFalse(replay.tcp_may_be_taken({"verdict": "drop", "reason": "no_socket", "observed": "kfree_skb:NO_SOCKET"}))
 
 
+class AnswerDropped(unittest.TestCase):
+    def test_a_routing_drop_after_tcp_took_the_segment_is_its_answers(self):
+        c1 = scenario_file.Container("c1", "br42", "veth-c1", "02:00:0a:e9:01:02", "10.233.1.2/16")
+
+        class Seen(replay.Replay):  # the part of Replay that answer_was_dropped reads
+            def __init__(self):
+                self.s = scenario_file.Scenario(path="s.yaml", nic_name="eth0", nic_mac="02:00:00:00:00:02",
+                                                nic_ip="192.168.0.2/24", nic_mtu=1500, bridges=[], events=[],
+                                                vxlan=[{"name": "vxlan42", "vni": 42, "port": 4789, "bridge": "br42"}],
+                                                containers=[c1])
+
+                class host:
+                    vni_of = {"vxlan42": 42}
+                self.host = host
+        syn = frames.parse(1, 0, tcp_frame(1000, 0, 0x02), {4789})
+        traced = {"verdict": "drop", "reason": "ip_innoroutes", "observed": "kfree_skb:IP_INNOROUTES"}
+        took = ({"c1:Tcp.InSegs": 0}, {"c1:Tcp.InSegs": 1})
+        self.assertTrue(Seen().answer_was_dropped(traced, syn, *took, ["c1"]))
+        self.assertFalse(Seen().answer_was_dropped(traced, syn, took[0], took[0], ["c1"]))  # TCP never saw it
+        no_socket = {"verdict": "drop", "reason": "no_socket", "observed": "kfree_skb:NO_SOCKET"}
+        self.assertFalse(Seen().answer_was_dropped(no_socket, syn, *took, ["c1"]))  # TCP's own drop
+
+    def test_a_syn_ack_that_left_the_socket_is_counted_without_a_reset(self):
+        before = {"c1:Tcp.OutSegs": 5, "c1:Tcp.OutRsts": 0}
+        self.assertTrue(observe.answered_without_reset(before, {"c1:Tcp.OutSegs": 6, "c1:Tcp.OutRsts": 0}, "c1"))
+        self.assertFalse(observe.answered_without_reset(before, {"c1:Tcp.OutSegs": 6, "c1:Tcp.OutRsts": 1}, "c1"))
+
+
 class Counters(unittest.TestCase):
     def test_a_reset_is_read_from_the_namespaces_estabresets(self):
         before = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 0}
