@@ -215,6 +215,26 @@ TEST(Routed, FragmentsToTheHostAreReassembledThere)
 	}
 }
 
+// A flannel pod's reply crosses cni0, which learns where the pod is (br_fdb_update moves a static
+// entry too) though the VXLAN device it is routed to has no bridge: the entry moved to the other
+// pod's port comes back, and the next frame for the pod reaches it.
+TEST(Routed, APodsReplyTeachesItsBridgeNotTheVxlanDevices)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(flannel()).at(5, R"(op: fdb, bridge: cni0, mac: "02:42:0a:e9:01:02", port: veth-c2)"), mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 1), "s1")) << to_string(mode);
+		EXPECT_EQ(h.send(vxlan_udp(routed()), 10).verdict.verdict, VerdictKind::drop) << "c2 is not 10.233.1.2";
+		Bytes reply = vxlan_frame(42,
+					  ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'r'}),
+							 0x0800, kRemoteContainerMac, kVxlanMac),
+					  endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
+		std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), reply.begin());
+		std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), reply.begin() + 6);
+		EXPECT_EQ(h.send(reply, 20).verdict.verdict, VerdictKind::transmit) << to_string(mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 30), "s1")) << to_string(mode);
+	}
+}
+
 // A host device set down loses its routes for good (fib_disable_ip → fib_flush), as the host kernel
 // showed on random-cases (kernel-replay/random-cases, seed 14, case-016): the Calico pod's /32
 // through its veth does not come back with the veth, until the `route` event puts it back.
