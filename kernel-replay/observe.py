@@ -115,6 +115,19 @@ def took_tcp_segment(before, after, namespaces):
     return any(_moved_in(before, after, ns, "Tcp.InSegs") for ns in namespaces)
 
 
+def answered_without_reset(before, after, ns):
+    """Whether TCP in namespace ns sent a segment that is not a RST (Tcp.OutSegs moved, Tcp.OutRsts
+    did not): a listener's SYN-ACK, wherever it went next."""
+    return _moved_in(before, after, ns, "Tcp.OutSegs") and not _moved_in(before, after, ns, "Tcp.OutRsts")
+
+
+def reset_a_connection(before, after, ns):
+    """Whether a connection of namespace ns was reset while the frame was in flight: tcp_reset →
+    tcp_done → tcp_set_state(TCP_CLOSE) counts TCP_MIB_ESTABRESETS for an established (or
+    CLOSE_WAIT) socket."""
+    return _moved_in(before, after, ns, "Tcp.EstabResets")
+
+
 class DropTracer:
     """skb:kfree_skb reasons of the frames this process frees; a no-op when tracefs cannot be had."""
 

@@ -140,12 +140,19 @@ def load(path):
     for order, e in enumerate(root.get("events") or []):
         op = _need(e, "op", path)
         if op not in ("socket", "bind", "connect", "listen", "close", "link", "flush", "fdb", "fdb_del",
-                      "vni", "netns_del"):
+                      "vni", "netns_del", "sysctl", "route", "route_del", "neigh"):
             raise ScenarioError(f"{where(e)}: op '{op}' is not one kernel-replay knows")
         e = dict(e, t_ns=time_ns(_need(e, "t", path), where(e)), order=order)
-        for key in ("reuseaddr", "reuseport", "up"):
+        for key in ("reuseaddr", "reuseport", "up", "ip_forward", "onlink"):
             if key in e:
                 e[key] = _bool(e[key], where(e))
+        if op == "sysctl":
+            if "ip_forward" not in e and "rp_filter" not in e:
+                raise ScenarioError(f"{where(e)}: a sysctl event needs ip_forward or rp_filter")
+            if "rp_filter" in e and e["rp_filter"] not in ("0", "1", "2"):
+                raise ScenarioError(f"{where(e)}: rp_filter '{e['rp_filter']}' is not 0, 1 or 2")
+        for key in {"route": ("dst", "dev"), "route_del": ("dst",), "neigh": ("ip", "mac", "dev")}.get(op, ()):
+            _need(e, key, path)
         events.append(e)
     events.sort(key=lambda e: (e["t_ns"], e["order"]))  # same instant: as written
     s = Scenario(path=path, nic_name=_need(nic, "name", path), nic_mac=_need(nic, "mac", path).lower(),

@@ -39,6 +39,7 @@ VXLAN_OVERHEAD = 50
 WIRE_MAC = "02:ee:ee:00:00:01"  # the injector's end, which no frame the host sends is addressed to
 UNSEEN_VTEP_MAC = "02:ee:ee:00:00:02"  # the neighbour of a VTEP the capture never shows
 CARRIER_WAIT = 1.0  # s: the longest a link up waits for the carrier
+NETNS_DEL_WAIT = 10.0  # s: the longest netns_del waits for the kernel to remove the namespace's veth
 
 
 class TopologyError(Exception):
@@ -76,6 +77,20 @@ def run(*cmd, check=True):
     if check and r.returncode != 0:
         raise TopologyError(f"{' '.join(cmd)}: {r.stderr.strip() or 'exit ' + str(r.returncode)}")
     return r
+
+
+def route_replace_args(r):
+    """`ip route replace` arguments for a route of the scenario (its table, or a `route` event)."""
+    args = ["route", "replace", r["dst"]]
+    if r.get("via"):
+        args += ["via", r["via"]]
+    args += ["dev", r["dev"]]
+    for key in ("scope", "src", "proto"):
+        if r.get(key):
+            args += [key, r[key]]
+    if r.get("onlink"):
+        args.append("onlink")
+    return args
 
 
 class Host:
@@ -185,16 +200,7 @@ class Host:
         for r in self.s.routes:
             if r.get("proto") == "kernel":
                 continue
-            args = ["route", "replace", r["dst"]]
-            if r.get("via"):
-                args += ["via", r["via"]]
-            args += ["dev", r["dev"]]
-            for key in ("scope", "src", "proto"):
-                if r.get(key):
-                    args += [key, r[key]]
-            if r["onlink"]:
-                args.append("onlink")
-            self.cmd("ip", h, *args)
+            self.cmd("ip", h, *route_replace_args(r))
         for n in self.s.neighbours:
             self.cmd("ip", h, "neigh", "replace", n["ip"], "lladdr", n["mac"], "dev", n["dev"], "nud", "permanent")
 
@@ -309,6 +315,41 @@ class Host:
             time.sleep(0.005)
         return f"{dev}: no carrier {CARRIER_WAIT} s after it was set up"
 
+    def set_sysctl(self, ip_forward, rp_filter):
+        """The `sysctl` event: net.ipv4.ip_forward (every device's forwarding follows it:
+        devinet_sysctl_forward), and rp_filter in all, default and every device of the host, since
+        the kernel takes the larger of all's and the device's (IN_DEV_RPFILTER) and the devices
+        were made with default's value: writing all alone could not lower it."""
+        settings = {}
+        if ip_forward is not None:
+            settings["net/ipv4/ip_forward"] = "1" if ip_forward else "0"
+        if rp_filter is not None:
+            for conf in self._conf_names():
+                settings[f"net/ipv4/conf/{conf}/rp_filter"] = str(rp_filter)
+        sysctl_in(self.host, settings)
+
+    def _conf_names(self):
+        """all, default and every device of the host namespace (its /proc/sys/net/ipv4/conf)."""
+        names = run("ip", "-n", self.host, "-o", "link", "show").stdout.splitlines()
+        devices = [line.split(":")[1].strip().split("@")[0] for line in names if ":" in line]
+        return ["all", "default"] + devices
+
+    def route_replace(self, r):
+        """The `route` event: ip route replace, with the route's keys. A refusal (a nexthop on a
+        device that is down: ENETDOWN) is returned, as the socket events' are."""
+        args = route_replace_args(r)
+        got = run("ip", "-n", self.host, *args, check=False)
+        return None if got.returncode == 0 else f"ip {' '.join(args)}: {got.stderr.strip()}"
+
+    def route_del(self, dst):
+        got = run("ip", "-n", self.host, "route", "del", dst, check=False)
+        return None if got.returncode == 0 else f"ip route del {dst}: {got.stderr.strip()}"
+
+    def neigh_replace(self, ip, mac, dev):
+        got = run("ip", "-n", self.host, "neigh", "replace", ip, "lladdr", mac, "dev", dev, "nud", "permanent",
+                  check=False)
+        return None if got.returncode == 0 else f"ip neigh replace {ip} dev {dev}: {got.stderr.strip()}"
+
     def change_vni(self, dev, vni):
         """Delete and re-create the VXLAN device with the new VNI, as an orchestrator would; the
         bridge entries that pointed at it are installed again."""
@@ -328,15 +369,24 @@ class Host:
         """netns_del: the namespace goes, and its veth pair with it (the host end disappears once
         the kernel has cleaned the namespace up, which it does asynchronously: wait for it)."""
         ns = self.container_ns[name]
+        # A TCP socket its agent left behind when it stopped (an orphan in FIN_WAIT or LAST_ACK,
+        # retransmitting its FIN to a peer the capture does not play) holds the namespace, and so
+        # the veth, until its retransmissions give up, minutes later; the model's namespace goes
+        # at once. Destroy them first (sock_diag's SOCK_DESTROY: tcp_abort, a RST each, not in
+        # the capture).
+        run("ss", "-N", ns, "-K", "-t", "-a", check=False)
         run("ip", "netns", "del", ns)
         self.made.remove(ns)
         self.deleted.add(name)
         veth = self.s.container(name).veth
-        for _ in range(200):
+        # cleanup_net runs on one workqueue for every namespace of the machine being deleted (other
+        # replays', other users'): at a load of 10 and more it took over 2 s (random-cases case-001).
+        deadline = time.monotonic() + NETNS_DEL_WAIT
+        while time.monotonic() < deadline:
             if run("ip", "-n", self.host, "link", "show", veth, check=False).returncode != 0:
                 return
             time.sleep(0.01)
-        raise TopologyError(f"{veth} still exists 2 s after its namespace {ns} was deleted")
+        raise TopologyError(f"{veth} still exists {NETNS_DEL_WAIT:.0f} s after its namespace {ns} was deleted")
 
     def teardown(self):
         for ns in reversed(self.made):

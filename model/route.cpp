@@ -85,6 +85,29 @@ void Routing::add_neighbour(Neighbour neighbour)
 	neighbours_.push_back(std::move(neighbour));
 }
 
+// 6.1: fib_disable_ip (fib_frontend.c:1436) on NETDEV_DOWN: fib_sync_down_dev
+// (fib_semantics.c:2009) marks a nexthop dead when its scope is not RT_SCOPE_NOWHERE, which only
+// the local table's are (a gateway route's nexthop is RT_SCOPE_LINK, a route on the link's
+// RT_SCOPE_HOST: fib_check_nh), so every main-table route through the device dies and fib_flush
+// deletes it; arp_ifdown → neigh_ifdown → neigh_flush_dev(skip_perm false) (neighbour.c:463).
+void Routing::device_down(std::string_view device, bool keep_neighbours)
+{
+	std::erase_if(routes_, [&](const Route &r) { return r.device == device; });
+	if (!keep_neighbours)
+		std::erase_if(neighbours_, [&](const Neighbour &n) { return n.device == device; });
+}
+
+// NETDEV_UP (fib_frontend.c:1498): fib_add_ifaddr for each address of the device: its subnet on
+// the link when the prefix leaves host bits (the local and broadcast routes are the topology's).
+void Routing::device_up(std::string_view device, const std::optional<Ipv4Interface> &address)
+{
+	if (!address || address->prefix_length >= 32)
+		return;
+	Ipv4Interface subnet = *address;
+	subnet.address.value &= subnet.netmask();
+	replace_route({subnet, std::nullopt, std::string(device), RouteScope::link, false});
+}
+
 // fib_trie.c: fib_table_lookup takes the longest matching prefix whose nexthop is alive
 // (fib_lookup_good_nhc skips RTNH_F_DEAD, which fib_sync_down_dev sets when the device goes down;
 // RTNH_F_LINKDOWN counts only with ignore_routes_with_linkdown, 0 by default).

@@ -81,6 +81,15 @@ public:
 	// `ip route del`: Error::unknown_device when no route has this prefix (the kernel: ESRCH).
 	Error remove_route(const Ipv4Interface &destination);
 	void add_neighbour(Neighbour neighbour);
+	// A device of the host namespace set down (fib_netdev_event NETDEV_DOWN → fib_disable_ip,
+	// net/ipv4/fib_frontend.c): fib_sync_down_dev marks every nexthop through it dead and
+	// fib_flush deletes those routes, gateway routes and its connected subnet alike (they do not
+	// come back when it is up again); arp_ifdown → neigh_ifdown flushes its neighbours, permanent
+	// ones included. `keep_neighbours`: the NIC's, which the underlay answers ARP for again.
+	void device_down(std::string_view device, bool keep_neighbours);
+	// Set up again (NETDEV_UP): fib_add_ifaddr puts back the subnet route its address makes (scope
+	// link, for a prefix shorter than /32); nothing else comes back.
+	void device_up(std::string_view device, const std::optional<Ipv4Interface> &address);
 	void set_sysctls(RoutingSysctls sysctls) { sysctls_ = sysctls; }
 
 	const RoutingSysctls &sysctls() const { return sysctls_; }
@@ -88,7 +97,8 @@ public:
 	const std::vector<Neighbour> &neighbours() const { return neighbours_; }
 
 	// fib_table_lookup on the main table: the longest prefix among the routes whose device is up
-	// (a device that goes down takes its routes' nexthops dead: fib_sync_down_dev).
+	// (a device that goes down takes its routes' nexthops dead: fib_sync_down_dev; device_down
+	// deletes them when the scenario sets one down).
 	const Route *lookup(const Topology &topology, Ipv4Address destination) const;
 
 	// route.c: ip_route_input_slow for a packet from `source` to `destination` received on

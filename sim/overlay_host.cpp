@@ -369,15 +369,25 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 	case EventOp::close:
 		close_socket(event, event.sock, fastpath);
 		break;
-	case EventOp::link:
+	case EventOp::link: {
+		const model::Device *before = model_.topology().device(event.dev);
+		const bool changes = before && before->admin_up != event.up; // a no-op sends no NETDEV_UP/DOWN
 		must(model_.set_link(event.dev, event.up), event.dev);
 		// A device going down or up can only take deliveries away from flows that crossed it
 		// or give them to flows that were dropped (never cached): down is what invalidates.
 		if (!event.up)
 			fastpath.device_changed(device_id(event.dev), FPMAP_EV_DEV_DOWN);
-		if (routed_ && device_id(event.dev).netns == kHostNetnsId)
-			fastpath.routing_changed(); // fib_sync_down_dev / fib_sync_up: routes die and come back
+		if (routed_ && device_id(event.dev).netns == kHostNetnsId) {
+			// fib_disable_ip deletes its routes and neighbours; up brings back its subnet only.
+			const model::Device *d = model_.topology().device(event.dev);
+			if (d && changes && !event.up)
+				model_.routing().device_down(event.dev, d->kind == model::DeviceKind::nic);
+			else if (d && changes)
+				model_.routing().device_up(event.dev, d->address);
+			fastpath.routing_changed();
+		}
 		break;
+	}
 	case EventOp::flush:
 		fastpath.flush(event.t_ns);
 		break;

@@ -1,5 +1,5 @@
 // ip_local_deliver for a decapsulated packet the host routed to itself (an address of flannel.1,
-// cni0, the NIC, ...): the host's own stack takes it. A socket the scenario opened in the host
+// cni0, the NIC, ...): the host's own stack takes it, reassembling a fragmented one first. A socket the scenario opened in the host
 // namespace on the destination port receives it as the model decides (delivered, or its drop);
 // without one the scenario does not say who takes it (a host process, or conntrack reversing
 // kube-proxy's NAT), and the verdict says the host's stack got it: `ignore: host_stack`.
@@ -25,17 +25,22 @@ bool scenario_socket_on(const model::Sockets &sockets, model::Protocol protocol,
 bool ip_local_deliver_host(StageContext &ctx, Packet &pkt)
 {
 	const ParsedFrame &f = pkt.parsed;
-	// An inner fragment for the host itself is dropped, not reassembled (not modelled yet).
 	if (!ip_local_deliver(ctx, pkt,
 			      {.stage = Stage::ip_local_deliver_host, .level = "inner", .ns = kHostNamespace,
-			       .ip = *f.inner_ip, .l4 = f.inner_l4, .reassembles = false}))
+			       .ip = *f.inner_ip, .l4 = f.inner_l4, .reassembles = true}))
 		return false;
-	const model::Protocol protocol = f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp;
 	pkt.ns = std::string(kHostNamespace);
+	// An inner fragment the host routed to itself: ip_local_deliver → ip_defrag
+	// (IP_DEFRAG_LOCAL_DELIVER) in the host namespace, as in a container (net/ipv4/ip_input.c).
+	// Until the host kernel showed it reassembling them (kernel-replay/random-cases, seed 14,
+	// case-029), the model dropped them as `fragment`.
+	if (f.inner_ip->is_fragment() && !ip_defrag(ctx, pkt))
+		return false;
+	const TransportHeader &l4 = pkt.reassembled_l4 ? *pkt.reassembled_l4 : *f.inner_l4;
+	const model::Protocol protocol = l4.is_udp() ? model::Protocol::udp : model::Protocol::tcp;
 	pkt.flow = model::FiveTuple{
-		protocol,
-		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-	if (!scenario_socket_on(ctx.host.model().sockets(), protocol, f.inner_l4->dst_port)) {
+		protocol, {{to_model(f.inner_ip->src), l4.src_port}, {to_model(f.inner_ip->dst), l4.dst_port}}};
+	if (!scenario_socket_on(ctx.host.model().sockets(), protocol, l4.dst_port)) {
 		pkt.ignore(Stage::ip_local_deliver_host, "host_stack", [&] {
 			return model::to_string(*pkt.flow) + ": to the host's own stack; no socket of the scenario is on the port";
 		});

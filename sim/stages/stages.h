@@ -5,7 +5,7 @@
 //          ip_rcv_container → (ip_defrag, for a fragment) → socket_lookup → deliver
 // Routed (a VXLAN device with no bridge): … vxlan_rcv → ip_route_input → ip_forward →
 //          neigh_output [→ br_dev_xmit] → veth_xmit → ip_rcv_container → …, or
-//          ip_route_input → ip_local_deliver_host for the host's own addresses
+//          ip_route_input → ip_local_deliver_host [→ ip_defrag] for the host's own addresses
 // Transmit: nic_rx → vxlan_xmit
 #pragma once
 
@@ -48,8 +48,9 @@ bool br_dev_xmit(StageContext &ctx, Packet &pkt);
 bool veth_xmit(StageContext &ctx, Packet &pkt);
 // ip_rcv_core + ip_route_input_noref in the container's namespace.
 bool ip_rcv_container(StageContext &ctx, Packet &pkt);
-// ip_local_deliver → ip_defrag in the container's namespace, for an inner fragment: held, or the
-// whole datagram on to the socket lookup, or dropped (with its queue, for an overlap).
+// ip_local_deliver → ip_defrag in the container's namespace (or the host's, for an inner fragment
+// routed to the host itself), for an inner fragment: held, or the whole datagram on to the socket
+// lookup, or dropped (with its queue, for an overlap).
 bool ip_defrag(StageContext &ctx, Packet &pkt);
 // __udp4_lib_lookup / __inet_lookup_skb + tcp_v4_rcv's state machine, asking model/.
 bool socket_lookup(StageContext &ctx, Packet &pkt);
@@ -61,9 +62,9 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt);
 // Shared by ip_rcv and ip_rcv_container: ip_route_input_noref → ip_local_deliver for the IPv4
 // header `ip` (and the L4 header under it) in namespace `ns`: a local address, then a whole
 // datagram that is UDP or TCP with ports. A fragment goes on to reassembly where `reassembles`
-// (the outer level in the host, ip_defrag_host; the inner one in a container, ip_defrag); elsewhere
-// (an inner fragment routed to the host itself) it is dropped. `level` ("outer", "inner") names
-// the header in the explanations.
+// (the outer level in the host, ip_defrag_host; the inner one in a container or routed to the host
+// itself, ip_defrag); elsewhere (an outer fragment reassembled already) it is dropped. `level`
+// ("outer", "inner") names the header in the explanations.
 struct LocalDelivery {
 	Stage stage;
 	const char *level;

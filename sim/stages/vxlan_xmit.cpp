@@ -92,13 +92,15 @@ std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model
 
 // On its way to the VXLAN device the frame passed the sender's bridge, which learnt where its
 // source lives (br_handle_frame_finish → br_fdb_update); a move changes where later frames to that
-// MAC go, so the fast path hears of it as of any FDB change.
-void learn_sender(StageContext &ctx, Packet &pkt, const model::Device &vxlan, const model::Container &sender)
+// MAC go, so the fast path hears of it as of any FDB change. The sender's bridge, not the VXLAN
+// device's: a flannel pod's frame crosses cni0 and is routed to a VXLAN device that has no bridge
+// (random-cases seed 14, case-018: device_id("") threw once cni0's entry had been moved).
+void learn_sender(StageContext &ctx, Packet &pkt, const model::Container &sender)
 {
 	if (!ctx.host.model().topology().learn_sent_frame(sender.name, static_cast<double>(pkt.ts_ns) * 1e-9))
 		return;
-	ctx.fastpath.device_changed(ctx.host.device_id(vxlan.bridge), FPMAP_EV_FDB_CHANGE);
-	pkt.step(Stage::vxlan_xmit, [&] { return "bridge " + vxlan.bridge + " learned the sender"; },
+	ctx.fastpath.device_changed(ctx.host.device_id(sender.bridge), FPMAP_EV_FDB_CHANGE);
+	pkt.step(Stage::vxlan_xmit, [&] { return "bridge " + sender.bridge + " learned the sender"; },
 		 [&] { return to_string(sender.mac) + " on " + sender.host_end + " (br_fdb_update)"; });
 }
 
@@ -145,7 +147,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		pkt.socket = sending_socket(ctx.host, sender->name, *pkt.flow);
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {
-		learn_sender(ctx, pkt, *vxlan, *sender);
+		learn_sender(ctx, pkt, *sender);
 		pkt.verdict.reason = "tx_mismatch_" + *mismatch;
 		pkt.step(Stage::vxlan_xmit, [&] { return "mismatch: " + *mismatch; }, "the VXLAN device would not write this");
 		return true;
@@ -155,7 +157,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	const bool hook_before_bridge = ctx.fastpath.tx_hit_skips_bridge();
 	if (!pkt.socket.empty() && hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
-	learn_sender(ctx, pkt, *vxlan, *sender);
+	learn_sender(ctx, pkt, *sender);
 	if (!pkt.socket.empty() && !hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
 	if (!pkt.socket.empty())

@@ -7,6 +7,7 @@ import struct
 import sys
 import tempfile
 import unittest
+from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay"))
 
@@ -354,15 +355,193 @@ events:
                 scenario_file.load(f.name)
 
 
-def load_command():
-    """The kernel-replay command itself (a script without .py), for its helpers."""
+class RoutingEvents(unittest.TestCase):
+    HEAD = HOST_HEAD + "events:\n"
+
+    def test_routing_events_are_read_with_their_keys(self):
+        s = load_scenario(self.HEAD + """  - {t: 1.0, op: sysctl, ip_forward: false, rp_filter: 2}
+  - {t: 2.0, op: route, dst: 10.233.1.2/32, via: 10.233.2.0, dev: flannel.1, onlink: true}
+  - {t: 3.0, op: route_del, dst: 10.233.1.2/32}
+  - {t: 4.0, op: neigh, ip: 10.233.1.2, mac: "02:42:0A:E9:01:03", dev: cni0}
+""")
+        sysctl, route, route_del, neigh = s.events
+        self.assertEqual((sysctl["ip_forward"], sysctl["rp_filter"]), (False, "2"))
+        self.assertEqual((route["dst"], route["via"], route["onlink"]), ("10.233.1.2/32", "10.233.2.0", True))
+        self.assertEqual(route_del["dst"], "10.233.1.2/32")
+        self.assertEqual((neigh["ip"], neigh["dev"]), ("10.233.1.2", "cni0"))
+
+    def test_a_routing_event_without_what_it_needs_names_its_line(self):
+        for event, message in (("{t: 1.0, op: sysctl}", r":8: a sysctl event needs"),
+                               ("{t: 1.0, op: sysctl, rp_filter: 3}", r":8: rp_filter '3'"),
+                               ("{t: 1.0, op: route, dst: 10.0.0.0/8}", r"'dev' missing"),
+                               ("{t: 1.0, op: neigh, ip: 10.0.0.1, dev: cni0}", r"'mac' missing")):
+            with self.assertRaisesRegex(scenario_file.ScenarioError, message):
+                load_scenario(self.HEAD + "  - " + event + "\n")
+
+
+class ForwardedOut(unittest.TestCase):
+    """A frame the host routed back out is known by its IPv4 packet on the wire (replay.forwarded_out)."""
+
+    def emitted(self, *frames_sent):
+        class Seen:  # the part of Replay that forwarded_out reads
+            emitted = [[None, frames.parse(0, 0, data, {4789}), False] for data in frames_sent]
+        return Seen()
+
+    def test_the_same_packet_on_the_wire_after_the_injection_is_the_frame_forwarded(self):
+        injected = frames.parse(1, 0, vxlan_frame(b"TAG000001\n"), {4789})
+        again = vxlan_frame(b"TAG000001\n", inner_ip=ipv4("10.233.2.2", "10.233.1.2", 17,
+                                                            udp(4000, 5000, b"TAG000001\n"), ttl=63), out=True)
+        seen = self.emitted(vxlan_frame(b"OTHER\n", out=True), again)
+        sent = replay.forward_signature(injected)
+        self.assertTrue(replay.Replay.forwarded_out(seen, sent, 0))  # the TTL and checksum are the router's
+        self.assertFalse(replay.Replay.forwarded_out(seen, sent, 2))  # sent before the frame was injected
+        other = frames.parse(1, 0, vxlan_frame(b"TAG000002\n"), {4789})
+        self.assertFalse(replay.Replay.forwarded_out(seen, replay.forward_signature(other), 0))
+        self.assertFalse(replay.Replay.forwarded_out(seen, None, 0))
+
+    def test_a_fragment_forwarded_is_the_fragment(self):
+        first = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, b"TAG000001\n")[:16], ident=7, frag=0x2000)
+        injected = frames.parse(1, 0, vxlan_frame(inner_ip=first), {4789})
+        forwarded = ipv4("10.233.2.2", "10.233.1.2", 17, udp(4000, 5000, b"TAG000001\n")[:16], ttl=63, ident=7,
+                         frag=0x2000)
+        seen = self.emitted(vxlan_frame(inner_ip=forwarded, out=True))
+        self.assertTrue(replay.Replay.forwarded_out(seen, replay.forward_signature(injected), 0))
+
+
+class Tenants(unittest.TestCase):
+    def test_a_bridged_frames_vni_names_the_tenant_that_holds_its_address(self):
+        # c1 and c3 of random-cases: one address, one MAC, VNI 42 and 43 (and vxlan43 now on 44).
+        c1 = scenario_file.Container("c1", "br42", "veth-c1", "02:00:0a:e9:01:02", "10.233.1.2/16")
+        c3 = scenario_file.Container("c3", "br43", "veth-c3", "02:00:0a:e9:01:02", "10.233.1.2/16")
+
+        class Seen:  # the part of Replay that ns_of_address reads
+            s = scenario_file.Scenario(path="s.yaml", nic_name="eth0", nic_mac="02:00:00:00:00:02",
+                                       nic_ip="192.168.0.2/24", nic_mtu=1500, bridges=[], events=[],
+                                       vxlan=[{"name": "vxlan42", "vni": 42, "port": 4789, "bridge": "br42"},
+                                              {"name": "vxlan43", "vni": 43, "port": 4789, "bridge": "br43"}],
+                                       containers=[c1, c3])
+
+            class host:
+                vni_of = {"vxlan42": 42, "vxlan43": 44}
+        takers = ["c1", "c3"]
+        self.assertEqual(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 42), "c1")
+        self.assertEqual(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 44), "c3")
+        self.assertIsNone(replay.Replay.ns_of_address(Seen(), "10.233.1.2", takers, 43))  # no device has it now
+
+
+class TcpTaken(unittest.TestCase):
+    def test_a_flooded_copys_otherhost_leaves_the_segment_to_tcp(self):
+        self.assertTrue(replay.tcp_may_be_taken({"verdict": "drop", "reason": "unobserved", "observed": "none"}))
+        self.assertTrue(replay.tcp_may_be_taken({"verdict": "drop", "reason": "other_host", "observed": "kfree_skb:OTHERHOST"}))
+        self.assertFalse(replay.tcp_may_be_taken({"verdict": "drop", "reason": "no_socket", "observed": "kfree_skb:NO_SOCKET"}))
+
+
+class AnswerDropped(unittest.TestCase):
+    def test_a_routing_drop_after_tcp_took_the_segment_is_its_answers(self):
+        c1 = scenario_file.Container("c1", "br42", "veth-c1", "02:00:0a:e9:01:02", "10.233.1.2/16")
+
+        class Seen(replay.Replay):  # the part of Replay that answer_was_dropped reads
+            def __init__(self):
+                self.s = scenario_file.Scenario(path="s.yaml", nic_name="eth0", nic_mac="02:00:00:00:00:02",
+                                                nic_ip="192.168.0.2/24", nic_mtu=1500, bridges=[], events=[],
+                                                vxlan=[{"name": "vxlan42", "vni": 42, "port": 4789, "bridge": "br42"}],
+                                                containers=[c1])
+
+                class host:
+                    vni_of = {"vxlan42": 42}
+                self.host = host
+        syn = frames.parse(1, 0, tcp_frame(1000, 0, 0x02), {4789})
+        traced = {"verdict": "drop", "reason": "ip_innoroutes", "observed": "kfree_skb:IP_INNOROUTES"}
+        took = ({"c1:Tcp.InSegs": 0}, {"c1:Tcp.InSegs": 1})
+        self.assertTrue(Seen().answer_was_dropped(traced, syn, *took, ["c1"]))
+        self.assertFalse(Seen().answer_was_dropped(traced, syn, took[0], took[0], ["c1"]))  # TCP never saw it
+        no_socket = {"verdict": "drop", "reason": "no_socket", "observed": "kfree_skb:NO_SOCKET"}
+        self.assertFalse(Seen().answer_was_dropped(no_socket, syn, *took, ["c1"]))  # TCP's own drop
+
+    def test_a_syn_ack_that_left_the_socket_is_counted_without_a_reset(self):
+        before = {"c1:Tcp.OutSegs": 5, "c1:Tcp.OutRsts": 0}
+        self.assertTrue(observe.answered_without_reset(before, {"c1:Tcp.OutSegs": 6, "c1:Tcp.OutRsts": 0}, "c1"))
+        self.assertFalse(observe.answered_without_reset(before, {"c1:Tcp.OutSegs": 6, "c1:Tcp.OutRsts": 1}, "c1"))
+
+
+class Counters(unittest.TestCase):
+    def test_a_reset_is_read_from_the_namespaces_estabresets(self):
+        before = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 0}
+        after = {"c1:Tcp.EstabResets": 0, "c2:Tcp.EstabResets": 1}
+        self.assertTrue(observe.reset_a_connection(before, after, "c2"))
+        self.assertFalse(observe.reset_a_connection(before, after, "c1"))
+
+
+def load_random_cases():
+    return load_script("random-cases", "random_cases")
+
+
+class RandomCases(unittest.TestCase):
+    """kernel-replay/random-cases: what it draws, and that each kind of draw keeps the others'."""
+
+    def test_tcp_draws_leave_every_other_draw_of_a_bridged_case_as_it_was(self):
+        rc = load_random_cases()
+        without_tcp = rc.TCP_SHARE
+        bridged = [i for i in range(12) if not isinstance(rc.draw(14, i, 60), rc.RoutedCase)]
+        self.assertGreaterEqual(len(bridged), 4)
+        for i in bridged:
+            with_tcp = [e.split(", ", 1)[1] for e in rc.draw(14, i, 60).events]
+            rc.TCP_SHARE = 0
+            try:
+                plain = [e.split(", ", 1)[1] for e in rc.draw(14, i, 60).events]
+            finally:
+                rc.TCP_SHARE = without_tcp
+            self.assertEqual([e for e in with_tcp if "sock: t" not in e], plain, f"case {i}")
+
+    def test_a_third_routed_half_flannel_half_calico_and_tcp_in_most(self):
+        rc = load_random_cases()
+        cases = [rc.draw(14, i, 60) for i in range(90)]
+        kinds = Counter(c.kind if isinstance(c, rc.RoutedCase) else "bridged" for c in cases)
+        self.assertTrue(18 <= kinds["flannel"] + kinds["calico"] <= 42, kinds)
+        self.assertTrue(kinds["flannel"] and kinds["calico"], kinds)
+        self.assertGreater(sum(any("proto: tcp" in e for e in c.events) for c in cases), 45)
+
+    def test_every_tcp_segment_with_an_ack_can_be_mapped_by_tcp_peer(self):
+        # The capture holds the host's SYN-ACK before every segment that acknowledges it, so
+        # kernel-replay's peer knows the recorded ISN (tcp_unmapped_no_recorded_syn_ack never).
+        rc = load_random_cases()
+        segments = syn_acks = resets = 0
+        for i in range(30):
+            case = rc.draw(14, i, 60)
+            classified = []
+            for n, (ts, data) in enumerate(case.frames, 1):
+                f = frames.parse(n, ts, data, {4789})
+                classified.append((f, "tx" if f.src_mac == rc.NIC_MAC else "rx"))
+            peer = tcp_peer.TcpPeer(classified)
+            for f, d in classified:
+                if not tcp_peer.is_tcp(f):
+                    continue
+                l3 = f.delivered_l3()
+                if d == "tx":
+                    syn_acks += tcp_peer.is_syn_ack(l3)
+                    resets += bool(l3.tcp.flags & frames.TCP_RST)
+                elif l3.tcp.flags & frames.TCP_ACK:
+                    segments += 1
+                    self.assertIsNotNone(peer.recorded_isn_at[f.number], f"case {i} frame {f.number}")
+        self.assertGreater(segments, 30)
+        self.assertGreater(syn_acks, 5)
+        self.assertGreater(resets, 2)
+
+
+def load_script(name, module_name):
+    """A script of kernel-replay/ without .py (the command, random-cases), for its helpers."""
     import importlib.machinery
     import importlib.util
-    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay/kernel-replay")
-    loader = importlib.machinery.SourceFileLoader("kernel_replay_command", path)
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../kernel-replay", name)
+    loader = importlib.machinery.SourceFileLoader(module_name, path)
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(module)
     return module
+
+
+def load_command():
+    """The kernel-replay command itself, for its helpers."""
+    return load_script("kernel-replay", "kernel_replay_command")
 
 
 class Neighbours(unittest.TestCase):

@@ -78,6 +78,38 @@ TEST_F(RoutedHost, FibLookup_RouteThroughDownDeviceSkipped)
 
 // The local table: every address of the host namespace is RTN_LOCAL, whichever device holds it
 // and whichever device the packet came in on.
+// fib_disable_ip on NETDEV_DOWN: every route through the device is deleted, its neighbours
+// flushed (permanent ones too); NETDEV_UP puts back only the subnet its address makes.
+TEST_F(RoutedHost, DeviceDown_DeletesItsRoutesAndNeighbours_UpBringsBackItsSubnetOnly)
+{
+	routing().device_down("flannel.1", false);
+	routing().device_down("cni0", false);
+	for (const Route &r : routing().routes())
+		EXPECT_TRUE(r.device != "flannel.1" && r.device != "cni0") << r.device;
+	EXPECT_TRUE(routing().neighbours().empty());
+	routing().device_up("flannel.1", Ipv4Interface{flannel_ip, 32}); // a /32: no subnet route
+	routing().device_up("cni0", Ipv4Interface{cni0_ip, 24});
+	const Route *pod = routing().lookup(host.topology(), pod_ip);
+	ASSERT_NE(pod, nullptr);
+	EXPECT_EQ(pod->device, "cni0");
+	EXPECT_EQ(pod->destination, (Ipv4Interface{ipv4(10, 233, 1, 0), 24}));
+	EXPECT_EQ(pod->scope, RouteScope::link);
+	// The remote pods' route through flannel.1 stays gone: 10.233.0.0/16 via the NIC answers.
+	const Route *remote = routing().lookup(host.topology(), remote_pod_ip);
+	ASSERT_NE(remote, nullptr);
+	EXPECT_EQ(remote->device, "eth0");
+	EXPECT_FALSE(routing().resolve_neighbour(host.topology(), "flannel.1", remote_vtep_ip));
+}
+
+// The NIC's neighbours are the underlay's, which answers ARP again once the NIC is up.
+TEST_F(RoutedHost, DeviceDown_KeepsTheNeighboursAskedToKeep)
+{
+	routing().add_neighbour({underlay_peer_ip, mac(2, 0, 0, 0, 0, 7), "eth0"});
+	routing().device_down("eth0", true);
+	EXPECT_EQ(routing().neighbours().size(), 2u);
+	EXPECT_EQ(routing().lookup(host.topology(), underlay_peer_ip), nullptr); // its routes are gone all the same
+}
+
 TEST_F(RoutedHost, RouteInput_HostAddressesAreLocal)
 {
 	for (Ipv4Address own : {flannel_ip, cni0_ip, nic_ip}) {

@@ -181,6 +181,78 @@ TEST(Routed, FixedHitSeesARoutingChange)
 	}
 }
 
+// One datagram 10.233.2.2:4000 > 10.233.1.1:5000 (vxlan.calico's own address) of 24 bytes, in two
+// inner fragments of IP id 0x1234: bytes 0-16 (MF) and 16-24, addressed to the device's MAC.
+Bytes fragment_to_the_host(bool first)
+{
+	Bytes payload;
+	if (first) {
+		Bytes udp = udp_packet(endpoint("10.233.2.2:4000"), endpoint("10.233.1.1:5000"), Bytes(16, 'x'));
+		payload.assign(udp.begin() + 20, udp.begin() + 20 + 16); // the UDP header and 8 bytes
+		put_be16(payload, 6, 0); // no checksum: the datagram's is not this fragment's to check
+	} else {
+		payload.assign(8, 'x');
+	}
+	Bytes ip = ipv4_packet(endpoint("10.233.2.2:0").address, endpoint("10.233.1.1:0").address, 17, payload);
+	put_be16(ip, 6, first ? 0x2000 : 16 / 8);
+	fix_ipv4_checksum(ip, 0);
+	return vxlan_frame(42, ethernet_frame(ip, 0x0800, kVxlanMac, kRemoteContainerMac));
+}
+
+// An inner fragment routed to the host itself is reassembled there (ip_local_deliver → ip_defrag
+// in the host namespace), as the host kernel did on random-cases (seed 14, case-029): held, then
+// the whole datagram to the host's socket. It was dropped as `fragment` before.
+TEST(Routed, FragmentsToTheHostAreReassembledThere)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(calico().udp(0, "h1", "host", "0.0.0.0:5000"), mode);
+		const Packet &first = h.send(fragment_to_the_host(true), 1);
+		EXPECT_EQ(first.verdict.verdict, VerdictKind::held) << to_string(mode);
+		EXPECT_EQ(deciding_stage(first), "ip_defrag") << to_string(mode);
+		const Packet &last = h.send(fragment_to_the_host(false), 2);
+		ASSERT_TRUE(delivered(last, "h1", Path::slow)) << to_string(mode);
+		EXPECT_EQ(model::to_string(*last.verdict.flow), "udp 10.233.2.2:4000 > 10.233.1.1:5000");
+	}
+}
+
+// A flannel pod's reply crosses cni0, which learns where the pod is (br_fdb_update moves a static
+// entry too) though the VXLAN device it is routed to has no bridge: the entry moved to the other
+// pod's port comes back, and the next frame for the pod reaches it.
+TEST(Routed, APodsReplyTeachesItsBridgeNotTheVxlanDevices)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(flannel()).at(5, R"(op: fdb, bridge: cni0, mac: "02:42:0a:e9:01:02", port: veth-c2)"), mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 1), "s1")) << to_string(mode);
+		EXPECT_EQ(h.send(vxlan_udp(routed()), 10).verdict.verdict, VerdictKind::drop) << "c2 is not 10.233.1.2";
+		Bytes reply = vxlan_frame(42,
+					  ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'r'}),
+							 0x0800, kRemoteContainerMac, kVxlanMac),
+					  endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
+		std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), reply.begin());
+		std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), reply.begin() + 6);
+		EXPECT_EQ(h.send(reply, 20).verdict.verdict, VerdictKind::transmit) << to_string(mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 30), "s1")) << to_string(mode);
+	}
+}
+
+// A host device set down loses its routes for good (fib_disable_ip → fib_flush), as the host kernel
+// showed on random-cases (kernel-replay/random-cases, seed 14, case-016): the Calico pod's /32
+// through its veth does not come back with the veth, until the `route` event puts it back.
+TEST(Routed, LinkDownDeletesTheRoutesThroughTheDevice)
+{
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(calico())
+				  .at(10, "op: link, dev: calic1, up: false")
+				  .at(11, "op: link, dev: calic1, up: true")
+				  .at(30, "op: route, dst: 10.233.1.2/32, dev: calic1, scope: link"),
+			  mode);
+		for (double ms : {1.0, 2.0, 3.0})
+			h.send(vxlan_udp(routed()), ms);
+		EXPECT_TRUE(dropped(h.send(vxlan_udp(routed()), 20), "ip_route_input", "no_route")) << to_string(mode);
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 40), "s1")) << to_string(mode);
+	}
+}
+
 // The events that change routing (sysctl, route, route_del, neigh) invalidate routed entries: the
 // frame after each ends in `fixed` mode where it ends in `off` mode, and the answer is cached again.
 TEST(Routed, FixedModeFollowsRoutingEvents)
