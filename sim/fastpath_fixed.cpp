@@ -235,7 +235,6 @@ private:
 	// whose learning raises the FDB event that invalidates what it changes.
 	static bool refresh_learning(OverlayHost &host, const model::Device *vxlan, const ParsedFrame &f, std::int64_t ts_ns)
 	{
-		model::Topology &topology = host.model().topology();
 		if (!vxlan)
 			return false;
 		if (f.link) {
@@ -246,7 +245,7 @@ private:
 		}
 		if (vxlan->bridge.empty())
 			return true; // routed: no bridge learns the source
-		model::BridgeFdb *fdb = topology.fdb(vxlan->bridge);
+		model::BridgeFdb *fdb = vxlan->bridge_fdb;
 		const model::MacAddress source = to_model(*f.inner_eth->src);
 		const double now = static_cast<double>(ts_ns) * 1e-9;
 		// br_fdb_update on the port the entry names: only the age changes.
