@@ -48,6 +48,7 @@ void Topology::relink()
 {
 	for (auto &[_, dev] : devices_) {
 		dev.bridge_device = dev.bridge.empty() ? nullptr : device(dev.bridge);
+		dev.bridge_fdb = dev.bridge.empty() ? nullptr : fdb(dev.bridge);
 		dev.peer_device = dev.peer.empty() ? nullptr : device(dev.peer);
 	}
 	auto host = addressed_devices_.find(host_namespace);
@@ -456,7 +457,7 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 			       " is not a unicast MAC (br_handle_frame)";
 		});
 
-	BridgeFdb &table = fdbs_.find(ingress->bridge)->second;
+	BridgeFdb &table = *ingress->bridge_fdb;
 	result.fdb_changed = table.learn(source, vxlan, now); // br_fdb_update, before forwarding
 	result.explain([&](std::string &text) {
 		text = "bridge " + ingress->bridge + ": learned " + to_string(source) + " on " + ingress->name;
@@ -558,10 +559,10 @@ const InnerFrameResult &Topology::veth_transmit(std::string_view host_end, const
 bool Topology::learn_sent_frame(std::string_view name, double now)
 {
 	const Container *sender = container(name);
-	if (!sender || !bridge_port_forwards(sender->host_end))
+	const Device *port = sender ? device(sender->host_end) : nullptr;
+	if (!port || !port_forwards(*port)) // bridge_port_forwards(sender->host_end)
 		return false;
-	BridgeFdb &table = fdbs_.find(sender->bridge)->second;
-	return table.learn(sender->mac, sender->host_end, now);
+	return port->bridge_fdb->learn(sender->mac, sender->host_end, now);
 }
 
 const BridgeFdb *Topology::fdb(std::string_view bridge) const

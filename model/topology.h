@@ -42,6 +42,9 @@ struct Device {
 	// bridge and the veth pairs follows pointers instead of hashing names.
 	const Device *bridge_device = nullptr;
 	const Device *peer_device = nullptr;
+	// `bridge`'s forwarding database (null: none), kept with them: every bridged frame learns its
+	// source there and looks its destination up, so it is found without a search by name.
+	BridgeFdb *bridge_fdb = nullptr;
 };
 
 struct Container {

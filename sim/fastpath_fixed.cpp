@@ -21,8 +21,13 @@ namespace econsim::sim {
 
 namespace {
 
-// Per table per CPU; ample for the traces here, and a bound a kernel would configure.
-constexpr unsigned kEntriesPerCpu = 65536;
+// Per table per CPU: what the kernel patch configures (FPATH_ENTRIES_PER_CPU in
+// kernel-port/patches/hooks/0002-net-core-fpath.patch), so that a replay evicts where that kernel
+// would. Not more: entries sit where their hashes put them and come in chunks of 128 allocated (and
+// zeroed) as inserts land, so a table with fewer flows than chunks allocates a chunk for nearly
+// every flow. At 65,536 a CPU (683 chunks a table) bench's 10K flows on 2 CPUs did that: 49 MiB of
+// peak RSS, and most of the inserts' cost.
+constexpr unsigned kEntriesPerCpu = 16384;
 
 // The host namespace's routing state as one more device of a routed flow's path: the host's lo
 // (ifindex 1, which OverlayHost never hands out), whose generation routing_changed bumps.
@@ -241,7 +246,6 @@ private:
 	// whose learning raises the FDB event that invalidates what it changes.
 	static bool refresh_learning(OverlayHost &host, const model::Device *vxlan, const ParsedFrame &f, std::int64_t ts_ns)
 	{
-		model::Topology &topology = host.model().topology();
 		if (!vxlan)
 			return false;
 		const int ifindex = host.vxlan_id(*vxlan).ifindex;
@@ -252,7 +256,7 @@ private:
 		}
 		if (vxlan->bridge.empty())
 			return true; // routed: no bridge learns the source
-		model::BridgeFdb *fdb = topology.fdb(vxlan->bridge);
+		model::BridgeFdb *fdb = vxlan->bridge_fdb;
 		const model::MacAddress source = to_model(*f.inner_eth->src);
 		const double now = static_cast<double>(ts_ns) * 1e-9;
 		// br_fdb_update on the port the entry names: only the age changes.

@@ -3,6 +3,12 @@
 // event does to a cached flow is in fastpath_events_test.cpp.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "flow_map.h"
 #include "pipeline_harness.h"
 
 namespace econsim::sim::test {
@@ -278,6 +284,24 @@ TEST(FixedMode, TheHostsIdIndexesFollowTheEvents)
 	h.send(vxlan_udp(), 20); // the event at 10 ms applies first
 	EXPECT_EQ(topology.container("c1"), nullptr);
 	EXPECT_EQ(host.container(c1), nullptr);
+}
+
+// The map is the size the kernel patch gives it (FPATH_ENTRIES_PER_CPU), so a replay evicts where
+// that kernel would, and a bigger one is not paid for in chunks every flow allocates.
+TEST(FixedMode, TheMapHasTheKernelPatchsCapacity)
+{
+	std::ifstream patch(ECONSIM_KERNEL_PORT_DIR "/patches/hooks/0002-net-core-fpath.patch");
+	ASSERT_TRUE(patch) << "the kernel patch's hooks";
+	std::stringstream text;
+	text << patch.rdbuf();
+	std::smatch define;
+	const std::string hooks = text.str();
+	ASSERT_TRUE(std::regex_search(hooks, define, std::regex(R"(#define FPATH_ENTRIES_PER_CPU (\d+))")));
+	const unsigned entries = static_cast<unsigned>(std::stoul(define[1]));
+	Harness h(with_s1(), FastpathMode::fixed);
+	const FlowMap *map = h.pipeline().fastpath().flow_map();
+	ASSERT_NE(map, nullptr);
+	EXPECT_EQ(map->buckets_per_cpu(), (4 * entries + 44) / 45) << "⌈4 × entries / 45⌉ buckets (fpmap_create)";
 }
 
 } // namespace
