@@ -109,7 +109,7 @@ def load(path):
         vxlan.append({"name": _need(v, "name", path), "vni": int(_need(v, "vni", path)),
                       "port": int(_need(v, "port", path)), "bridge": v.get("bridge"),
                       "mac": (v.get("mac") or "").lower() or None, "ip": v.get("ip"), "fdb": fdb,
-                      "learning": v.get("learning", True) is not False})
+                      "learning": _bool(v["learning"], where(v)) if "learning" in v else True})
     bridges = []
     for b in host.get("bridges") or []:
         fdb = [{"mac": _need(e, "mac", path).lower(), "port": _need(e, "port", path), "dst": e.get("dst")}

@@ -29,8 +29,8 @@ bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 	if (at.ip.is_fragment()) {
 		if (at.reassembles)
 			return true; // ip_defrag's to decide, before any protocol sees it
-		// No caller reassembles nowhere now (ip_defrag_host hands on a whole datagram): kept so
-		// that a fragment never reaches a socket lookup as if it were whole.
+		// Every caller reassembles now (ip_defrag_host hands on a whole datagram): kept so that
+		// a fragment never reaches a socket lookup as if it were whole.
 		pkt.drop(at.stage, "fragment", [&] { return std::string(at.level) + " IPv4 fragment: reassembly is not modelled here"; });
 		return false;
 	}

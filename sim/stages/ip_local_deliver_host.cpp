@@ -1,8 +1,9 @@
 // ip_local_deliver for a decapsulated packet the host routed to itself (an address of flannel.1,
-// cni0, the NIC, ...): the host's own stack takes it, reassembling a fragmented one first. A socket the scenario opened in the host
-// namespace on the destination port receives it as the model decides (delivered, or its drop);
-// without one the scenario does not say who takes it (a host process, or conntrack reversing
-// kube-proxy's NAT), and the verdict says the host's stack got it: `ignore: host_stack`.
+// cni0, the NIC, ...): the host's own stack takes it, reassembling a fragmented one first. A
+// socket the scenario opened in the host namespace on the destination port receives it as the
+// model decides (delivered, or its drop); without one the scenario does not say who takes it (a
+// host process, or conntrack reversing kube-proxy's NAT), and the verdict says the host's stack got
+// it: `ignore: host_stack`.
 #include "stages.h"
 
 #include "model/sockets.h"

@@ -1028,12 +1028,17 @@ static void scenario_learning(void)
 	check(fget(&w, "fallback_learning") == 0, "learning: no hit declined for learning",
 	      "fallback_learning +%lld", fget(&w, "fallback_learning"));
 
-	/* The entry's age grows while idle; a hit refreshes it as br_fdb_update() would. */
+	/*
+	 * The entry's age grows while idle; a hit refreshes it as br_fdb_update()
+	 * would. Idle 1 s, but the age is in the guest's jiffies, which lag a
+	 * loaded host's clock under TCG (86 cs seen at a load of 14): half of it
+	 * says it grew, and a refresh brings it under half of that again.
+	 */
 	sleep_ms(1000);
 	found1 = fdb_find("b", "br42", k42a_mac, &e1);
 	good = udp_run("learning refresh", k, "10.233.1.2", 5000, s2, 3, &h);
 	found2 = fdb_find("b", "br42", k42a_mac, &e2);
-	check(good == 3 && fget(&h, "delivered") == 3 && found1 && found2 && e1.age_cs >= 90 &&
+	check(good == 3 && fget(&h, "delivered") == 3 && found1 && found2 && e1.age_cs >= 50 &&
 	      e2.age_cs < e1.age_cs / 2 && e2.port == vxlan,
 	      "learning: hits refresh the source MAC's FDB entry",
 	      "%d of 3, delivered +%lld; age %ld cs idle, %ld cs after the hits", good,

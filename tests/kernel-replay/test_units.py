@@ -301,6 +301,17 @@ class CloseBeforeItsStamp(unittest.TestCase):
         self.assertIsNone(replay.next_unrelated_rx(c, 1))
 
 
+class Flush(unittest.TestCase):
+    def test_a_flush_writes_the_patched_kernels_knob_where_there_is_one(self):
+        with tempfile.TemporaryDirectory() as d:
+            knob = os.path.join(d, "fpmap_flush")
+            open(knob, "w").close()
+            self.assertTrue(replay.flush_fast_path(knob))
+            with open(knob) as f:
+                self.assertEqual(f.read(), "1\n")
+            self.assertFalse(replay.flush_fast_path(os.path.join(d, "absent")), "no fast path: nothing to flush")
+
+
 class Scenario(unittest.TestCase):
     def test_times_are_exact_and_same_instant_events_keep_their_order(self):
         self.assertEqual(scenario_file.time_ns("1764150000.0001", "x"), 1764150000_000100000)
@@ -340,6 +351,9 @@ events:
         self.assertTrue(s.routed())
         self.assertEqual(s.sysctl, {"ip_forward": True, "rp_filter": 1})
         v = s.vxlan[0]
+        self.assertTrue(v["learning"], "a device learns unless the scenario says learning: false")
+        self.assertFalse(load_scenario(text.replace("      port: 4789\n", "      port: 4789\n      learning: false\n"))
+                         .vxlan[0]["learning"])
         self.assertEqual((v["bridge"], v["ip"], v["fdb"]), (None, "10.233.1.1/32",
                                                             [{"mac": "02:00:00:01:00:00", "dst": "192.168.0.1"}]))
         c = s.containers[0]
