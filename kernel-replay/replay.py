@@ -38,6 +38,11 @@ GRACE = 0.003 * SLOWDOWN  # s: quiet time after a sure sign of a frame's outcome
 # s: after a sign that may be only part of the story: a flooded frame's copy dropped as not for
 # that container (OTHERHOST) while another copy is still on its way to the socket that takes it.
 WEAK_GRACE = 0.05 * SLOWDOWN
+COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
+# s: the longest a segment without payload waits for its connection's accept line (0.1 s was too
+# short at a load of 15: random-cases cases 394, 405, 411, 428 had their handshake's ACK read as a
+# segment of no connection)
+ACCEPT_WAIT = 0.5 * SLOWDOWN
 # The patched kernel's knob that empties its flow map (patch 0002, fpath_flush_sysctl); absent on
 # a kernel without the fast path, which has nothing a `flush` event could empty.
 FLUSH_KNOB = "/proc/sys/net/core/fpmap_flush"
@@ -54,11 +59,6 @@ def flush_fast_path(knob=FLUSH_KNOB):
     finally:
         os.close(fd)
     return True
-COUNTER_EVERY = 0.001  # s: how often counters are read while a frame is watched
-# s: the longest a segment without payload waits for its connection's accept line (0.1 s was too
-# short at a load of 15: random-cases cases 394, 405, 411, 428 had their handshake's ACK read as a
-# segment of no connection)
-ACCEPT_WAIT = 0.5 * SLOWDOWN
 
 
 class Replay:

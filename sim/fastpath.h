@@ -39,8 +39,9 @@ public:
 
 	// NIC RX, before GRO.
 	virtual FastRx rx(OverlayHost &host, Packet &pkt) = 0;
-	// vxlan_rcv has run vxlan_snoop for pkt: the point where the kernel series looks the flow up
-	// (fpath_vxlan_rcv, after vxlan_set_mac), so where its ticket is taken.
+	// pkt's own vxlan_snoop raised an event: it happened before the point where the kernel series
+	// looks the flow up (fpath_vxlan_rcv, after vxlan_set_mac), so before that series' ticket.
+	// (Nothing else happens between a frame's lookup and its vxlan_rcv: events come between frames.)
 	virtual void rx_past_vxlan_snoop(Packet &) {}
 	// The slow path delivered pkt to pkt.socket.
 	virtual void rx_delivered(OverlayHost &host, const Packet &pkt) = 0;

@@ -36,9 +36,10 @@ bool vxlan_rcv(StageContext &ctx, Packet &pkt)
 	const fpmap_dev device = ctx.host.vxlan_id(*dev);
 	// vxlan_snoop: the device learns where the inner source lives; a move changes transmits.
 	if (f.link && ctx.host.learns(device.ifindex) &&
-	    ctx.host.learn_remote(device.ifindex, *f.inner_eth->src, {f.outer_ip->src, f.link->src}))
+	    ctx.host.learn_remote(device.ifindex, *f.inner_eth->src, {f.outer_ip->src, f.link->src})) {
 		ctx.fastpath.device_changed(device, FPMAP_EV_FDB_CHANGE);
-	ctx.fastpath.rx_past_vxlan_snoop(pkt);
+		ctx.fastpath.rx_past_vxlan_snoop(pkt);
+	}
 	pkt.inner_src_mac = to_model(*f.inner_eth->src);
 	pkt.inner_dst_mac = to_model(*f.inner_eth->dst);
 	pkt.step(Stage::vxlan_rcv, [&] { return "VNI " + std::to_string(f.vxlan->vni) + " → " + dev->name; },
