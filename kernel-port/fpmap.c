@@ -10,10 +10,10 @@
  *    first bucket without such entries);
  *  - the entry of slot s of bucket b is entry b * 15 + s: no index is stored.
  *    Entries come in chunks of 128, allocated when an insert first lands
- *    in one. The part a lookup reads (key, hash,
- *    checked epoch, value, a sequence count) is one cache line for RX, two
- *    for TX; a cold part (generations, cookie chain) is apart. 4 slots for
- *    every 3 entries of capacity;
+ *    in one. The part a lookup reads (key, hash, checked epoch, value, a
+ *    sequence count) is one cache line for RX, two for TX; a cold part
+ *    (generations, cookie chain, reordering marks) is apart. 5 slots for
+ *    every 4 entries of capacity;
  *  - a cookie index per CPU (u32 heads, RX and TX side by side, chains
  *    through the cold parts) for close.
  *
@@ -75,7 +75,7 @@ enum fpmap_gen_kind {
 #define FPMAP_SLOTS 15			/* per bucket */
 #define FPMAP_DISPLACED 15		/* tag byte that counts entries probed past */
 #define FPMAP_DISPLACED_STUCK U8_MAX	/* saturated: never decremented again */
-#define FPMAP_SLOTS_PER_3_ENTRIES 4	/* load factor at capacity: at most 3/4 */
+#define FPMAP_SLOTS_PER_4_ENTRIES 5	/* load factor at capacity: at most 4/5 */
 #define FPMAP_NONE U32_MAX		/* no entry: the end of a list */
 #define FPMAP_CHUNK_BITS 7
 #define FPMAP_CHUNK_ENTRIES BIT(FPMAP_CHUNK_BITS)
@@ -185,12 +185,14 @@ struct fpmap {
 	unsigned int nr_buckets;
 	unsigned int sock_bits;
 	unsigned int gen_mask;
-	unsigned int cpu_words;		/* longs in a CPU bitmap */
+	unsigned int nr_cpus;		/* nr_cpu_ids at create */
 	atomic64_t *gens;
 	/*
-	 * Per cookie chain, a bitmap of the CPUs whose tables may hold entries
-	 * of its cookies: set by inserts, cleared by a close that left the
-	 * chain empty on that CPU. A close locks only those CPUs.
+	 * Per cookie chain, one bit per CPU whose tables may hold entries of
+	 * its cookies (chain c's CPUs are bits c * nr_cpus on): set by
+	 * inserts, cleared by a close that left the chain empty on that CPU.
+	 * A close locks only those CPUs. Packed, not a long per chain: on a
+	 * machine with few CPUs that would be most of a byte a flow.
 	 */
 	unsigned long *chain_cpus;
 	/*
@@ -357,17 +359,28 @@ fpmap_head_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
 	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->head : &fpmap_tx_at(t, i)->head;
 }
 
-static __always_inline u8 *
-fpmap_referenced_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+/* Entry i's head, in the chunk the caller already read (i's). */
+static __always_inline struct fpmap_entry_head *
+fpmap_head_in(void *chunk, enum fpmap_table_kind kind, u32 i)
 {
-	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->referenced :
-				  &fpmap_tx_at(t, i)->referenced;
+	return kind == FPMAP_RX ?
+		&((struct fpmap_rx_entry *)chunk)[i & FPMAP_CHUNK_MASK].head :
+		&((struct fpmap_tx_entry *)chunk)[i & FPMAP_CHUNK_MASK].head;
+}
+
+/* An entry's fields past the head, from the head a lookup already holds. */
+static __always_inline u8 *
+fpmap_referenced_in(struct fpmap_entry_head *e, enum fpmap_table_kind kind)
+{
+	return kind == FPMAP_RX ? &container_of(e, struct fpmap_rx_entry, head)->referenced :
+				  &container_of(e, struct fpmap_tx_entry, head)->referenced;
 }
 
 static __always_inline u16 *
-fpmap_seq_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
+fpmap_seq_in(struct fpmap_entry_head *e, enum fpmap_table_kind kind)
 {
-	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->seq : &fpmap_tx_at(t, i)->seq;
+	return kind == FPMAP_RX ? &container_of(e, struct fpmap_rx_entry, head)->seq :
+				  &container_of(e, struct fpmap_tx_entry, head)->seq;
 }
 
 static struct fpmap_entry_head *fpmap_head_at(const struct fpmap_table *t, u32 i)
@@ -395,15 +408,13 @@ static u64 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table
  */
 static __always_inline bool
 fpmap_entry_current(const struct fpmap *map, const struct fpmap_table *t,
-		    enum fpmap_table_kind kind, u32 i, u64 epoch)
+		    struct fpmap_entry_head *e, u32 i, u64 epoch)
 {
-	struct fpmap_entry_head *head = fpmap_head_of(t, kind, i);
-
-	if (likely(READ_ONCE(head->checked_epoch) == epoch))
+	if (likely(READ_ONCE(e->checked_epoch) == epoch))
 		return true;
 	if (fpmap_entry_gen_sum(map, t, i) != fpmap_cold_at(t, i)->gen_sum)
 		return false;
-	WRITE_ONCE(head->checked_epoch, epoch);
+	WRITE_ONCE(e->checked_epoch, epoch);
 	return true;
 }
 
@@ -430,32 +441,35 @@ static u8 fpmap_tag(u32 hash)
 }
 
 /* 0x80 in each byte of x that is zero, 0 in every other (exact: no borrows). */
-static u64 fpmap_zero_bytes(u64 x)
+static __always_inline u64 fpmap_zero_bytes(u64 x)
 {
 	const u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
 
 	return ~(((x & low7) + low7) | x | low7);
 }
 
-/* The bits 0x80 of each byte of x, gathered into the low 8 bits (byte k to bit k). */
-static u32 fpmap_gather_bytes(u64 x)
-{
-	return (u32)(((x >> 7) * 0x0102040810204080ULL) >> 56);
-}
-
 /*
- * The slots of a bucket whose tag is tag, one bit each: one mask, so that a
- * lookup takes one branch per candidate and not one per word of tags.
+ * The slots of a bucket whose tag is tag, as one word a lookup walks with
+ * one branch per candidate: slot k (0..7) is bit 8k + 7, slot 8 + k (0..6)
+ * bit 8k + 6. Interleaving the two tag words costs a shift where gathering
+ * them into 15 bits would cost two multiplications on every lookup.
  */
-static __always_inline u32 fpmap_tag_matches(const struct fpmap_bucket *b, u8 tag)
+static __always_inline u64 fpmap_tag_matches(const struct fpmap_bucket *b, u8 tag)
 {
 	u64 spread = 0x0101010101010101ULL * tag;
 	u64 lo = le64_to_cpu(READ_ONCE(b->tag_word[0])) ^ spread;
 	u64 hi = le64_to_cpu(READ_ONCE(b->tag_word[1])) ^ spread;
 
-	/* Word 1 holds slots 8..14, then the displaced count. */
-	return fpmap_gather_bytes(fpmap_zero_bytes(lo)) |
-	       (fpmap_gather_bytes(fpmap_zero_bytes(hi)) & 0x7f) << 8;
+	/* Word 1 holds slots 8..14, then the displaced count: its byte is masked. */
+	return fpmap_zero_bytes(lo) | (fpmap_zero_bytes(hi) & ~(0xffULL << 56)) >> 1;
+}
+
+/* The slot of the lowest candidate of a fpmap_tag_matches() word. */
+static __always_inline u32 fpmap_match_slot(u64 matches)
+{
+	u32 bit = __ffs64(matches);
+
+	return (bit >> 3) + ((~bit & 1) << 3);
 }
 
 static u32 fpmap_displaced(const struct fpmap_bucket *b)
@@ -464,67 +478,75 @@ static u32 fpmap_displaced(const struct fpmap_bucket *b)
 }
 
 /*
- * The index of the entry of this key and hash (RX: cookie 0 matches any, TX:
- * the cookie must match too), or FPMAP_NONE; *seq is the entry's sequence
- * count as it was before the key was compared. Readers: bottom halves off;
- * writers: the CPU's lock.
+ * The entry of this key and hash (RX: cookie 0 matches any, TX: the cookie
+ * must match too), or NULL; *index is its number and *seq its sequence count
+ * as it was before the key was compared. Readers: bottom halves off; writers:
+ * the CPU's lock.
  */
-static __always_inline u32
+static __always_inline struct fpmap_entry_head *
 fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
-	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u16 *seq)
+	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u32 *index, u16 *seq)
 {
 	u8 tag = fpmap_tag(hash);
 	u32 b = fpmap_home(t, hash);
-	u32 probes;
+	u32 probes_left = t->nr_buckets;
 
-	for (probes = 0; probes < t->nr_buckets; probes++) {
+	for (;;) {
 		const struct fpmap_bucket *bucket = &t->buckets[b];
-		u32 m;
+		/* The chunk of the bucket's first slot: loaded beside the bucket, not after it. */
+		u32 first = b * FPMAP_SLOTS;
+		void *chunk = READ_ONCE(t->hot[first >> FPMAP_CHUNK_BITS]);
+		u64 m;
 
 		for (m = fpmap_tag_matches(bucket, tag); m; m &= m - 1) {
-			u32 i = b * FPMAP_SLOTS + __ffs(m);
-			const struct fpmap_entry_head *e;
+			u32 i = first + fpmap_match_slot(m);
+			struct fpmap_entry_head *e;
 
 			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
 			smp_rmb();
+			if (unlikely((i >> FPMAP_CHUNK_BITS) != (first >> FPMAP_CHUNK_BITS)))
+				e = fpmap_head_of(t, kind, i);
+			else
+				e = fpmap_head_in(chunk, kind, i);
 			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
-			*seq = smp_load_acquire(fpmap_seq_of(t, kind, i));
-			e = fpmap_head_of(t, kind, i);
+			*seq = smp_load_acquire(fpmap_seq_in(e, kind));
 			if (e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
-			    (kind == FPMAP_RX || e->sock_cookie == cookie))
-				return i;
+			    (kind == FPMAP_RX || e->sock_cookie == cookie)) {
+				*index = i;
+				return e;
+			}
 		}
-		if (!fpmap_displaced(bucket))
-			break;
+		if (!fpmap_displaced(bucket) || !--probes_left)
+			return NULL;
 		b = fpmap_next_bucket(t, b);
 	}
-	return FPMAP_NONE;
 }
 
 /*
  * Counts a lookup's outcome and says whether it is a hit: the key matched an
- * entry (i) that is current, and the entry's sequence count did not move
- * since before its key was compared, so what was compared, checked and copied
- * is one entry as one insert wrote it. An entry reused meanwhile is a miss.
+ * entry (e, number i) that is current, and the entry's sequence count did not
+ * move since before its key was compared, so what was compared, checked and
+ * copied is one entry as one insert wrote it. An entry reused meanwhile is a
+ * miss.
  */
 static __always_inline bool
 fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
-	      enum fpmap_table_kind kind, u32 i, u16 seq, u64 epoch)
+	      enum fpmap_table_kind kind, struct fpmap_entry_head *e, u32 i, u16 seq,
+	      u64 epoch)
 {
 	u64 *counter = &c->stats.misses;
 	u8 *referenced;
 
-	if (i == FPMAP_NONE || (seq & 1))
+	if (!e || (seq & 1))
 		goto count;
-	counter = fpmap_entry_current(map, t, kind, i, epoch) ? &c->stats.hits :
-								 &c->stats.stale;
+	counter = fpmap_entry_current(map, t, e, i, epoch) ? &c->stats.hits : &c->stats.stale;
 	smp_rmb(); /* the entry was read before its count is read again */
-	if (READ_ONCE(*fpmap_seq_of(t, kind, i)) != seq) {
+	if (READ_ONCE(*fpmap_seq_in(e, kind)) != seq) {
 		counter = &c->stats.misses;
 		goto count;
 	}
 	if (counter == &c->stats.hits) {
-		referenced = fpmap_referenced_of(t, kind, i);
+		referenced = fpmap_referenced_in(e, kind);
 		if (!READ_ONCE(*referenced))
 			WRITE_ONCE(*referenced, 1);
 	}
@@ -554,36 +576,46 @@ void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves)
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket)
 {
-	struct fpmap_rx_dest found = {};
-	struct fpmap_rx_entry *e;
+	u32 marks[FPMAP_ORDER_MARKS] = {};
+	u32 netns = 0, state = 0, i = 0;
+	struct fpmap_entry_head *head;
+	const struct fpmap_rx_entry *e;
 	struct fpmap_cpu *c;
+	void *sk = NULL;
+	u64 cookie = 0;
+	int ifindex = 0;
 	u16 seq = 1;
 	bool hit;
-	u32 i;
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
 	/* The ticket is also the epoch the entry is checked against. */
 	*ticket = fpmap_take_ticket(map);
-	i = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &seq);
-	if (i != FPMAP_NONE) {
-		e = fpmap_rx_at(&c->rx, i);
-		found.sock_cookie = e->head.sock_cookie;
-		found.sk = e->sk;
-		found.sock_netns = e->head.sock_netns;
-		found.dev.netns = e->head.sock_netns;
-		found.dev.ifindex = e->ifindex;
-		found.order.state = READ_ONCE(e->order);
-		if (found.order.state >= FPMAP_ORDER_QUEUED)
-			memcpy(found.order.mark, fpmap_cold_at(&c->rx, i)->order_mark,
-			       sizeof(found.order.mark));
-		found.order.slot = i;
-		found.order.seq = seq;
+	head = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &i, &seq);
+	if (head) {
+		/* Read before the outcome reads the sequence count again. */
+		e = container_of(head, struct fpmap_rx_entry, head);
+		cookie = head->sock_cookie;
+		netns = head->sock_netns;
+		sk = e->sk;
+		ifindex = e->ifindex;
+		state = READ_ONCE(e->order);
+		if (state >= FPMAP_ORDER_QUEUED)
+			memcpy(marks, fpmap_cold_at(&c->rx, i)->order_mark, sizeof(marks));
 	}
-	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, i, seq, ticket->epoch);
+	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, head, i, seq, ticket->epoch);
 	local_bh_enable();
-	if (hit)
-		*dest = found;
+	if (hit) {
+		dest->sock_cookie = cookie;
+		dest->sk = sk;
+		dest->sock_netns = netns;
+		dest->dev.netns = netns;
+		dest->dev.ifindex = ifindex;
+		dest->order.state = state;
+		memcpy(dest->order.mark, marks, sizeof(marks));
+		dest->order.slot = i;
+		dest->order.seq = seq;
+	}
 	return hit;
 }
 
@@ -591,19 +623,20 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     u64 sock_cookie, struct fpmap_tx_template *tmpl,
 		     struct fpmap_ticket *ticket)
 {
+	struct fpmap_entry_head *head;
 	struct fpmap_tx_template found;
 	struct fpmap_cpu *c;
 	u16 seq = 1;
 	bool hit;
-	u32 i;
+	u32 i = 0;
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
 	*ticket = fpmap_take_ticket(map);
-	i = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &seq);
-	if (i != FPMAP_NONE)
-		found = fpmap_tx_at(&c->tx, i)->tmpl;
-	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, i, seq, ticket->epoch);
+	head = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &i, &seq);
+	if (head)
+		found = container_of(head, struct fpmap_tx_entry, head)->tmpl;
+	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, head, i, seq, ticket->epoch);
 	local_bh_enable();
 	if (hit)
 		*tmpl = found;
@@ -656,9 +689,9 @@ static u32 *fpmap_sock_head(const struct fpmap *map, const struct fpmap_table *t
 	return &t->sock_heads[2 * fpmap_sock_chain(map, cookie)];
 }
 
-static unsigned long *fpmap_chain_cpus(const struct fpmap *map, u32 chain)
+static unsigned long fpmap_chain_cpu_bit(const struct fpmap *map, u32 chain, int cpu)
 {
-	return &map->chain_cpus[chain * map->cpu_words];
+	return (unsigned long)chain * map->nr_cpus + cpu;
 }
 
 static void fpmap_sock_link(const struct fpmap *map, struct fpmap_table *t, u32 i)
@@ -741,10 +774,10 @@ static u32 fpmap_free_slot(const struct fpmap_table *t, u32 hash)
 	u32 probes;
 
 	for (probes = 0; probes < t->nr_buckets; probes++) {
-		u32 empty = fpmap_tag_matches(&t->buckets[b], 0);
+		u64 empty = fpmap_tag_matches(&t->buckets[b], 0);
 
 		if (empty)
-			return b * FPMAP_SLOTS + __ffs(empty);
+			return b * FPMAP_SLOTS + fpmap_match_slot(empty);
 		b = fpmap_next_bucket(t, b);
 	}
 	WARN_ON_ONCE(1);
@@ -790,7 +823,7 @@ static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
 /*
  * Clock eviction over the entries: an entry hit since the hand last passed
  * gets a second chance, up to a bound; a stale entry goes first. Empty slots
- * are skipped; at capacity 3 in 4 slots are full.
+ * are skipped; at capacity 4 in 5 slots are full.
  */
 static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
@@ -801,15 +834,17 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 	u32 i;
 
 	for (;;) {
+		struct fpmap_entry_head *head;
 		u8 *referenced;
 
 		i = t->hand;
 		t->hand = t->hand + 1 == nr_entries ? 0 : t->hand + 1;
 		if (!*fpmap_tag_at(t, i))
 			continue;
-		referenced = fpmap_referenced_of(t, t->kind, i);
+		head = fpmap_head_at(t, i);
+		referenced = fpmap_referenced_in(head, t->kind);
 		if (chances == FPMAP_EVICT_SECOND_CHANCES || !READ_ONCE(*referenced) ||
-		    !fpmap_entry_current(map, t, t->kind, i, epoch))
+		    !fpmap_entry_current(map, t, head, i, epoch))
 			break;
 		WRITE_ONCE(*referenced, 0);
 		chances++;
@@ -827,7 +862,7 @@ static void fpmap_rewrite(struct fpmap_table *t, u32 i, const struct fpmap_entry
 			  const struct fpmap_gens *gens)
 {
 	struct fpmap_cold *cold = fpmap_cold_at(t, i);
-	u16 *seq = fpmap_seq_of(t, t->kind, i);
+	u16 *seq = fpmap_seq_in(fpmap_head_at(t, i), t->kind);
 	u16 odd = *seq + 1;
 
 	WRITE_ONCE(*seq, odd);
@@ -897,7 +932,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	 * (and takes this lock after this insert). A refused insert may leave
 	 * the bit set: a close then takes a lock for nothing, and clears it.
 	 */
-	set_bit(ticket->cpu, fpmap_chain_cpus(map, chain));
+	set_bit(fpmap_chain_cpu_bit(map, chain, ticket->cpu), map->chain_cpus);
 	/* Also: the generations in gens were read before this epoch. */
 	smp_mb__after_atomic();
 	if (fpmap_epoch(map) != ticket->epoch) {
@@ -905,8 +940,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 		err = -EAGAIN;
 		goto unlock;
 	}
-	old = fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie, &seq);
-	if (old != FPMAP_NONE)
+	if (fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie, &old, &seq))
 		fpmap_unlink(map, t, old);
 	else if (t->count >= map->capacity)
 		fpmap_evict_one(map, c, t);
@@ -1000,7 +1034,6 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 {
 	u32 chain = fpmap_sock_chain(map, sock_cookie);
-	unsigned long *chain_cpus = fpmap_chain_cpus(map, chain);
 	unsigned int removed;
 	int cpu;
 
@@ -1009,7 +1042,7 @@ void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 	for_each_possible_cpu(cpu) {
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
-		if (!test_bit(cpu, chain_cpus))
+		if (!test_bit(fpmap_chain_cpu_bit(map, chain, cpu), map->chain_cpus))
 			continue;
 		spin_lock_bh(&c->lock);
 		removed = fpmap_unlink_cookie(map, &c->rx, sock_cookie) +
@@ -1018,7 +1051,7 @@ void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 		/* Under the lock inserts set it under: no entry of the chain can be linked now. */
 		if (c->sock_heads[2 * chain] == FPMAP_NONE &&
 		    c->sock_heads[2 * chain + 1] == FPMAP_NONE)
-			clear_bit(cpu, chain_cpus);
+			clear_bit(fpmap_chain_cpu_bit(map, chain, cpu), map->chain_cpus);
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_SOCK_CLOSE);
@@ -1206,19 +1239,20 @@ struct fpmap *fpmap_create(const struct fpmap_config *config)
 		return NULL;
 	map->capacity = entries;
 	/*
-	 * 4 slots for 3 entries: at capacity a miss reads 1.2 buckets on
-	 * average (7/8 would make it 2.5), and it still fits 128 bytes a flow.
+	 * 5 slots for 4 entries: what fits 128 bytes a flow with a 96-byte
+	 * entry (hot line and cold part). Misses pay for it: linear probing's
+	 * clusters grow with the load (README.md, "Why this layout").
 	 */
-	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_SLOTS_PER_3_ENTRIES, 3 * FPMAP_SLOTS);
+	map->nr_buckets = DIV_ROUND_UP(entries * FPMAP_SLOTS_PER_4_ENTRIES, 4 * FPMAP_SLOTS);
 	/* A socket usually has several flows: a quarter as many cookie chains. */
 	map->sock_bits = max_t(unsigned int, ilog2(roundup_pow_of_two(entries)),
 			       FPMAP_MIN_SOCK_BITS + 2) - 2;
 	/* At least slot 0 (never bumped) and one other. */
 	map->gen_mask = roundup_pow_of_two(max(slots, 2u)) - 1;
 	map->gens = kvcalloc(map->gen_mask + 1, sizeof(*map->gens), GFP_KERNEL);
-	map->cpu_words = BITS_TO_LONGS(nr_cpu_ids);
-	map->chain_cpus = kvcalloc(map->cpu_words << map->sock_bits, sizeof(*map->chain_cpus),
-				   GFP_KERNEL);
+	map->nr_cpus = nr_cpu_ids;
+	map->chain_cpus = kvcalloc(BITS_TO_LONGS((unsigned long)nr_cpu_ids << map->sock_bits),
+				   sizeof(*map->chain_cpus), GFP_KERNEL);
 	map->cpus = alloc_percpu(struct fpmap_cpu);
 	if (!map->gens || !map->chain_cpus || !map->cpus)
 		goto fail;

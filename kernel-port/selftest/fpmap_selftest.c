@@ -136,12 +136,12 @@ static void test_config(void)
 	struct fpmap *map;
 
 	CHECK(!fpmap_create(&zero));
-	/* Buckets of 15 slots, 4 slots for every 3 entries. */
+	/* Buckets of 15 slots, 5 slots for every 4 entries. */
 	map = new_map(1000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 89);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 84);
 	fpmap_destroy(map);
 	map = new_map(100000);
-	CHECK(map && fpmap_buckets_per_cpu(map) == 8889);
+	CHECK(map && fpmap_buckets_per_cpu(map) == 8334);
 	fpmap_destroy(map);
 	map = new_map(1);
 	CHECK(map && fpmap_buckets_per_cpu(map) == 1);

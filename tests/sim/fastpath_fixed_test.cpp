@@ -301,7 +301,7 @@ TEST(FixedMode, TheMapHasTheKernelPatchsCapacity)
 	Harness h(with_s1(), FastpathMode::fixed);
 	const FlowMap *map = h.pipeline().fastpath().flow_map();
 	ASSERT_NE(map, nullptr);
-	EXPECT_EQ(map->buckets_per_cpu(), (4 * entries + 44) / 45) << "⌈4 × entries / 45⌉ buckets (fpmap_create)";
+	EXPECT_EQ(map->buckets_per_cpu(), (5 * entries + 59) / 60) << "⌈5 × entries / 60⌉ buckets (fpmap_create)";
 }
 
 } // namespace
