@@ -148,4 +148,34 @@ nest 7 c42 k42a 1400
 nest 8 n7b n7a 1350
 nest 9 n8b n8a 1300
 
-echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43; nested n7-n9 a/b"
+# A routed overlay (flannel's VXLAN backend, Calico's VXLAN mode): VNI 44 on a
+# VXLAN device with an address and no bridge on each node (10.244.0.0 on a,
+# 10.244.1.0 on b), the other node's pod range routed through it onlink to
+# that device's address, its MAC static in the neighbours and the FDB; on node
+# b (forwarding on) the container r44 10.244.1.2 behind a routed veth
+# (fpe2e's routed scenario: frames the series cannot cache take no ticket).
+ip netns exec b sysctl -qw net.ipv4.ip_forward=1
+for side in a b; do
+	if [ $side = a ]; then n=1 o=2 me=0 peer=1 remote_ip=$NODE_B_IP local_ip=$NODE_A_IP
+	else n=2 o=1 me=1 peer=0 remote_ip=$NODE_A_IP local_ip=$NODE_B_IP; fi
+	ip -n $side link add vxlan44 address 02:00:00:0$n:00:2c type vxlan \
+		id 44 dstport 4789 local $local_ip dev eth0 nolearning
+	ip -n $side addr add 10.244.$me.0/32 dev vxlan44
+	ip -n $side link set vxlan44 up
+	ip -n $side route add 10.244.$peer.0/24 via 10.244.$peer.0 dev vxlan44 onlink
+	ip -n $side neigh add 10.244.$peer.0 lladdr 02:00:00:0$o:00:2c dev vxlan44 nud permanent
+	bridge -n $side fdb add 02:00:00:0$o:00:2c dev vxlan44 dst $remote_ip
+done
+ip netns add r44
+ip -n r44 link set lo up
+ip -n b link add veth-r44 address 02:2c:0a:f4:01:01 mtu $INNER_MTU type veth \
+	peer name eth0 address 02:2c:0a:f4:01:02 mtu $INNER_MTU netns r44
+ip -n b addr add 10.244.1.1/24 dev veth-r44
+ip -n b link set veth-r44 up
+ip -n b neigh add 10.244.1.2 lladdr 02:2c:0a:f4:01:02 dev veth-r44 nud permanent
+ip -n r44 addr add 10.244.1.2/24 dev eth0
+ip -n r44 link set eth0 up
+ip -n r44 route add default via 10.244.1.1
+ip -n r44 neigh add 10.244.1.1 lladdr 02:2c:0a:f4:01:01 dev eth0 nud permanent
+
+echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43; nested n7-n9 a/b; routed VNI 44 to r44 (b)"

@@ -988,6 +988,37 @@ static void scenario_two_vni(void)
 }
 
 /*
+ * A routed overlay (VNI 44, topology.sh): node b routes the inner packet from
+ * its VXLAN device to the container r44. The series caches bridged paths only
+ * (fpath_insertable), so a miss on a VXLAN device that is no bridge's port
+ * takes no ticket (issue 13, defect 6: no extension allocated, no hops
+ * recorded, nothing refused at the socket): every datagram delivered the slow
+ * way, each counted as tickets_unbridged.
+ */
+static void scenario_routed(void)
+{
+	struct flow f = { 0 };
+	struct server *r;
+	struct stats b, a;
+	int k, good;
+
+	r = server_udp("r44", "r44", "0.0.0.0", 9000, false);
+	k = udp_client("a", "10.244.0.0", 4002);
+	read_stats(&b);
+	good = udp_run("routed", k, "10.244.1.2", 9000, r, 10, &f);
+	read_stats(&a);
+	check(good == 10, "routed: 10 datagrams to r44 through node b's routing", "%d of 10", good);
+	check(delta(&a, &b, "tickets") == 0 && delta(&a, &b, "tickets_unbridged") == 10 &&
+	      delta(&a, &b, "insert_refused") == 0 && fget(&f, "delivered") == 0,
+	      "routed: misses on a VXLAN device no bridge has take no ticket",
+	      "tickets +%lld, tickets_unbridged +%lld, insert_refused +%lld, delivered +%lld",
+	      delta(&a, &b, "tickets"), delta(&a, &b, "tickets_unbridged"),
+	      delta(&a, &b, "insert_refused"), fget(&f, "delivered"));
+	server_close(r);
+	close(k);
+}
+
+/*
  * A VXLAN bridge port that learns (the kernel's default): a hit skips the
  * bridge's learning of the inner source MAC, so the bridge does it on the
  * hit when the address is already on the VXLAN port (its age refreshed),
@@ -1591,6 +1622,8 @@ int main(void)
 	print_stats("after tcp");
 	scenario_two_vni();
 	print_stats("after two-vni");
+	scenario_routed();
+	print_stats("after routed");
 	scenario_learning();
 	print_stats("after learning");
 	scenario_gso();
