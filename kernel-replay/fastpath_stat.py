@@ -35,8 +35,10 @@ def outcome(before, after):
     detail "hit", "fallback_<why>" (an entry matched, a check sent the frame the slow way), "stale"
     (an entry matched but was no longer current), "miss", "miss+inserts" (the slow path's answer was
     cached), "miss+insert_refused" (the slow path's way was not one the series caches, such as a
-    learning bridge port), "miss+insert_races" (an event during the slow path), "miss+ticket_failures",
-    or "none" (no lookup: not a frame the fast path looks at)."""
+    learning bridge port), "miss+tickets_unbridged" (a miss on a VXLAN device that is no bridge's
+    port, a routed overlay's: no ticket taken, issue 13 defect 6), "miss+insert_races" (an event
+    during the slow path), "miss+ticket_failures", or "none" (no lookup: not a frame the fast path
+    looks at)."""
     if before is None or after is None:
         return None, None
     moved = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
@@ -48,7 +50,8 @@ def outcome(before, after):
     if moved.get("stale"):
         return "slow", "stale"
     if moved.get("misses"):
-        for counter in ("inserts", "insert_refused", "insert_races", "ticket_failures"):
+        for counter in ("inserts", "insert_refused", "tickets_unbridged", "insert_races",
+                        "ticket_failures"):
             if moved.get(counter):
                 return "slow", f"miss+{counter}"
         return "slow", "miss"
