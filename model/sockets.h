@@ -77,6 +77,8 @@ public:
 	// The same bookkeeping for a datagram whose socket was not looked up but given (a fast path's
 	// cached answer): nothing happens to a socket that is closed or unconnected.
 	void udp_received_on(std::string_view name, int cpu);
+	// The same, for the socket find() gave (a caller that indexed it, to skip the name's hash).
+	void udp_received_on(const Socket &socket, int cpu);
 
 	// TCP: tcp_v4_rcv's decision for one segment, and its effect on requests and sockets.
 	TcpResult tcp_receive(std::string_view ns, const FourTuple &packet, TcpFlags flags);

@@ -51,6 +51,13 @@ public:
 	std::uint64_t socket_cookie(std::string_view socket) const; // 0: never created
 	const std::string &socket_name(std::uint64_t cookie) const;
 	bool socket_open(std::uint64_t cookie) const;
+	// The UDP socket the model holds under a cookie's name (null: none, or not UDP), for a fast
+	// path's cached answer. Only events create and close UDP sockets, so it is indexed after each
+	// batch of them (index_udp_senders).
+	const model::Socket *udp_socket(std::uint64_t cookie) const
+	{
+		return cookie < udp_sockets_.size() ? udp_sockets_[cookie] : nullptr;
+	}
 	// What a fast-path hit asks for per frame, by id or by the device the model answered with:
 	// the container of a namespace id (null: none, or gone), and a VXLAN device's id (device_id of
 	// its name). Indexed after every batch of events, so no frame hashes a name for them.
@@ -131,6 +138,7 @@ private:
 	ByName<std::uint64_t> cookies_;
 	std::vector<std::string> socket_names_;  // by cookie
 	std::vector<bool> socket_open_;          // by cookie
+	std::vector<const model::Socket *> udp_sockets_; // by cookie (index_udp_senders)
 	std::vector<const model::Container *> containers_;                   // by netns id (index_devices)
 	std::vector<std::pair<const model::Device *, fpmap_dev>> vxlan_ids_; // every VXLAN device
 	const model::Device *nic_ = nullptr;                                 // (index_devices)
