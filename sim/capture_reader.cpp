@@ -18,7 +18,7 @@ constexpr long kPcapFileHeaderLength = 24;
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
 constexpr long kPcapRecordHeaderLength = 16;
 // What the direct reader asks of the file at a time (it grows for a record that is longer).
-constexpr std::size_t kDirectBlockBytes = 128 * 1024;
+constexpr std::size_t kDirectBlockBytes = 64 * 1024;
 
 // Microsecond or nanosecond pcap, either byte order; not pcapng, not the modified formats whose
 // record headers are longer. pread leaves the stream's position where libpcap has it.

@@ -114,7 +114,7 @@ struct Packet {
 		route = nullptr;
 		next_hop = {};
 		next_hop_mac = {};
-		verdict = Verdict{};
+		verdict.reset();
 		tracing = false;
 		steps.clear();
 	}
