@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "model/error.h"
 #include "model/name_hash.h"
 #include "model/reuseport.h"
@@ -153,7 +155,7 @@ private:
 	std::map<std::string, Socket, std::less<>> sockets_;
 	// The same sockets by name, hashed: a fast path's hit finds its socket once per frame. Views of
 	// sockets_' keys, kept with them (store, forget).
-	std::unordered_map<std::string_view, Socket *, NameHash, std::equal_to<>> by_name_;
+	absl::flat_hash_map<std::string_view, Socket *, NameHash, std::equal_to<>> by_name_;
 	std::set<std::string, std::less<>> closed_names_;
 	std::map<PortKey, std::set<std::string>> port_holders_; // UDP: hashed; TCP: the bind bucket's owners
 	std::map<TupleKey, std::string> tcp_established_;       // TCP ehash: full sockets

@@ -90,20 +90,31 @@ constexpr LevelReasons kInner{
 
 // Ones' complement sum of 16-bit big-endian words (RFC 1071), not yet inverted, added to `sum`; 64
 // bits wide so that a 256 KiB super-frame cannot overflow it. Every frame has two IPv4 headers and
-// a UDP datagram summed, so it reads four bytes at a time in the machine's byte order and swaps
-// the folded sum once: a ones' complement sum taken in the other byte order is the byte-swapped
-// sum (RFC 1071, 2.(B)). The result is congruent modulo 0xffff to the word-by-word sum, and zero
-// only when it is, which is all checksum_verifies looks at.
+// a UDP datagram summed, so it reads eight bytes at a time in the machine's byte order (a ones'
+// complement sum of 64-bit words, the carry out added back in: RFC 1071, 2.(C)) and swaps the
+// folded sum once: a ones' complement sum taken in the other byte order is the byte-swapped sum
+// (RFC 1071, 2.(B)). The result is congruent modulo 0xffff to the word-by-word sum, and zero only
+// when it is, which is all checksum_verifies looks at.
 std::uint64_t sum_words(std::span<const std::uint8_t> data, std::uint64_t sum = 0)
 {
 	const std::uint8_t *p = data.data();
 	std::size_t n = data.size();
 	std::uint64_t native = 0;
-	for (; n >= 4; p += 4, n -= 4) {
+	for (; n >= 8; p += 8, n -= 8) {
+		std::uint64_t word;
+		std::memcpy(&word, p, 8);
+		native += word;
+		native += native < word; // the end-around carry
+	}
+	if (n >= 4) {
 		std::uint32_t word;
 		std::memcpy(&word, p, 4);
 		native += word;
+		native += native < word;
+		p += 4;
+		n -= 4;
 	}
+	native = (native & 0xffffffff) + (native >> 32);
 	while (native >> 16)
 		native = (native & 0xffff) + (native >> 16);
 	if constexpr (std::endian::native == std::endian::little)

@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
@@ -128,7 +127,8 @@ private:
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
 	std::uint16_t local_port(std::string_view socket) const;
 
-	template <class Id> using ByName = std::unordered_map<std::string, Id, model::NameHash, std::equal_to<>>;
+	// A transmitted frame asks for its socket's cookie and namespace's id by name: flat, one probe.
+	template <class Id> using ByName = absl::flat_hash_map<std::string, Id, model::NameHash, std::equal_to<>>;
 
 	const Scenario &scenario_;
 	model::Host model_;
@@ -160,7 +160,7 @@ private:
 		std::string name;
 		std::optional<model::Endpoint> peer;
 	};
-	std::map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
+	absl::flat_hash_map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
 	absl::flat_hash_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
 	std::vector<int> nolearning_; // ifindexes of the VXLAN devices that do not learn (few)
 	absl::flat_hash_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;
