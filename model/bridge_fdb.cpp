@@ -43,7 +43,7 @@ void BridgeFdb::forget_learned_on(std::string_view port)
 {
 	for (auto it = entries_.begin(); it != entries_.end();) {
 		if (!it->second.is_static && it->second.port == port)
-			it = entries_.erase(it);
+			entries_.erase(it++); // a flat table's erase returns nothing; the idiom it supports
 		else
 			++it;
 	}

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "model/error.h"
 #include "model/name_hash.h"
 #include "model/reuseport.h"
@@ -77,6 +79,8 @@ public:
 	// The same bookkeeping for a datagram whose socket was not looked up but given (a fast path's
 	// cached answer): nothing happens to a socket that is closed or unconnected.
 	void udp_received_on(std::string_view name, int cpu);
+	// The same, for the socket find() gave (a caller that indexed it, to skip the name's hash).
+	void udp_received_on(const Socket &socket, int cpu);
 
 	// TCP: tcp_v4_rcv's decision for one segment, and its effect on requests and sockets.
 	TcpResult tcp_receive(std::string_view ns, const FourTuple &packet, TcpFlags flags);
@@ -151,7 +155,7 @@ private:
 	std::map<std::string, Socket, std::less<>> sockets_;
 	// The same sockets by name, hashed: a fast path's hit finds its socket once per frame. Views of
 	// sockets_' keys, kept with them (store, forget).
-	std::unordered_map<std::string_view, Socket *, NameHash, std::equal_to<>> by_name_;
+	absl::flat_hash_map<std::string_view, Socket *, NameHash, std::equal_to<>> by_name_;
 	std::set<std::string, std::less<>> closed_names_;
 	std::map<PortKey, std::set<std::string>> port_holders_; // UDP: hashed; TCP: the bind bucket's owners
 	std::map<TupleKey, std::string> tcp_established_;       // TCP ehash: full sockets

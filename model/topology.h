@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "model/bridge_fdb.h"
 #include "model/error.h"
 #include "model/name_hash.h"
@@ -194,8 +196,8 @@ private:
 	std::map<std::string, BridgeFdb, std::less<>> fdbs_;
 	// The same devices and containers by name, hashed (each frame asks for several): views of the
 	// maps' keys, kept with them.
-	std::unordered_map<std::string_view, Device *, NameHash, std::equal_to<>> device_index_;
-	std::unordered_map<std::string_view, const Container *, NameHash, std::equal_to<>> container_index_;
+	absl::flat_hash_map<std::string_view, Device *, NameHash, std::equal_to<>> device_index_;
+	absl::flat_hash_map<std::string_view, const Container *, NameHash, std::equal_to<>> container_index_;
 	// The devices of each namespace that have an address, in name order (the order of devices_):
 	// address_type runs for every received datagram and reads only these.
 	std::unordered_map<std::string, std::vector<const Device *>, NameHash, std::equal_to<>> addressed_devices_;

@@ -219,9 +219,15 @@ UdpLookupResult Sockets::udp_receive(std::string_view ns, const FourTuple &packe
 
 void Sockets::udp_received_on(std::string_view name, int cpu)
 {
-	Socket *socket = find_mutable(name);
-	if (socket && socket->peer)
-		socket->incoming_cpu = cpu;
+	if (const Socket *socket = find(name))
+		udp_received_on(*socket, cpu);
+}
+
+void Sockets::udp_received_on(const Socket &socket, int cpu)
+{
+	// One of sockets_, which this class owns and may change: const only as find() hands it out.
+	if (socket.peer)
+		const_cast<Socket &>(socket).incoming_cpu = cpu;
 }
 
 // The chain of one port in one namespace, from the port's holders: newest hash2 entry first, each

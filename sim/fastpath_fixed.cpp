@@ -131,6 +131,7 @@ public:
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
 		pkt.socket = host.socket_name(dest->sock_cookie);
+		pkt.socket_cookie = dest->sock_cookie;
 		pkt.step(Stage::fastpath, [&] { return "hit → " + pkt.socket; },
 			 [&] { return "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup"; });
 		return FastRx::cached;

@@ -278,9 +278,15 @@ fpmap_dev OverlayHost::vxlan_id(const model::Device &vxlan) const
 void OverlayHost::index_udp_senders()
 {
 	udp_senders_.clear();
-	for (const model::Socket *s : model_.sockets().all()) // by name
-		if (s->protocol == model::Protocol::udp && s->port)
+	udp_sockets_.assign(socket_names_.size(), nullptr);
+	for (const model::Socket *s : model_.sockets().all()) { // by name
+		if (s->protocol != model::Protocol::udp)
+			continue;
+		if (s->port)
 			udp_senders_[{netns_id(s->ns), s->port}].push_back({s->name, s->peer});
+		if (std::uint64_t cookie = socket_cookie(s->name); cookie != 0 && cookie < udp_sockets_.size())
+			udp_sockets_[cookie] = s;
+	}
 }
 
 const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const

@@ -67,6 +67,7 @@ struct Packet {
 	model::MacAddress inner_src_mac;
 	model::MacAddress inner_dst_mac;
 	std::string socket;         // the socket that took it, when one did
+	std::uint64_t socket_cookie = 0; // and its cookie, when a fast path's cache gave it
 	std::optional<model::TcpEvent> tcp_event; // what tcp_v4_rcv's state machine did with it
 	// The frame completed a fragmented datagram: the first fragment's transport header, which
 	// the whole datagram starts with (this frame may carry none).
@@ -105,6 +106,7 @@ struct Packet {
 		inner_src_mac = {};
 		inner_dst_mac = {};
 		socket.clear();
+		socket_cookie = 0;
 		tcp_event.reset();
 		reassembled_l4.reset();
 		reassembled_frame.clear();
@@ -112,7 +114,7 @@ struct Packet {
 		route = nullptr;
 		next_hop = {};
 		next_hop_mac = {};
-		verdict = Verdict{};
+		verdict.reset();
 		tracing = false;
 		steps.clear();
 	}

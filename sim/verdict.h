@@ -28,6 +28,24 @@ struct Verdict {
 	std::optional<std::string> sock;   // the socket delivered to
 	std::optional<std::string> reason; // why dropped or ignored: a snake_case word
 	std::optional<std::int64_t> latency_ns; // --timing only (docs/timing.md): arrival → socket, virtual time
+
+	// Back to Verdict{}, member by member (a member added above is added here): assigning a fresh
+	// one builds a temporary whose narrow stores the copy reads back with wide loads, a
+	// store-forwarding stall on every frame.
+	void reset()
+	{
+		pkt = 0;
+		ts_ns = 0;
+		dir = Direction::other;
+		cpu.reset();
+		vni.reset();
+		flow.reset();
+		path.reset();
+		verdict = VerdictKind::ignore;
+		sock.reset();
+		reason.reset();
+		latency_ns.reset();
+	}
 };
 
 constexpr std::string_view to_string(Direction dir)

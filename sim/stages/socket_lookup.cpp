@@ -94,7 +94,10 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 	if (pkt.flow->protocol == model::Protocol::tcp)
 		return tcp_received(ctx, pkt,
 				    sockets.tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
-	sockets.udp_received_on(pkt.socket, static_cast<int>(pkt.cpu));
+	if (const model::Socket *socket = ctx.host.udp_socket(pkt.socket_cookie))
+		sockets.udp_received_on(*socket, static_cast<int>(pkt.cpu)); // the socket pkt.socket names
+	else
+		sockets.udp_received_on(pkt.socket, static_cast<int>(pkt.cpu));
 	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
 		 "__udp_queue_rcv_skb on the socket the fast path gave");
 	return true;

@@ -1,6 +1,10 @@
 #include "capture_reader.h"
 
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
+
+#include <random>
+#include <tuple>
 
 #include "frame_parser.h"
 #include "test_frames.h"
@@ -216,6 +220,173 @@ TEST(CaptureReader, LinuxCookedFramesAreDecodedAndOtherLinkTypesFlagged)
 	ASSERT_TRUE(raw_frame); // yielded, not skipped: the parser names it
 	EXPECT_EQ(parse_frame(raw_frame->bytes, raw_frame->wire_length, raw_frame->link_type, ParserConfig{}).reason,
 		  ParseReason::unsupported_link_type);
+}
+
+// The direct reader of classic pcap (CaptureReader::next_direct) against libpcap itself, record by
+// record: every frame's timestamp, lengths and bytes, and how the file ends (cleanly, or with
+// libpcap's own error), on files that take each of its ways: either byte order and timestamp
+// scale, timestamps with the sign bit set, records cut at the snap length, longer than its block,
+// across block boundaries, truncated at every byte, captured longer than sent, old versions.
+struct RecordSpec {
+	std::uint32_t seconds, fraction, caplen, len;
+	std::uint8_t fill;
+};
+
+struct FileSpec {
+	bool big_endian = false;
+	bool nanoseconds = false;
+	std::uint16_t minor = 4;
+	std::uint32_t snaplen = 262144;
+	std::uint32_t link_type = 1;
+	std::vector<RecordSpec> records;
+};
+
+Bytes build(const FileSpec &spec)
+{
+	Bytes file;
+	auto put32 = [&](std::uint32_t v) {
+		for (int i = 0; i < 4; i++)
+			file.push_back(static_cast<std::uint8_t>(spec.big_endian ? v >> (24 - 8 * i) : v >> (8 * i)));
+	};
+	auto put16 = [&](std::uint16_t v) {
+		for (int i = 0; i < 2; i++)
+			file.push_back(static_cast<std::uint8_t>(spec.big_endian ? v >> (8 - 8 * i) : v >> (8 * i)));
+	};
+	put32(spec.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4);
+	put16(2);
+	put16(spec.minor);
+	put32(0);
+	put32(0);
+	put32(spec.snaplen);
+	put32(spec.link_type);
+	for (const RecordSpec &r : spec.records) {
+		put32(r.seconds);
+		put32(r.fraction);
+		put32(r.caplen);
+		put32(r.len);
+		for (std::uint32_t i = 0; i < r.caplen; i++)
+			file.push_back(static_cast<std::uint8_t>(r.fill + i));
+	}
+	return file;
+}
+
+struct Seen {
+	std::vector<std::tuple<std::int64_t, double, std::uint32_t, std::uint32_t, Bytes>> frames;
+	std::string error; // empty: the file ended cleanly
+};
+
+Seen read_with_libpcap(const std::string &path)
+{
+	Seen seen;
+	char error[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, error);
+	if (!p) {
+		seen.error = error;
+		return seen;
+	}
+	pcap_pkthdr *header;
+	const u_char *data;
+	int status;
+	while ((status = pcap_next_ex(p, &header, &data)) == 1) {
+		if (header->caplen > header->len) {
+			seen.error = "corrupt record";
+			break;
+		}
+		seen.frames.emplace_back(std::int64_t{header->ts.tv_sec} * 1'000'000'000 + header->ts.tv_usec,
+					 static_cast<double>(header->ts.tv_sec) +
+						 static_cast<double>(header->ts.tv_usec) * 1e-9,
+					 header->caplen, header->len, Bytes(data, data + header->caplen));
+	}
+	if (status != 1 && status != PCAP_ERROR_BREAK)
+		seen.error = pcap_geterr(p);
+	pcap_close(p);
+	return seen;
+}
+
+Seen read_with_reader(const std::string &path)
+{
+	Seen seen;
+	try {
+		CaptureReader reader(path);
+		while (auto f = reader.next()) {
+			EXPECT_EQ(f->number, seen.frames.size() + 1);
+			seen.frames.emplace_back(f->timestamp_ns, f->timestamp, f->captured_length, f->wire_length,
+						 Bytes(f->bytes.begin(), f->bytes.end()));
+		}
+	} catch (const CaptureError &e) {
+		seen.error = e.what();
+	}
+	return seen;
+}
+
+void expect_as_libpcap(const TempDir &dir, const std::string &name, const Bytes &file)
+{
+	SCOPED_TRACE(name);
+	const std::string path = dir.write(name, file);
+	Seen expected = read_with_libpcap(path), got = read_with_reader(path);
+	ASSERT_EQ(got.frames.size(), expected.frames.size());
+	for (std::size_t i = 0; i < got.frames.size(); i++)
+		EXPECT_EQ(got.frames[i], expected.frames[i]) << "frame " << i + 1;
+	if (expected.error.empty())
+		EXPECT_EQ(got.error, "");
+	else
+		EXPECT_NE(got.error.find(expected.error), std::string::npos) << got.error << " / " << expected.error;
+}
+
+TEST(CaptureReader, ReadsClassicPcapAsLibpcapDoes)
+{
+	TempDir dir;
+	const std::vector<RecordSpec> odd_times{{1764150000, 0, 60, 60, 1},
+						{0x80000001u, 999999, 61, 1500, 2},
+						{0xffffffffu, 0xffffff00u, 62, 62, 3},
+						{7, 0x7fffffffu, 0, 0, 4}};
+	for (bool big_endian : {false, true})
+		for (bool nanoseconds : {false, true})
+			for (std::uint32_t link_type : {1u, 113u, 276u, 101u}) {
+				FileSpec spec{big_endian, nanoseconds, 4, 262144, link_type, odd_times};
+				expect_as_libpcap(dir,
+						  "t" + std::to_string(big_endian) + std::to_string(nanoseconds) + "-" +
+							  std::to_string(link_type) + ".pcap",
+						  build(spec));
+			}
+
+	// Cut at the snap length (equal to it, longer), then plain records again.
+	FileSpec cut;
+	cut.snaplen = 100;
+	cut.records = {{1, 0, 60, 60, 1}, {1, 1, 100, 100, 2}, {1, 2, 150, 150, 3}, {1, 3, 60, 60, 4}};
+	expect_as_libpcap(dir, "cut.pcap", build(cut));
+	cut.records.erase(cut.records.begin() + 1, cut.records.begin() + 3);
+	cut.records.insert(cut.records.begin() + 1, {1, 9, 99, 99, 5});
+	expect_as_libpcap(dir, "under-snaplen.pcap", build(cut));
+
+	// A record longer than a block of the direct reader, and many records across blocks.
+	FileSpec many;
+	std::mt19937 random(15);
+	for (int i = 0; i < 3000; i++) {
+		std::uint32_t caplen = i == 1000 ? 200000 : static_cast<std::uint32_t>(random() % 1600);
+		many.records.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i * 7), caplen,
+					caplen + (i % 3 ? 0 : 20), static_cast<std::uint8_t>(i)});
+	}
+	expect_as_libpcap(dir, "many.pcap", build(many));
+
+	// Captured longer than sent in the middle; old versions (2.2 swaps caplen and len, 2.3 may).
+	FileSpec corrupt;
+	corrupt.records = {{1, 0, 60, 60, 1}, {1, 1, 70, 65, 2}, {1, 2, 60, 60, 3}};
+	expect_as_libpcap(dir, "caplen-over-len.pcap", build(corrupt));
+	for (std::uint16_t minor : {2, 3}) {
+		FileSpec old;
+		old.minor = minor;
+		old.records = {{1, 0, 60, 80, 1}, {1, 1, 90, 70, 2}};
+		expect_as_libpcap(dir, "v2." + std::to_string(minor) + ".pcap", build(old));
+	}
+
+	// Truncated at every byte of the last two records.
+	FileSpec whole;
+	whole.records = {{1, 0, 60, 60, 1}, {1, 1, 40, 60, 2}, {1, 2, 30, 30, 3}};
+	Bytes file = build(whole);
+	for (std::size_t size = file.size() - (16 + 40 + 16 + 30); size <= file.size(); size++)
+		expect_as_libpcap(dir, "truncated-" + std::to_string(size) + ".pcap",
+				  Bytes(file.begin(), file.begin() + size));
 }
 
 } // namespace

@@ -286,6 +286,45 @@ TEST(FixedMode, TheHostsIdIndexesFollowTheEvents)
 	EXPECT_EQ(host.container(c1), nullptr);
 }
 
+// A hit delivers to the cached socket without a lookup, but keeps the socket's own bookkeeping:
+// a connected UDP socket records the CPU it received on (sk_incoming_cpu), which only the hit can
+// have set here, as the frames before it went to the socket on the other CPU. The socket is found
+// by the cookie the hit gives, through an index that follows the events: after s1 closes, the
+// flow's socket is s2.
+TEST(FixedMode, AHitRecordsItsCpuOnTheConnectedSocketTheEventsLeft)
+{
+	const std::string peer = R"(, peer: "10.233.2.2:4000")";
+	Harness h(with_s1()
+			  .at(0, "op: connect, sock: s1" + peer)
+			  .at(50, "op: close, sock: s1")
+			  .udp(51, "s2", "c1", "0.0.0.0:5000")
+			  .at(51, "op: connect, sock: s2" + peer),
+		  FastpathMode::fixed);
+	const OverlayHost &host = h.pipeline().host();
+	const model::Sockets &sockets = host.model().sockets();
+	// Two outer source ports that RSS puts on different CPUs.
+	InnerFrame on_a{}, on_b{};
+	unsigned cpu_a = h.send(vxlan_udp(on_a), 1).cpu;
+	for (int port = 40001; port < 40100 && on_b.outer_src == on_a.outer_src; port++) {
+		InnerFrame probe{.outer_src = "192.168.0.1:" + std::to_string(port)};
+		if (h.send(vxlan_udp(probe), 2).cpu != cpu_a)
+			on_b = probe;
+	}
+	ASSERT_NE(on_b.outer_src, on_a.outer_src);
+	for (const char *sock : {"s1", "s2"}) {
+		const double t = sock == std::string("s1") ? 10 : 60;
+		ASSERT_TRUE(delivered(h.send(vxlan_udp(on_a), t), sock));
+		ASSERT_TRUE(delivered(h.send(vxlan_udp(on_a), t + 1), sock, Path::fast));
+		for (int i = 2; i < 5; i++)
+			ASSERT_TRUE(delivered(h.send(vxlan_udp(on_b), t + i), sock));
+		ASSERT_EQ(sockets.find(sock)->incoming_cpu, static_cast<int>(1 - cpu_a));
+		const Packet &hit = h.send(vxlan_udp(on_a), t + 5);
+		ASSERT_TRUE(delivered(hit, sock, Path::fast));
+		EXPECT_EQ(host.udp_socket(hit.socket_cookie), sockets.find(sock));
+		EXPECT_EQ(sockets.find(sock)->incoming_cpu, static_cast<int>(cpu_a)) << sock;
+	}
+}
+
 // The map is the size the kernel patch gives it (FPATH_ENTRIES_PER_CPU), so a replay evicts where
 // that kernel would, and a bigger one is not paid for in chunks every flow allocates.
 TEST(FixedMode, TheMapHasTheKernelPatchsCapacity)

@@ -17,7 +17,8 @@ model::FiveTuple udp_flow(const char *src, const char *dst)
 	return {model::Protocol::udp, {{model::Ipv4Address{s.address.value}, s.port}, {model::Ipv4Address{d.address.value}, d.port}}};
 }
 
-TEST(VerdictWriter, WritesTheDocsExamplesByteForByte)
+// The docs' first example: a slow-path delivery.
+Verdict docs_slow_delivery()
 {
 	Verdict slow;
 	slow.pkt = 1;
@@ -29,6 +30,12 @@ TEST(VerdictWriter, WritesTheDocsExamplesByteForByte)
 	slow.path = Path::slow;
 	slow.verdict = VerdictKind::deliver;
 	slow.sock = "s1";
+	return slow;
+}
+
+TEST(VerdictWriter, WritesTheDocsExamplesByteForByte)
+{
+	Verdict slow = docs_slow_delivery();
 	EXPECT_EQ(format_verdict(slow), R"({"pkt":1,"ts":1764150000.1,"dir":"rx","cpu":1,"vni":42,"flow":"udp 10.233.2.2:4000 > 10.233.1.2:5000","path":"slow","verdict":"deliver","sock":"s1"})");
 
 	Verdict drop = slow;
@@ -46,6 +53,18 @@ TEST(VerdictWriter, WritesTheDocsExamplesByteForByte)
 	other.ts_ns = 1764150000'500000000;
 	other.reason = "not_ipv4";
 	EXPECT_EQ(format_verdict(other), R"({"pkt":5,"ts":1764150000.5,"dir":"other","verdict":"ignore","reason":"not_ipv4"})");
+}
+
+// The replay reuses one verdict per frame: reset() must leave nothing of the frame before, in any
+// field the writer prints.
+TEST(VerdictWriter, AResetVerdictIsWrittenAsAFreshOne)
+{
+	Verdict v = docs_slow_delivery(); // and the fields it leaves out
+	v.reason = "tx_template_mismatch";
+	v.latency_ns = 1200;
+	ASSERT_NE(format_verdict(v), format_verdict(Verdict{}));
+	v.reset();
+	EXPECT_EQ(format_verdict(v), format_verdict(Verdict{}));
 }
 
 TEST(VerdictWriter, TimestampsRoundTripExactly)
