@@ -117,7 +117,7 @@ void CaptureReader::open_records_directly()
 	if (fd < 0)
 		return;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	DirectRecords &d = direct_.emplace();
+	DirectPcapRecords &d = direct_.emplace();
 	d.fd = fd;
 	d.swapped = swapped;
 	d.microseconds = magic == 0xa1b2c3d4u || magic == __builtin_bswap32(0xa1b2c3d4u);
@@ -129,7 +129,7 @@ void CaptureReader::open_records_directly()
 // Whether the buffer holds `bytes` from next_offset_ on, reading more of the file if it has them.
 bool CaptureReader::buffer_holds(std::size_t bytes)
 {
-	DirectRecords &d = *direct_;
+	DirectPcapRecords &d = *direct_;
 	std::size_t start = static_cast<std::size_t>(next_offset_ - d.buffer_offset);
 	if (d.buffer_bytes - start >= bytes)
 		return true;
@@ -152,7 +152,7 @@ bool CaptureReader::buffer_holds(std::size_t bytes)
 
 CaptureReader::Direct CaptureReader::next_direct(CaptureFrame &frame)
 {
-	DirectRecords &d = *direct_;
+	DirectPcapRecords &d = *direct_;
 	if (!buffer_holds(kPcapRecordHeaderLength)) {
 		// No byte left: the end, as libpcap would say (0 bytes of a record header). Some bytes,
 		// or a read error: libpcap's message.

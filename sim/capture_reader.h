@@ -41,6 +41,23 @@ struct CaptureFrame {
 	std::span<const std::uint8_t> bytes; // valid until the next call to next()
 };
 
+// A classic pcap file whose records need nothing of libpcap but their bytes is read by
+// CaptureReader itself, in large blocks (pread, so libpcap's stream stays where it was): libpcap's two freads a record
+// were most of the cost of reading. The first record that is anything but plain (cut at the
+// snap length, truncated, unreadable, captured longer than sent) and everything after it go
+// through libpcap from that record's offset, so what a frame or an error looks like is
+// libpcap's own. (Not nested in CaptureReader: clang does not see a nested struct with member
+// initializers as default-constructible inside its enclosing class, which std::optional needs.)
+struct DirectPcapRecords {
+	int fd = -1;
+	bool swapped = false;      // the file's byte order is not ours
+	bool microseconds = false; // magic 0xa1b2c3d4: fractions scaled up to nanoseconds
+	std::uint32_t snapshot = 0;
+	std::vector<std::uint8_t> buffer;
+	long buffer_offset = 0;       // the file offset of buffer[0]
+	std::size_t buffer_bytes = 0; // how much of buffer holds file bytes
+};
+
 class CaptureReader {
 public:
 	// Throws CaptureError when the file is missing or its header is not a capture's.
@@ -79,22 +96,7 @@ private:
 	std::uint64_t frames_read_ = 0;
 	bool at_end_ = false;
 
-	// A classic pcap file whose records need nothing of libpcap but their bytes is read here, in
-	// large blocks (pread, so libpcap's stream stays where it was): libpcap's two freads a record
-	// were most of the cost of reading. The first record that is anything but plain (cut at the
-	// snap length, truncated, unreadable, captured longer than sent) and everything after it go
-	// through libpcap from that record's offset, so what a frame or an error looks like is
-	// libpcap's own.
-	struct DirectRecords {
-		int fd = -1;
-		bool swapped = false;      // the file's byte order is not ours
-		bool microseconds = false; // magic 0xa1b2c3d4: fractions scaled up to nanoseconds
-		std::uint32_t snapshot = 0;
-		std::vector<std::uint8_t> buffer;
-		long buffer_offset = 0;       // the file offset of buffer[0]
-		std::size_t buffer_bytes = 0; // how much of buffer holds file bytes
-	};
-	std::optional<DirectRecords> direct_;
+	std::optional<DirectPcapRecords> direct_;
 };
 
 } // namespace econsim::sim
