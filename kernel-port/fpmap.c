@@ -359,15 +359,6 @@ fpmap_head_of(const struct fpmap_table *t, enum fpmap_table_kind kind, u32 i)
 	return kind == FPMAP_RX ? &fpmap_rx_at(t, i)->head : &fpmap_tx_at(t, i)->head;
 }
 
-/* Entry i's head, in the chunk the caller already read (i's). */
-static __always_inline struct fpmap_entry_head *
-fpmap_head_in(void *chunk, enum fpmap_table_kind kind, u32 i)
-{
-	return kind == FPMAP_RX ?
-		&((struct fpmap_rx_entry *)chunk)[i & FPMAP_CHUNK_MASK].head :
-		&((struct fpmap_tx_entry *)chunk)[i & FPMAP_CHUNK_MASK].head;
-}
-
 /* An entry's fields past the head, from the head a lookup already holds. */
 static __always_inline u8 *
 fpmap_referenced_in(struct fpmap_entry_head *e, enum fpmap_table_kind kind)
@@ -493,9 +484,7 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 
 	for (;;) {
 		const struct fpmap_bucket *bucket = &t->buckets[b];
-		/* The chunk of the bucket's first slot: loaded beside the bucket, not after it. */
 		u32 first = b * FPMAP_SLOTS;
-		void *chunk = READ_ONCE(t->hot[first >> FPMAP_CHUNK_BITS]);
 		u64 m;
 
 		for (m = fpmap_tag_matches(bucket, tag); m; m &= m - 1) {
@@ -504,10 +493,7 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 
 			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
 			smp_rmb();
-			if (unlikely((i >> FPMAP_CHUNK_BITS) != (first >> FPMAP_CHUNK_BITS)))
-				e = fpmap_head_of(t, kind, i);
-			else
-				e = fpmap_head_in(chunk, kind, i);
+			e = fpmap_head_of(t, kind, i);
 			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
 			*seq = smp_load_acquire(fpmap_seq_in(e, kind));
 			if (e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
