@@ -58,6 +58,13 @@ public:
 
 	const Socket *find(std::string_view name) const;
 	std::vector<const Socket *> all() const; // open sockets, by name
+	// The same sockets in the same order, without building a list (the replay's per-frame and
+	// per-event paths allocate nothing).
+	template <typename Visit> void for_each(Visit &&visit) const
+	{
+		for (const auto &[_, socket] : sockets_)
+			visit(socket);
+	}
 	bool was_closed(std::string_view name) const;
 	const ReuseportGroup *group_of(const Socket &socket) const;
 

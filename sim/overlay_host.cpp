@@ -277,16 +277,17 @@ fpmap_dev OverlayHost::vxlan_id(const model::Device &vxlan) const
 
 void OverlayHost::index_udp_senders()
 {
-	udp_senders_.clear();
+	for (auto &[_, senders] : udp_senders_)
+		senders.clear();
 	udp_sockets_.assign(socket_names_.size(), nullptr);
-	for (const model::Socket *s : model_.sockets().all()) { // by name
-		if (s->protocol != model::Protocol::udp)
-			continue;
-		if (s->port)
-			udp_senders_[{netns_id(s->ns), s->port}].push_back({s->name, s->peer});
-		if (std::uint64_t cookie = socket_cookie(s->name); cookie != 0 && cookie < udp_sockets_.size())
-			udp_sockets_[cookie] = s;
-	}
+	model_.sockets().for_each([this](const model::Socket &s) { // by name
+		if (s.protocol != model::Protocol::udp)
+			return;
+		if (s.port)
+			udp_senders_[{netns_id(s.ns), s.port}].push_back(&s);
+		if (std::uint64_t cookie = socket_cookie(s.name); cookie != 0 && cookie < udp_sockets_.size())
+			udp_sockets_[cookie] = &s;
+	});
 }
 
 const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const
@@ -296,11 +297,11 @@ const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t po
 	if (it == udp_senders_.end())
 		return none;
 	const std::string *unconnected = &none;
-	for (const UdpSender &s : it->second) {
-		if (s.peer && *s.peer == peer)
-			return s.name;
-		if (!s.peer && unconnected->empty())
-			unconnected = &s.name;
+	for (const model::Socket *s : it->second) {
+		if (s->peer && *s->peer == peer)
+			return s->name;
+		if (!s->peer && unconnected->empty())
+			unconnected = &s->name;
 	}
 	return *unconnected;
 }

@@ -156,11 +156,9 @@ private:
 	struct InnerFlowHash {
 		std::size_t operator()(const InnerFlow &flow) const;
 	};
-	struct UdpSender {
-		std::string name;
-		std::optional<model::Endpoint> peer;
-	};
-	absl::flat_hash_map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_; // by (netns, port)
+	// The UDP sockets holding each (netns id, port), by name. Valid until the next event: the index
+	// is rebuilt after each batch, keeping each list's capacity so that an event allocates no list.
+	absl::flat_hash_map<std::pair<std::uint32_t, std::uint16_t>, std::vector<const model::Socket *>> udp_senders_;
 	absl::flat_hash_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
 	std::vector<int> nolearning_; // ifindexes of the VXLAN devices that do not learn (few)
 	absl::flat_hash_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;

@@ -14,11 +14,12 @@ namespace {
 
 bool scenario_socket_on(const model::Sockets &sockets, model::Protocol protocol, std::uint16_t port)
 {
-	for (const model::Socket *s : sockets.all())
-		if (s->ns == kHostNamespace && s->protocol == protocol && s->port == port &&
-		    s->origin != model::SocketOrigin::vxlan_device)
-			return true;
-	return false;
+	bool found = false;
+	sockets.for_each([&](const model::Socket &s) {
+		found = found || (s.ns == kHostNamespace && s.protocol == protocol && s.port == port &&
+				  s.origin != model::SocketOrigin::vxlan_device);
+	});
+	return found;
 }
 
 } // namespace
