@@ -13,7 +13,6 @@
 #include "flow_map.h"
 #include "overlay_host.h"
 #include "packet.h"
-#include "rss_hash.h"
 
 #include "model/topology.h"
 
@@ -68,14 +67,22 @@ bool clean_for_fastpath(const ParsedFrame &f)
 	return (f.reasons & ~unverifiable) == 0;
 }
 
-// The bucket hash: the NIC's RSS hash when it gives one; without RSS the kernel would compute
-// skb_get_hash() in software, which the replay stands in for with the L4 Toeplitz hash.
-std::uint32_t bucket_hash(const Packet &pkt)
+// The bucket hash, as the kernel series makes it (fpath_hash in net/core/fpath.c, issue 13 defect
+// 4): a seeded hash of the whole inner key (padding zeroed), XORed with the VXLAN device's ifindex,
+// never the NIC's hash of the outer header, which a VTEP drawing its source ports from a narrow
+// range makes the same for every inner flow of a peer. The kernel seeds jhash2 at random per boot;
+// a replay must evict where the last replay did, so this seed is fixed and the mix is our own
+// (placement only: a hit needs the whole key equal either way).
+std::uint32_t rx_bucket_hash(const fpmap_flow &key, int vxlan_ifindex)
 {
-	if (pkt.rss_hash)
-		return pkt.rss_hash;
-	const ParsedFrame &f = pkt.parsed;
-	return rss_hash_l4({f.outer_ip->src, f.outer_l4->src_port}, {f.outer_ip->dst, f.outer_l4->dst_port});
+	static_assert(sizeof key % sizeof(std::uint32_t) == 0);
+	std::uint32_t words[sizeof key / sizeof(std::uint32_t)];
+	std::memcpy(words, &key, sizeof key);
+	std::uint64_t h = 0x243F6A8885A308D3u; // the seed: pi's first fraction digits
+	for (std::uint32_t w : words)
+		h = (h ^ w) * 0x9E3779B97F4A7C15u;
+	h ^= h >> 29;
+	return static_cast<std::uint32_t>(h >> 32) ^ static_cast<std::uint32_t>(vxlan_ifindex);
 }
 
 class FixedFastPath : public FastPath {
@@ -100,17 +107,22 @@ public:
 		std::optional<model::FiveTuple> flow = inner_flow(f);
 		if (!flow)
 			return FastRx::miss;
+		// The kernel looks up in vxlan_rcv: no VXLAN device up for the port and VNI, no lookup
+		// (and the slow path drops the frame, so there is nothing to insert either).
+		model::Topology &topology = host.model().topology();
+		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
+		if (!vxlan)
+			return FastRx::miss;
 		pkt.fastpath_ticket_valid = true;
 		fpmap_flow key = flow_key(*flow, f.vxlan->vni, OverlayHost::kHostNetnsId);
-		auto dest = map_.rx_lookup(pkt.cpu, key, bucket_hash(pkt), pkt.fastpath_ticket);
+		auto dest = map_.rx_lookup(pkt.cpu, key, rx_bucket_hash(key, host.vxlan_id(*vxlan).ifindex),
+					   pkt.fastpath_ticket);
 		if (!dest)
 			return FastRx::miss;
 		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr): the
 		// container's eth0, or on a routed overlay the VXLAN device the host routes from.
-		model::Topology &topology = host.model().topology();
 		const model::Container *c = host.container(dest->sock_netns);
-		const model::Device *vxlan = topology.vxlan_for(f.outer_l4->dst_port, f.vxlan->vni);
-		const bool routed = vxlan && vxlan->bridge.empty();
+		const bool routed = vxlan->bridge.empty();
 		const std::optional<model::MacAddress> takes = routed ? vxlan->mac : (c ? std::optional(c->mac) : std::nullopt);
 		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != takes) {
 			mac_rejects_++;
@@ -161,7 +173,8 @@ public:
 		dest.sock_netns = host.netns_id(pkt.ns);
 		dest.dev = host.device_id(c->container_end);
 		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, OverlayHost::kHostNetnsId);
-		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key, bucket_hash(pkt), dest,
+		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key,
+				   rx_bucket_hash(key, host.device_id(pkt.vxlan_device).ifindex), dest,
 				   path_of(host, pkt.vxlan_device, *c)))
 			insert_refusals_++;
 	}

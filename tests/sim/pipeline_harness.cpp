@@ -23,7 +23,7 @@ Bytes inner_ethernet(const InnerFrame &f, const Bytes &ip)
 
 Bytes encapsulate(const InnerFrame &f, const Bytes &inner_ip)
 {
-	return vxlan_frame(f.vni, inner_ethernet(f, inner_ip), endpoint(f.outer_src), endpoint("192.168.0.2:4789"));
+	return vxlan_frame(f.vni, inner_ethernet(f, inner_ip), endpoint(f.outer_src), endpoint(f.outer_dst));
 }
 
 } // namespace

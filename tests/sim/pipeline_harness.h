@@ -59,6 +59,7 @@ struct InnerFrame {
 	MacAddress dst_mac = kContainerMac;
 	MacAddress src_mac = kRemoteContainerMac;
 	std::string outer_src = "192.168.0.1:40000";
+	std::string outer_dst = "192.168.0.2:4789";
 };
 Bytes vxlan_udp(const InnerFrame &f = {});
 Bytes vxlan_tcp(const InnerFrame &f, std::uint8_t flags);
