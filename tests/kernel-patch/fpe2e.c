@@ -1431,7 +1431,7 @@ static void scenario_held(void)
 static void scenario_nested(void)
 {
 	struct flow f = { 0 };
-	long long hits, delivered, nested;
+	long long hits, delivered, nested, sock, encap;
 	struct server *s;
 	int k, good;
 
@@ -1450,7 +1450,268 @@ static void scenario_nested(void)
 	      "nested: at most two fast deliveries on one stack, then the GRO cell",
 	      "%d frames: hits %lld, delivered %lld, fallback_nested %lld", f.frames, hits,
 	      delivered, nested);
+	/* Every fast delivery is UDP: to the innermost socket straight, to a
+	 * VXLAN socket (an encapsulation socket) through eth0.
+	 */
+	sock = fget(&f, "delivered_sock");
+	encap = fget(&f, "fallback_sock_encap");
+	check(sock + encap == delivered && sock >= f.frames - 1 && encap >= 2 * (f.frames - 1),
+	      "nested: VXLAN sockets through eth0 (sock_encap), the innermost straight to its socket",
+	      "%d frames: delivered %lld, delivered_sock %lld, fallback_sock_encap %lld", f.frames,
+	      delivered, sock, encap);
 	server_close(s);
+	close(k);
+}
+
+/* ---- straight to the socket ------------------------------------------- */
+
+static void sockopt(int fd, int level, int name, const void *value, socklen_t len,
+		    const char *what)
+{
+	if (setsockopt(fd, level, name, value, len))
+		die(what);
+}
+
+static void sockopt_int(int fd, int level, int name, int value, const char *what)
+{
+	sockopt(fd, level, name, &value, sizeof(value), what);
+}
+
+/* Two sockets of one SO_REUSEPORT group on 0.0.0.0:@port in c42. */
+static void servers_reuseport(int port, struct server **r1, struct server **r2)
+{
+	struct server **r[2] = { r1, r2 };
+	struct sockaddr_in sa;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (nservers == MAX_SOCKS)
+			die("too many sockets");
+		*r[i] = &servers[nservers++];
+		enter("c42");
+		(*r[i])->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if ((*r[i])->fd < 0)
+			die("socket");
+		sockopt_int((*r[i])->fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+		sockaddr_of(&sa, "0.0.0.0", port);
+		if (bind((*r[i])->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			die("bind");
+		leave();
+		snprintf((*r[i])->name, sizeof((*r[i])->name), "reuseport-%d", i + 1);
+		(*r[i])->open = true;
+	}
+}
+
+/* The one datagram with a tag the last udp_one() sent, as the tap on c42's eth0 saw it. */
+static bool tap_saw_last_tag(int tap)
+{
+	char tag[64], frame[2048];
+	ssize_t n;
+
+	snprintf(tag, sizeof(tag), "TAG%06d", tag_counter);
+	while ((n = recv(tap, frame, sizeof(frame), MSG_DONTWAIT)) > 0)
+		if (memmem(frame, n, tag, strlen(tag)))
+			return true;
+	return false;
+}
+
+/* What the socket's recvmsg() gave for the 1200-byte datagram. */
+struct sock_datagram {
+	ssize_t len;
+	bool intact, pktinfo, tos;
+	int ifindex;
+	char spec_dst[16], addr[16];
+	int tos_value;
+};
+
+static void recv_datagram(int fd, const unsigned char *want, size_t want_len,
+			  struct sock_datagram *got)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} control;
+	static unsigned char data[2048];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c;
+
+	memset(got, 0, sizeof(*got));
+	if (poll(&p, 1, 2000) != 1)
+		return;
+	got->len = recvmsg(fd, &msg, MSG_DONTWAIT);
+	got->intact = got->len == (ssize_t)want_len && !memcmp(data, want, want_len);
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			got->pktinfo = true;
+			got->ifindex = pi.ipi_ifindex;
+			inet_ntop(AF_INET, &pi.ipi_spec_dst, got->spec_dst, sizeof(got->spec_dst));
+			inet_ntop(AF_INET, &pi.ipi_addr, got->addr, sizeof(got->addr));
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+			got->tos = true;
+			got->tos_value = *(unsigned char *)CMSG_DATA(c);
+		}
+	}
+}
+
+/*
+ * Issue 13: a UDP hit goes from vxlan_rcv() straight to the cached socket.
+ * c42's eth0 and IP receive do not run for it (its Ip InReceives counts only
+ * the frames that missed), and the socket gets what vanilla gives it: the
+ * payload, IP_PKTINFO (eth0's ifindex, the local address) and IP_TOS, read
+ * from the route and control block the fast path sets as ip_rcv() would.
+ * What it cannot make equal goes on to eth0, counted (fallback_sock_*): IP
+ * options, a tap on eth0 (which sees the frame), a socket asking for
+ * timestamps, a reuseport group of two (vanilla's choice by hash); a
+ * SO_BINDTODEVICE elsewhere is respected (nobody gets the datagram).
+ */
+static void scenario_sock(void)
+{
+	static const unsigned char ip_options[4] = { 1, 1, 1, 0 };	/* NOP NOP NOP EOL */
+	struct flow f = { 0 }, fp = { 0 }, fo = { 0 }, ft = { 0 }, fs = { 0 }, fb = { 0 },
+		    fu = { 0 }, fr = { 0 };
+	long long in_receives, in_datagrams, noports;
+	struct server *s, *r1, *r2, *first = NULL;
+	unsigned char payload[1200];
+	struct sock_datagram got;
+	struct sockaddr_in sa;
+	struct stats b, a;
+	char tag[64], seen[64];
+	int k, tap, good;
+	size_t i;
+
+	s = server_udp("s-sock", "c42", "0.0.0.0", 5100, false);
+	k = udp_client("k42a", "10.233.2.2", 4100);
+	in_receives = snmp_get("c42", "Ip", "InReceives");
+	in_datagrams = snmp_get("c42", "Udp", "InDatagrams");
+	read_stats(&b);
+	good = udp_run("sock", k, "10.233.1.2", 5100, s, 10, &f);
+	read_stats(&a);
+	in_receives = snmp_get("c42", "Ip", "InReceives") - in_receives;
+	in_datagrams = snmp_get("c42", "Udp", "InDatagrams") - in_datagrams;
+	check(good == 10, "sock: 10 datagrams to the socket", "%d of 10", good);
+	check_cached(&f, "sock: the flow cached and hit");
+	check(fget(&f, "delivered_sock") == fget(&f, "hits"), "sock: every hit straight to the socket",
+	      "hits %lld, delivered_sock %lld", fget(&f, "hits"), fget(&f, "delivered_sock"));
+	check(in_receives == f.frames - fget(&f, "delivered_sock") && in_datagrams == f.frames &&
+	      fget(&f, "delivered_sock") >= f.frames - 1,
+	      "sock: c42's IP receive ran only for the frames that missed",
+	      "Ip InReceives +%lld, Udp InDatagrams +%lld, %d frames, delivered_sock %lld",
+	      in_receives, in_datagrams, f.frames, fget(&f, "delivered_sock"));
+	check_no_fallback(&a, &b, "sock: no fallback");
+
+	/* 1200 bytes with IP_TOS 0x10; the socket asks for IP_PKTINFO and IP_TOS. */
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = (unsigned char)(i * 7 + 3);
+	sockopt_int(s->fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+	sockopt_int(s->fd, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS");
+	sockopt_int(k, IPPROTO_IP, IP_TOS, 0x10, "IP_TOS");
+	sockaddr_of(&sa, "10.233.1.2", 5100);
+	read_stats(&b);
+	if (sendto(k, payload, sizeof(payload), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("sendto");
+	recv_datagram(s->fd, payload, sizeof(payload), &got);
+	read_stats(&a);
+	stats_add(&fp.d, &a, &b);
+	check(got.intact && got.pktinfo && got.ifindex == ifindex_in("c42", "eth0") &&
+	      !strcmp(got.spec_dst, "10.233.1.2") && !strcmp(got.addr, "10.233.1.2") && got.tos &&
+	      got.tos_value == 0x10 && fget(&fp, "delivered_sock") == 1,
+	      "sock: 1200 bytes intact, IP_PKTINFO and IP_TOS as the stack gives them",
+	      "len %zd intact %d; pktinfo %d ifindex %d (eth0 %d) spec_dst %s addr %s; tos %d 0x%x; delivered_sock +%lld",
+	      got.len, got.intact, got.pktinfo, got.ifindex, ifindex_in("c42", "eth0"), got.spec_dst,
+	      got.addr, got.tos, got.tos_value, fget(&fp, "delivered_sock"));
+	sockopt_int(s->fd, IPPROTO_IP, IP_PKTINFO, 0, "IP_PKTINFO");
+	sockopt_int(s->fd, IPPROTO_IP, IP_RECVTOS, 0, "IP_RECVTOS");
+	sockopt_int(k, IPPROTO_IP, IP_TOS, 0, "IP_TOS");
+
+	/* IP options: ip_rcv_options() is not done straight to the socket. */
+	sockopt(k, IPPROTO_IP, IP_OPTIONS, ip_options, sizeof(ip_options), "IP_OPTIONS");
+	good = udp_one("sock-options", k, "10.233.1.2", 5100, s, &fo);
+	sockopt(k, IPPROTO_IP, IP_OPTIONS, NULL, 0, "IP_OPTIONS");
+	check(good && fget(&fo, "hits") == 1 && fget(&fo, "fallback_sock_iphdr") == 1 &&
+	      fget(&fo, "delivered_sock") == 0,
+	      "sock: IP options: delivered through eth0, declined (sock_iphdr)",
+	      "delivered %d, hits %lld, fallback_sock_iphdr %lld, delivered_sock %lld", good,
+	      fget(&fo, "hits"), fget(&fo, "fallback_sock_iphdr"), fget(&fo, "delivered_sock"));
+
+	/* A tap on c42's eth0 sees the frame: the hit goes through eth0. */
+	enter("c42");
+	tap = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (tap < 0)
+		die("AF_PACKET");
+	{
+		struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+					  .sll_ifindex = if_nametoindex("eth0") };
+
+		if (bind(tap, (struct sockaddr *)&ll, sizeof(ll)))
+			die("bind AF_PACKET");
+	}
+	leave();
+	good = udp_one("sock-tap", k, "10.233.1.2", 5100, s, &ft);
+	check(good && tap_saw_last_tag(tap) && fget(&ft, "hits") == 1 &&
+	      fget(&ft, "fallback_sock_stages") == 1 && fget(&ft, "delivered_sock") == 0,
+	      "sock: a tap on c42's eth0 sees the hit's frame (sock_stages)",
+	      "delivered %d, hits %lld, fallback_sock_stages %lld, delivered_sock %lld", good,
+	      fget(&ft, "hits"), fget(&ft, "fallback_sock_stages"), fget(&ft, "delivered_sock"));
+	close(tap);
+
+	/* A socket that wants receive timestamps: through eth0, which stamps. */
+	sockopt_int(s->fd, SOL_SOCKET, SO_TIMESTAMP, 1, "SO_TIMESTAMP");
+	good = udp_one("sock-tstamp", k, "10.233.1.2", 5100, s, &fs);
+	sockopt_int(s->fd, SOL_SOCKET, SO_TIMESTAMP, 0, "SO_TIMESTAMP");
+	check(good && fget(&fs, "hits") == 1 && fget(&fs, "fallback_sock_tstamp") == 1 &&
+	      fget(&fs, "delivered_sock") == 0,
+	      "sock: a socket asking for timestamps: through eth0 (sock_tstamp)",
+	      "delivered %d, hits %lld, fallback_sock_tstamp %lld, delivered_sock %lld", good,
+	      fget(&fs, "hits"), fget(&fs, "fallback_sock_tstamp"), fget(&fs, "delivered_sock"));
+
+	/* SO_BINDTODEVICE lo: the container's UDP finds no socket for it. */
+	sockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3, "SO_BINDTODEVICE");
+	noports = snmp_get("c42", "Udp", "NoPorts");
+	good = udp_one("sock-bound-lo", k, "10.233.1.2", 5100, NULL, &fb);
+	noports = snmp_get("c42", "Udp", "NoPorts") - noports;
+	check(good && noports == 1 && fget(&fb, "delivered") == 0,
+	      "sock: bound to lo: nobody gets it, the container's UDP counts no port",
+	      "seen nowhere %d, Udp NoPorts +%lld, delivered +%lld", good, noports,
+	      fget(&fb, "delivered"));
+	sockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0, "SO_BINDTODEVICE");
+	good = udp_run("sock-unbound", k, "10.233.1.2", 5100, s, 4, &fu);
+	check(good == 4 && fget(&fu, "hits") >= 3 && fget(&fu, "delivered_sock") == fget(&fu, "hits"),
+	      "sock: unbound again: cached again, straight to the socket",
+	      "%d of 4, hits %lld, delivered_sock %lld", good, fget(&fu, "hits"),
+	      fget(&fu, "delivered_sock"));
+	server_close(s);
+	close(k);
+
+	/* A reuseport group of two: vanilla picks by the flow's hash, each time the same socket. */
+	servers_reuseport(5102, &r1, &r2);
+	k = udp_client("k42a", "10.233.2.2", 4102);
+	next_tag(tag);
+	sockaddr_of(&sa, "10.233.1.2", 5102);
+	if (sendto(k, tag, strlen(tag), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("sendto");
+	if (try_recv(r1, seen, 1000))
+		first = r1;
+	else if (try_recv(r2, seen, 1000))
+		first = r2;
+	check(first && !strcmp(seen, tag), "sock: reuseport: the first datagram to one of the two",
+	      "%s", first ? seen : "seen by neither");
+	good = first ? udp_run("sock-reuseport", k, "10.233.1.2", 5102, first, 5, &fr) : 0;
+	check(good == 5 && fget(&fr, "hits") >= 4 &&
+	      fget(&fr, "fallback_sock_select") == fget(&fr, "hits") &&
+	      fget(&fr, "delivered_sock") == 0,
+	      "sock: reuseport group of two: hits through eth0 (sock_select), all to the same socket",
+	      "%d of 5, hits %lld, fallback_sock_select %lld, delivered_sock %lld", good,
+	      fget(&fr, "hits"), fget(&fr, "fallback_sock_select"), fget(&fr, "delivered_sock"));
+	server_close(r1);
+	server_close(r2);
 	close(k);
 }
 
@@ -1632,6 +1893,8 @@ int main(void)
 	print_stats("after held");
 	scenario_nested();
 	print_stats("after nested");
+	scenario_sock();
+	print_stats("after sock");
 	scenario_disable();
 	print_stats("at the end");
 
