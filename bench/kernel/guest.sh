@@ -24,7 +24,6 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
 mkdir -p /run/out
 mount -t hostfs none /run/out -o "$rxcost_out" || {
 	echo "guest: cannot mount $rxcost_out"
