@@ -31,6 +31,8 @@ tests/fuzz/run-ci
 
 echo "== kernel-port: kernel style and includes"
 kernel-port/module/checkpatch
+# bench/kernel/'s injector module: its style only (building it needs the UML kernel, ~20 min).
+kernel-port/module/checkpatch bench/kernel/rxcost/*.[ch]
 kernel-port/module/check-includes
 
 echo "== kernel module: build against the installed Debian 6.1 headers, self-test in qemu"
