@@ -151,7 +151,7 @@ private:
 	void end(VerdictKind kind, std::string_view prefix, Stage stage, std::string_view reason, Why &&why)
 	{
 		verdict.verdict = kind;
-		verdict.reason = std::string(reason);
+		verdict.reason = reason;
 		if (tracing)
 			steps.push_back({stage, std::string(prefix) + std::string(reason), explanation(std::forward<Why>(why))});
 	}

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,70 @@ enum class Path { fast, slow };
 // the fragment that completes the datagram carries the whole datagram's verdict.
 enum class VerdictKind { deliver, drop, transmit, ignore, held };
 
+// A verdict's word (the socket delivered to, the reason): std::optional<std::string>'s interface
+// where the verdict uses it, but reset keeps the string's buffer, so that frames whose verdicts
+// name a socket or a reason longer than the string's inline capacity (15 bytes) allocate once per
+// replay, not once per frame.
+class VerdictText {
+public:
+	VerdictText() = default;
+	VerdictText(std::nullopt_t) {}
+	VerdictText &operator=(std::string_view text)
+	{
+		text_.assign(text);
+		set_ = true;
+		return *this;
+	}
+	VerdictText &operator=(const std::string &text) { return *this = std::string_view(text); }
+	VerdictText &operator=(const char *text) { return *this = std::string_view(text); }
+	VerdictText &operator=(const std::optional<std::string> &text)
+	{
+		if (text)
+			return *this = std::string_view(*text);
+		reset();
+		return *this;
+	}
+	VerdictText &operator=(std::nullopt_t)
+	{
+		reset();
+		return *this;
+	}
+	void reset()
+	{
+		text_.clear();
+		set_ = false;
+	}
+
+	bool has_value() const { return set_; }
+	explicit operator bool() const { return set_; }
+	const std::string &operator*() const { return text_; }
+	const std::string *operator->() const { return &text_; }
+	std::string value_or(std::string_view otherwise) const { return std::string(set_ ? text_ : otherwise); }
+	std::optional<std::string> optional() const { return set_ ? std::optional(text_) : std::nullopt; }
+
+	friend bool operator==(const VerdictText &a, const VerdictText &b)
+	{
+		return a.set_ == b.set_ && a.text_ == b.text_;
+	}
+	friend bool operator==(const VerdictText &a, std::string_view b) { return a.set_ && a.text_ == b; }
+	friend bool operator==(const VerdictText &a, const char *b) { return a == std::string_view(b); }
+	friend bool operator==(const VerdictText &a, const std::string &b) { return a == std::string_view(b); }
+	friend bool operator==(const VerdictText &a, std::nullopt_t) { return !a.set_; }
+	friend bool operator==(const VerdictText &a, const std::optional<std::string> &b)
+	{
+		return b ? a == std::string_view(*b) : !a.set_;
+	}
+	// For test failure messages.
+	friend std::ostream &operator<<(std::ostream &out, const VerdictText &t)
+	{
+		return t.set_ ? out << '"' << t.text_ << '"' : out << "(none)";
+	}
+
+private:
+	std::string text_; // empty when not set
+	bool set_ = false;
+};
+
 struct Verdict {
 	std::uint64_t pkt = 0;             // frame number from 1
 	std::int64_t ts_ns = 0;            // the frame's capture timestamp, exact (printed as seconds)
@@ -25,8 +90,8 @@ struct Verdict {
 	std::optional<model::FiveTuple> flow; // what the socket lookup saw; written as model::to_string spells it
 	std::optional<Path> path;
 	VerdictKind verdict = VerdictKind::ignore;
-	std::optional<std::string> sock;   // the socket delivered to
-	std::optional<std::string> reason; // why dropped or ignored: a snake_case word
+	VerdictText sock;   // the socket delivered to
+	VerdictText reason; // why dropped or ignored: a snake_case word
 	std::optional<std::int64_t> latency_ns; // --timing only (docs/timing.md): arrival → socket, virtual time
 
 	// Back to Verdict{}, member by member (a member added above is added here): assigning a fresh

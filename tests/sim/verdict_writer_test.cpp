@@ -67,6 +67,31 @@ TEST(VerdictWriter, AResetVerdictIsWrittenAsAFreshOne)
 	EXPECT_EQ(format_verdict(v), format_verdict(Verdict{}));
 }
 
+// A verdict's socket and reason are reset for every frame: a word longer than the string's inline
+// capacity must not cost an allocation per frame (bench/replay's allocations_per_frame), so the
+// reset keeps the buffer, and a reset word still reads as absent.
+TEST(VerdictText, AResetKeepsTheBufferAndReadsAsAbsent)
+{
+	Verdict v;
+	const std::string long_reason = "a_reason_longer_than_the_inline_buffer";
+	const std::string long_sock = "a-socket-name-longer-than-fifteen";
+	v.reason = long_reason;
+	v.sock = long_sock;
+	v.reset();
+	EXPECT_FALSE(v.reason.has_value());
+	EXPECT_EQ(v.reason, std::nullopt);
+	EXPECT_FALSE(v.reason == "");
+	EXPECT_EQ(v.reason, Verdict{}.reason);
+	EXPECT_EQ(v.sock.value_or("none"), "none");
+	// The buffers are still there (a pointer comparison would not do: malloc may hand a freed
+	// block back at the same address).
+	EXPECT_GE(v.reason->capacity(), long_reason.size()) << "the reset freed the reason's buffer";
+	EXPECT_GE(v.sock->capacity(), long_sock.size()) << "the reset freed the socket's buffer";
+	v.reason = "another_reason_as_long_as_the_first";
+	EXPECT_EQ(v.reason, "another_reason_as_long_as_the_first");
+	EXPECT_EQ(v.reason, std::optional<std::string>("another_reason_as_long_as_the_first"));
+}
+
 TEST(VerdictWriter, TimestampsRoundTripExactly)
 {
 	EXPECT_EQ(format_timestamp(1764150000'000000000), "1764150000.0");
