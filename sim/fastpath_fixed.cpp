@@ -85,6 +85,18 @@ std::uint32_t rx_bucket_hash(const fpmap_flow &key, int vxlan_ifindex)
 	return static_cast<std::uint32_t>(h >> 32) ^ static_cast<std::uint32_t>(vxlan_ifindex);
 }
 
+// The RX key and its bucket hash, as fpath_parse and fpath_hash make them: tenants apart twice,
+// by the VNI in the key and by the VXLAN device in the hash.
+struct RxKey {
+	fpmap_flow key;
+	std::uint32_t hash;
+};
+RxKey rx_key(const model::FiveTuple &flow, std::uint32_t vni, int vxlan_ifindex)
+{
+	fpmap_flow key = flow_key(flow, vni, OverlayHost::kHostNetnsId);
+	return {key, rx_bucket_hash(key, vxlan_ifindex)};
+}
+
 class FixedFastPath : public FastPath {
 public:
 	explicit FixedFastPath(const Scenario &scenario)
@@ -114,9 +126,8 @@ public:
 		if (!vxlan)
 			return FastRx::miss;
 		pkt.fastpath_ticket_valid = true;
-		fpmap_flow key = flow_key(*flow, f.vxlan->vni, OverlayHost::kHostNetnsId);
-		auto dest = map_.rx_lookup(pkt.cpu, key, rx_bucket_hash(key, host.vxlan_id(*vxlan).ifindex),
-					   pkt.fastpath_ticket);
+		const RxKey rx = rx_key(*flow, f.vxlan->vni, host.vxlan_id(*vxlan).ifindex);
+		auto dest = map_.rx_lookup(pkt.cpu, rx.key, rx.hash, pkt.fastpath_ticket);
 		if (!dest)
 			return FastRx::miss;
 		// The device the flow was delivered through must take this frame's MAC (dev->dev_addr): the
@@ -172,9 +183,8 @@ public:
 		dest.sock_cookie = host.socket_cookie(pkt.socket);
 		dest.sock_netns = host.netns_id(pkt.ns);
 		dest.dev = host.device_id(c->container_end);
-		fpmap_flow key = flow_key(*pkt.flow, pkt.parsed.vxlan->vni, OverlayHost::kHostNetnsId);
-		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, key,
-				   rx_bucket_hash(key, host.device_id(pkt.vxlan_device).ifindex), dest,
+		const RxKey rx = rx_key(*pkt.flow, pkt.parsed.vxlan->vni, host.device_id(pkt.vxlan_device).ifindex);
+		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, rx.key, rx.hash, dest,
 				   path_of(host, pkt.vxlan_device, *c)))
 			insert_refusals_++;
 	}
