@@ -75,13 +75,13 @@ bool clean_for_fastpath(const ParsedFrame &f)
 // (placement only: a hit needs the whole key equal either way).
 std::uint32_t rx_bucket_hash(const fpmap_flow &key, int vxlan_ifindex)
 {
-	static_assert(sizeof key % sizeof(std::uint32_t) == 0);
-	std::uint32_t words[sizeof key / sizeof(std::uint32_t)];
+	// Three independent multiplications (the key is three 64-bit words), not a chain: the
+	// replay pays this on every frame, where the NIC's hash it replaced was free.
+	static_assert(sizeof key == 3 * sizeof(std::uint64_t));
+	std::uint64_t words[3];
 	std::memcpy(words, &key, sizeof key);
-	std::uint64_t h = 0x243F6A8885A308D3u; // the seed: pi's first fraction digits
-	for (std::uint32_t w : words)
-		h = (h ^ w) * 0x9E3779B97F4A7C15u;
-	h ^= h >> 29;
+	const std::uint64_t h = (words[0] ^ 0x243F6A8885A308D3u) * 0x9E3779B97F4A7C15u ^
+				words[1] * 0xC2B2AE3D27D4EB4Fu ^ words[2] * 0x165667B19E3779F9u;
 	return static_cast<std::uint32_t>(h >> 32) ^ static_cast<std::uint32_t>(vxlan_ifindex);
 }
 
