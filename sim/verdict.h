@@ -56,7 +56,6 @@ public:
 	const std::string &operator*() const { return text_; }
 	const std::string *operator->() const { return &text_; }
 	std::string value_or(std::string_view otherwise) const { return std::string(set_ ? text_ : otherwise); }
-	std::optional<std::string> optional() const { return set_ ? std::optional(text_) : std::nullopt; }
 
 	friend bool operator==(const VerdictText &a, const VerdictText &b)
 	{
