@@ -332,9 +332,30 @@ private:
 		if (pkt.parsed.inner_eth->dst->is_multicast())
 			return false;
 		if (socket.protocol == model::Protocol::tcp)
-			return socket.state == model::SocketState::established ||
-			       socket.state == model::SocketState::close_wait;
+			return found_established(socket, pkt);
 		return true;
+	}
+
+	// TCP is cached as the series caches it (tcp_v4_rcv, at `process:`, before the state
+	// machine): where the segment found an ESTABLISHED socket. Not the handshake's ACK, which
+	// finds the request (the child it makes is cached by its first segment), not the SYN-ACK of
+	// a connect (SYN_SENT), not a segment to CLOSE_WAIT. The model gives the state the segment
+	// left; the event says what it found.
+	static bool found_established(const model::Socket &socket, const Packet &pkt)
+	{
+		if (!pkt.tcp_event)
+			return false;
+		switch (*pkt.tcp_event) {
+		case model::TcpEvent::child_created:
+		case model::TcpEvent::connection_established:
+			return false;
+		case model::TcpEvent::fin_received: // ESTABLISHED → CLOSE_WAIT
+			return true;
+		default:
+			// The state as found: these events change none (a reset takes the socket out
+			// of the tables, and the series' entry goes with it at tcp_set_state).
+			return socket.state == model::SocketState::established;
+		}
 	}
 
 	// The sender's CPU is not in the capture: a flow stays on one CPU, as XPS keeps it.
