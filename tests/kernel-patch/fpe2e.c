@@ -42,6 +42,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -663,6 +664,18 @@ static void check_no_fallback(const struct stats *a, const struct stats *b, cons
 	check(n == 0, name, "%s", *why ? why + 1 : "none");
 }
 
+/* The fallback_sock_* counters' changes from @b to @a, summed. */
+static long long sock_fallbacks(const struct stats *a, const struct stats *b)
+{
+	long long n = 0;
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (!strncmp(a->names[i], "fallback_sock_", 14))
+			n += delta(a, b, a->names[i]);
+	return n;
+}
+
 /* ---- scenarios ----------------------------------------------------------- */
 
 static struct server *s2;
@@ -906,36 +919,53 @@ static int tcp_connection(int port, int client_port, int *l, int *c)
 	return s;
 }
 
+/*
+ * 20 records k42a -> c42, each echoed back: both directions' bytes, and
+ * (issue 13) every hit straight to the socket, tcp_v4_rcv() reached without
+ * the container's IP receive: Ip InReceives of c42 and k42a together count
+ * only the segments that missed, Ip InDelivers of c42 every segment (the
+ * stack's own ip_protocol_deliver_rcu() counts it on both paths).
+ */
 static void scenario_tcp(void)
 {
-	long long in, out, hits, delivered;
+	long long in, out, hits, delivered, straight, in_receives, in_delivers;
 	struct stats b, a;
 	int l, c, s, i, good = 0;
-	char tag[64], rec[80], got[80];
+	char tag[64], rec[80], got[80], back[80];
 
 	s = tcp_connection(7000, 41001, &l, &c);
 
 	read_stats(&b);
 	in = snmp_get("c42", "Tcp", "InSegs");
 	out = snmp_get("c42", "Tcp", "OutSegs");
+	in_receives = snmp_get("c42", "Ip", "InReceives") + snmp_get("k42a", "Ip", "InReceives");
+	in_delivers = snmp_get("c42", "Ip", "InDelivers");
 	for (i = 0; i < 20; i++) {
 		next_tag(tag);
 		snprintf(rec, sizeof(rec), "%s\n", tag);
 		if (send(c, rec, strlen(rec), 0) != (ssize_t)strlen(rec))
 			die("send");
 		memset(got, 0, sizeof(got));
-		if (tcp_read_exact(s, got, strlen(rec), 2000) && !strcmp(got, rec))
+		memset(back, 0, sizeof(back));
+		if (tcp_read_exact(s, got, strlen(rec), 2000) && !strcmp(got, rec) &&
+		    send(s, got, strlen(got), 0) == (ssize_t)strlen(got) &&
+		    tcp_read_exact(c, back, strlen(rec), 2000) && !strcmp(back, rec))
 			good++;
 		else
-			printf("  tcp: record %s: got \"%.*s\"\n", tag, (int)strlen(rec), got);
+			printf("  tcp: record %s: got \"%.*s\", back \"%.*s\"\n", tag,
+			       (int)strlen(rec), got, (int)strlen(rec), back);
 		sleep_ms(20);
 	}
-	/* c42's last ACK (sent before the read returned) is through by then. */
+	/* The last ACKs (sent before the reads returned) are through by then. */
 	sleep_ms(200);
 	in = snmp_get("c42", "Tcp", "InSegs") - in;
 	out = snmp_get("c42", "Tcp", "OutSegs") - out;
+	in_receives = snmp_get("c42", "Ip", "InReceives") + snmp_get("k42a", "Ip", "InReceives") -
+		      in_receives;
+	in_delivers = snmp_get("c42", "Ip", "InDelivers") - in_delivers;
 	read_stats(&a);
-	check(good == 20, "tcp: 20 records, in order, to the accepted socket", "%d of 20", good);
+	check(good == 20, "tcp: 20 records, in order, to the accepted socket and echoed back",
+	      "%d of 20", good);
 	/*
 	 * Two flows: k42a's segments (c42's InSegs) and c42's ACKs (OutSegs;
 	 * the route's quickack makes one per record). Each misses its first
@@ -947,6 +977,11 @@ static void scenario_tcp(void)
 	      delivered == hits, "tcp: both directions cached and hit",
 	      "c42 segments in %lld, out %lld: hits +%lld, delivered +%lld", in, out, hits,
 	      delivered);
+	straight = delta(&a, &b, "delivered_sock_tcp");
+	check(straight == hits && in_receives == in + out - straight && in_delivers == in,
+	      "tcp: every hit straight to the socket, IP receive only for the misses",
+	      "hits +%lld, delivered_sock_tcp +%lld; segments %lld: Ip InReceives (c42 + k42a) "
+	      "+%lld, c42's InDelivers +%lld", hits, straight, in + out, in_receives, in_delivers);
 	check_no_fallback(&a, &b, "tcp: no fallback");
 
 	read_stats(&b);
@@ -1169,6 +1204,57 @@ static unsigned long long fnv(unsigned long long h, const unsigned char *p, size
 	return h;
 }
 
+/* The FNV-1a hash of the pattern's first @bytes, as stream_read() hashes what it reads. */
+static unsigned long long stream_hash(size_t bytes)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < bytes; i++) {
+		unsigned char c = stream_byte(i);
+
+		h = fnv(h, &c, 1);
+	}
+	return h;
+}
+
+/* Sends the pattern's first @bytes on @fd: false if a send failed. */
+static bool stream_send(int fd, size_t bytes)
+{
+	static unsigned char buf[65536];
+	size_t i, j, n;
+	ssize_t sent;
+
+	for (i = 0; i < bytes; i += sent) {
+		n = bytes - i < sizeof(buf) ? bytes - i : sizeof(buf);
+		for (j = 0; j < n; j++)
+			buf[j] = stream_byte(i + j);
+		sent = send(fd, buf, n, 0);
+		if (sent <= 0)
+			return false;
+	}
+	return true;
+}
+
+/* Reads @fd to its end (or 10 s of silence): how many bytes, and their hash in *@hash. */
+static size_t stream_read(int fd, unsigned long long *hash)
+{
+	static unsigned char buf[65536];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t total = 0;
+	ssize_t n;
+
+	*hash = 14695981039346656037ULL;
+	while (poll(&p, 1, 10000) == 1) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		*hash = fnv(*hash, buf, n);
+		total += n;
+	}
+	return total;
+}
+
 #define GSO_STREAM_BYTES (4u << 20)
 
 /*
@@ -1181,20 +1267,14 @@ static unsigned long long fnv(unsigned long long h, const unsigned char *p, size
  */
 static void scenario_gso(void)
 {
-	unsigned long long want = 14695981039346656037ULL, got = want;
-	static unsigned char buf[65536];
+	unsigned long long want = stream_hash(GSO_STREAM_BYTES), got;
 	long long rx, fast, gso_frames;
-	size_t total = 0, i;
 	struct stats b, a;
 	struct pollfd p;
 	int l, s, status, gro, tso;
+	size_t total;
 	pid_t pid;
 
-	for (i = 0; i < GSO_STREAM_BYTES; i++) {
-		unsigned char c = stream_byte(i);
-
-		want = fnv(want, &c, 1);
-	}
 	eth0_flag("b", ETHTOOL_SGRO, 1);
 	eth0_flag("a", ETHTOOL_STSO, 0);
 	gro = eth0_flag("b", ETHTOOL_GGRO, 0);
@@ -1216,18 +1296,8 @@ static void scenario_gso(void)
 		int c = bound_socket("k42a", SOCK_STREAM, "10.233.2.2", 41100, true);
 
 		connect_to(c, "10.233.1.2", 7100);
-		for (i = 0; i < GSO_STREAM_BYTES;) {
-			size_t n = GSO_STREAM_BYTES - i < sizeof(buf) ? GSO_STREAM_BYTES - i : sizeof(buf);
-			ssize_t sent;
-			size_t j;
-
-			for (j = 0; j < n; j++)
-				buf[j] = stream_byte(i + j);
-			sent = send(c, buf, n, 0);
-			if (sent <= 0)
-				_exit(1);
-			i += sent;
-		}
+		if (!stream_send(c, GSO_STREAM_BYTES))
+			_exit(1);
 		close(c);
 		_exit(0);
 	}
@@ -1238,18 +1308,7 @@ static void scenario_gso(void)
 	s = accept(l, NULL, NULL);
 	if (s < 0)
 		die("accept");
-	for (;;) {
-		ssize_t n;
-
-		p.fd = s;
-		if (poll(&p, 1, 10000) != 1)
-			break;
-		n = recv(s, buf, sizeof(buf), 0);
-		if (n <= 0)
-			break;
-		got = fnv(got, buf, n);
-		total += n;
-	}
+	total = stream_read(s, &got);
 	if (waitpid(pid, &status, 0) != pid)
 		die("waitpid");
 	close(s);
@@ -1284,6 +1343,13 @@ static void scenario_gso(void)
 	check(2 * fast > rx, "gso: most of the stream's bytes on the fast path",
 	      "%lld of %lld bytes (%.1f%%), fallback_busy +%lld", fast, rx,
 	      rx ? 100.0 * fast / rx : 0.0, delta(&a, &b, "fallback_busy"));
+	/* Issue 13: GRO aggregates go to tcp_v4_rcv() whole, as eth0 would pass them. */
+	check(delta(&a, &b, "delivered_sock_tcp") == delta(&a, &b, "delivered") &&
+	      sock_fallbacks(&a, &b) == 0,
+	      "gso: every fast delivery straight to the socket, GSO frames included",
+	      "delivered +%lld (%lld GSO), delivered_sock_tcp +%lld, fallback_sock_* +%lld",
+	      delta(&a, &b, "delivered"), gso_frames, delta(&a, &b, "delivered_sock_tcp"),
+	      sock_fallbacks(&a, &b));
 }
 
 static void gro_flush_timeout(const char *ns, const char *dev, const char *ns_value)
@@ -1715,6 +1781,151 @@ static void scenario_sock(void)
 	close(k);
 }
 
+/* The TCP state of socket @fd (TCP_INFO), e.g. TCP_CLOSE_WAIT. */
+static int tcp_state(int fd)
+{
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len))
+		die("TCP_INFO");
+	return info.tcpi_state;
+}
+
+#define HALF_CLOSED_BYTES (1u << 20)
+
+/*
+ * Issue 13, TCP straight to the socket, beyond the established state and
+ * the stream of scenario_gso:
+ * - half-closed: k42a shuts its side down (its socket FIN_WAIT2, c42's
+ *   CLOSE_WAIT, both still in the established hash, which vanilla's lookup
+ *   finds), then c42 sends 1 MiB (TSO frames a veth underlay passes on
+ *   whole) and shuts down too (LAST_ACK): every byte read in order by k42a,
+ *   and every fast delivery of the phase, both directions, straight to the
+ *   socket;
+ * - SO_BINDTODEVICE, which invalidates nothing for TCP and is read per
+ *   segment: bound to eth0, c42's socket still gets its segments straight;
+ *   bound to lo, vanilla's lookup no longer matches it: the hit goes through
+ *   eth0 (fallback_sock_select), the socket gets nothing, and the stack
+ *   answers the segment with a reset (the listener gets it), which k42a sees.
+ */
+static void scenario_tcp_sock(void)
+{
+	unsigned long long want = stream_hash(HALF_CLOSED_BYTES), got;
+	int l, c, s, status, c_state, s_state, good, err;
+	char rec[80], back[80];
+	struct stats b, a;
+	struct pollfd p;
+	size_t total, i;
+	pid_t pid;
+
+	/*
+	 * Records both ways first: an entry is made only where an established
+	 * socket receives, so each direction must be cached before the
+	 * shutdown (c42's ACK alone may be delayed into its FIN's ACK).
+	 */
+	s = tcp_connection(7200, 41200, &l, &c);
+	for (i = 0; i < 3; i++) {
+		snprintf(rec, sizeof(rec), "half-close %zu\n", i);
+		memset(back, 0, sizeof(back));
+		if (send(c, rec, strlen(rec), 0) != (ssize_t)strlen(rec) ||
+		    !tcp_read_exact(s, back, strlen(rec), 2000) ||
+		    send(s, rec, strlen(rec), 0) != (ssize_t)strlen(rec) ||
+		    !tcp_read_exact(c, back, strlen(rec), 2000))
+			die("tcp-sock: the records before the shutdown");
+	}
+	sleep_ms(100);
+	read_stats(&b);
+	if (shutdown(c, SHUT_WR))
+		die("shutdown");
+	p.fd = s;
+	p.events = POLLIN;
+	if (poll(&p, 1, 2000) != 1 || recv(s, back, sizeof(back), 0) != 0)
+		die("tcp-sock: no end of stream at c42");
+	sleep_ms(100);	/* c42's ACK of the FIN crosses the underlay's backlog */
+	c_state = tcp_state(c);
+	s_state = tcp_state(s);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		/* Not close(): the parent holds the socket too. */
+		_exit(stream_send(s, HALF_CLOSED_BYTES) && !shutdown(s, SHUT_WR) ? 0 : 1);
+	}
+	total = stream_read(c, &got);
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	sleep_ms(200);
+	read_stats(&a);
+	close(c);
+	close(s);
+	close(l);
+	check(c_state == TCP_FIN_WAIT2 && s_state == TCP_CLOSE_WAIT && WIFEXITED(status) &&
+	      !WEXITSTATUS(status) && total == HALF_CLOSED_BYTES && got == want,
+	      "tcp-sock: half-closed (k42a FIN_WAIT2, c42 CLOSE_WAIT), 1 MiB c42 -> k42a intact",
+	      "states %d and %d (want %d, %d); %zu of %u bytes read, hash %s", c_state, s_state,
+	      TCP_FIN_WAIT2, TCP_CLOSE_WAIT, total, HALF_CLOSED_BYTES,
+	      got == want ? "equal" : "different");
+	check(delta(&a, &b, "delivered") > 0 && delta(&a, &b, "misses") == 0 &&
+	      delta(&a, &b, "delivered_sock_tcp") == delta(&a, &b, "delivered") &&
+	      sock_fallbacks(&a, &b) == 0,
+	      "tcp-sock: the half-closed connection cached both ways, its hits straight to the socket",
+	      "hits +%lld, misses +%lld, delivered +%lld (%lld GSO), delivered_sock_tcp +%lld, "
+	      "fallback_sock_* +%lld", delta(&a, &b, "hits"), delta(&a, &b, "misses"),
+	      delta(&a, &b, "delivered"), delta(&a, &b, "delivered_gso"),
+	      delta(&a, &b, "delivered_sock_tcp"), sock_fallbacks(&a, &b));
+
+	s = tcp_connection(7201, 41201, &l, &c);
+	good = 0;
+	for (i = 0; i < 3; i++) {
+		snprintf(rec, sizeof(rec), "bound %zu\n", i);
+		memset(back, 0, sizeof(back));
+		if (i == 2)
+			sockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "eth0", 5, "SO_BINDTODEVICE eth0");
+		if (i == 2)
+			read_stats(&b);
+		if (send(c, rec, strlen(rec), 0) == (ssize_t)strlen(rec) &&
+		    tcp_read_exact(s, back, strlen(rec), 2000) && !strcmp(back, rec))
+			good++;
+		sleep_ms(20);
+	}
+	sleep_ms(100);
+	read_stats(&a);
+	check(good == 3 && delta(&a, &b, "delivered_sock_tcp") >= 1 &&
+	      delta(&a, &b, "delivered_sock_tcp") == delta(&a, &b, "hits") &&
+	      sock_fallbacks(&a, &b) == 0,
+	      "tcp-sock: bound to eth0, the accepted socket still gets its segments straight",
+	      "%d of 3 records; after binding: hits +%lld, delivered_sock_tcp +%lld, "
+	      "fallback_sock_* +%lld", good, delta(&a, &b, "hits"),
+	      delta(&a, &b, "delivered_sock_tcp"), sock_fallbacks(&a, &b));
+
+	sockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3, "SO_BINDTODEVICE lo");
+	read_stats(&b);
+	snprintf(rec, sizeof(rec), "bound to lo\n");
+	if (send(c, rec, strlen(rec), 0) != (ssize_t)strlen(rec))
+		die("send");
+	p.fd = c;
+	p.events = POLLIN;
+	err = 0;
+	if (poll(&p, 1, 2000) == 1 && recv(c, back, sizeof(back), 0) < 0)
+		err = errno;
+	p.fd = s;
+	good = poll(&p, 1, 0) == 0;
+	read_stats(&a);
+	check(good && err == ECONNRESET && delta(&a, &b, "fallback_sock_select") >= 1 &&
+	      delta(&a, &b, "fallback_sock_select") + delta(&a, &b, "delivered_sock_tcp") ==
+		      delta(&a, &b, "delivered"),
+	      "tcp-sock: bound to lo, the segment through eth0, not received, answered with a reset",
+	      "c42's socket %s; k42a's recv: %s; delivered +%lld, fallback_sock_select +%lld, "
+	      "delivered_sock_tcp +%lld", good ? "got nothing" : "readable", strerror(err),
+	      delta(&a, &b, "delivered"), delta(&a, &b, "fallback_sock_select"),
+	      delta(&a, &b, "delivered_sock_tcp"));
+	close(c);
+	close(s);
+	close(l);
+}
+
 static void scenario_disable(void)
 {
 	struct flow f = { 0 };
@@ -1895,6 +2106,8 @@ int main(void)
 	print_stats("after nested");
 	scenario_sock();
 	print_stats("after sock");
+	scenario_tcp_sock();
+	print_stats("after tcp-sock");
 	scenario_disable();
 	print_stats("at the end");
 
