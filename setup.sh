@@ -13,7 +13,7 @@ packages=(
 	libboost-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
 	libpcap-dev librapidcheck-dev liburcu-dev libyaml-cpp-dev
 	linux-headers-amd64 linux-source-6.1
-	qemu-system-x86 busybox-static cpio kmod
+	qemu-system-x86 busybox-static cpio kmod iptables
 	iproute2 tcpdump tshark procps python3 python3-yaml
 	clang libclang-rt-14-dev clang-format
 	bc bison flex libelf-dev libssl-dev
