@@ -201,6 +201,14 @@ public:
 		pkt.fastpath_ticket_valid = true;
 		if (!tmpl)
 			return false;
+		// The series declines a GSO frame's hit (tx_fallback_gso in net/core/fpath.c: the UDP
+		// tunnel's GSO set-up is not replayed) and gives it no ticket: the slow way, no insert.
+		if (pkt.parsed.has(ParseReason::gso_oversize)) {
+			pkt.fastpath_ticket_valid = false;
+			tx_gso_declines_++;
+			pkt.step(Stage::fastpath, "tx hit declined: GSO", "the series sends a GSO frame the slow way (tx_fallback_gso)");
+			return false;
+		}
 		pkt.verdict.path = Path::fast;
 		std::span<const std::uint8_t> sent = pkt.parsed.outer_header_bytes();
 		if (!same_outer_header(tmpl->outer, sent)) {
@@ -260,6 +268,8 @@ public:
 			    << ", inserts refused " << insert_refusals_ << "\n";
 		if (forward_misses_)
 			out << "  hits refused by ip_forward's per-packet checks (TTL, MTU) " << forward_misses_ << "\n";
+		if (tx_gso_declines_)
+			out << "  TX hits declined for GSO frames " << tx_gso_declines_ << "\n";
 	}
 
 private:
@@ -372,6 +382,7 @@ private:
 	std::uint64_t mac_rejects_ = 0;
 	std::uint64_t learning_misses_ = 0;
 	std::uint64_t forward_misses_ = 0;
+	std::uint64_t tx_gso_declines_ = 0;
 	std::uint64_t insert_refusals_ = 0;
 };
 

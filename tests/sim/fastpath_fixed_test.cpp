@@ -114,9 +114,10 @@ TEST(FixedMode, APeerThatMovedToAnotherVtepTakesTheSlowPathOnce)
 
 // c1's reply to the remote container as the host's NIC sends it, encapsulated to `vtep`: outer MACs
 // from the NIC to the peer, DF clear (the VXLAN device does not set it).
-Bytes reply_to_remote(std::string_view vtep, std::uint32_t vni = 42)
+Bytes reply_to_remote(std::string_view vtep, std::uint32_t vni = 42, std::size_t payload_bytes = 1)
 {
-	Bytes inner = ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'h'}),
+	Bytes inner = ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"),
+						Bytes(payload_bytes, 'h')),
 				     0x0800, kRemoteContainerMac, kContainerMac);
 	Bytes out = vxlan_frame(vni, inner, endpoint("192.168.0.2:40000"), endpoint(std::string(vtep) + ":4789"));
 	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
@@ -222,6 +223,22 @@ TEST(FixedMode, ATxHitWhoseTemplateDiffersFromTheSentHeaderIsReported)
 	const Packet &other = h.send(reply_to_remote("192.168.0.5"), 3);
 	EXPECT_EQ(other.verdict.path, Path::fast);
 	EXPECT_EQ(other.verdict.reason, "tx_template_mismatch");
+}
+
+// A GSO frame (a datagram larger than the NIC's MTU, sent whole and segmented below the capture)
+// whose flow is cached is declined as the series declines it (tx_fallback_gso): the slow way, and
+// no entry made from it; the flow's next wire-sized frame still hits the template.
+TEST(FixedMode, AGsoFrameOfACachedTxFlowTakesTheSlowWay)
+{
+	Harness h(with_s1(), FastpathMode::fixed);
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 1).verdict.path, Path::slow);
+	ASSERT_EQ(h.send(reply_to_remote("192.168.0.1"), 2).verdict.path, Path::fast);
+	const Packet &gso = h.send(reply_to_remote("192.168.0.1", 42, 3000), 3);
+	ASSERT_TRUE(gso.parsed.has(ParseReason::gso_oversize));
+	EXPECT_EQ(gso.verdict.verdict, VerdictKind::transmit);
+	EXPECT_EQ(gso.verdict.path, Path::slow);
+	EXPECT_FALSE(gso.fastpath_ticket_valid) << "no entry is made from a declined GSO frame";
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 4).verdict.path, Path::fast);
 }
 
 // A UDP socket that connect() autobound (the model's first ephemeral port, 32768) gives the port back
