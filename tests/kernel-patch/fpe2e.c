@@ -1284,37 +1284,35 @@ static size_t stream_read(int fd, unsigned long long *hash)
  * host-side veth would not segment them. Delivered intact (a hash of what
  * the receiver read against the sender's), and most bytes on the fast path.
  */
-static void scenario_gso(void)
+/*
+ * A GSO_STREAM_BYTES TCP stream from k42a:@sport to c42:@port; returns the
+ * bytes read, *@intact if they are the stream's and the sender succeeded.
+ * @b and @a get the counters before and after, *@rx what c42's eth0
+ * received meanwhile.
+ */
+static size_t tcp_bulk(const char *what, int port, int sport, struct stats *b, struct stats *a,
+		       long long *rx, bool *intact)
 {
 	unsigned long long want = stream_hash(GSO_STREAM_BYTES), got;
-	long long rx, fast, gso_frames;
-	struct stats b, a;
 	struct pollfd p;
-	int l, s, status, gro, tso;
+	int l, s, status;
 	size_t total;
 	pid_t pid;
 
-	eth0_flag("b", ETHTOOL_SGRO, 1);
-	eth0_flag("a", ETHTOOL_STSO, 0);
-	gro = eth0_flag("b", ETHTOOL_GGRO, 0);
-	tso = eth0_flag("a", ETHTOOL_GTSO, 0);
-	check(gro == 1 && tso == 0, "gso: GRO on node b's underlay eth0, TSO off on node a's",
-	      "GRO %d, TSO %d", gro, tso);
-
-	l = bound_socket("c42", SOCK_STREAM, "0.0.0.0", 7100, true);
+	l = bound_socket("c42", SOCK_STREAM, "0.0.0.0", port, true);
 	enter("c42");
 	if (listen(l, 8))
 		die("listen");
 	leave();
-	read_stats(&b);
-	rx = eth0_rx_bytes("c42");
+	read_stats(b);
+	*rx = eth0_rx_bytes("c42");
 	pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		int c = bound_socket("k42a", SOCK_STREAM, "10.233.2.2", 41100, true);
+		int c = bound_socket("k42a", SOCK_STREAM, "10.233.2.2", sport, true);
 
-		connect_to(c, "10.233.1.2", 7100);
+		connect_to(c, "10.233.1.2", port);
 		if (!stream_send(c, GSO_STREAM_BYTES))
 			_exit(1);
 		close(c);
@@ -1322,8 +1320,10 @@ static void scenario_gso(void)
 	}
 	p.fd = l;
 	p.events = POLLIN;
-	if (poll(&p, 1, 10000) != 1)
-		die("gso: no connection");
+	if (poll(&p, 1, 10000) != 1) {
+		printf("%s: no connection\n", what);
+		die("poll");
+	}
 	s = accept(l, NULL, NULL);
 	if (s < 0)
 		die("accept");
@@ -1333,15 +1333,35 @@ static void scenario_gso(void)
 	close(s);
 	close(l);
 	sleep_ms(200);
-	read_stats(&a);
-	rx = eth0_rx_bytes("c42") - rx;
+	read_stats(a);
+	*rx = eth0_rx_bytes("c42") - *rx;
+	*intact = WIFEXITED(status) && !WEXITSTATUS(status) && total == GSO_STREAM_BYTES &&
+		  got == want;
+	return total;
+}
+
+static void scenario_gso(void)
+{
+	long long rx, fast, gso_frames;
+	struct stats b, a;
+	int gro, tso;
+	size_t total;
+	bool intact;
+
+	eth0_flag("b", ETHTOOL_SGRO, 1);
+	eth0_flag("a", ETHTOOL_STSO, 0);
+	gro = eth0_flag("b", ETHTOOL_GGRO, 0);
+	tso = eth0_flag("a", ETHTOOL_GTSO, 0);
+	check(gro == 1 && tso == 0, "gso: GRO on node b's underlay eth0, TSO off on node a's",
+	      "GRO %d, TSO %d", gro, tso);
+
+	total = tcp_bulk("gso", 7100, 41100, &b, &a, &rx, &intact);
 	eth0_flag("b", ETHTOOL_SGRO, 0);
 	eth0_flag("a", ETHTOOL_STSO, 1);
 
-	check(WIFEXITED(status) && !WEXITSTATUS(status) && total == GSO_STREAM_BYTES && got == want,
-	      "gso: a 4 MiB TCP stream delivered intact",
-	      "%zu of %u bytes read, hash %s", total, GSO_STREAM_BYTES,
-	      got == want ? "equal" : "different");
+	check(intact, "gso: a 4 MiB TCP stream delivered intact",
+	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
+	      GSO_STREAM_BYTES);
 	fast = delta(&a, &b, "delivered_bytes");
 	gso_frames = delta(&a, &b, "delivered_gso");
 	printf("gso: c42's eth0 received %lld bytes, %lld of them on the fast path (%.1f%%) in %lld "
@@ -2323,9 +2343,10 @@ static long long conntrack_packets(const char *ns, int sport, int dport, long lo
 
 /*
  * Node b as Docker leaves it: br_netfilter loaded (its bridge hooks in every
- * namespace with a bridge), bridge-nf-call-iptables on, and a FORWARD chain
+ * namespace with a bridge), bridge-nf-call-iptables on, a FORWARD chain
  * that accepts what conntrack knows, drops one port and accepts the rest
- * between the bridge's ports. A hit runs the bridge's IPv4 hooks (issue 13):
+ * between the bridge's ports, the VXLAN port learning (k42a's MAC learned,
+ * not static) and GRO on the underlay. A hit runs the bridge's IPv4 hooks (issue 13):
  * the frames must end as the rules say, on hits too, conntrack must count
  * every frame of an allowed flow and keep its entry alive, and each hit the
  * fast path does not deliver must be counted by reason. How many frames it
@@ -2336,9 +2357,12 @@ static void scenario_docker(void)
 	long long rule, ct, left, ct_after, left_after, drop_rule;
 	struct flow fa = { 0 }, fd = { 0 }, fx = { 0 }, fr = { 0 };
 	struct server *allowed, *dropped;
-	struct stats b, a, d = { .n = 0 };
+	struct stats b, a, d = { .n = 0 }, tb, ta;
 	int k, good, good_dropped, good_refresh, dropped_hits;
+	long long tcp_rx, tcp_fast, declined;
 	char why[200];
+	size_t total;
+	bool intact;
 
 	if (system("insmod /br_netfilter.ko")) {
 		check(false, "docker: br_netfilter loaded", "insmod /br_netfilter.ko failed");
@@ -2354,6 +2378,8 @@ static void scenario_docker(void)
 	if (!strcmp(broken, "docker-drop-allowed"))
 		sh("/sbin/ip netns exec b iptables -A FORWARD -p udp --dport 5098 -j DROP");
 	sh("/sbin/ip netns exec b iptables -A FORWARD -i br42 -o br42 -j ACCEPT");
+	sh("/sbin/bridge -n b fdb del 02:2a:0a:e9:02:02 dev vxlan42 master");
+	sh("/sbin/bridge -n b link set dev vxlan42 learning on");
 
 	allowed = server_udp("docker-allowed", "c42", "0.0.0.0", 5098, false);
 	dropped = server_udp("docker-dropped", "c42", "0.0.0.0", 5099, false);
@@ -2371,7 +2397,16 @@ static void scenario_docker(void)
 	      "%d of 5 seen nowhere, the rule's packets %lld", good_dropped, rule);
 	check(ct == 20, "docker: conntrack counted every datagram of the allowed flow, hits too",
 	      "packets=%lld of 20 in b's entry for 4098 -> 5098", ct);
-	check_cached(&fa, "docker: the allowed flow hits past the bridge's netfilter hooks");
+	/*
+	 * The first frame's slow path learns k42a's MAC on the VXLAN port, which
+	 * invalidates (fdb_notify) what that frame was about to cache: the second
+	 * frame misses too, and every later one hits.
+	 */
+	check(fget(&fa, "misses") <= 2 && fget(&fa, "hits") >= fa.frames - 2 &&
+	      fget(&fa, "delivered") == fget(&fa, "hits"),
+	      "docker: the allowed flow hits past the bridge's netfilter hooks after its first frames",
+	      "%d frames: hits %lld, delivered %lld, misses %lld, stale %lld", fa.frames,
+	      fget(&fa, "hits"), fget(&fa, "delivered"), fget(&fa, "misses"), fget(&fa, "stale"));
 	check(fget(&fa, "bridge_nf_pass") == fget(&fa, "delivered") &&
 	      fget(&fa, "bridge_nf_pass") > 0,
 	      "docker: each delivered hit ran bridge netfilter's hooks and they passed it",
@@ -2415,8 +2450,45 @@ static void scenario_docker(void)
 	      good_refresh, fget(&fr, "delivered"), left, left_after, ct_after);
 
 	close(k);
+
+	/* A TCP stream, GRO aggregating it on node b's underlay. */
+	eth0_flag("b", ETHTOOL_SGRO, 1);
+	eth0_flag("a", ETHTOOL_STSO, 0);
+	total = tcp_bulk("docker-tcp", 7102, 41102, &tb, &ta, &tcp_rx, &intact);
+	eth0_flag("b", ETHTOOL_SGRO, 0);
+	eth0_flag("a", ETHTOOL_STSO, 1);
+	tcp_fast = delta(&ta, &tb, "delivered_bytes");
+	check(intact, "docker: a 4 MiB TCP stream through the rules delivered intact",
+	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
+	      GSO_STREAM_BYTES);
+	d.n = 0;
+	stats_add(&d, &ta, &tb);
+	/* Apart: the order in which a call's arguments are evaluated is unspecified. */
+	declined = fallbacks(&d, why, sizeof(why));
+	/*
+	 * How many bytes go fast is not asserted: once one of the stream's hits
+	 * is declined while the stream is dense, each next frame finds the one
+	 * before it still queued and must follow it (the reordering guard), and
+	 * under TCG that can last the whole stream (seen in about 1 run of 3:
+	 * 2.3 % of the bytes fast; else 100 %). What holds in every run: the
+	 * hits delivered ran the bridge's hooks, and only the guard declined any.
+	 */
+	check(delta(&ta, &tb, "delivered") > 0 &&
+	      delta(&ta, &tb, "bridge_nf_pass") == delta(&ta, &tb, "delivered") &&
+	      declined == delta(&ta, &tb, "fallback_busy"),
+	      "docker: the TCP stream's hits run the hooks, none declined but for order",
+	      "delivered +%lld, bridge_nf_pass +%lld, declined +%lld:%s", delta(&ta, &tb, "delivered"),
+	      delta(&ta, &tb, "bridge_nf_pass"), declined, *why ? why : " none");
+	printf("docker: TCP: %lld of %lld bytes on the fast path (%.1f%%) in %lld frames (%lld GSO); "
+	       "hits +%lld, misses +%lld, declined +%lld:%s\n", tcp_fast, tcp_rx,
+	       tcp_rx ? 100.0 * tcp_fast / tcp_rx : 0.0, delta(&ta, &tb, "delivered"),
+	       delta(&ta, &tb, "delivered_gso"), delta(&ta, &tb, "hits"), delta(&ta, &tb, "misses"),
+	       declined, *why ? why : " none");
+
 	server_close(allowed);
 	server_close(dropped);
+	sh("/sbin/bridge -n b link set dev vxlan42 learning off");
+	sh("/sbin/bridge -n b fdb replace 02:2a:0a:e9:02:02 dev vxlan42 master static");
 	sh("/sbin/ip netns exec b iptables -F FORWARD");
 	sh("/sbin/ip netns exec b iptables -P FORWARD ACCEPT");
 	/* Its hooks go with it: the scenarios after this one see no bridge netfilter. */
