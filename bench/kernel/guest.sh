@@ -19,6 +19,8 @@
 #   rxcost_reps     repetitions of the cases
 #   rxcost_batch    frames per bottom-half window
 #   rxcost_rounds   timed windows per measurement
+#   rxcost_netfilter  none, or netfilter: node b's rules as a Docker node's
+#                   (docker_ruleset below), on the host path and the overlay
 # shellcheck disable=SC2154 # rxcost_* come from the kernel command line
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
@@ -43,11 +45,37 @@ fail() {
 }
 
 # measure CASE NS COMMAND: one run of the module, its line to results.txt
+# (with netfilter: how many frames the bridge's FORWARD rule accepted)
 measure() {
 	hits0=$(fpmap_hits)
+	accepted0=$(bridge_accepted)
 	ip netns exec "$2" sh -c "echo $3 >/proc/rxcost" || fail "$1: rxcost refused: $3"
 	hits=$(($(fpmap_hits) - hits0))
-	echo "boot=$rxcost_boot kernel=$rxcost_kernel rep=$rep case=$1 fpmap_hits=$hits $(cat /proc/rxcost)" >>"$out"
+	nf=
+	[ "$rxcost_netfilter" = none ] || nf=" nf_accepted=$(($(bridge_accepted) - accepted0))"
+	echo "boot=$rxcost_boot kernel=$rxcost_kernel rep=$rep case=$1 fpmap_hits=$hits $(cat /proc/rxcost)$nf" >>"$out"
+}
+
+# Node b as Docker leaves it (kernel-port/kernel-e2e's docker scenario, without
+# its dropped port's traffic): br_netfilter's hooks on the bridge,
+# bridge-nf-call-iptables on, conntrack (the FORWARD chain's first rule needs
+# it, so it sees both paths' frames), FORWARD dropping by default, accepting
+# what conntrack knows and what goes between the bridge's ports.
+docker_ruleset() {
+	ip netns exec b sh -c 'echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables' &&
+		ip netns exec b iptables-legacy -P FORWARD DROP &&
+		ip netns exec b iptables-legacy -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT &&
+		ip netns exec b iptables-legacy -A FORWARD -p udp --dport 5099 -j DROP &&
+		ip netns exec b iptables-legacy -A FORWARD -i br42 -o br42 -j ACCEPT
+}
+
+# Packets the FORWARD rule for the bridge's ports accepted so far (0 without netfilter).
+bridge_accepted() {
+	if [ "$rxcost_netfilter" = none ]; then
+		echo 0
+		return
+	fi
+	ip netns exec b iptables-legacy -L FORWARD -v -x -n | awk '$3 == "ACCEPT" && $6 == "br42" && $7 == "br42" { print $1 }'
 }
 
 # The fast path's hits so far (0 without the series).
@@ -71,6 +99,10 @@ sh "$rxcost_topology" >>"$log" 2>&1 || fail "topology.sh"
 echo "guest: boot $rxcost_boot: topology from $t0 s to $(cut -d' ' -f1 /proc/uptime) s" >>"$log"
 ip netns exec b sh -c 'echo sock 5001 >/proc/rxcost' || fail "socket in b"
 ip netns exec c42 sh -c 'echo sock 5002 >/proc/rxcost' || fail "socket in c42"
+if [ "$rxcost_netfilter" != none ]; then
+	docker_ruleset >>"$log" 2>&1 || fail "the Docker-like ruleset"
+	[ "$(bridge_accepted)" = 0 ] || fail "no FORWARD rule for br42's ports"
+fi
 
 host="run eth0 $rxcost_batch $rxcost_rounds $host_frame 5001"
 overlay="run eth0 $rxcost_batch $rxcost_rounds $host_frame 4789 42 $inner_frame 5002"
