@@ -702,6 +702,12 @@ static void scenario_udp_basic(void)
 	check(good == 20, "udp-basic: 20 datagrams to s1", "%d of 20", good);
 	check_cached(&f1, "udp-basic: the flow cached and hit");
 	check_no_fallback(&a, &b, "udp-basic: no fallback");
+	/* vxlan_rcv() queued each hit on vxlan42's GRO cell; its poll delivered it. */
+	check(fget(&f1, "delivered_cell") == fget(&f1, "delivered") &&
+	      fget(&f1, "delivered_sock") == fget(&f1, "delivered"),
+	      "udp-basic: every hit delivered by the GRO cell's poll, straight to the socket",
+	      "delivered %lld, delivered_cell %lld, delivered_sock %lld", fget(&f1, "delivered"),
+	      fget(&f1, "delivered_cell"), fget(&f1, "delivered_sock"));
 
 	/* close: its entries gone; the port's datagrams refused by the container's UDP */
 	read_stats(&b);
@@ -1533,17 +1539,23 @@ static void scenario_held(void)
 
 /*
  * An overlay nested three deep (topology.sh: VNI 42, then 7, 8 and 9 inside
- * the containers): each of the four VXLAN receives looks its inner flow up,
- * and a hit hands the frame on from inside vxlan_rcv(), on the same stack.
- * Past two such deliveries the frame goes to the GRO cell instead (fallback
- * "nested"), and its next level starts on a fresh stack and hits again.
+ * the containers): each of the four VXLAN receives looks its inner flow up
+ * and queues the hit on its device's GRO cell, whose poll delivers it on a
+ * fresh stack: no level runs inside another, so none is declined as nested
+ * (a hit delivered from inside vxlan_rcv(), where the cell cannot take it,
+ * would be, past two levels).
  */
+/* The VXLAN devices the nested scenario's datagrams are received on. */
+static const char *const nested_rx[4][2] = {
+	{ "b", "vxlan42" }, { "c42", "vx7" }, { "n7b", "vx8" }, { "n8b", "vx9" },
+};
+
 static void scenario_nested(void)
 {
 	struct flow f = { 0 };
 	long long hits, delivered, nested, sock, encap;
 	struct server *s;
-	int k, good;
+	int k, good, i;
 
 	s = server_udp("s-nested", "n9b", "10.9.1.2", 5900, false);
 	k = udp_client("n9a", "10.9.2.2", 4900);
@@ -1552,23 +1564,44 @@ static void scenario_nested(void)
 	hits = fget(&f, "hits");
 	delivered = fget(&f, "delivered");
 	nested = fget(&f, "fallback_nested");
-	/* After the first frame (which cached all four levels' flows): per frame four
-	 * hits, the third of them declined as nested, three fast deliveries.
+	/* After the first frame (which cached all four levels' flows): per frame
+	 * four hits, each delivered by its level's GRO cell.
 	 */
-	check(hits >= 4 * (f.frames - 1) && nested >= f.frames - 1 && nested <= f.frames &&
-	      delivered == hits - nested,
-	      "nested: at most two fast deliveries on one stack, then the GRO cell",
-	      "%d frames: hits %lld, delivered %lld, fallback_nested %lld", f.frames, hits,
-	      delivered, nested);
+	check(hits >= 4 * (f.frames - 1) && nested == 0 && delivered == hits &&
+	      fget(&f, "delivered_cell") == delivered,
+	      "nested: every level's hit delivered by its own GRO cell's poll, none nested",
+	      "%d frames: hits %lld, delivered %lld, delivered_cell %lld, fallback_nested %lld",
+	      f.frames, hits, delivered, fget(&f, "delivered_cell"), nested);
 	/* Every fast delivery is UDP: to the innermost socket straight, to a
 	 * VXLAN socket (an encapsulation socket) through eth0.
 	 */
 	sock = fget(&f, "delivered_sock");
 	encap = fget(&f, "fallback_sock_encap");
-	check(sock + encap == delivered && sock >= f.frames - 1 && encap >= 2 * (f.frames - 1),
+	check(sock + encap == delivered && sock >= f.frames - 1 && encap >= 3 * (f.frames - 1),
 	      "nested: VXLAN sockets through eth0 (sock_encap), the innermost straight to its socket",
 	      "%d frames: delivered %lld, delivered_sock %lld, fallback_sock_encap %lld", f.frames,
 	      delivered, sock, encap);
+
+	/* GRO off on the receiving VXLAN devices: gro_cells_receive() passes
+	 * their frames by the cell, so a hit cannot wait there either and is
+	 * delivered from inside vxlan_rcv(): the third level on one stack is
+	 * declined as nested, and its frame starts a fresh stack on the backlog.
+	 */
+	for (i = 0; i < 4; i++)
+		dev_feature(nested_rx[i][0], nested_rx[i][1], "rx-gro", false);
+	memset(&f, 0, sizeof(f));
+	good = udp_run("nested, no GRO", k, "10.9.1.2", 5900, s, 10, &f);
+	hits = fget(&f, "hits");
+	delivered = fget(&f, "delivered");
+	nested = fget(&f, "fallback_nested");
+	check(good == 10 && hits >= 4 * (f.frames - 1) && nested >= f.frames - 1 &&
+	      nested <= f.frames && delivered == hits - nested && !fget(&f, "delivered_cell"),
+	      "nested, GRO off: at most two fast deliveries on one stack, then the backlog",
+	      "%d of 10 delivered; %d frames: hits %lld, delivered %lld, delivered_cell %lld, "
+	      "fallback_nested %lld", good, f.frames, hits, delivered,
+	      fget(&f, "delivered_cell"), nested);
+	for (i = 0; i < 4; i++)
+		dev_feature(nested_rx[i][0], nested_rx[i][1], "rx-gro", true);
 	server_close(s);
 	close(k);
 }
@@ -2477,11 +2510,14 @@ static void scenario_docker(void)
 	 * before it still queued and must follow it (the reordering guard), and
 	 * under TCG that can last the whole stream (seen in about 1 run of 3:
 	 * 2.3 % of the bytes fast; else 100 %). What holds in every run: the
-	 * hits delivered ran the bridge's hooks, and only the guard declined any.
+	 * hits delivered ran the bridge's hooks, and only the guard declined any,
+	 * or an event between a hit's lookup and its cell's poll that its second
+	 * lookup found had removed the entry (stale: c42's socket leaving the
+	 * established hash at the close while k42a's last ACK waits in the cell).
 	 */
 	check(delta(&ta, &tb, "delivered") > 0 &&
 	      delta(&ta, &tb, "bridge_nf_pass") == delta(&ta, &tb, "delivered") &&
-	      declined == delta(&ta, &tb, "fallback_busy"),
+	      declined == delta(&ta, &tb, "fallback_busy") + delta(&ta, &tb, "fallback_stale"),
 	      "docker: the TCP stream's hits run the hooks, none declined but for order",
 	      "delivered +%lld, bridge_nf_pass +%lld, declined +%lld:%s", delta(&ta, &tb, "delivered"),
 	      delta(&ta, &tb, "bridge_nf_pass"), declined, *why ? why : " none");
