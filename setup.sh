@@ -14,7 +14,7 @@ packages=(
 	libpcap-dev librapidcheck-dev liburcu-dev libyaml-cpp-dev
 	linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod iptables
-	iproute2 tcpdump tshark procps python3 python3-yaml
+	iproute2 tcpdump tshark procps python3 python3-yaml linux-perf
 	clang libclang-rt-14-dev clang-format
 	bc bison flex libelf-dev libssl-dev
 )

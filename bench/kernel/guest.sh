@@ -21,6 +21,11 @@
 #   rxcost_rounds   timed windows per measurement
 #   rxcost_netfilter  none, or netfilter: node b's rules as a Docker node's
 #                   (docker_ruleset below), on the host path and the overlay
+#   rxcost_profile  (bench/kernel/profile, series only) instead of the
+#                   three cases: the overlay with the fast path on and off,
+#                   interleaved, each measurement bracketed by the lines
+#                   "start CASE REP" / "end CASE REP" in marks, for the
+#                   host's perf
 # shellcheck disable=SC2154 # rxcost_* come from the kernel command line
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
@@ -106,6 +111,28 @@ fi
 
 host="run eth0 $rxcost_batch $rxcost_rounds $host_frame 5001"
 overlay="run eth0 $rxcost_batch $rxcost_rounds $host_frame 4789 42 $inner_frame 5002"
+if [ -n "${rxcost_profile:-}" ]; then
+	[ "$rxcost_kernel" = series ] || fail "profile: the series' kernel only"
+	rep=1
+	while [ "$rep" -le "$rxcost_reps" ]; do
+		# The order turns each repetition, as below.
+		cases="on off"
+		[ $((rep % 2)) = 1 ] || cases="off on"
+		for c in $cases; do
+			if [ "$c" = on ]; then fastpath 1; else fastpath 0; fi
+			# Unmarked first: the fast path's first batch inserts, the caches warm.
+			ip netns exec b sh -c "echo run eth0 $rxcost_batch 100 $host_frame 4789 42 $inner_frame 5002 >/proc/rxcost" ||
+				fail "profile: warm-up refused"
+			echo "start overlay-$c $rep" >>/run/out/marks
+			measure "overlay-$c" b "$overlay"
+			echo "end overlay-$c $rep" >>/run/out/marks
+		done
+		rep=$((rep + 1))
+	done
+	sed "s/^/boot=$rxcost_boot fpmap_stat: /" /proc/net/fpmap_stat >>"$log"
+	echo "boot=$rxcost_boot kernel=$rxcost_kernel done uptime=$(cut -d' ' -f1 /proc/uptime)" >>"$out"
+	/bin/busybox poweroff -f
+fi
 rep=1
 while [ "$rep" -le "$rxcost_reps" ]; do
 	# The order turns each repetition, so that no case always runs first.
