@@ -855,6 +855,69 @@ static void scenario_flush(void)
 }
 
 /*
+ * XDP on a device whose receive a hit skips: node b's VXLAN device (generic
+ * XDP in its __netif_receive_skb_core()) and c42's eth0 (veth's native XDP,
+ * which sends the frame through veth's NAPI). The hits do not read the
+ * devices' XDP state: attaching or detaching a program is an event on the
+ * device (dev_xdp_set_prog()) that makes the flow's entry stale, and no
+ * entry is made while a program is attached (fpath_no_xdp() at the insert).
+ * The program passes every frame (tests/kernel-patch/xdp_pass.c), so the
+ * datagrams arrive either way: what is checked is that none is a hit while
+ * it is attached, and that the flow hits again once it is gone.
+ */
+static void scenario_xdp_one(const char *what, const char *attach, const char *detach)
+{
+	struct flow w = { 0 }, x = { 0 }, u = { 0 };
+	struct stats b, a;
+	char name[80];
+	int k, good;
+
+	k = udp_client("k42a", "10.233.2.2", 4003);
+	good = udp_run("xdp warm", k, "10.233.1.2", 5000, s2, 3, &w);
+	snprintf(name, sizeof(name), "xdp on %s: warm-up delivered", what);
+	check(good == 3, name, "%d of 3", good);
+	snprintf(name, sizeof(name), "xdp on %s: warm-up cached and hit", what);
+	check_cached(&w, name);
+
+	read_stats(&b);
+	sh(attach);
+	read_stats(&a);
+	snprintf(name, sizeof(name), "xdp on %s: attaching is an event on the device", what);
+	check(delta(&a, &b, "event_dev_down") >= 1, name, "dev_down +%lld",
+	      delta(&a, &b, "event_dev_down"));
+	good = udp_run("xdp attached", k, "10.233.1.2", 5000, s2, 10, &x);
+	snprintf(name, sizeof(name), "xdp on %s: no hit and no entry while it is attached", what);
+	check(good == 10 && fget(&x, "hits") == 0 && fget(&x, "delivered") == 0 &&
+	      fget(&x, "inserts") == 0 && fget(&x, "stale") >= 1, name,
+	      "%d of 10 delivered, hits +%lld, delivered +%lld, inserts +%lld, stale +%lld",
+	      good, fget(&x, "hits"), fget(&x, "delivered"), fget(&x, "inserts"),
+	      fget(&x, "stale"));
+
+	sh(detach);
+	good = udp_run("xdp detached", k, "10.233.1.2", 5000, s2, 10, &u);
+	snprintf(name, sizeof(name), "xdp on %s: delivered once detached", what);
+	check(good == 10, name, "%d of 10", good);
+	snprintf(name, sizeof(name), "xdp on %s: cached and hit again once detached", what);
+	check_cached(&u, name);
+	close(k);
+}
+
+static void scenario_xdp(void)
+{
+	struct stats a, start;
+
+	read_stats(&start);
+	scenario_xdp_one("vxlan42",
+			 "/sbin/ip -n b link set dev vxlan42 xdpgeneric obj /xdp_pass.o sec xdp",
+			 "/sbin/ip -n b link set dev vxlan42 xdpgeneric off");
+	scenario_xdp_one("c42's eth0",
+			 "/sbin/ip -n c42 link set dev eth0 xdpdrv obj /xdp_pass.o sec xdp",
+			 "/sbin/ip -n c42 link set dev eth0 xdpdrv off");
+	read_stats(&a);
+	check_no_fallback(&a, &start, "xdp: no fallback");
+}
+
+/*
  * A cached flow's frame for another MAC (here k42a's neighbour entry for
  * 10.233.1.2 names 02:2a:0a:e9:01:99, which both bridges forward by a static
  * FDB entry to c42's veth, topology.sh): the bridge sends it to c42, whose
@@ -2724,6 +2787,8 @@ int main(void)
 	print_stats("after down");
 	scenario_flush();
 	print_stats("after flush");
+	scenario_xdp();
+	print_stats("after xdp");
 	scenario_mac();
 	print_stats("after mac");
 	scenario_tcp();
