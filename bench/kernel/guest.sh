@@ -110,7 +110,9 @@ if [ "$rxcost_netfilter" != none ]; then
 fi
 
 host="run eth0 $rxcost_batch $rxcost_rounds $host_frame 5001"
-overlay="run eth0 $rxcost_batch $rxcost_rounds $host_frame 4789 42 $inner_frame 5002"
+# overlay_run ROUNDS: the module's command for the overlay case.
+overlay_run() { echo "run eth0 $rxcost_batch $1 $host_frame 4789 42 $inner_frame 5002"; }
+overlay=$(overlay_run "$rxcost_rounds")
 if [ -n "${rxcost_profile:-}" ]; then
 	[ "$rxcost_kernel" = series ] || fail "profile: the series' kernel only"
 	rep=1
@@ -121,7 +123,7 @@ if [ -n "${rxcost_profile:-}" ]; then
 		for c in $cases; do
 			if [ "$c" = on ]; then fastpath 1; else fastpath 0; fi
 			# Unmarked first: the fast path's first batch inserts, the caches warm.
-			ip netns exec b sh -c "echo run eth0 $rxcost_batch 100 $host_frame 4789 42 $inner_frame 5002 >/proc/rxcost" ||
+			ip netns exec b sh -c "echo $(overlay_run 100) >/proc/rxcost" ||
 				fail "profile: warm-up refused"
 			echo "start overlay-$c $rep" >>/run/out/marks
 			measure "overlay-$c" b "$overlay"
