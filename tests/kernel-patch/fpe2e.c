@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
@@ -1921,6 +1922,88 @@ static void scenario_sock(void)
 	close(k);
 }
 
+/*
+ * A BPF sk_lookup program attached to @ns (bpf(BPF_LINK_CREATE) on the
+ * namespace), one that lets every lookup go on (SK_PASS, no socket
+ * assigned); the link's descriptor, whose close detaches it.
+ */
+static int sk_lookup_attach(const char *ns)
+{
+	struct bpf_insn pass[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = SK_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	char path[64];
+	int prog, netns, link;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SK_LOOKUP;
+	attr.expected_attach_type = BPF_SK_LOOKUP;
+	attr.insns = (unsigned long)pass;
+	attr.insn_cnt = sizeof(pass) / sizeof(pass[0]);
+	attr.license = (unsigned long)"GPL";
+	prog = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (prog < 0)
+		die("bpf(BPF_PROG_LOAD) of an sk_lookup program");
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	netns = open(path, O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		die(path);
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = prog;
+	attr.link_create.target_fd = netns;
+	attr.link_create.attach_type = BPF_SK_LOOKUP;
+	link = syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (link < 0)
+		die("bpf(BPF_LINK_CREATE) of an sk_lookup program on a namespace");
+	close(netns);
+	close(prog);	/* the link holds the program */
+	return link;
+}
+
+/*
+ * A BPF sk_lookup program in c42's namespace runs in __udp4_lib_lookup()
+ * before the socket tables and may pick any socket; a hit does not run it,
+ * so every UDP hit is declined while one is attached (fallback_sock_select)
+ * and goes through eth0, where vanilla's lookup runs it. The program passes,
+ * so the bound socket still gets every datagram: what is checked is that
+ * none goes straight to it while the program is attached, and that they do
+ * again once the link is closed.
+ */
+static void scenario_sk_lookup(void)
+{
+	struct flow w = { 0 }, on = { 0 }, off = { 0 };
+	struct server *s;
+	int k, link, good;
+
+	s = server_udp("s-sk-lookup", "c42", "0.0.0.0", 5104, false);
+	k = udp_client("k42a", "10.233.2.2", 4104);
+	good = udp_run("sk-lookup warm", k, "10.233.1.2", 5104, s, 3, &w);
+	check(good == 3 && fget(&w, "delivered_sock") >= 2, "sk_lookup: warm-up straight to the socket",
+	      "%d of 3, delivered_sock %lld", good, fget(&w, "delivered_sock"));
+
+	link = sk_lookup_attach("c42");
+	good = udp_run("sk-lookup attached", k, "10.233.1.2", 5104, s, 10, &on);
+	check(good == 10 && fget(&on, "hits") >= 9 &&
+	      fget(&on, "fallback_sock_select") == fget(&on, "hits") &&
+	      fget(&on, "delivered_sock") == 0,
+	      "sk_lookup: a program in c42's namespace: every hit through eth0 (sock_select)",
+	      "%d of 10, hits %lld, fallback_sock_select %lld, delivered_sock %lld", good,
+	      fget(&on, "hits"), fget(&on, "fallback_sock_select"), fget(&on, "delivered_sock"));
+
+	close(link);
+	good = udp_run("sk-lookup detached", k, "10.233.1.2", 5104, s, 10, &off);
+	check(good == 10 && fget(&off, "hits") >= 9 &&
+	      fget(&off, "delivered_sock") == fget(&off, "hits") &&
+	      fget(&off, "fallback_sock_select") == 0,
+	      "sk_lookup: detached: straight to the socket again",
+	      "%d of 10, hits %lld, delivered_sock %lld, fallback_sock_select %lld", good,
+	      fget(&off, "hits"), fget(&off, "delivered_sock"), fget(&off, "fallback_sock_select"));
+	server_close(s);
+	close(k);
+}
+
 /* The TCP state of socket @fd (TCP_INFO), e.g. TCP_CLOSE_WAIT. */
 static int tcp_state(int fd)
 {
@@ -2807,6 +2890,8 @@ int main(void)
 	print_stats("after nested");
 	scenario_sock();
 	print_stats("after sock");
+	scenario_sk_lookup();
+	print_stats("after sk_lookup");
 	scenario_tcp_sock();
 	print_stats("after tcp-sock");
 	scenario_tx_udp();
