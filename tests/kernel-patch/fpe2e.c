@@ -2004,6 +2004,55 @@ static void scenario_sk_lookup(void)
 	close(k);
 }
 
+/*
+ * A route in c42 that is not local delivery for its own address: the local
+ * table's route for 10.233.1.2 deleted (the address stays on eth0; the VM's
+ * kernel has no policy routing to put a rule before the local table), so
+ * the lookup finds the main table's 10.233.0.0/16 on eth0, a unicast route
+ * c42 does not forward on. Route changes are not events for RX entries (a
+ * hit's route is looked up per frame, as ip_rcv_finish() does), so the
+ * flow's frames are still hits; the fast path's route is not local and the
+ * hit is declined (fallback_sock_route) to eth0, where ip_route_input_slow()
+ * makes the same unreachable route: ip_error() drops the datagram, counting
+ * Ip InAddrErrors. Then the local route as the kernel made it: straight to
+ * the socket again.
+ */
+static void scenario_sock_route(void)
+{
+	struct flow w = { 0 }, p = { 0 }, back = { 0 };
+	long long addr_errors;
+	struct server *s;
+	int k, good;
+
+	s = server_udp("s-sock-route", "c42", "0.0.0.0", 5106, false);
+	k = udp_client("k42a", "10.233.2.2", 4106);
+	good = udp_run("sock-route warm", k, "10.233.1.2", 5106, s, 3, &w);
+	check(good == 3 && fget(&w, "delivered_sock") >= 2, "sock route: warm-up straight to the socket",
+	      "%d of 3, delivered_sock %lld", good, fget(&w, "delivered_sock"));
+
+	sh("/sbin/ip -n c42 route del local 10.233.1.2 dev eth0 table local");
+	addr_errors = snmp_get("c42", "Ip", "InAddrErrors");
+	good = udp_run("sock-route not local", k, "10.233.1.2", 5106, NULL, 5, &p);
+	addr_errors = snmp_get("c42", "Ip", "InAddrErrors") - addr_errors;
+	check(good == 5 && fget(&p, "hits") >= 4 &&
+	      fget(&p, "fallback_sock_route") == fget(&p, "hits") &&
+	      fget(&p, "delivered_sock") == 0 && addr_errors == 5,
+	      "sock route: c42's local route gone: every hit through eth0 (sock_route), which drops it",
+	      "seen nowhere %d of 5, hits %lld, fallback_sock_route %lld, delivered_sock %lld, Ip InAddrErrors +%lld",
+	      good, fget(&p, "hits"), fget(&p, "fallback_sock_route"), fget(&p, "delivered_sock"),
+	      addr_errors);
+
+	sh("/sbin/ip -n c42 route add local 10.233.1.2 dev eth0 table local proto kernel scope host src 10.233.1.2");
+	good = udp_run("sock-route back", k, "10.233.1.2", 5106, s, 5, &back);
+	check(good == 5 && fget(&back, "hits") >= 4 &&
+	      fget(&back, "delivered_sock") == fget(&back, "hits"),
+	      "sock route: the local route back: straight to the socket again",
+	      "%d of 5, hits %lld, delivered_sock %lld", good, fget(&back, "hits"),
+	      fget(&back, "delivered_sock"));
+	server_close(s);
+	close(k);
+}
+
 /* The TCP state of socket @fd (TCP_INFO), e.g. TCP_CLOSE_WAIT. */
 static int tcp_state(int fd)
 {
@@ -2892,6 +2941,8 @@ int main(void)
 	print_stats("after sock");
 	scenario_sk_lookup();
 	print_stats("after sk_lookup");
+	scenario_sock_route();
+	print_stats("after sock route");
 	scenario_tcp_sock();
 	print_stats("after tcp-sock");
 	scenario_tx_udp();
