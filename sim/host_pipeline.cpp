@@ -74,30 +74,28 @@ bool HostPipeline::arrive(const CaptureFrame &frame, Packet &pkt, bool trace)
 	return true;
 }
 
-bool HostPipeline::nic_segment(Packet &pkt, bool fastpath_allowed)
+bool HostPipeline::nic_segment(Packet &pkt)
 {
-	if (fastpath_allowed) {
-		enter(Stage::fastpath, pkt);
-		StageContext ctx{host_, *fastpath_};
-		switch (fastpath_->rx(host_, pkt)) {
-		case FastRx::miss:
-			if (pkt.fastpath_ticket_valid)
-				pkt.step(Stage::fastpath, "miss", "the slow path decides, and its answer may be cached");
-			break;
-		case FastRx::ended:
-			count_end(Stage::fastpath, pkt);
-			return false;
-		case FastRx::cached:
-			if (receive_on_cached_socket(ctx, pkt))
-				deliver(ctx, pkt);
-			count_end(Stage::fastpath, pkt);
-			return false;
-		case FastRx::relookup:
-			if (receive_beside_cached_socket(ctx, pkt))
-				deliver(ctx, pkt);
-			count_end(Stage::fastpath, pkt);
-			return false;
-		}
+	enter(Stage::fastpath, pkt);
+	StageContext ctx{host_, *fastpath_};
+	switch (fastpath_->rx(host_, pkt)) {
+	case FastRx::miss:
+		if (pkt.fastpath_ticket_valid)
+			pkt.step(Stage::fastpath, "miss", "the slow path decides, and its answer may be cached");
+		break;
+	case FastRx::ended:
+		count_end(Stage::fastpath, pkt);
+		return false;
+	case FastRx::cached:
+		if (receive_on_cached_socket(ctx, pkt))
+			deliver(ctx, pkt);
+		count_end(Stage::fastpath, pkt);
+		return false;
+	case FastRx::relookup:
+		if (receive_beside_cached_socket(ctx, pkt))
+			deliver(ctx, pkt);
+		count_end(Stage::fastpath, pkt);
+		return false;
 	}
 	const bool outer_fragment = pkt.parsed.outer_ip && pkt.parsed.outer_ip->is_fragment();
 	return run(Stage::ip_rcv, ip_rcv, pkt) && (!outer_fragment || run(Stage::ip_defrag_host, ip_defrag_host, pkt)) &&

@@ -51,9 +51,9 @@ public:
 	// Parses the frame into pkt and runs nic_rx (a transmitted frame is checked too). True: a
 	// received frame, for pkt.cpu's NIC queue.
 	bool arrive(const CaptureFrame &frame, Packet &pkt, bool trace = false);
-	// The NIC's NAPI poll: the fast path (unless not allowed), or ip_rcv, udp_rcv, vxlan_rcv up to
-	// gro_cells_receive. True: on to the VXLAN device's gro_cells queue.
-	bool nic_segment(Packet &pkt, bool fastpath_allowed = true);
+	// The NIC's NAPI poll: the fast path, or ip_rcv, udp_rcv, vxlan_rcv up to gro_cells_receive.
+	// True: on to the VXLAN device's gro_cells queue.
+	bool nic_segment(Packet &pkt);
 	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx; on a routed VXLAN device the host's
 	// routing instead (routed_segment). True: on to the per-CPU backlog.
 	bool gro_cell_segment(Packet &pkt);

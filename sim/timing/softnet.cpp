@@ -6,7 +6,7 @@ namespace econsim::sim::timing {
 
 Softnet::Softnet(const SoftnetConfig &config, SegmentRunner &runner)
 	: config_(config), runner_(runner), nic_napi_(NapiKind::nic, config.weight),
-	  gro_napi_(NapiKind::gro_cell, config.weight), backlog_napi_(NapiKind::backlog, config.weight),
+	  gro_napi_(NapiKind::gro_cell, config.weight), backlog_napi_(NapiKind::backlog, config.dev_weight),
 	  ring_(config.nic_ring), gro_cell_(config.netdev_max_backlog + 1),
 	  input_pkt_queue_(config.netdev_max_backlog + 1), process_queue_(SIZE_MAX)
 {

@@ -22,7 +22,8 @@ namespace econsim::sim::timing {
 struct SoftnetConfig {
 	int netdev_budget = 300;                   // packets per net_rx_action
 	std::int64_t netdev_budget_ns = 2'000'000; // netdev_budget_usecs
-	int weight = 64;                           // NAPI_POLL_WEIGHT, and dev_weight for the backlog
+	int weight = 64;                           // NAPI_POLL_WEIGHT: the NIC's and the gro_cell's NAPI
+	int dev_weight = 64;                       // net.core.dev_weight (weight_p): the backlog's
 	std::size_t nic_ring = 1024;               // RX descriptors per queue (mlx5's default)
 	std::size_t netdev_max_backlog = 1000;     // gro_cells and the backlog
 };

@@ -23,7 +23,8 @@ struct TimedPacket : boost::intrusive::list_base_hook<boost::intrusive::link_mod
 	std::int64_t cpu_ns = 0;     // CPU time its segments cost
 	std::optional<FlowKey> flow; // a VXLAN frame's inner flow
 	bool received = false;       // reached a NIC queue (a received frame, not dropped by the ring)
-	bool on_slow_path = false;   // counted in its flow's slow-path packets in flight
+	bool on_slow_path = false;   // counted in its flow's packets in flight (a miss, or a hit in the backlog)
+	bool hit_queued = false;     // fixed: a hit decided in the NIC's poll, delivered by a later one
 	bool done = false;
 };
 

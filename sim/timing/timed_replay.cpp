@@ -181,6 +181,7 @@ void TimedReplay::recycle(TimedPacket &p)
 	p.cpu_ns = 0;
 	p.received = false;
 	p.on_slow_path = false;
+	p.hit_queued = false;
 	p.done = false;
 	free_.push_back(&p);
 }
@@ -279,29 +280,45 @@ Segment TimedReplay::nic_poll(TimedPacket &p, std::int64_t now_ns)
 	begin_segment(p, now_ns);
 	charge("nic_rx", costs_.nic_rx);
 	charge("per_byte", std::llround(costs_.per_byte_rx * p.frame.wire_length));
-	unsigned in_flight = p.flow ? in_flight_.count(*p.flow) : 0;
-	bool allowed = true;
-	if (mode_ == FastpathMode::fixed && in_flight > 0) {
-		// B18, fixed: a hit now would overtake the flow's packets still in gro_cells or the backlog.
-		allowed = false;
-		held_for_order_++;
-		p.pkt.step(Stage::fastpath, "held back", [&] {
-			return std::to_string(in_flight) +
-			       " packets of this flow are still on the slow path; a hit would overtake them";
-		});
+	const unsigned in_flight = p.flow ? in_flight_.count(*p.flow) : 0;
+	const bool goes_on = pipeline_.nic_segment(p.pkt);
+	if (goes_on || p.pkt.verdict.path != Path::fast)
+		return end_segment(p, goes_on, Next::gro_cells, now_ns);
+	if (mode_ == FastpathMode::fixed) {
+		// The series looks up in vxlan_rcv, after the outer IP/UDP pass, and queues the hit on
+		// the VXLAN device's gro_cell, behind whatever of its flow waits there: its socket is
+		// decided now, by the lookup, and reached in the cell's poll.
+		charge("ip_rcv", costs_.ip_rcv);
+		charge("vxlan_rcv", costs_.vxlan_rcv);
+		p.hit_queued = true;
+		p.cpu_ns += segment_cost_;
+		return {Next::gro_cells, segment_cost_};
 	}
-	bool goes_on = pipeline_.nic_segment(p.pkt, allowed);
-	if (!goes_on && p.pkt.verdict.path == Path::fast) {
-		charge("fastpath_hit", costs_.fastpath_hit);
-		if (in_flight > 0 && p.pkt.verdict.verdict == VerdictKind::deliver)
-			overtaking_hits_++;
-	}
-	return end_segment(p, goes_on, Next::gro_cells, now_ns);
+	// ECON: the hit is delivered from the NIC's poll, past the flow's packets still queued.
+	charge("fastpath_hit", costs_.fastpath_hit);
+	if (in_flight > 0 && p.pkt.verdict.verdict == VerdictKind::deliver)
+		overtaking_hits_++;
+	return end_segment(p, false, Next::done, now_ns);
 }
 
 Segment TimedReplay::gro_cell_poll(TimedPacket &p, std::int64_t now_ns)
 {
 	begin_segment(p, now_ns);
+	if (p.hit_queued) {
+		// The cell's poll runs the hit's own work (no GRO, no receive on the VXLAN device). A
+		// packet of its flow still in the backlog (a miss, or a hit queued there) was ahead of it:
+		// the hit waits behind it there (the series' BEHIND_BACKLOG), else it reaches its socket now.
+		charge("fastpath_hit", costs_.fastpath_hit);
+		if (p.flow && in_flight_.count(*p.flow) > 0) {
+			// Counted in flight itself until delivered: a later hit must wait behind it too.
+			hits_behind_backlog_++;
+			in_flight_.add(*p.flow);
+			p.on_slow_path = true;
+			p.cpu_ns += segment_cost_;
+			return {Next::backlog, segment_cost_};
+		}
+		return end_segment(p, false, Next::done, now_ns);
+	}
 	charge("gro_cells", costs_.gro_cells);
 	return end_segment(p, pipeline_.gro_cell_segment(p.pkt), Next::backlog, now_ns);
 }
@@ -310,7 +327,8 @@ Segment TimedReplay::backlog_poll(TimedPacket &p, std::int64_t now_ns)
 {
 	begin_segment(p, now_ns);
 	charge("backlog", costs_.backlog);
-	pipeline_.backlog_segment(p.pkt);
+	if (!p.hit_queued)
+		pipeline_.backlog_segment(p.pkt);
 	return end_segment(p, false, Next::done, now_ns);
 }
 
@@ -482,8 +500,7 @@ void TimedReplay::summarize(std::ostream &out) const
 	if (mode_ == FastpathMode::econ)
 		out << "  fast-path hits that overtook slow-path packets of their flow: " << overtaking_hits_ << "\n";
 	if (mode_ == FastpathMode::fixed)
-		out << "  order guard: " << held_for_order_
-		    << " packets kept on the slow path while their flow had slow-path packets in flight\n";
+		out << "  hits queued behind their flow's packets in the backlog: " << hits_behind_backlog_ << "\n";
 }
 
 } // namespace econsim::sim::timing

@@ -59,7 +59,7 @@ public:
 	const ReorderCounter &reorder() const { return reorder_; }
 	const LatencyHistogram &latency() const { return latency_all_; }
 	std::uint64_t queue_drops(NapiKind kind) const;
-	std::uint64_t held_for_order() const { return held_for_order_; }
+	std::uint64_t hits_behind_backlog() const { return hits_behind_backlog_; }
 	std::uint64_t overtaking_hits() const { return overtaking_hits_; }
 	std::int64_t cpu_ns() const;
 	std::uint64_t received() const { return received_; }
@@ -120,7 +120,7 @@ private:
 
 	SlowPathInFlight in_flight_;
 	ReorderCounter reorder_;
-	std::uint64_t held_for_order_ = 0;
+	std::uint64_t hits_behind_backlog_ = 0;
 	std::uint64_t overtaking_hits_ = 0;
 };
 

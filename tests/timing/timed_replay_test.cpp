@@ -1,6 +1,7 @@
 // The timed replay end to end, on the committed traces: what --timing must not change (where each
 // frame ends, when nothing queues for long), what it adds (latency as the model computes it, queue
-// drops), and B18: reordering at slow→fast transitions in `econ` mode, none in `fixed` mode.
+// drops), and B18: reordering at slow→fast transitions in `econ` mode, none in `fixed` mode, whose
+// hits wait in the VXLAN device's gro_cell (and behind their flow in the backlog), as the series'.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -23,7 +24,7 @@ const std::string kTraces = std::string(ECONSIM_SOURCE_DIR) + "/traces/";
 struct TimedRun {
 	std::vector<Verdict> verdicts;
 	std::uint64_t out_of_order = 0;
-	std::uint64_t held = 0;
+	std::uint64_t behind_backlog = 0;
 	std::uint64_t overtaking = 0;
 	std::uint64_t ring_drops = 0;
 	std::string summary;
@@ -39,7 +40,7 @@ TimedRun timed(const std::string &trace, FastpathMode mode, TimingOptions option
 	replay.run(reader, [&](const CaptureFrame &, const Packet &p) { run.verdicts.push_back(p.verdict); });
 	pipeline.finish();
 	run.out_of_order = replay.out_of_order();
-	run.held = replay.held_for_order();
+	run.behind_backlog = replay.hits_behind_backlog();
 	run.overtaking = replay.overtaking_hits();
 	run.ring_drops = replay.queue_drops(NapiKind::nic);
 	std::ostringstream s;
@@ -87,7 +88,10 @@ std::string write_costs()
 }
 
 constexpr std::int64_t kSlowPath = 1000 + 200 + 30 + 400 + 50 + 6 + 7 + 300 + 20 + 9;
-constexpr std::int64_t kFastPath = 1000 + 100 + 9;
+// ECON's hit: from the NIC's poll to the socket. The series' (fixed): the outer IP/UDP pass and
+// vxlan_rcv in the NIC's poll, the hit's own work and the delivery in the gro_cell's.
+constexpr std::int64_t kEconFastPath = 1000 + 100 + 9;
+constexpr std::int64_t kFixedFastPath = 1000 + 200 + 30 + 100 + 9;
 
 TEST(TimedReplay, RecordedTracesEndAsWithoutTiming)
 {
@@ -111,18 +115,20 @@ TEST(TimedReplay, AnUnqueuedPacketsLatencyIsTheSumOfItsStages)
 {
 	TimingOptions options;
 	options.costs = write_costs();
-	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::econ, FastpathMode::fixed}) {
 		TimedRun run = timed("udp-reopen", mode, options);
+		const std::int64_t fast_path = mode == FastpathMode::econ ? kEconFastPath : kFixedFastPath;
 		std::uint64_t slow = 0, fast = 0;
 		for (const Verdict &v : run.verdicts) {
 			if (v.verdict != VerdictKind::deliver)
 				continue;
 			ASSERT_TRUE(v.latency_ns && v.path);
-			EXPECT_EQ(*v.latency_ns, *v.path == Path::fast ? kFastPath : kSlowPath) << "pkt " << v.pkt;
+			EXPECT_EQ(*v.latency_ns, *v.path == Path::fast ? fast_path : kSlowPath)
+				<< to_string(mode) << " pkt " << v.pkt;
 			(*v.path == Path::fast ? fast : slow)++;
 		}
 		EXPECT_GT(slow, 0u);
-		EXPECT_EQ(fast > 0, mode == FastpathMode::fixed);
+		EXPECT_EQ(fast > 0, mode != FastpathMode::off);
 	}
 }
 
@@ -135,17 +141,29 @@ TEST(TimedReplay, EconReordersAtSlowToFastTransitions)
 		ASSERT_EQ(v.sock, std::optional<std::string>("s1")) << "reordered, not misdelivered: pkt " << v.pkt;
 }
 
-TEST(TimedReplay, FixedHoldsAFlowOnTheSlowPathUntilItsQueuesDrain)
+TEST(TimedReplay, FixedQueuesHitsBehindTheirFlowsSlowPackets)
 {
 	TimedRun fixed = timed("reorder", FastpathMode::fixed);
 	EXPECT_EQ(fixed.out_of_order, 0u) << fixed.summary;
-	EXPECT_GT(fixed.held, 0u) << "the guard had something to do";
+	EXPECT_EQ(fixed.overtaking, 0u);
+	// At 5 Mpps with a backlog that takes 32 packets a poll (net.core.dev_weight 32, half the
+	// gro_cell's weight), the backlog falls behind the cell, and a flow's first hits pass the cell
+	// while its last misses still wait in the backlog: they wait behind them there, and the hits
+	// after them behind those (econ's hits overtake them). With equal weights the backlog drains
+	// before the next hits reach the cell, and the case does not arise in this trace.
+	TimingOptions busy;
+	busy.rate_pps = 5'000'000;
+	busy.softnet.dev_weight = 32;
+	TimedRun loaded = timed("reorder", FastpathMode::fixed, busy);
+	EXPECT_EQ(loaded.out_of_order, 0u) << loaded.summary;
+	EXPECT_GT(loaded.behind_backlog, 0u) << loaded.summary;
+	EXPECT_GT(timed("reorder", FastpathMode::econ, busy).out_of_order, 0u);
 	std::uint64_t fast = 0;
 	for (const Verdict &v : fixed.verdicts) {
 		ASSERT_EQ(v.sock, std::optional<std::string>("s1")) << "pkt " << v.pkt;
 		fast += v.path == Path::fast;
 	}
-	EXPECT_GT(fast, 0u) << "flows still move to the fast path once drained";
+	EXPECT_GT(fast, 0u) << "hits from the first one the map answers";
 	EXPECT_EQ(timed("reorder", FastpathMode::off).out_of_order, 0u) << "one path, FIFO queues: in order";
 }
 
