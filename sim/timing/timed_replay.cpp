@@ -310,12 +310,10 @@ Segment TimedReplay::gro_cell_poll(TimedPacket &p, std::int64_t now_ns)
 		// the hit waits behind it there (the series' BEHIND_BACKLOG), else it reaches its socket now.
 		charge("fastpath_hit", costs_.fastpath_hit);
 		if (p.flow && in_flight_.count(*p.flow) > 0) {
-			// Counted in flight itself until delivered: a later hit must wait behind it too.
+			// On, as a slow-path packet goes on: counted in flight until delivered, so that a
+			// later hit waits behind it too.
 			hits_behind_backlog_++;
-			in_flight_.add(*p.flow);
-			p.on_slow_path = true;
-			p.cpu_ns += segment_cost_;
-			return {Next::backlog, segment_cost_};
+			return end_segment(p, true, Next::backlog, now_ns);
 		}
 		return end_segment(p, false, Next::done, now_ns);
 	}
