@@ -111,15 +111,25 @@ static void sleep_ms(int ms)
 		;
 }
 
-static void enter(const char *ns)
+/* A descriptor of network namespace @ns, as ip netns names it. */
+static int netns_open(const char *ns)
 {
 	char path[64];
 	int fd;
 
 	snprintf(path, sizeof(path), "/run/netns/%s", ns);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
+	if (fd < 0)
 		die(path);
+	return fd;
+}
+
+static void enter(const char *ns)
+{
+	int fd = netns_open(ns);
+
+	if (setns(fd, CLONE_NEWNET))
+		die(ns);
 	close(fd);
 }
 
@@ -1934,7 +1944,6 @@ static int sk_lookup_attach(const char *ns)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	union bpf_attr attr;
-	char path[64];
 	int prog, netns, link;
 
 	memset(&attr, 0, sizeof(attr));
@@ -1946,10 +1955,7 @@ static int sk_lookup_attach(const char *ns)
 	prog = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
 	if (prog < 0)
 		die("bpf(BPF_PROG_LOAD) of an sk_lookup program");
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	netns = open(path, O_RDONLY | O_CLOEXEC);
-	if (netns < 0)
-		die(path);
+	netns = netns_open(ns);
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = prog;
 	attr.link_create.target_fd = netns;
