@@ -22,10 +22,9 @@ namespace {
 
 // Per table per CPU: what the kernel patch configures (FPATH_ENTRIES_PER_CPU in
 // kernel-port/patches/hooks/0002-net-core-fpath.patch), so that a replay evicts where that kernel
-// would. Not more: entries sit where their hashes put them and come in chunks of 128 allocated (and
-// zeroed) as inserts land, so a table with fewer flows than chunks allocates a chunk for nearly
-// every flow. At 65,536 a CPU (683 chunks a table) bench's 10K flows on 2 CPUs did that: 49 MiB of
-// peak RSS, and most of the inserts' cost.
+// would. Not more: chunks of entries are allocated (and zeroed) as inserts land in them, and at
+// 65,536 a CPU, with entries then numbered bucket by bucket, bench's 10K flows on 2 CPUs landed in
+// nearly every chunk: 49 MiB of peak RSS, and most of the inserts' cost.
 constexpr unsigned kEntriesPerCpu = 16384;
 
 // The host namespace's routing state as one more device of a routed flow's path: the host's lo

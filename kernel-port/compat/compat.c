@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The userspace runtime behind the compat/ headers: simulated CPUs, the slab's
- * live-allocation counter and poisoning, kthreads on pthreads, call_rcu.
+ * live-allocation counter, poisoning and block arena, kthreads on pthreads,
+ * call_rcu.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <urcu/wfcqueue.h>
@@ -33,12 +36,124 @@ static int allocations_to_fail;
 #define ALLOC_ALIGN 64
 
 struct alloc_header {
-	void *base;
+	void *base;		/* malloc's, or NULL: the arena's */
 	size_t size;
 	size_t magic;
 };
 
 #define ALLOC_MAGIC 0x5a4c4c4f43414c4cul
+
+/*
+ * Blocks of 2 KiB or more (the flow map's chunks, bucket arrays and
+ * directories) come from an arena and go back to it, kept by size in 64-byte
+ * steps and given out again, poisoned until then: as the kernel's kmalloc
+ * caches keep their objects. From malloc's heap a map's chunks went back to
+ * the system when the map was destroyed (the heap's top is trimmed), and the
+ * next map faulted every page in again, at about 15 us a fault in this
+ * project's VMs: a tenth of a replay that fills bench's map. A block never
+ * given out is still zero, so kzalloc() need not clear it. The sanitizer
+ * builds keep malloc for everything, which tracks each block on its own.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ARENA_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define ARENA_ENABLED 0
+#endif
+#endif
+#ifndef ARENA_ENABLED
+#define ARENA_ENABLED 1
+#endif
+
+#define ARENA_MIN_BYTES 2048ul
+#define ARENA_MAX_BYTES (256ul << 10)		/* larger ones: malloc */
+#define ARENA_REGION_BYTES (4ul << 20)		/* mapped at a time; untouched pages cost nothing */
+#define ARENA_CLASSES (ARENA_MAX_BYTES / ALLOC_ALIGN + 2)
+
+struct arena_free_block {
+	struct arena_free_block *next;
+};
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *arena_next, *arena_end;	/* the current region's unused part */
+static struct arena_free_block *arena_free[ARENA_CLASSES];	/* by block size / 64 */
+static bool arena_unavailable;		/* mmap refused once: malloc from then on */
+static size_t arena_in_use;		/* bytes asked for, of the blocks given out */
+
+/* Header and size together, in 64-byte steps: the block's class. */
+static size_t arena_class(size_t size)
+{
+	return (ALLOC_ALIGN + size + ALLOC_ALIGN - 1) / ALLOC_ALIGN;
+}
+
+/* With arena_lock held. */
+static bool arena_new_region(void)
+{
+	char *start = mmap(NULL, ARENA_REGION_BYTES, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (start == MAP_FAILED)
+		return false;
+	/* What the old region had left is given up: less than one block. */
+	arena_next = start;
+	arena_end = start + ARENA_REGION_BYTES;
+	return true;
+}
+
+/*
+ * A block of the arena for @size bytes and the header in front, or NULL: use
+ * malloc. *@fresh: never given out before, so still zero.
+ */
+static void *arena_alloc(size_t size, bool *fresh)
+{
+	size_t class = arena_class(size);
+	void *block = NULL;
+
+	if (!ARENA_ENABLED || size < ARENA_MIN_BYTES || size > ARENA_MAX_BYTES)
+		return NULL;
+	pthread_mutex_lock(&arena_lock);
+	if (arena_free[class]) {
+		block = arena_free[class];
+		arena_free[class] = arena_free[class]->next;
+		*fresh = false;
+	} else if (!arena_unavailable) {
+		if ((size_t)(arena_end - arena_next) < class * ALLOC_ALIGN && !arena_new_region())
+			arena_unavailable = true;
+		if (!arena_unavailable) {
+			block = arena_next;
+			arena_next += class * ALLOC_ALIGN;
+			*fresh = true;
+		}
+	}
+	if (block)
+		arena_in_use += size;
+	pthread_mutex_unlock(&arena_lock);
+	return block;
+}
+
+/* The free list's link goes where the header's padding is, before the magic. */
+static void arena_free_block(void *block, size_t size)
+{
+	struct arena_free_block *b = block;
+	size_t class = arena_class(size);
+
+	pthread_mutex_lock(&arena_lock);
+	b->next = arena_free[class];
+	arena_free[class] = b;
+	arena_in_use -= size;
+	pthread_mutex_unlock(&arena_lock);
+}
+
+size_t compat_arena_in_use(void)
+{
+	size_t bytes;
+
+	pthread_mutex_lock(&arena_lock);
+	bytes = arena_in_use;
+	pthread_mutex_unlock(&arena_lock);
+	return bytes;
+}
 
 void compat_set_nr_cpus(unsigned int n)
 {
@@ -53,18 +168,24 @@ void compat_set_cpu(int cpu)
 void *compat_kmalloc(size_t size, gfp_t flags)
 {
 	struct alloc_header *h;
-	void *base;
+	bool fresh = false;
+	void *base = NULL;
+	void *block;
 
 	if (__atomic_load_n(&allocations_to_fail, __ATOMIC_RELAXED) > 0 &&
 	    __atomic_sub_fetch(&allocations_to_fail, 1, __ATOMIC_RELAXED) >= 0)
 		return NULL;
-	if (posix_memalign(&base, ALLOC_ALIGN, ALLOC_ALIGN + size))
-		return NULL;
-	h = (struct alloc_header *)((char *)base + ALLOC_ALIGN) - 1;
+	block = arena_alloc(size, &fresh);
+	if (!block) {
+		if (posix_memalign(&base, ALLOC_ALIGN, ALLOC_ALIGN + size))
+			return NULL;
+		block = base;
+	}
+	h = (struct alloc_header *)((char *)block + ALLOC_ALIGN) - 1;
 	h->base = base;
 	h->size = size;
 	h->magic = ALLOC_MAGIC;
-	if (flags & __GFP_ZERO)
+	if ((flags & __GFP_ZERO) && !fresh)
 		memset(h + 1, 0, size);
 	__atomic_add_fetch(&live_allocations, 1, __ATOMIC_RELAXED);
 	return h + 1;
@@ -84,7 +205,10 @@ void compat_kfree(const void *p)
 	h->magic = 0;
 	memset(h + 1, POISON_FREE, h->size);
 	__atomic_sub_fetch(&live_allocations, 1, __ATOMIC_RELAXED);
-	free(h->base);
+	if (h->base)
+		free(h->base);
+	else
+		arena_free_block((char *)(h + 1) - ALLOC_ALIGN, h->size);
 }
 
 long compat_live_allocations(void)

@@ -226,6 +226,37 @@ TEST(FlowMap, RemovedEntriesAreReused)
 	EXPECT_EQ(hit->sock_cookie, 70u + 4999 % 3);
 }
 
+// Entries are numbered slot by slot across the buckets, and an insert takes its bucket's first free
+// slot in one fixed order: a table at a third of its capacity (5,000 flows in 16,384: 3.7 a bucket) allocates the
+// chunks of the low slots only. Numbered bucket by bucket, each chunk of 64 slots spans four
+// buckets and every one was allocated. Each chunk is two blocks (hot entries, cold parts).
+TEST(FlowMap, ATableAtAThirdOfItsCapacityAllocatesOnlyTheLowSlotsChunks)
+{
+	constexpr unsigned kCapacity = 16384;
+	constexpr unsigned kFlows = 5000;
+	constexpr unsigned kSlotsPerBucket = 15;
+	constexpr unsigned kChunkEntries = 64;
+	FlowMap map(1, kCapacity);
+	const unsigned chunks = (map.buckets_per_cpu() * kSlotsPerBucket + kChunkEntries - 1) / kChunkEntries;
+	const long before = compat_live_allocations();
+	fpmap_ticket ticket{};
+	for (unsigned i = 0; i < kFlows; i++) {
+		auto flow = udp_flow(static_cast<uint16_t>(i), static_cast<uint16_t>(5000 + i / 65536), 42);
+		// At random over the buckets, as the callers' hashes are (murmur3's finalizer of i; a
+		// multiple of i would fill them evenly, as no real hash does).
+		uint32_t hash = i + 1;
+		hash = (hash ^ hash >> 16) * 0x85EBCA6Bu;
+		hash = (hash ^ hash >> 13) * 0xC2B2AE35u;
+		hash ^= hash >> 16;
+		ASSERT_FALSE(map.rx_lookup(0, flow, hash, ticket).has_value());
+		ASSERT_EQ(map.rx_insert(0, ticket, flow, hash, dest_for(70), path_through(10)), 0);
+	}
+	ASSERT_EQ(map.cpu_stats(0).entries, kFlows);
+	const long allocated = (compat_live_allocations() - before) / 2;
+	EXPECT_GT(allocated, 0);
+	EXPECT_LT(allocated, chunks * 7 / 10) << "of " << chunks << " chunks";
+}
+
 TEST(FlowMap, RejectsBadCpuAndMixedCpuCounts)
 {
 	FlowMap map(2, 64);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The slab on malloc, with a count of live allocations (a leak check for tests)
- * and poisoning on free, so a read of freed memory sees 0x6b as in SLUB debug.
- * compat_fail_allocations(n) makes the next n allocations fail.
+ * The slab on malloc and, for blocks of 2 KiB or more, an arena that keeps
+ * freed blocks by size (compat.c), with a count of live allocations (a leak
+ * check for tests) and poisoning on free, so a read of freed memory sees 0x6b
+ * as in SLUB debug. compat_arena_in_use(): the bytes asked for of the arena's
+ * blocks in use (without the header in front of each), which malloc's
+ * statistics do not see. compat_fail_allocations(n) makes the next n
+ * allocations fail.
  */
 #ifndef COMPAT_LINUX_SLAB_H
 #define COMPAT_LINUX_SLAB_H
@@ -22,6 +26,7 @@ typedef unsigned int gfp_t;
 void *compat_kmalloc(size_t size, gfp_t flags);
 void compat_kfree(const void *p);
 long compat_live_allocations(void);
+size_t compat_arena_in_use(void);
 void compat_fail_allocations(int n);
 
 #ifdef __cplusplus
