@@ -231,7 +231,7 @@ public:
 		std::memcpy(tmpl.inner_macs + 6, pkt.parsed.inner_eth->src->bytes.data(), 6);
 		tmpl.egress = host.device_id(host.scenario().host.nic.name);
 		fpmap_flow key = flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
-		fpmap_path path = path_of(host, pkt.vxlan_device, *c);
+		fpmap_path path = tx_path_of(host, pkt.vxlan_device, *c, tmpl.egress);
 		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), host.socket_cookie(pkt.socket),
 				   tmpl, path))
 			insert_refusals_++;
@@ -329,6 +329,19 @@ private:
 		path.dev[1] = host.device_id(c.bridge);
 		path.dev[2] = host.device_id(c.host_end);
 		path.dev[3] = host.device_id(c.container_end);
+		return path;
+	}
+
+	// What a transmitted frame crossed in the host, as the series records it (fpath_tx_insert):
+	// the veth's host end, the bridge, the VXLAN device and the egress NIC, so that a link event on
+	// any of them makes the template stale; the RX path's fourth device, the container's end, is
+	// not on it. A routed flow: the VXLAN device, the routing generation, the route's device (the
+	// bridge or the host end), the egress.
+	static fpmap_path tx_path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c,
+				     const fpmap_dev &egress)
+	{
+		fpmap_path path = path_of(host, vxlan, c);
+		path.dev[3] = egress; // in place of the container's end
 		return path;
 	}
 

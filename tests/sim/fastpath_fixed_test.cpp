@@ -276,6 +276,21 @@ TEST(FixedMode, AVniChangeInvalidatesTheTxTemplate)
 	EXPECT_FALSE(after.verdict.reason.has_value()) << *after.verdict.reason;
 }
 
+// The TX template's path is the series' (fpath_tx_insert, net/core/fpath.c): the veth's host end,
+// the bridge, the VXLAN device and the egress NIC, not the container's end (which a scenario cannot
+// take down: its events name host devices). The NIC going down and up makes the template stale,
+// and the reply after that is cached again.
+TEST(FixedMode, TheTxTemplateHangsOnTheEgressNic)
+{
+	Harness h(with_s1().at(20, "op: link, dev: eth0, up: false").at(21, "op: link, dev: eth0, up: true"),
+		  FastpathMode::fixed);
+	warm_up(h, "s1");
+	h.send(reply_to_remote("192.168.0.1"), 4);
+	ASSERT_EQ(h.send(reply_to_remote("192.168.0.1"), 5).verdict.path, Path::fast) << "the template is cached";
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 22).verdict.path, Path::slow) << "the NIC is on its path";
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 23).verdict.path, Path::fast) << "cached again";
+}
+
 // A reuseport group spreads flows over its members by a hash of the 4-tuple and the member count
 // (reuseport_select_sock_by_hash): when a member closes, flows cached on the members that remain
 // move too. Every flow's next frame must end where vanilla ends it.
