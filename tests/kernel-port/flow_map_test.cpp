@@ -227,9 +227,10 @@ TEST(FlowMap, RemovedEntriesAreReused)
 }
 
 // Entries are numbered slot by slot across the buckets, and an insert takes its bucket's first free
-// slot in one fixed order: a table at a third of its capacity (5,000 flows in 16,384: 3.7 a bucket) allocates the
-// chunks of the low slots only. Numbered bucket by bucket, each chunk of 64 slots spans four
-// buckets and every one was allocated. Each chunk is two blocks (hot entries, cold parts).
+// slot in one fixed order: a table at a third of its capacity (5,000 flows in 16,384: 3.7 a
+// bucket) allocates the chunks of the low slots only. Numbered bucket by bucket, each chunk of 64
+// slots spans four buckets and every one was allocated. Each chunk is two blocks (hot entries,
+// cold parts).
 TEST(FlowMap, ATableAtAThirdOfItsCapacityAllocatesOnlyTheLowSlotsChunks)
 {
 	constexpr unsigned kCapacity = 16384;
