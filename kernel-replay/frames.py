@@ -268,7 +268,7 @@ def parse(number, ts_ns, data, vxlan_ports):
 
 
 # Microsoft's RSS key (its specification's verification vectors use it), the simulator's too:
-# sim/rss_hash.h.
+# sim/stages/nic_rx.h.
 RSS_KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa")
 RSS_INDIRECTION_SLOTS = 128
 

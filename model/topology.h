@@ -135,6 +135,8 @@ public:
 	// vxlan_core.c: vxlan_vs_find_vni. Only devices that are up are on their socket's VNI list
 	// (vxlan_open → vxlan_vs_add_dev), so a device that is down takes nothing.
 	const Device *vxlan_for(std::uint16_t udp_port, std::uint32_t vni) const;
+	// Every VXLAN device, up or down, in the order vxlan_for walks them (by name).
+	const std::vector<const Device *> &vxlan_devices() const { return vxlan_devices_; }
 	// Whether a VXLAN device on this UDP port is up: then the kernel holds a UDP socket on
 	// 0.0.0.0:port in the host namespace (vxlan_sock_add).
 	bool vxlan_port_in_use(std::uint16_t udp_port) const;

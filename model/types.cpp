@@ -6,9 +6,9 @@ namespace econsim::model {
 
 std::string to_string(Ipv4Address address)
 {
-	const std::uint32_t v = address.value;
-	return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff) + "." +
-	       std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff);
+	std::string text;
+	append_text(text, address);
+	return text;
 }
 
 std::string to_string(const Ipv4Interface& interface)
@@ -31,7 +31,9 @@ std::string to_string(Protocol protocol)
 
 std::string to_string(const Endpoint& endpoint)
 {
-	return to_string(endpoint.address) + ":" + std::to_string(endpoint.port);
+	std::string text;
+	append_text(text, endpoint);
+	return text;
 }
 
 std::string to_string(const FourTuple& tuple)
@@ -41,7 +43,9 @@ std::string to_string(const FourTuple& tuple)
 
 std::string to_string(const FiveTuple& tuple)
 {
-	return to_string(tuple.protocol) + " " + to_string(tuple.addresses);
+	std::string text;
+	append_text(text, tuple);
+	return text;
 }
 
 } // namespace econsim::model

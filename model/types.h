@@ -3,6 +3,7 @@
 
 #include <array>
 #include <bit>
+#include <charconv>
 #include <compare>
 #include <cstdint>
 #include <cstring>
@@ -114,6 +115,34 @@ struct FiveTuple {
 	FourTuple addresses;
 	auto operator<=>(const FiveTuple&) const = default;
 };
+
+// The text to_string gives, appended to `out` without temporary strings: the verdict writer
+// appends a flow for every frame.
+inline void append_text(std::string& out, Ipv4Address address)
+{
+	char text[15]; // "255.255.255.255"
+	char* at = text;
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		at = std::to_chars(at, text + sizeof text, (address.value >> shift) & 0xff).ptr;
+		if (shift)
+			*at++ = '.';
+	}
+	out.append(text, at);
+}
+inline void append_text(std::string& out, const Endpoint& endpoint)
+{
+	append_text(out, endpoint.address);
+	char text[6]; // ":65535"
+	text[0] = ':';
+	out.append(text, std::to_chars(text + 1, text + sizeof text, endpoint.port).ptr);
+}
+inline void append_text(std::string& out, const FiveTuple& tuple)
+{
+	out += tuple.protocol == Protocol::udp ? "udp " : "tcp ";
+	append_text(out, tuple.addresses.source);
+	out += " > ";
+	append_text(out, tuple.addresses.destination);
+}
 
 std::string to_string(Ipv4Address address);
 std::string to_string(const Ipv4Interface& interface);

@@ -26,11 +26,12 @@ struct Packet;
 enum class FastRx {
 	miss,    // the slow path decides (and may cache its answer)
 	ended,   // the fast path ended the frame itself (verdict set): the original patch's faults
-	// A hit: pkt.socket, pkt.ns and pkt.flow are the entry's, the path is fast. Next comes the
-	// socket-level receive, which the kernel runs per packet anyway, then the delivery:
-	cached,  // on the cached socket, no lookup (fixed: udp_received_on, tcp_receive_on)
-	relookup // econ: tcp_v4_rcv's state machine and udp's bookkeeping find the socket again,
-		 // and the datagram still goes to the cached one
+	// A hit: pkt.ns and pkt.flow are the entry's, the path is fast. Next comes the socket-level
+	// receive, which the kernel runs per packet anyway, then the delivery:
+	cached,  // on the cached socket (fixed: pkt.socket_cookie), no lookup: udp_received_on,
+		 // tcp_receive_on (HostPipeline::deliver_from_cache)
+	relookup // econ (pkt.socket): tcp_v4_rcv's state machine and udp's bookkeeping find the
+		 // socket again, and the datagram still goes to the cached one
 };
 
 class FastPath {
@@ -77,6 +78,11 @@ constexpr std::uint8_t ip_proto(model::Protocol protocol)
 {
 	return protocol == model::Protocol::udp ? kIpProtoUdp : kIpProtoTcp;
 }
+
+// `fixed` mode's key for a flow, byte for byte the struct fpmap_flow the kernel series fills
+// (fpath_parse): addresses and ports in network order, the IP protocol, padding zero, then the VNI
+// (0 on TX) and the namespace id of the socket's side (the host's on RX).
+fpmap_flow fixed_flow_key(const model::FiveTuple &flow, std::uint32_t vni, std::uint32_t netns);
 
 // Whether a cached 50-byte outer header (Ethernet, IPv4, UDP, VXLAN) is the one a transmitted frame
 // carries, leaving out what the kernel writes per packet: IPv4 total length, id and checksum; UDP

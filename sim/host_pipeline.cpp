@@ -87,8 +87,7 @@ bool HostPipeline::nic_segment(Packet &pkt)
 		count_end(Stage::fastpath, pkt);
 		return false;
 	case FastRx::cached:
-		if (receive_on_cached_socket(ctx, pkt))
-			deliver(ctx, pkt);
+		deliver_from_cache(ctx, pkt);
 		count_end(Stage::fastpath, pkt);
 		return false;
 	case FastRx::relookup:
@@ -100,6 +99,30 @@ bool HostPipeline::nic_segment(Packet &pkt)
 	const bool outer_fragment = pkt.parsed.outer_ip && pkt.parsed.outer_ip->is_fragment();
 	return run(Stage::ip_rcv, ip_rcv, pkt) && (!outer_fragment || run(Stage::ip_defrag_host, ip_defrag_host, pkt)) &&
 	       run(Stage::udp_rcv, udp_rcv, pkt) && run(Stage::vxlan_rcv, vxlan_rcv, pkt);
+}
+
+// A hit gives the socket's cookie: the socket-level receive runs on that socket, no lookup, and the
+// frame is delivered there. For UDP the receive is the socket's own bookkeeping
+// (__udp_queue_rcv_skb); TCP's runs the state machine on it (receive_on_cached_socket).
+void HostPipeline::deliver_from_cache(StageContext &ctx, Packet &pkt)
+{
+	pkt.socket = host_.socket_name(pkt.socket_cookie);
+	if (pkt.flow->protocol == model::Protocol::tcp) {
+		if (!receive_on_cached_socket(ctx, pkt))
+			return;
+	} else {
+		model::Sockets &sockets = host_.model().sockets();
+		const int cpu = static_cast<int>(pkt.cpu);
+		if (const model::Socket *socket = host_.udp_socket(pkt.socket_cookie))
+			sockets.udp_received_on(*socket, cpu);
+		else // not open in the model: an invalidation went missing, and the delivery shows it
+			sockets.udp_received_on(pkt.socket, cpu);
+		pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
+			 "__udp_queue_rcv_skb on the socket the fast path gave");
+	}
+	pkt.verdict.verdict = VerdictKind::deliver;
+	pkt.verdict.sock = pkt.socket;
+	pkt.step(Stage::deliver, [&] { return "to " + pkt.socket; });
 }
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)

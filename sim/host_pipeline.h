@@ -54,6 +54,7 @@ public:
 	// The NIC's NAPI poll: the fast path, or ip_rcv, udp_rcv, vxlan_rcv up to gro_cells_receive.
 	// True: on to the VXLAN device's gro_cells queue.
 	bool nic_segment(Packet &pkt);
+	void deliver_from_cache(StageContext &ctx, Packet &pkt);
 	// gro_cell_poll: br_handle_frame, veth_xmit up to netif_rx; on a routed VXLAN device the host's
 	// routing instead (routed_segment). True: on to the per-CPU backlog.
 	bool gro_cell_segment(Packet &pkt);

@@ -142,12 +142,6 @@ std::uint64_t OverlayHost::socket_cookie(std::string_view socket) const
 	return it == cookies_.end() ? 0 : it->second;
 }
 
-const std::string &OverlayHost::socket_name(std::uint64_t cookie) const
-{
-	static const std::string unknown = "?";
-	return cookie != 0 && cookie < socket_names_.size() ? socket_names_[cookie] : unknown;
-}
-
 bool OverlayHost::socket_open(std::uint64_t cookie) const
 {
 	return cookie < socket_open_.size() && socket_open_[cookie];
@@ -227,11 +221,9 @@ std::optional<std::uint16_t> OverlayHost::outer_source_port(const InnerFlow &flo
 	return it->second;
 }
 
-void OverlayHost::apply_events_until(std::int64_t now_ns, FastPath &fastpath)
+void OverlayHost::apply_events_due(std::int64_t now_ns, FastPath &fastpath)
 {
 	const auto &events = scenario_.events;
-	if (next_event_ == events.size() || events[next_event_].t_ns > now_ns)
-		return;
 	while (next_event_ < events.size() && events[next_event_].t_ns <= now_ns)
 		apply(events[next_event_++], fastpath);
 	index_udp_senders();
@@ -260,11 +252,27 @@ void OverlayHost::index_devices()
 	for (const VxlanDevice &v : scenario_.host.vxlan)
 		if (const model::Device *dev = topology.device(v.name))
 			vxlan_ids_.emplace_back(dev, device_id(v.name));
+	vxlan_up_.clear();
+	for (const model::Device *dev : topology.vxlan_devices())
+		if (dev->admin_up) {
+			const fpmap_dev id = vxlan_id(*dev);
+			vxlan_up_.push_back({dev, id, learns(id.ifindex)});
+		}
 }
 
-const model::Container *OverlayHost::container(std::uint32_t netns_id) const
+OverlayHost::VxlanForLookup OverlayHost::vxlan_for_lookup(const ParsedFrame &f) const
 {
-	return netns_id < containers_.size() ? containers_[netns_id] : nullptr;
+	for (const VxlanUp &up : vxlan_up_) {
+		if (up.device->udp_port != f.outer_l4->dst_port || up.device->vni != f.vxlan->vni)
+			continue;
+		bool would_learn = false;
+		if (f.link && up.learns) {
+			const RemoteVtep *vtep = remote(up.id.ifindex, *f.inner_eth->src);
+			would_learn = !vtep || vtep->ip != f.outer_ip->src || vtep->mac != f.link->src;
+		}
+		return {up.device, up.id, would_learn};
+	}
+	return {};
 }
 
 fpmap_dev OverlayHost::vxlan_id(const model::Device &vxlan) const

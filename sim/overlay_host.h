@@ -34,7 +34,12 @@ public:
 
 	// Apply every event with t <= now_ns not applied yet; tells the fast path what changed.
 	// Throws ScenarioError (file:line) for an event the kernel would refuse.
-	void apply_events_until(std::int64_t now_ns, FastPath &fastpath);
+	// A frame asks before every arrival, and most find nothing due: that answer is inline.
+	void apply_events_until(std::int64_t now_ns, FastPath &fastpath)
+	{
+		if (next_event_ < scenario_.events.size() && scenario_.events[next_event_].t_ns <= now_ns)
+			apply_events_due(now_ns, fastpath);
+	}
 	void apply_remaining_events(FastPath &fastpath);
 
 	const Scenario &scenario() const { return scenario_; }
@@ -48,7 +53,11 @@ public:
 	const std::string &namespace_name(std::uint32_t netns_id) const;
 	fpmap_dev device_id(std::string_view device) const;
 	std::uint64_t socket_cookie(std::string_view socket) const; // 0: never created
-	const std::string &socket_name(std::uint64_t cookie) const;
+	const std::string &socket_name(std::uint64_t cookie) const
+	{
+		static const std::string unknown = "?";
+		return cookie != 0 && cookie < socket_names_.size() ? socket_names_[cookie] : unknown;
+	}
 	bool socket_open(std::uint64_t cookie) const;
 	// The UDP socket the model holds under a cookie's name (null: none, or not UDP), for a fast
 	// path's cached answer. Only events create and close UDP sockets, so it is indexed after each
@@ -60,8 +69,22 @@ public:
 	// What a fast-path hit asks for per frame, by id or by the device the model answered with:
 	// the container of a namespace id (null: none, or gone), and a VXLAN device's id (device_id of
 	// its name). Indexed after every batch of events, so no frame hashes a name for them.
-	const model::Container *container(std::uint32_t netns_id) const;
+	const model::Container *container(std::uint32_t netns_id) const
+	{
+		return netns_id < containers_.size() ? containers_[netns_id] : nullptr;
+	}
 	fpmap_dev vxlan_id(const model::Device &vxlan) const;
+	// What the fixed fast path asks of the host before its lookup, in one call: the VXLAN device
+	// up for the frame's UDP port and VNI as Topology::vxlan_for answers (null: none, and the slow
+	// path drops the frame), its id, which the lookup's bucket hash binds, and whether vxlan_snoop
+	// would learn from the frame (the inner source MAC new, or behind another VTEP or underlay
+	// MAC), which a hit cannot stand in for. `f` is a VXLAN frame with an inner source MAC.
+	struct VxlanForLookup {
+		const model::Device *device = nullptr;
+		fpmap_dev id{};
+		bool snoop_would_learn = false;
+	};
+	VxlanForLookup vxlan_for_lookup(const ParsedFrame &f) const;
 	// The NIC's device in the model (null: none), which every received frame checks is up.
 	const model::Device *nic() const { return nic_; }
 
@@ -116,6 +139,7 @@ public:
 	const model::IpDefrag &defrag() const { return defrag_; }
 
 private:
+	void apply_events_due(std::int64_t now_ns, FastPath &fastpath); // at least one is
 	void build_devices();
 	void build_routing(); // overlay_host_routing.cpp
 	void seed_static_remotes();
@@ -141,6 +165,13 @@ private:
 	std::vector<const model::Socket *> udp_sockets_; // by cookie (index_udp_senders)
 	std::vector<const model::Container *> containers_;                   // by netns id (index_devices)
 	std::vector<std::pair<const model::Device *, fpmap_dev>> vxlan_ids_; // every VXLAN device
+	// The VXLAN devices that are up, in vxlan_for's order, with their ids and whether they learn.
+	struct VxlanUp {
+		const model::Device *device;
+		fpmap_dev id;
+		bool learns;
+	};
+	std::vector<VxlanUp> vxlan_up_;
 	const model::Device *nic_ = nullptr;                                 // (index_devices)
 	// Per frame: hashed, one probe each (a tree of 10K flows is a dozen cache misses), in flat
 	// tables: a std::unordered_map's probe is three dependent misses (bucket, node before, node),

@@ -69,8 +69,13 @@ std::string format_verdict(const Verdict &v)
 		append_number(out, "cpu", std::to_string(*v.cpu));
 	if (v.vni)
 		append_number(out, "vni", std::to_string(*v.vni));
-	if (v.flow)
-		append_field(out, "flow", model::to_string(*v.flow));
+	if (v.flow) {
+		// No character of a flow's text needs escaping (letters, digits, '.', ':', ' ', '>').
+		append_key(out, "flow");
+		out += '"';
+		model::append_text(out, *v.flow);
+		out += '"';
+	}
 	if (v.path)
 		append_field(out, "path", to_string(*v.path));
 	append_field(out, "verdict", to_string(v.verdict));

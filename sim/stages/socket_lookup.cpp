@@ -1,6 +1,7 @@
 // The socket lookup and the socket-level receive, asking model/: __udp4_lib_lookup (then
 // __udp_queue_rcv_skb's bookkeeping), or tcp_v4_rcv (__inet_lookup_skb and the state machine).
-// A fast-path hit brings its socket: only the socket-level receive runs (receive_on_cached_socket).
+// A fast-path hit brings its socket: for TCP only the state machine runs (receive_on_cached_socket);
+// a UDP hit's receive is HostPipeline's.
 #include "stages.h"
 
 #include <span>
@@ -90,17 +91,9 @@ bool receive_tcp(StageContext &ctx, Packet &pkt)
 
 bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 {
-	model::Sockets &sockets = ctx.host.model().sockets();
-	if (pkt.flow->protocol == model::Protocol::tcp)
-		return tcp_received(ctx, pkt,
-				    sockets.tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
-	if (const model::Socket *socket = ctx.host.udp_socket(pkt.socket_cookie))
-		sockets.udp_received_on(*socket, static_cast<int>(pkt.cpu)); // the socket pkt.socket names
-	else
-		sockets.udp_received_on(pkt.socket, static_cast<int>(pkt.cpu));
-	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
-		 "__udp_queue_rcv_skb on the socket the fast path gave");
-	return true;
+	return tcp_received(ctx, pkt,
+			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses,
+								      tcp_flags(l4_of(pkt))));
 }
 
 bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)

@@ -95,7 +95,7 @@ bool defrag_completes(Stage stage, Packet &pkt, const model::Fragment &fragment,
 // Shared by socket_lookup and the fast paths: the socket-level receive on a known namespace
 // (UDP queueing, TCP state machine), which the fast path does not skip.
 bool receive_on_socket(StageContext &ctx, Packet &pkt);
-// The socket-level receive alone, on pkt.socket as a fast-path hit gives it (no lookup).
+// The TCP socket-level receive alone, on pkt.socket as a fast-path hit gives it (no lookup).
 bool receive_on_cached_socket(StageContext &ctx, Packet &pkt);
 // econ mode's hit: the socket-level receive finds the socket again (tcp_v4_rcv's state machine,
 // UDP's per-socket bookkeeping) while the datagram goes to pkt.socket, the cached one.

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "econ_map.h"
-#include "rss_hash.h"
+#include "stages/nic_rx.h"
 
 namespace econsim::sim::property {
 

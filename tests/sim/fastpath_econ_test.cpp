@@ -6,7 +6,7 @@
 
 #include "econ_map.h"
 #include "pipeline_harness.h"
-#include "rss_hash.h"
+#include "stages/nic_rx.h"
 
 namespace econsim::sim::test {
 namespace {

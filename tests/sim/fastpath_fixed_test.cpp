@@ -3,6 +3,7 @@
 // event does to a cached flow is in fastpath_events_test.cpp.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -21,6 +22,27 @@ void warm_up(Harness &h, std::string_view sock)
 	ASSERT_TRUE(delivered(h.send(vxlan_udp(), 1), sock, Path::slow));
 	ASSERT_TRUE(delivered(h.send(vxlan_udp(), 2), sock, Path::slow));
 	ASSERT_TRUE(delivered(h.send(vxlan_udp(), 3), sock, Path::fast));
+}
+
+// The key the simulator builds is the kernel's struct, byte for byte: what fpmap hashes, compares
+// and stores is what the series' fpath_parse would hand it for the same flow.
+TEST(FixedMode, TheFlowKeyHasTheKernelStructsBytes)
+{
+	const model::FiveTuple udp{model::Protocol::udp,
+				   {{model::ipv4(10, 233, 2, 2), 4001}, {model::ipv4(10, 233, 1, 2), 5001}}};
+	const fpmap_flow key = fixed_flow_key(udp, 42, 0x01020304);
+	const std::uint8_t expected[] = {
+		10,   233,  2,    2,    // saddr, network order
+		10,   233,  1,    2,    // daddr
+		0x0f, 0xa1, 0x13, 0x89, // sport 4001, dport 5001, network order
+		17,   0,    0,    0,    // proto, padding
+	};
+	ASSERT_EQ(sizeof key, sizeof expected + 2 * sizeof(std::uint32_t));
+	EXPECT_EQ(0, std::memcmp(&key, expected, sizeof expected));
+	EXPECT_EQ(key.vni, 42u);
+	EXPECT_EQ(key.netns, 0x01020304u);
+	const model::FiveTuple tcp{model::Protocol::tcp, udp.addresses};
+	EXPECT_EQ(fixed_flow_key(tcp, 0, 1).proto, 6);
 }
 
 TEST(FixedMode, SecondPacketOfAFlowTakesTheFastPath)

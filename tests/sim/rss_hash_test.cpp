@@ -1,4 +1,4 @@
-#include "rss_hash.h"
+#include "stages/nic_rx.h"
 
 #include <gtest/gtest.h>
 

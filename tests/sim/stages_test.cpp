@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "pipeline_harness.h"
-#include "rss_hash.h"
+#include "stages/nic_rx.h"
 #include "stages/stages.h"
 
 namespace econsim::sim::test {

@@ -1,13 +1,14 @@
-// The NIC's receive-side-scaling hash: Toeplitz over the outer IPv4 addresses (and ports), as a
-// NIC computes it before the kernel sees the frame. The kernel keeps it in skb->hash, and ECON keys
-// its flow map on it, so the simulator must compute it exactly as the hardware does.
+// NIC receive's own parts (stages/nic_rx.cpp): the receive-side-scaling hash, Toeplitz over the
+// outer IPv4 addresses (and ports), as a NIC computes it before the kernel sees the frame. The
+// kernel keeps it in skb->hash, and ECON keys its flow map on it, so the simulator must compute it
+// exactly as the hardware does.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
 
-#include "address.h"
+#include "../address.h"
 
 namespace econsim::sim {
 
