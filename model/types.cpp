@@ -38,7 +38,9 @@ std::string to_string(const Endpoint& endpoint)
 
 std::string to_string(const FourTuple& tuple)
 {
-	return to_string(tuple.source) + " > " + to_string(tuple.destination);
+	std::string text;
+	append_text(text, tuple);
+	return text;
 }
 
 std::string to_string(const FiveTuple& tuple)

@@ -136,12 +136,16 @@ inline void append_text(std::string& out, const Endpoint& endpoint)
 	text[0] = ':';
 	out.append(text, std::to_chars(text + 1, text + sizeof text, endpoint.port).ptr);
 }
+inline void append_text(std::string& out, const FourTuple& tuple)
+{
+	append_text(out, tuple.source);
+	out += " > ";
+	append_text(out, tuple.destination);
+}
 inline void append_text(std::string& out, const FiveTuple& tuple)
 {
 	out += tuple.protocol == Protocol::udp ? "udp " : "tcp ";
-	append_text(out, tuple.addresses.source);
-	out += " > ";
-	append_text(out, tuple.addresses.destination);
+	append_text(out, tuple.addresses);
 }
 
 std::string to_string(Ipv4Address address);
