@@ -1,5 +1,7 @@
 #include "frame_parser.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -175,8 +177,20 @@ private:
 	const ParserConfig &config_;
 
 	const std::uint8_t *at(std::size_t offset) const { return frame_.bytes.data() + offset; }
-	std::uint16_t be16(std::size_t offset) const { return static_cast<std::uint16_t>(*at(offset) << 8 | *at(offset + 1)); }
-	std::uint32_t be32(std::size_t offset) const { return std::uint32_t{be16(offset)} << 16 | be16(offset + 2); }
+	// One load and a byte swap each (a field assembled byte by byte is four instructions, and a
+	// frame reads about twenty of them).
+	std::uint16_t be16(std::size_t offset) const
+	{
+		std::uint16_t value;
+		std::memcpy(&value, at(offset), sizeof value);
+		return ntohs(value);
+	}
+	std::uint32_t be32(std::size_t offset) const
+	{
+		std::uint32_t value;
+		std::memcpy(&value, at(offset), sizeof value);
+		return ntohl(value);
+	}
 	MacAddress mac_at(std::size_t offset) const
 	{
 		MacAddress mac;

@@ -62,17 +62,19 @@ constexpr ToeplitzTable make_table(const std::array<std::uint8_t, 40> &key)
 
 constexpr ToeplitzTable kMicrosoftKeyTable = make_table(kMicrosoftRssKey);
 
-// The default key's table when `key` is it (kMicrosoftRssKey is one object for the whole program,
-// so its address says which key the caller gave), the bit-by-bit hash otherwise.
-std::uint32_t hash_input(std::span<const std::uint8_t> key, std::span<const std::uint8_t> input)
+bool is_default_key(std::span<const std::uint8_t> key)
 {
-	if (key.data() != kMicrosoftRssKey.data() || key.size() != kMicrosoftRssKey.size() ||
-	    input.size() > kTabledInputBytes)
-		return toeplitz_hash(key, input);
-	std::uint32_t hash = 0;
-	for (std::size_t i = 0; i < input.size(); ++i)
-		hash ^= kMicrosoftKeyTable[i][input[i]];
-	return hash;
+	// kMicrosoftRssKey is one object for the whole program: its address says which key was given.
+	return key.data() == kMicrosoftRssKey.data() && key.size() == kMicrosoftRssKey.size();
+}
+
+// The default key's hash of four input bytes at `position`, given as a big-endian word: four
+// table loads, no bytes stored and read back.
+std::uint32_t tabled_word(std::size_t position, std::uint32_t word)
+{
+	const ToeplitzTable &t = kMicrosoftKeyTable;
+	return t[position][word >> 24] ^ t[position + 1][word >> 16 & 0xff] ^ t[position + 2][word >> 8 & 0xff] ^
+	       t[position + 3][word & 0xff];
 }
 
 } // namespace
@@ -101,20 +103,25 @@ std::uint32_t toeplitz_hash(std::span<const std::uint8_t> key, std::span<const s
 
 std::uint32_t rss_hash_l3(Ipv4Address src, Ipv4Address dst, std::span<const std::uint8_t> key)
 {
+	if (is_default_key(key))
+		return tabled_word(0, src.value) ^ tabled_word(4, dst.value);
 	std::array<std::uint8_t, 8> input;
 	put_be32(&input[0], src.value);
 	put_be32(&input[4], dst.value);
-	return hash_input(key, input);
+	return toeplitz_hash(key, input);
 }
 
 std::uint32_t rss_hash_l4(Endpoint src, Endpoint dst, std::span<const std::uint8_t> key)
 {
+	if (is_default_key(key))
+		return tabled_word(0, src.address.value) ^ tabled_word(4, dst.address.value) ^
+		       tabled_word(8, std::uint32_t{src.port} << 16 | dst.port);
 	std::array<std::uint8_t, 12> input;
 	put_be32(&input[0], src.address.value);
 	put_be32(&input[4], dst.address.value);
 	put_be16(&input[8], src.port);
 	put_be16(&input[10], dst.port);
-	return hash_input(key, input);
+	return toeplitz_hash(key, input);
 }
 
 unsigned rss_cpu(std::uint32_t hash, unsigned cpus)
