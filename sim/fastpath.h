@@ -26,7 +26,7 @@ struct Packet;
 enum class FastRx {
 	miss,    // the slow path decides (and may cache its answer)
 	ended,   // the fast path ended the frame itself (verdict set): the original patch's faults
-	// A hit: pkt.ns and pkt.flow are the entry's, the path is fast. Next comes the socket-level
+	// A hit: pkt.netns and pkt.flow are the entry's, the path is fast. Next comes the socket-level
 	// receive, which the kernel runs per packet anyway, then the delivery:
 	cached,  // on the cached socket (fixed: pkt.socket_cookie), no lookup: udp_received_on,
 		 // tcp_receive_on (HostPipeline::deliver_from_cache)

@@ -165,7 +165,7 @@ public:
 			return FastRx::ended;
 		}
 		const model::Socket *socket = host.model().sockets().find(name);
-		pkt.ns = socket ? socket->ns : std::string(kHostNamespace);
+		pkt.netns = socket ? host.netns_id(socket->ns) : kHostNetnsId;
 		pkt.flow = model::FiveTuple{
 			flow->proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 			{{model::Ipv4Address{flow->saddr}, flow->sport}, {model::Ipv4Address{flow->daddr}, flow->dport}}};
@@ -296,7 +296,7 @@ private:
 
 	static EconDevice econ_device(OverlayHost &host, const Packet &pkt)
 	{
-		const model::Container *c = host.model().topology().container(pkt.ns);
+		const model::Container *c = host.container(pkt.netns);
 		fpmap_dev dev = host.device_id(c ? c->container_end : host.scenario().host.nic.name);
 		return (std::uint64_t{dev.netns} << 32) | static_cast<std::uint32_t>(dev.ifindex);
 	}

@@ -167,7 +167,7 @@ public:
 		}
 		pkt.verdict.vni = f.vxlan->vni;
 		pkt.verdict.path = Path::fast;
-		pkt.ns = c->name;
+		pkt.netns = dest->sock_netns;
 		pkt.flow = flow;
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
@@ -190,15 +190,15 @@ public:
 
 	void rx_delivered(OverlayHost &host, const Packet &pkt) override
 	{
-		if (!pkt.fastpath_ticket_valid || pkt.ns == kHostNamespace || !pkt.flow)
+		if (!pkt.fastpath_ticket_valid || pkt.netns == kHostNetnsId || !pkt.flow)
 			return;
 		const model::Socket *socket = host.model().sockets().find(pkt.socket);
 		if (!socket || !cacheable(*socket, pkt))
 			return;
-		const model::Container *c = host.model().topology().container(pkt.ns);
+		const model::Container *c = host.container(pkt.netns);
 		fpmap_rx_dest dest{};
 		dest.sock_cookie = host.socket_cookie(pkt.socket);
-		dest.sock_netns = host.netns_id(pkt.ns);
+		dest.sock_netns = pkt.netns;
 		dest.dev = host.device_id(c->container_end);
 		const RxKey rx = rx_key(*pkt.flow, pkt.parsed.vxlan->vni, host.device_id(pkt.vxlan_device).ifindex);
 		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, rx.key, rx.hash, dest,
@@ -212,7 +212,7 @@ public:
 		if (pkt.parsed.inner_ip && pkt.parsed.inner_ip->is_fragment())
 			return false;
 		std::uint64_t cookie = host.socket_cookie(pkt.socket);
-		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
+		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
 		unsigned cpu = tx_cpu(key);
 		auto tmpl = map_.tx_lookup(cpu, key, tx_hash(key), cookie, pkt.fastpath_ticket);
 		pkt.fastpath_ticket_valid = true;
@@ -242,13 +242,13 @@ public:
 		auto outer = pkt.parsed.outer_header_bytes();
 		if (!pkt.fastpath_ticket_valid || outer.size() != FPMAP_OUTER_LEN || pkt.verdict.reason)
 			return;
-		const model::Container *c = host.model().topology().container(pkt.ns);
+		const model::Container *c = host.container(pkt.netns);
 		fpmap_tx_template tmpl{};
 		std::memcpy(tmpl.outer, outer.data(), FPMAP_OUTER_LEN);
 		std::memcpy(tmpl.inner_macs, pkt.parsed.inner_eth->dst->bytes.data(), 6);
 		std::memcpy(tmpl.inner_macs + 6, pkt.parsed.inner_eth->src->bytes.data(), 6);
 		tmpl.egress = host.device_id(host.scenario().host.nic.name);
-		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, host.netns_id(pkt.ns));
+		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
 		fpmap_path path = tx_path_of(host, pkt.vxlan_device, *c, tmpl.egress);
 		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), host.socket_cookie(pkt.socket),
 				   tmpl, path))

@@ -48,7 +48,7 @@ public:
 
 	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie(). From an id
 	// back to a name is an index; from a name to an id a hash lookup.
-	static constexpr std::uint32_t kHostNetnsId = 1;
+	static constexpr std::uint32_t kHostNetnsId = sim::kHostNetnsId;
 	std::uint32_t netns_id(std::string_view ns) const;
 	const std::string &namespace_name(std::uint32_t netns_id) const;
 	fpmap_dev device_id(std::string_view device) const;

@@ -16,6 +16,7 @@
 #include "model/route.h"
 #include "model/tcp_receive.h"
 #include "model/types.h"
+#include "scenario.h"
 #include "stage.h"
 #include "verdict.h"
 
@@ -62,7 +63,7 @@ struct Packet {
 
 	// Filled in as the stages get there.
 	std::string vxlan_device;   // the VXLAN device that took the VNI
-	std::string ns;             // the namespace the packet is in now
+	std::uint32_t netns = kHostNetnsId; // the namespace the packet is in now (OverlayHost's id)
 	std::optional<model::FiveTuple> flow; // what the socket lookup sees
 	model::MacAddress inner_src_mac;
 	model::MacAddress inner_dst_mac;
@@ -101,7 +102,7 @@ struct Packet {
 		fastpath_ticket = {};
 		fastpath_ticket_valid = false;
 		vxlan_device.clear();
-		ns.clear();
+		netns = kHostNetnsId;
 		flow.reset();
 		inner_src_mac = {};
 		inner_dst_mac = {};

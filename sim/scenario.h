@@ -203,6 +203,8 @@ struct Scenario {
 };
 
 inline constexpr std::string_view kHostNamespace = "host";
+// Its id, as OverlayHost numbers the namespaces (the containers' follow it).
+inline constexpr std::uint32_t kHostNetnsId = 1;
 
 // Throws ScenarioError. The file may be YAML or JSON.
 Scenario load_scenario(const std::string &path);

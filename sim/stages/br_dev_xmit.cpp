@@ -18,8 +18,9 @@ bool br_dev_xmit(StageContext &ctx, Packet &pkt)
 			 result.explanation);
 		return false;
 	}
-	pkt.ns = result.receivers.front();
-	pkt.step(Stage::br_dev_xmit, [&] { return "forward on " + bridge + " to " + pkt.ns; }, result.explanation);
+	const std::string &receiver = result.receivers.front();
+	pkt.netns = ctx.host.netns_id(receiver);
+	pkt.step(Stage::br_dev_xmit, [&] { return "forward on " + bridge + " to " + receiver; }, result.explanation);
 	return true;
 }
 

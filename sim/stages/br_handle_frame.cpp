@@ -25,17 +25,18 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 	}
 	// A frame to one MAC reaches one container; a broadcast reaches every one, and the inner IPv4
 	// destination then picks the one whose address it is (ip_rcv_container).
-	pkt.ns = result.receivers.front();
+	std::string_view receiver = result.receivers.front();
 	if (result.receivers.size() > 1 && pkt.parsed.inner_ip) {
 		for (const std::string &ns : result.receivers) {
 			const model::Container *c = topology.container(ns);
 			if (c && c->address.address == to_model(pkt.parsed.inner_ip->dst)) {
-				pkt.ns = ns;
+				receiver = ns;
 				break;
 			}
 		}
 	}
-	auto forwarded = [&] { return "forward on " + std::string(bridge()) + " to " + pkt.ns; };
+	pkt.netns = ctx.host.netns_id(receiver);
+	auto forwarded = [&] { return "forward on " + std::string(bridge()) + " to " + std::string(receiver); };
 	pkt.step(Stage::br_handle_frame, forwarded, result.explanation);
 	return true;
 }

@@ -74,7 +74,7 @@ bool defrag_completes(Stage stage, Packet &pkt, const model::Fragment &fragment,
 bool ip_defrag(StageContext &ctx, Packet &pkt)
 {
 	const Ipv4Header &ip = *pkt.parsed.inner_ip;
-	model::Fragment fragment = fragment_of(pkt.ns, ip, pkt.ts_ns);
+	model::Fragment fragment = fragment_of(ctx.host.namespace_name(pkt.netns), ip, pkt.ts_ns);
 	fragment.transport = transport_start(pkt.parsed);
 	const model::DefragAnswer answer = ctx.host.defrag().add(fragment);
 	if (!defrag_completes(Stage::ip_defrag, pkt, fragment, answer))

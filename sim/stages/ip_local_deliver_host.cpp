@@ -31,7 +31,7 @@ bool ip_local_deliver_host(StageContext &ctx, Packet &pkt)
 			      {.stage = Stage::ip_local_deliver_host, .level = "inner", .ns = kHostNamespace,
 			       .ip = *f.inner_ip, .l4 = f.inner_l4, .reassembles = true}))
 		return false;
-	pkt.ns = std::string(kHostNamespace);
+	pkt.netns = kHostNetnsId;
 	// An inner fragment the host routed to itself: ip_local_deliver → ip_defrag
 	// (IP_DEFRAG_LOCAL_DELIVER) in the host namespace, as in a container (net/ipv4/ip_input.c).
 	// Until the host kernel showed it reassembling them (kernel-replay/random-cases, seed 14,

@@ -29,12 +29,13 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 	const ParsedFrame &f = pkt.parsed;
 	if (!inner_ip_rcv_core(Stage::ip_rcv_container, pkt))
 		return false;
+	const std::string &ns = ctx.host.namespace_name(pkt.netns);
 	if (!ip_local_deliver(ctx, pkt,
-			      {.stage = Stage::ip_rcv_container, .level = "inner", .ns = pkt.ns, .ip = *f.inner_ip,
+			      {.stage = Stage::ip_rcv_container, .level = "inner", .ns = ns, .ip = *f.inner_ip,
 			       .l4 = f.inner_l4, .reassembles = true}))
 		return false;
 	if (f.inner_ip->is_fragment()) {
-		pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + pkt.ns + ": a fragment"; },
+		pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + ns + ": a fragment"; },
 			 "ip_local_deliver hands it to ip_defrag first");
 		return true;
 	}
@@ -42,8 +43,8 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 	pkt.flow = model::FiveTuple{
 		proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-	pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + pkt.ns; },
-		 [&] { return to_string(f.inner_ip->dst) + " is " + pkt.ns + "'s"; });
+	pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + ns; },
+		 [&] { return to_string(f.inner_ip->dst) + " is " + ns + "'s"; });
 	return true;
 }
 

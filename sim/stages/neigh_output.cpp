@@ -36,7 +36,7 @@ bool neigh_output(StageContext &ctx, Packet &pkt)
 				 result.explanation);
 			return false;
 		}
-		pkt.ns = result.receivers.front();
+		pkt.netns = ctx.host.netns_id(result.receivers.front());
 		pkt.step(Stage::neigh_output, [&] { return model::to_string(pkt.next_hop) + " is " + model::to_string(*mac); },
 			 result.explanation);
 		return true;

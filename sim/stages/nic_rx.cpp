@@ -166,7 +166,6 @@ bool nic_rx(StageContext &ctx, Packet &pkt)
 	const ParsedFrame &f = pkt.parsed;
 	pkt.dir = direction_of(scenario, f);
 	pkt.verdict.dir = pkt.dir;
-	pkt.ns = kHostNamespace;
 
 	if (f.reason == ParseReason::unsupported_link_type || f.reason == ParseReason::truncated_ethernet) {
 		pkt.ignore(Stage::nic_rx, reason_name(f.reason), reason_description(f.reason));

@@ -34,7 +34,8 @@ bool receive_udp(StageContext &ctx, Packet &pkt)
 {
 	std::string explanation; // written only while tracing
 	const model::UdpAnswer r = ctx.host.model().sockets().udp_find_and_receive(
-		pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu), pkt.tracing ? &explanation : nullptr);
+		ctx.host.namespace_name(pkt.netns), pkt.flow->addresses, static_cast<int>(pkt.cpu),
+		pkt.tracing ? &explanation : nullptr);
 	switch (r.match) {
 	case model::UdpMatch::no_socket:
 		pkt.drop(Stage::socket_lookup, "no_socket", explanation);
@@ -83,17 +84,17 @@ const TransportHeader &l4_of(const Packet &pkt)
 
 bool receive_tcp(StageContext &ctx, Packet &pkt)
 {
-	return tcp_received(ctx, pkt,
-			    ctx.host.model().sockets().tcp_receive(pkt.ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
+	const std::string &ns = ctx.host.namespace_name(pkt.netns);
+	return tcp_received(ctx, pkt, ctx.host.model().sockets().tcp_receive(ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
 }
 
 } // namespace
 
 bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 {
+	const std::string &ns = ctx.host.namespace_name(pkt.netns);
 	return tcp_received(ctx, pkt,
-			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, pkt.ns, pkt.flow->addresses,
-								      tcp_flags(l4_of(pkt))));
+			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
 }
 
 bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
@@ -106,7 +107,8 @@ bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
 			return false;
 	} else {
 		// __udp4_lib_rcv: udp_unicast_rcv_skb(econ_sk) with no lookup and no reference.
-		ctx.host.model().sockets().udp_find_and_receive(pkt.ns, pkt.flow->addresses, static_cast<int>(pkt.cpu));
+		ctx.host.model().sockets().udp_find_and_receive(ctx.host.namespace_name(pkt.netns), pkt.flow->addresses,
+								static_cast<int>(pkt.cpu));
 	}
 	pkt.socket = std::move(cached);
 	return true;

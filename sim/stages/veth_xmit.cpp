@@ -9,13 +9,14 @@ namespace econsim::sim {
 
 bool veth_xmit(StageContext &ctx, Packet &pkt)
 {
-	const model::Container *c = ctx.host.model().topology().container(pkt.ns);
+	const model::Container *c = ctx.host.container(pkt.netns);
 	if (!c) {
-		pkt.drop(Stage::veth_xmit, "no_container", [&] { return pkt.ns + " has no veth pair"; });
+		pkt.drop(Stage::veth_xmit, "no_container",
+			 [&] { return ctx.host.namespace_name(pkt.netns) + " has no veth pair"; });
 		return false;
 	}
 	pkt.step(Stage::veth_xmit, [&] { return c->host_end + " → " + c->container_end; },
-		 [&] { return "into namespace " + pkt.ns; });
+		 [&] { return "into namespace " + c->name; });
 	return true;
 }
 

@@ -138,7 +138,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 			 [&] { return "no container on " + vxlan->bridge + " has this MAC"; });
 		return true;
 	}
-	pkt.ns = sender->name;
+	pkt.netns = ctx.host.netns_id(sender->name);
 	pkt.vxlan_device = vxlan->name;
 	if (f.inner_ip && f.inner_l4 && f.inner_l4->has_ports()) {
 		pkt.flow = model::FiveTuple{
