@@ -77,11 +77,14 @@ std::optional<model::FiveTuple> inner_flow(const ParsedFrame &f)
 // does not enforce them either: see udp_rcv).
 bool clean_for_fastpath(const ParsedFrame &f)
 {
-	std::uint64_t unverifiable = 0;
-	for (ParseReason r : {ParseReason::bad_udp_checksum, ParseReason::bad_tcp_checksum,
-			      ParseReason::inner_bad_udp_checksum, ParseReason::inner_bad_tcp_checksum})
-		unverifiable |= std::uint64_t{1} << static_cast<unsigned>(r);
-	return (f.reasons & ~unverifiable) == 0;
+	constexpr std::uint64_t kUnverifiable = [] {
+		std::uint64_t mask = 0;
+		for (ParseReason r : {ParseReason::bad_udp_checksum, ParseReason::bad_tcp_checksum,
+				      ParseReason::inner_bad_udp_checksum, ParseReason::inner_bad_tcp_checksum})
+			mask |= std::uint64_t{1} << static_cast<unsigned>(r);
+		return mask;
+	}();
+	return (f.reasons & ~kUnverifiable) == 0;
 }
 
 // The bucket hash, as the kernel series makes it (fpath_hash in net/core/fpath.c, issue 13 defect
