@@ -203,9 +203,9 @@ public:
 		dest.sock_cookie = host.socket_cookie(pkt.socket);
 		dest.sock_netns = pkt.netns;
 		dest.dev = host.device_id(c->container_end);
-		const RxKey rx = rx_key(*pkt.flow, pkt.parsed.vxlan->vni, host.device_id(pkt.vxlan_device).ifindex);
+		const RxKey rx = rx_key(*pkt.flow, pkt.parsed.vxlan->vni, pkt.vxlan.ifindex);
 		if (map_.rx_insert(pkt.cpu, pkt.fastpath_ticket, rx.key, rx.hash, dest,
-				   path_of(host, pkt.vxlan_device, *c)))
+				   path_of(host, pkt.vxlan, *c)))
 			insert_refusals_++;
 	}
 
@@ -252,7 +252,7 @@ public:
 		std::memcpy(tmpl.inner_macs + 6, pkt.parsed.inner_eth->src->bytes.data(), 6);
 		tmpl.egress = host.device_id(host.scenario().host.nic.name);
 		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
-		fpmap_path path = tx_path_of(host, pkt.vxlan_device, *c, tmpl.egress);
+		fpmap_path path = tx_path_of(host, pkt.vxlan, *c, tmpl.egress);
 		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), host.socket_cookie(pkt.socket),
 				   tmpl, path))
 			insert_refusals_++;
@@ -328,11 +328,11 @@ private:
 	// routed flow: VXLAN device, the routing generation, the route's device (the bridge or the
 	// veth's host end), container end; a link change of the bridge's port bumps the routing
 	// generation (OverlayHost's link event), so the port needs no slot of its own.
-	static fpmap_path path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c)
+	static fpmap_path path_of(OverlayHost &host, const fpmap_dev &vxlan, const model::Container &c)
 	{
 		fpmap_path path{};
-		path.dev[0] = host.device_id(vxlan);
-		if (c.bridge.empty() || host.model().topology().bridge_of(vxlan).empty()) {
+		path.dev[0] = vxlan;
+		if (c.bridge.empty() || host.vxlan_device(vxlan)->bridge.empty()) {
 			const model::Route *route =
 				host.model().routing().lookup(host.model().topology(), c.address.address);
 			path.dev[1] = kRoutingGeneration;
@@ -351,7 +351,7 @@ private:
 	// any of them makes the template stale; the RX path's fourth device, the container's end, is
 	// not on it. A routed flow: the VXLAN device, the routing generation, the route's device (the
 	// bridge or the host end), the egress.
-	static fpmap_path tx_path_of(OverlayHost &host, const std::string &vxlan, const model::Container &c,
+	static fpmap_path tx_path_of(OverlayHost &host, const fpmap_dev &vxlan, const model::Container &c,
 				     const fpmap_dev &egress)
 	{
 		fpmap_path path = path_of(host, vxlan, c);

@@ -127,7 +127,7 @@ void HostPipeline::deliver_from_cache(StageContext &ctx, Packet &pkt)
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)
 {
-	if (host_.routed() && host_.model().topology().bridge_of(pkt.vxlan_device).empty())
+	if (host_.routed() && host_.vxlan_device(pkt.vxlan)->bridge.empty())
 		return routed_segment(pkt);
 	return run(Stage::br_handle_frame, br_handle_frame, pkt) && run(Stage::veth_xmit, veth_xmit, pkt);
 }

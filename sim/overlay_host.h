@@ -74,6 +74,14 @@ public:
 		return netns_id < containers_.size() ? containers_[netns_id] : nullptr;
 	}
 	fpmap_dev vxlan_id(const model::Device &vxlan) const;
+	// The model's VXLAN device of that id (null: none), valid until the next event.
+	const model::Device *vxlan_device(const fpmap_dev &id) const
+	{
+		for (const auto &[dev, dev_id] : vxlan_ids_)
+			if (dev_id.netns == id.netns && dev_id.ifindex == id.ifindex)
+				return dev;
+		return nullptr;
+	}
 	// What the fixed fast path asks of the host before its lookup, in one call: the VXLAN device
 	// up for the frame's UDP port and VNI as Topology::vxlan_for answers (null: none, and the slow
 	// path drops the frame), its id, which the lookup's bucket hash binds, and whether vxlan_snoop

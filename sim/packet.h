@@ -62,7 +62,7 @@ struct Packet {
 	bool fastpath_ticket_valid = false; // the frame was looked up, so it may be cached
 
 	// Filled in as the stages get there.
-	std::string vxlan_device;   // the VXLAN device that took the VNI
+	fpmap_dev vxlan{};          // the VXLAN device that took the VNI (OverlayHost's id; 0: none yet)
 	std::uint32_t netns = kHostNetnsId; // the namespace the packet is in now (OverlayHost's id)
 	std::optional<model::FiveTuple> flow; // what the socket lookup sees
 	model::MacAddress inner_src_mac;
@@ -101,7 +101,7 @@ struct Packet {
 		rss_hash = 0;
 		fastpath_ticket = {};
 		fastpath_ticket_valid = false;
-		vxlan_device.clear();
+		vxlan = {};
 		netns = kHostNetnsId;
 		flow.reset();
 		inner_src_mac = {};

@@ -11,12 +11,12 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 {
 	model::Topology &topology = ctx.host.model().topology();
 	const double now = static_cast<double>(pkt.ts_ns) * 1e-9;
+	const model::Device &vxlan = *ctx.host.vxlan_device(pkt.vxlan);
 	const model::InnerFrameResult &result =
-		topology.deliver_inner_frame(pkt.vxlan_device, pkt.inner_src_mac, pkt.inner_dst_mac, now, pkt.tracing);
-	// Named only when needed: a frame that changed the FDB, or a trace.
-	auto bridge = [&] { return topology.bridge_of(pkt.vxlan_device); };
-	if (result.fdb_changed && !bridge().empty())
-		ctx.fastpath.device_changed(ctx.host.device_id(bridge()), FPMAP_EV_FDB_CHANGE);
+		topology.deliver_inner_frame(vxlan.name, pkt.inner_src_mac, pkt.inner_dst_mac, now, pkt.tracing);
+	const std::string &bridge = vxlan.bridge;
+	if (result.fdb_changed && !bridge.empty())
+		ctx.fastpath.device_changed(ctx.host.device_id(bridge), FPMAP_EV_FDB_CHANGE);
 
 	if (result.receivers.empty()) {
 		pkt.drop(Stage::br_handle_frame, result.drop_reason.empty() ? "bridge_drop" : result.drop_reason,
@@ -36,7 +36,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 		}
 	}
 	pkt.netns = ctx.host.netns_id(receiver);
-	auto forwarded = [&] { return "forward on " + std::string(bridge()) + " to " + std::string(receiver); };
+	auto forwarded = [&] { return "forward on " + bridge + " to " + std::string(receiver); };
 	pkt.step(Stage::br_handle_frame, forwarded, result.explanation);
 	return true;
 }

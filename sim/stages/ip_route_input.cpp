@@ -16,7 +16,7 @@ bool ip_route_input(StageContext &ctx, Packet &pkt)
 	const model::Topology &topology = ctx.host.model().topology();
 	// eth_type_trans: a unicast frame for another MAC is PACKET_OTHERHOST, which ip_rcv_core drops
 	// (SKB_DROP_REASON_OTHERHOST) before it looks at the header.
-	const model::Device *dev = topology.device(pkt.vxlan_device);
+	const model::Device *dev = ctx.host.vxlan_device(pkt.vxlan);
 	if (!pkt.inner_dst_mac.is_multicast() && dev->mac != pkt.inner_dst_mac) {
 		pkt.drop(Stage::ip_route_input, "other_host",
 			 [&] { return to_string(pkt.inner_dst_mac) + " is not " + dev->name + "'s MAC (PACKET_OTHERHOST)"; });
@@ -28,7 +28,7 @@ bool ip_route_input(StageContext &ctx, Packet &pkt)
 		return false;
 	std::string explanation; // written only while tracing
 	const model::RouteInputResult result = ctx.host.model().routing().route_input(
-		topology, pkt.vxlan_device, to_model(f.inner_ip->src), to_model(f.inner_ip->dst),
+		topology, dev->name, to_model(f.inner_ip->src), to_model(f.inner_ip->dst),
 		pkt.tracing ? &explanation : nullptr);
 	switch (result.kind) {
 	case model::RouteInputKind::drop:

@@ -32,8 +32,8 @@ bool vxlan_rcv(StageContext &ctx, Packet &pkt)
 		pkt.drop(Stage::vxlan_rcv, reason_name(f.reason), reason_description(f.reason));
 		return false;
 	}
-	pkt.vxlan_device = dev->name;
 	const fpmap_dev device = ctx.host.vxlan_id(*dev);
+	pkt.vxlan = device;
 	// vxlan_snoop: the device learns where the inner source lives; a move changes transmits.
 	if (f.link && ctx.host.learns(device.ifindex) &&
 	    ctx.host.learn_remote(device.ifindex, *f.inner_eth->src, {f.outer_ip->src, f.link->src})) {

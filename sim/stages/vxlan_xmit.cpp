@@ -139,7 +139,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		return true;
 	}
 	pkt.netns = ctx.host.netns_id(sender->name);
-	pkt.vxlan_device = vxlan->name;
+	pkt.vxlan = ctx.host.vxlan_id(*vxlan);
 	if (f.inner_ip && f.inner_l4 && f.inner_l4->has_ports()) {
 		pkt.flow = model::FiveTuple{
 			f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
