@@ -120,9 +120,7 @@ void HostPipeline::deliver_from_cache(StageContext &ctx, Packet &pkt)
 		pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
 			 "__udp_queue_rcv_skb on the socket the fast path gave");
 	}
-	pkt.verdict.verdict = VerdictKind::deliver;
-	pkt.verdict.sock = pkt.socket;
-	pkt.step(Stage::deliver, [&] { return "to " + pkt.socket; });
+	pkt.deliver();
 }
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)

@@ -137,6 +137,14 @@ struct Packet {
 	{
 		end(VerdictKind::ignore, "ignore: ", stage, reason, std::forward<Why>(why));
 	}
+	// On pkt.socket: the verdict, and the trace's last line.
+	void deliver()
+	{
+		verdict.verdict = VerdictKind::deliver;
+		verdict.sock = socket;
+		if (tracing)
+			steps.push_back({Stage::deliver, "to " + socket, {}});
+	}
 	// Kept for reassembly: the verdict is the datagram's, on the fragment that completes it.
 	template <class Why = std::string_view>
 	void hold(Stage stage, Why &&why = {})

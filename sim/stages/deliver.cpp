@@ -6,11 +6,9 @@ namespace econsim::sim {
 
 bool deliver(StageContext &ctx, Packet &pkt)
 {
-	pkt.verdict.verdict = VerdictKind::deliver;
-	pkt.verdict.sock = pkt.socket;
+	pkt.deliver();
 	if (!pkt.verdict.path)
 		pkt.verdict.path = Path::slow;
-	pkt.step(Stage::deliver, [&] { return "to " + pkt.socket; });
 	if (pkt.verdict.path == Path::slow)
 		ctx.fastpath.rx_delivered(ctx.host, pkt);
 	return true;
