@@ -60,7 +60,7 @@ constexpr unsigned kEntriesPerCpu = 16384;
 
 // The host namespace's routing state as one more device of a routed flow's path: the host's lo
 // (ifindex 1, which OverlayHost never hands out), whose generation routing_changed bumps.
-constexpr fpmap_dev kRoutingGeneration{OverlayHost::kHostNetnsId, 1};
+constexpr fpmap_dev kRoutingGeneration{kHostNetnsId, 1};
 
 std::optional<model::FiveTuple> inner_flow(const ParsedFrame &f)
 {
@@ -113,7 +113,7 @@ struct RxKey {
 };
 RxKey rx_key(const model::FiveTuple &flow, std::uint32_t vni, int vxlan_ifindex)
 {
-	fpmap_flow key = fixed_flow_key(flow, vni, OverlayHost::kHostNetnsId);
+	fpmap_flow key = fixed_flow_key(flow, vni, kHostNetnsId);
 	return {key, rx_bucket_hash(key, vxlan_ifindex)};
 }
 

@@ -47,8 +47,8 @@ public:
 	const model::Host &model() const { return model_; }
 
 	// The numbers the kernel would give: net->ns.inum, dev->ifindex, sock_gen_cookie(). From an id
-	// back to a name is an index; from a name to an id a hash lookup.
-	static constexpr std::uint32_t kHostNetnsId = sim::kHostNetnsId;
+	// back to a name is an index; from a name to an id a hash lookup. The host's namespace is
+	// kHostNetnsId (scenario.h), the containers' follow it.
 	std::uint32_t netns_id(std::string_view ns) const;
 	const std::string &namespace_name(std::uint32_t netns_id) const;
 	fpmap_dev device_id(std::string_view device) const;

@@ -142,8 +142,7 @@ struct Packet {
 	{
 		verdict.verdict = VerdictKind::deliver;
 		verdict.sock = socket;
-		if (tracing)
-			steps.push_back({Stage::deliver, "to " + socket, {}});
+		step(Stage::deliver, [this] { return "to " + socket; });
 	}
 	// Kept for reassembly: the verdict is the datagram's, on the fragment that completes it.
 	template <class Why = std::string_view>

@@ -85,7 +85,8 @@ const TransportHeader &l4_of(const Packet &pkt)
 bool receive_tcp(StageContext &ctx, Packet &pkt)
 {
 	const std::string &ns = ctx.host.namespace_name(pkt.netns);
-	return tcp_received(ctx, pkt, ctx.host.model().sockets().tcp_receive(ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
+	return tcp_received(ctx, pkt,
+			    ctx.host.model().sockets().tcp_receive(ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
 }
 
 } // namespace
@@ -94,7 +95,8 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 {
 	const std::string &ns = ctx.host.namespace_name(pkt.netns);
 	return tcp_received(ctx, pkt,
-			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, ns, pkt.flow->addresses, tcp_flags(l4_of(pkt))));
+			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, ns, pkt.flow->addresses,
+								      tcp_flags(l4_of(pkt))));
 }
 
 bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)

@@ -268,7 +268,7 @@ bool OverlayPair::changes_routing(const Event &event) const
 	case EventOp::route:
 	case EventOp::route_del:
 	case EventOp::neigh: return true;
-	case EventOp::link: return vanilla_->host().device_id(event.dev).netns == OverlayHost::kHostNetnsId;
+	case EventOp::link: return vanilla_->host().device_id(event.dev).netns == kHostNetnsId;
 	default: return false;
 	}
 }

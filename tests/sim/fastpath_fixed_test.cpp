@@ -373,7 +373,7 @@ TEST(FixedMode, TheHostsIdIndexesFollowTheEvents)
 	const std::uint32_t c1 = host.netns_id("c1");
 	ASSERT_NE(topology.container("c1"), nullptr);
 	EXPECT_EQ(host.container(c1), topology.container("c1"));
-	EXPECT_EQ(host.container(OverlayHost::kHostNetnsId), nullptr) << "the host's namespace is no container";
+	EXPECT_EQ(host.container(kHostNetnsId), nullptr) << "the host's namespace is no container";
 	EXPECT_EQ(host.vxlan_id(*topology.device("vxlan42")).ifindex, host.device_id("vxlan42").ifindex);
 	EXPECT_EQ(host.nic(), topology.device("eth0"));
 
