@@ -9,12 +9,14 @@
  *    past the bucket (open addressing, linear probing; a lookup stops at the
  *    first bucket without such entries);
  *  - the entry of slot s of bucket b is entry s * (number of buckets) + b: no
- *    index is stored. Entries come in chunks of 64, allocated when an insert
- *    first lands in one; numbered slot by slot, the high slots' chunks wait
- *    for the table to fill. The part a lookup reads (key, hash, checked epoch, value, a
- *    sequence count) is one cache line for RX, two for TX; a cold part
- *    (generations, cookie chain, reordering marks) is apart. 5 slots for
- *    every 4 entries of capacity;
+ *    index is stored. The part a lookup reads (key, hash, checked epoch,
+ *    value, a sequence count) is one cache line for RX, two for TX. RX
+ *    entries are one array, allocated at create, so that a hit's address
+ *    follows from its slot with no load between the bucket and the entry; TX
+ *    entries and every entry's cold part (generations, cookie chain,
+ *    reordering marks) come in chunks of 64, allocated when an insert first
+ *    lands in one (numbered slot by slot, the high slots' chunks wait for the
+ *    table to fill). 5 slots for every 4 entries of capacity;
  *  - a cookie index per CPU (u32 heads, RX and TX side by side, chains
  *    through the cold parts) for close.
  *
@@ -155,12 +157,15 @@ struct fpmap_table {
 	/* Read by lookups. */
 	struct fpmap_bucket *buckets;
 	u32 nr_buckets;
-	void **hot;			/* chunk directory: entries a lookup reads */
+	union {
+		struct fpmap_rx_entry *rx;	/* RX: every entry, from create on */
+		struct fpmap_tx_entry **tx;	/* TX: chunk directory */
+	} hot;
+	/* Chunk directory; read by lookups only after an event or with frames queued. */
+	struct fpmap_cold **cold;
 	/* Writers only, under the CPU's lock. */
-	struct fpmap_cold **cold;	/* chunk directory: the cold parts */
 	u32 *sock_heads;		/* cookie index: the CPU's, from this table's column */
 	enum fpmap_table_kind kind;
-	u32 entry_size;
 	u32 count;			/* live entries */
 	u32 hand;			/* eviction clock, an entry number */
 };
@@ -341,14 +346,12 @@ static u64 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry
 
 static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
 {
-	struct fpmap_rx_entry *chunk = READ_ONCE(t->hot[i >> FPMAP_CHUNK_BITS]);
-
-	return &chunk[i & FPMAP_CHUNK_MASK];
+	return &t->hot.rx[i];
 }
 
 static struct fpmap_tx_entry *fpmap_tx_at(const struct fpmap_table *t, u32 i)
 {
-	struct fpmap_tx_entry *chunk = READ_ONCE(t->hot[i >> FPMAP_CHUNK_BITS]);
+	struct fpmap_tx_entry *chunk = READ_ONCE(t->hot.tx[i >> FPMAP_CHUNK_BITS]);
 
 	return &chunk[i & FPMAP_CHUNK_MASK];
 }
@@ -382,7 +385,9 @@ static struct fpmap_entry_head *fpmap_head_at(const struct fpmap_table *t, u32 i
 
 static struct fpmap_cold *fpmap_cold_at(const struct fpmap_table *t, u32 i)
 {
-	return &t->cold[i >> FPMAP_CHUNK_BITS][i & FPMAP_CHUNK_MASK];
+	struct fpmap_cold *chunk = READ_ONCE(t->cold[i >> FPMAP_CHUNK_BITS]);
+
+	return &chunk[i & FPMAP_CHUNK_MASK];
 }
 
 static u64 fpmap_entry_gen_sum(const struct fpmap *map, const struct fpmap_table *t, u32 i)
@@ -670,10 +675,10 @@ void fpmap_rx_set_order(struct fpmap *map, const struct fpmap_rx_order *order)
 
 	local_bh_disable();
 	c = this_cpu_ptr(map->cpus);
-	/* A slot a hit handed out has its chunk; anything else is refused. */
+	/* A slot a hit handed out has its cold chunk; anything else is refused. */
 	if (WARN_ON_ONCE(order->state > U8_MAX ||
 			 order->slot >= c->rx.nr_buckets * FPMAP_SLOTS ||
-			 !READ_ONCE(c->rx.hot[order->slot >> FPMAP_CHUNK_BITS])))
+			 !READ_ONCE(c->rx.cold[order->slot >> FPMAP_CHUNK_BITS])))
 		goto out;
 	e = fpmap_rx_at(&c->rx, order->slot);
 	cold = fpmap_cold_at(&c->rx, order->slot);
@@ -807,26 +812,31 @@ static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
 	smp_store_release(fpmap_tag_at(t, i), fpmap_tag(hash));
 }
 
-/* Entry i's chunk, allocated if no insert has landed in it before; false if that fails. */
+/*
+ * Entry i's chunks (its cold part's, and a TX entry's), allocated if no insert
+ * has landed in them before; false if that fails.
+ */
 static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
 {
 	u32 chunk = i >> FPMAP_CHUNK_BITS;
+	struct fpmap_tx_entry *tx = NULL;
 	struct fpmap_cold *cold;
-	void *hot;
 
-	if (t->hot[chunk])
+	if (t->cold[chunk])
 		return true;
-	/* Zeroed: every entry's sequence count starts even. */
-	hot = kcalloc(FPMAP_CHUNK_ENTRIES, t->entry_size, GFP_ATOMIC | __GFP_NOWARN);
 	cold = kmalloc_array(FPMAP_CHUNK_ENTRIES, sizeof(*cold), GFP_ATOMIC | __GFP_NOWARN);
-	if (!hot || !cold) {
-		kfree(hot);
+	/* Zeroed: every entry's sequence count starts even. */
+	if (t->kind == FPMAP_TX)
+		tx = kcalloc(FPMAP_CHUNK_ENTRIES, sizeof(*tx), GFP_ATOMIC | __GFP_NOWARN);
+	if (!cold || (t->kind == FPMAP_TX && !tx)) {
 		kfree(cold);
+		kfree(tx);
 		return false;
 	}
-	t->cold[chunk] = cold;
-	/* Readers find the chunk only through tags published later. */
-	WRITE_ONCE(t->hot[chunk], hot);
+	/* Readers find the chunks only through tags published later. */
+	if (tx)
+		WRITE_ONCE(t->hot.tx[chunk], tx);
+	WRITE_ONCE(t->cold[chunk], cold);
 	return true;
 }
 
@@ -1185,12 +1195,14 @@ static void fpmap_free_table(struct fpmap_table *t)
 {
 	u32 chunk;
 
-	if (t->hot && t->cold)
+	if (t->cold)
 		for (chunk = 0; chunk < fpmap_chunks(t); chunk++) {
-			kfree(t->hot[chunk]);
+			if (t->kind == FPMAP_TX && t->hot.tx)
+				kfree(t->hot.tx[chunk]);
 			kfree(t->cold[chunk]);
 		}
-	kvfree(t->hot);
+	/* The RX array, or the TX directory. */
+	kvfree(t->hot.rx);
 	kvfree(t->cold);
 	kvfree(t->buckets);
 }
@@ -1199,15 +1211,17 @@ static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t, enum fpmap_table_kind kind)
 {
 	t->kind = kind;
-	t->entry_size = kind == FPMAP_RX ? sizeof(struct fpmap_rx_entry) :
-					   sizeof(struct fpmap_tx_entry);
 	t->nr_buckets = map->nr_buckets;
 	/* Zeroed: every tag empty, no displaced entries. */
 	t->buckets = kvcalloc(t->nr_buckets, sizeof(*t->buckets), GFP_KERNEL);
-	t->hot = kvcalloc(fpmap_chunks(t), sizeof(*t->hot), GFP_KERNEL);
+	/* Zeroed: every entry's sequence count starts even. */
+	if (kind == FPMAP_RX)
+		t->hot.rx = kvcalloc(t->nr_buckets * FPMAP_SLOTS, sizeof(*t->hot.rx), GFP_KERNEL);
+	else
+		t->hot.tx = kvcalloc(fpmap_chunks(t), sizeof(*t->hot.tx), GFP_KERNEL);
 	t->cold = kvcalloc(fpmap_chunks(t), sizeof(*t->cold), GFP_KERNEL);
 	t->sock_heads = c->sock_heads + kind;
-	if (!t->buckets || !t->hot || !t->cold)
+	if (!t->buckets || (kind == FPMAP_RX ? !t->hot.rx : !t->hot.tx) || !t->cold)
 		return -ENOMEM;
 	return 0;
 }

@@ -35,13 +35,20 @@ static int allocations_to_fail;
  */
 #define ALLOC_ALIGN 64
 
-struct alloc_header {
-	void *base;		/* malloc's, or NULL: the arena's */
-	size_t size;
-	size_t magic;
+enum alloc_origin {
+	FROM_MALLOC,
+	FROM_ARENA,
+	FROM_MAPPING,
 };
 
-#define ALLOC_MAGIC 0x5a4c4c4f43414c4cul
+struct alloc_header {
+	void *base;		/* malloc's or the mapping's start; NULL: the arena's */
+	size_t size;
+	unsigned int origin;	/* enum alloc_origin */
+	unsigned int magic;
+};
+
+#define ALLOC_MAGIC 0x4b4d414cu
 
 /*
  * Blocks of 2 KiB or more (the flow map's chunks, bucket arrays and
@@ -145,6 +152,52 @@ static void arena_free_block(void *block, size_t size)
 	pthread_mutex_unlock(&arena_lock);
 }
 
+/*
+ * Zeroed blocks larger than the arena's (the flow map's RX entry arrays, one
+ * per table, made at create) are mappings of their own: their pages are zero
+ * until touched, so a map costs the process the pages its entries landed in,
+ * not its capacity, and creating one takes no time (clearing it did, under
+ * ASan most of all). Freed, a mapping goes back to the system, unpoisoned:
+ * poisoning would touch every page once more, and a read after the unmap
+ * faults. The blocks count in compat_arena_in_use(), as the kernel's kvcalloc
+ * pays for the whole block. The block ends where an inaccessible page starts:
+ * a read past its end faults, in every build (ASan does not watch mappings).
+ */
+#define MAPPING_PAGE 4096ul
+
+static size_t mapping_bytes(size_t size)
+{
+	return (ALLOC_ALIGN + size + MAPPING_PAGE - 1) / MAPPING_PAGE * MAPPING_PAGE + MAPPING_PAGE;
+}
+
+/* The mapping's start in *start; returns where the block (header first) begins. */
+static void *mapping_alloc(size_t size, void **start)
+{
+	size_t bytes = mapping_bytes(size);
+	size_t used = (size + ALLOC_ALIGN - 1) / ALLOC_ALIGN * ALLOC_ALIGN + ALLOC_ALIGN;
+	char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	if (mprotect(m + bytes - MAPPING_PAGE, MAPPING_PAGE, PROT_NONE)) {
+		munmap(m, bytes);
+		return NULL;
+	}
+	pthread_mutex_lock(&arena_lock);
+	arena_in_use += size;
+	pthread_mutex_unlock(&arena_lock);
+	*start = m;
+	return m + bytes - MAPPING_PAGE - used;
+}
+
+static void mapping_free(void *start, size_t size)
+{
+	munmap(start, mapping_bytes(size));
+	pthread_mutex_lock(&arena_lock);
+	arena_in_use -= size;
+	pthread_mutex_unlock(&arena_lock);
+}
+
 size_t compat_arena_in_use(void)
 {
 	size_t bytes;
@@ -167,6 +220,7 @@ void compat_set_cpu(int cpu)
 
 void *compat_kmalloc(size_t size, gfp_t flags)
 {
+	unsigned int origin = FROM_ARENA;
 	struct alloc_header *h;
 	bool fresh = false;
 	void *base = NULL;
@@ -176,14 +230,22 @@ void *compat_kmalloc(size_t size, gfp_t flags)
 	    __atomic_sub_fetch(&allocations_to_fail, 1, __ATOMIC_RELAXED) >= 0)
 		return NULL;
 	block = arena_alloc(size, &fresh);
-	if (!block) {
+	if (!block && (flags & __GFP_ZERO) && size > ARENA_MAX_BYTES) {
+		block = mapping_alloc(size, &base);
+		if (!block)
+			return NULL;
+		origin = FROM_MAPPING;
+		fresh = true;
+	} else if (!block) {
 		if (posix_memalign(&base, ALLOC_ALIGN, ALLOC_ALIGN + size))
 			return NULL;
 		block = base;
+		origin = FROM_MALLOC;
 	}
 	h = (struct alloc_header *)((char *)block + ALLOC_ALIGN) - 1;
 	h->base = base;
 	h->size = size;
+	h->origin = origin;
 	h->magic = ALLOC_MAGIC;
 	if ((flags & __GFP_ZERO) && !fresh)
 		memset(h + 1, 0, size);
@@ -203,9 +265,13 @@ void compat_kfree(const void *p)
 		abort();
 	}
 	h->magic = 0;
-	memset(h + 1, POISON_FREE, h->size);
 	__atomic_sub_fetch(&live_allocations, 1, __ATOMIC_RELAXED);
-	if (h->base)
+	if (h->origin == FROM_MAPPING) {
+		mapping_free(h->base, h->size);
+		return;
+	}
+	memset(h + 1, POISON_FREE, h->size);
+	if (h->origin == FROM_MALLOC)
 		free(h->base);
 	else
 		arena_free_block((char *)(h + 1) - ALLOC_ALIGN, h->size);

@@ -3,9 +3,10 @@
  * The slab on malloc and, for blocks of 2 KiB or more, an arena that keeps
  * freed blocks by size (compat.c), with a count of live allocations (a leak
  * check for tests) and poisoning on free, so a read of freed memory sees 0x6b
- * as in SLUB debug. compat_arena_in_use(): the bytes asked for of the arena's
- * blocks in use (without the header in front of each), which malloc's
- * statistics do not see. compat_fail_allocations(n) makes the next n
+ * as in SLUB debug. Zeroed blocks above 256 KiB are mappings of their own,
+ * zero until touched. compat_arena_in_use(): the bytes asked for of the
+ * arena's blocks and the mappings in use (without the header in front of
+ * each), which malloc's statistics do not see. compat_fail_allocations(n) makes the next n
  * allocations fail.
  */
 #ifndef COMPAT_LINUX_SLAB_H
