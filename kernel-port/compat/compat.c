@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <sanitizer/asan_interface.h>
+
 #include <urcu/wfcqueue.h>
 
 #include <linux/kthread.h>
@@ -157,45 +159,91 @@ static void arena_free_block(void *block, size_t size)
  * per table, made at create) are mappings of their own: their pages are zero
  * until touched, so a map costs the process the pages its entries landed in,
  * not its capacity, and creating one takes no time (clearing it did, under
- * ASan most of all). Freed, a mapping goes back to the system, unpoisoned:
- * poisoning would touch every page once more, and a read after the unmap
- * faults. The blocks count in compat_arena_in_use(), as the kernel's kvcalloc
- * pays for the whole block. The block ends where an inaccessible page starts:
- * a read past its end faults, in every build (ASan does not watch mappings).
+ * ASan most of all). The block ends where an inaccessible page starts: a read
+ * past its end faults, in every build (ASan does not watch mappings). A freed
+ * mapping is kept, a few at a time, for the next block of its size, which is
+ * cleared then (as the arena does): a process that makes map after map (the
+ * replay benchmark, the tests) does not fault the same pages in again. It is
+ * not poisoned with 0x6b, which would touch every page once more; under ASan
+ * it is poisoned in the shadow until it is given out again. The blocks count
+ * in compat_arena_in_use(), as the kernel's kvcalloc pays for the whole block.
  */
 #define MAPPING_PAGE 4096ul
+#define MAPPINGS_KEPT 8
+
+struct kept_mapping {
+	char *start;		/* NULL: an empty place */
+	size_t size;		/* the block's, as asked for */
+};
+
+static struct kept_mapping mappings_kept[MAPPINGS_KEPT];	/* under arena_lock */
 
 static size_t mapping_bytes(size_t size)
 {
 	return (ALLOC_ALIGN + size + MAPPING_PAGE - 1) / MAPPING_PAGE * MAPPING_PAGE + MAPPING_PAGE;
 }
 
-/* The mapping's start in *start; returns where the block (header first) begins. */
-static void *mapping_alloc(size_t size, void **start)
+/* Where the block (header first) begins: its end is the guard page's start. */
+static void *mapping_block(char *start, size_t size)
+{
+	size_t used = (size + ALLOC_ALIGN - 1) / ALLOC_ALIGN * ALLOC_ALIGN + ALLOC_ALIGN;
+
+	return start + mapping_bytes(size) - MAPPING_PAGE - used;
+}
+
+/* The mapping's start in *start; *fresh: never given out, so still zero. */
+static void *mapping_alloc(size_t size, void **start, bool *fresh)
 {
 	size_t bytes = mapping_bytes(size);
-	size_t used = (size + ALLOC_ALIGN - 1) / ALLOC_ALIGN * ALLOC_ALIGN + ALLOC_ALIGN;
-	char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *m = NULL;
+	int k;
 
-	if (m == MAP_FAILED)
-		return NULL;
-	if (mprotect(m + bytes - MAPPING_PAGE, MAPPING_PAGE, PROT_NONE)) {
-		munmap(m, bytes);
-		return NULL;
+	pthread_mutex_lock(&arena_lock);
+	for (k = 0; k < MAPPINGS_KEPT && !m; k++)
+		if (mappings_kept[k].start && mappings_kept[k].size == size) {
+			m = mappings_kept[k].start;
+			mappings_kept[k].start = NULL;
+		}
+	pthread_mutex_unlock(&arena_lock);
+	*fresh = !m;
+	if (m) {
+		ASAN_UNPOISON_MEMORY_REGION(m, bytes - MAPPING_PAGE);
+	} else {
+		m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		if (mprotect(m + bytes - MAPPING_PAGE, MAPPING_PAGE, PROT_NONE)) {
+			munmap(m, bytes);
+			return NULL;
+		}
 	}
 	pthread_mutex_lock(&arena_lock);
 	arena_in_use += size;
 	pthread_mutex_unlock(&arena_lock);
 	*start = m;
-	return m + bytes - MAPPING_PAGE - used;
+	return mapping_block(m, size);
 }
 
-static void mapping_free(void *start, size_t size)
+static void mapping_free(char *start, size_t size)
 {
-	munmap(start, mapping_bytes(size));
+	bool kept = false;
+	int k;
+
+	ASAN_POISON_MEMORY_REGION(start, mapping_bytes(size) - MAPPING_PAGE);
 	pthread_mutex_lock(&arena_lock);
 	arena_in_use -= size;
+	for (k = 0; k < MAPPINGS_KEPT && !kept; k++)
+		if (!mappings_kept[k].start) {
+			mappings_kept[k].start = start;
+			mappings_kept[k].size = size;
+			kept = true;
+		}
 	pthread_mutex_unlock(&arena_lock);
+	if (!kept) {
+		/* The range may be mapped again, for anything. */
+		ASAN_UNPOISON_MEMORY_REGION(start, mapping_bytes(size) - MAPPING_PAGE);
+		munmap(start, mapping_bytes(size));
+	}
 }
 
 size_t compat_arena_in_use(void)
@@ -231,11 +279,10 @@ void *compat_kmalloc(size_t size, gfp_t flags)
 		return NULL;
 	block = arena_alloc(size, &fresh);
 	if (!block && (flags & __GFP_ZERO) && size > ARENA_MAX_BYTES) {
-		block = mapping_alloc(size, &base);
+		block = mapping_alloc(size, &base, &fresh);
 		if (!block)
 			return NULL;
 		origin = FROM_MAPPING;
-		fresh = true;
 	} else if (!block) {
 		if (posix_memalign(&base, ALLOC_ALIGN, ALLOC_ALIGN + size))
 			return NULL;
