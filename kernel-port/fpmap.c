@@ -843,13 +843,16 @@ static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
 /*
  * Clock eviction over the entries: an entry hit since the hand last passed
  * gets a second chance, up to a bound; a stale entry goes first. Empty slots
- * are skipped; at capacity 4 in 5 slots are full.
+ * are skipped; at capacity 4 in 5 slots are full. The walk is bounded: a
+ * whole turn of the hand over empty slots means the count has no entry
+ * behind it (a bug), and nothing is evicted.
  */
 static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
 {
 	u64 epoch = fpmap_epoch(map);
 	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
+	u32 empty_run = 0;
 	int chances = 0;
 	u32 i;
 
@@ -859,8 +862,12 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 
 		i = t->hand;
 		t->hand = t->hand + 1 == nr_entries ? 0 : t->hand + 1;
-		if (!*fpmap_tag_at(t, i))
+		if (!*fpmap_tag_at(t, i)) {
+			if (WARN_ON_ONCE(++empty_run == nr_entries))
+				return;
 			continue;
+		}
+		empty_run = 0;
 		head = fpmap_head_at(t, i);
 		referenced = fpmap_referenced_in(head, t->kind);
 		if (chances == FPMAP_EVICT_SECOND_CHANCES || !READ_ONCE(*referenced) ||
