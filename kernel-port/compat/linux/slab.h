@@ -6,8 +6,8 @@
  * as in SLUB debug. Zeroed blocks above 256 KiB are mappings of their own,
  * zero until touched. compat_arena_in_use(): the bytes asked for of the
  * arena's blocks and the mappings in use (without the header in front of
- * each), which malloc's statistics do not see. compat_fail_allocations(n) makes the next n
- * allocations fail.
+ * each), which malloc's statistics do not see. compat_fail_allocations(n)
+ * makes the next n allocations fail.
  */
 #ifndef COMPAT_LINUX_SLAB_H
 #define COMPAT_LINUX_SLAB_H
