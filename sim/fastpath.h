@@ -28,7 +28,7 @@ enum class FastRx {
 	ended,   // the fast path ended the frame itself (verdict set): the original patch's faults
 	// A hit: pkt.netns and pkt.flow are the entry's, the path is fast. Next comes the socket-level
 	// receive, which the kernel runs per packet anyway, then the delivery:
-	cached,  // on the cached socket (fixed: pkt.socket_cookie), no lookup: udp_received_on,
+	cached,  // on the cached socket (fixed: pkt.socket), no lookup: udp_received_on,
 		 // tcp_receive_on (HostPipeline::deliver_from_cache)
 	relookup // econ (pkt.socket): tcp_v4_rcv's state machine and udp's bookkeeping find the
 		 // socket again, and the datagram still goes to the cached one

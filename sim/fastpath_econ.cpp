@@ -169,7 +169,7 @@ public:
 		pkt.flow = model::FiveTuple{
 			flow->proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
 			{{model::Ipv4Address{flow->saddr}, flow->sport}, {model::Ipv4Address{flow->daddr}, flow->dport}}};
-		pkt.socket = name;
+		pkt.socket = found.socket;
 		return FastRx::relookup;
 	}
 
@@ -177,7 +177,7 @@ public:
 	{
 		if (!pkt.flow)
 			return;
-		const model::Socket *socket = host.model().sockets().find(pkt.socket);
+		const model::Socket *socket = host.model().sockets().find(host.socket_name(pkt.socket));
 		if (!socket)
 			return;
 		if (pkt.flow->protocol == model::Protocol::udp) {
@@ -200,12 +200,12 @@ public:
 		}
 		EconDevice device = econ_device(host, pkt);
 		count(maps_.rx().insert(pkt.cpu, static_cast<std::uint64_t>(pkt.ts_ns), insert_key(host.scenario(), pkt),
-					host.socket_cookie(pkt.socket), device, econ_flow(*pkt.flow)));
+					pkt.socket, device, econ_flow(*pkt.flow)));
 	}
 
-	bool tx(OverlayHost &host, Packet &pkt) override
+	bool tx(OverlayHost &, Packet &pkt) override
 	{
-		std::uint64_t cookie = host.socket_cookie(pkt.socket);
+		const std::uint64_t cookie = pkt.socket;
 		EconFlow f = econ_flow(*pkt.flow);
 		std::uint32_t key = econ_tx_key(f.proto, f.sport, f.dport);
 		unsigned cpu = tx_cpu(f);
@@ -243,7 +243,7 @@ public:
 		std::memcpy(header.data(), outer.data(), header.size());
 		fpmap_dev nic = host.device_id(host.scenario().host.nic.name);
 		count(maps_.tx().insert(tx_cpu(f), static_cast<std::uint64_t>(pkt.ts_ns), econ_tx_key(f.proto, f.sport, f.dport),
-					host.socket_cookie(pkt.socket), (std::uint64_t{nic.netns} << 32) | nic.ifindex,
+					pkt.socket, (std::uint64_t{nic.netns} << 32) | nic.ifindex,
 					header, inner_macs(pkt.parsed)));
 	}
 

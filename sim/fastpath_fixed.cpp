@@ -174,8 +174,8 @@ public:
 		pkt.flow = flow;
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
-		pkt.socket_cookie = dest->sock_cookie;
-		pkt.step(Stage::fastpath, [&] { return "hit → " + host.socket_name(pkt.socket_cookie); },
+		pkt.socket = dest->sock_cookie;
+		pkt.step(Stage::fastpath, [&] { return "hit → " + host.socket_name(pkt.socket); },
 			 [&] { return "fixed map on CPU " + std::to_string(pkt.cpu) + ", skips ip_rcv … socket_lookup"; });
 		return FastRx::cached;
 	}
@@ -195,12 +195,12 @@ public:
 	{
 		if (!pkt.fastpath_ticket_valid || pkt.netns == kHostNetnsId || !pkt.flow)
 			return;
-		const model::Socket *socket = host.model().sockets().find(pkt.socket);
+		const model::Socket *socket = host.model().sockets().find(host.socket_name(pkt.socket));
 		if (!socket || !cacheable(*socket, pkt))
 			return;
 		const model::Container *c = host.container(pkt.netns);
 		fpmap_rx_dest dest{};
-		dest.sock_cookie = host.socket_cookie(pkt.socket);
+		dest.sock_cookie = pkt.socket;
 		dest.sock_netns = pkt.netns;
 		dest.dev = host.device_id(c->container_end);
 		const RxKey rx = rx_key(*pkt.flow, pkt.parsed.vxlan->vni, pkt.vxlan.ifindex);
@@ -214,10 +214,9 @@ public:
 		// A fragment never takes the fast path and never makes an entry (B17), either way.
 		if (pkt.parsed.inner_ip && pkt.parsed.inner_ip->is_fragment())
 			return false;
-		std::uint64_t cookie = host.socket_cookie(pkt.socket);
 		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
 		unsigned cpu = tx_cpu(key);
-		auto tmpl = map_.tx_lookup(cpu, key, tx_hash(key), cookie, pkt.fastpath_ticket);
+		auto tmpl = map_.tx_lookup(cpu, key, tx_hash(key), pkt.socket, pkt.fastpath_ticket);
 		pkt.fastpath_ticket_valid = true;
 		if (!tmpl)
 			return false;
@@ -235,7 +234,7 @@ public:
 			pkt.verdict.reason = "tx_template_mismatch";
 			pkt.step(Stage::fastpath, "tx hit, mismatch", "the cached outer header differs from what the kernel sent");
 		} else {
-			pkt.step(Stage::fastpath, "tx hit", [&] { return "cached outer header for " + pkt.socket; });
+			pkt.step(Stage::fastpath, "tx hit", [&] { return "cached outer header for " + host.socket_name(pkt.socket); });
 		}
 		return true;
 	}
@@ -253,7 +252,7 @@ public:
 		tmpl.egress = host.device_id(host.scenario().host.nic.name);
 		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
 		fpmap_path path = tx_path_of(host, pkt.vxlan, *c, tmpl.egress);
-		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), host.socket_cookie(pkt.socket),
+		if (map_.tx_insert(tx_cpu(key), pkt.fastpath_ticket, key, tx_hash(key), pkt.socket,
 				   tmpl, path))
 			insert_refusals_++;
 	}

@@ -106,21 +106,21 @@ bool HostPipeline::nic_segment(Packet &pkt)
 // (__udp_queue_rcv_skb); TCP's runs the state machine on it (receive_on_cached_socket).
 void HostPipeline::deliver_from_cache(StageContext &ctx, Packet &pkt)
 {
-	pkt.socket = host_.socket_name(pkt.socket_cookie);
+	const std::string &name = host_.socket_name(pkt.socket);
 	if (pkt.flow->protocol == model::Protocol::tcp) {
 		if (!receive_on_cached_socket(ctx, pkt))
 			return;
 	} else {
 		model::Sockets &sockets = host_.model().sockets();
 		const int cpu = static_cast<int>(pkt.cpu);
-		if (const model::Socket *socket = host_.udp_socket(pkt.socket_cookie))
+		if (const model::Socket *socket = host_.udp_socket(pkt.socket))
 			sockets.udp_received_on(*socket, cpu);
 		else // not open in the model: an invalidation went missing, and the delivery shows it
-			sockets.udp_received_on(pkt.socket, cpu);
-		pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket + " (cached, not looked up)"; },
+			sockets.udp_received_on(name, cpu);
+		pkt.step(Stage::socket_lookup, [&] { return "udp → " + name + " (cached, not looked up)"; },
 			 "__udp_queue_rcv_skb on the socket the fast path gave");
 	}
-	pkt.deliver();
+	pkt.deliver(name);
 }
 
 bool HostPipeline::gro_cell_segment(Packet &pkt)

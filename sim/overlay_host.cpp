@@ -291,27 +291,27 @@ void OverlayHost::index_udp_senders()
 	model_.sockets().for_each([this](const model::Socket &s) { // by name
 		if (s.protocol != model::Protocol::udp)
 			return;
+		const std::uint64_t cookie = socket_cookie(s.name);
 		if (s.port)
-			udp_senders_[{netns_id(s.ns), s.port}].push_back(&s);
-		if (std::uint64_t cookie = socket_cookie(s.name); cookie != 0 && cookie < udp_sockets_.size())
+			udp_senders_[{netns_id(s.ns), s.port}].push_back({&s, cookie});
+		if (cookie != 0 && cookie < udp_sockets_.size())
 			udp_sockets_[cookie] = &s;
 	});
 }
 
-const std::string &OverlayHost::udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const
+std::uint64_t OverlayHost::udp_sender(std::uint32_t netns_id, std::uint16_t port, const model::Endpoint &peer) const
 {
-	static const std::string none;
-	auto it = udp_senders_.find({netns_id(ns), port});
+	auto it = udp_senders_.find({netns_id, port});
 	if (it == udp_senders_.end())
-		return none;
-	const std::string *unconnected = &none;
-	for (const model::Socket *s : it->second) {
+		return 0;
+	std::uint64_t unconnected = 0;
+	for (const auto &[s, cookie] : it->second) {
 		if (s->peer && *s->peer == peer)
-			return s->name;
-		if (!s->peer && unconnected->empty())
-			unconnected = &s->name;
+			return cookie;
+		if (!s->peer && !unconnected)
+			unconnected = cookie;
 	}
-	return *unconnected;
+	return unconnected;
 }
 
 void OverlayHost::refuse(const Event &event, const std::string &what) const

@@ -108,10 +108,10 @@ public:
 	// (vxlan_config_apply), 1500 for the rest (the scenario gives bridges and veths none).
 	std::size_t mtu(const model::Device &device) const;
 
-	// The UDP socket a container's datagram from `port` to `peer` left by: the one connected to
-	// that peer, else the first unconnected one bound to the port (by name). Only events open,
-	// bind, connect and close UDP sockets, so the index is rebuilt after each; empty: none.
-	const std::string &udp_sender(std::string_view ns, std::uint16_t port, const model::Endpoint &peer) const;
+	// The UDP socket a container's datagram from `port` to `peer` left by, as its cookie: the one
+	// connected to that peer, else the first unconnected one bound to the port (by name). Only
+	// events open, bind, connect and close UDP sockets, so the index is rebuilt after each; 0: none.
+	std::uint64_t udp_sender(std::uint32_t netns_id, std::uint16_t port, const model::Endpoint &peer) const;
 
 	// vxlan_snoop: a received frame teaches its VXLAN device (by ifindex) where the inner source
 	// MAC lives (the remote VTEP, and the underlay neighbour's MAC). True when that changed what
@@ -195,9 +195,14 @@ private:
 	struct InnerFlowHash {
 		std::size_t operator()(const InnerFlow &flow) const;
 	};
-	// The UDP sockets holding each (netns id, port), by name. Valid until the next event: the index
-	// is rebuilt after each batch, keeping each list's capacity so that an event allocates no list.
-	absl::flat_hash_map<std::pair<std::uint32_t, std::uint16_t>, std::vector<const model::Socket *>> udp_senders_;
+	// The UDP sockets holding each (netns id, port), by name, with their cookies. Valid until the
+	// next event: the index is rebuilt after each batch, keeping each list's capacity so that an
+	// event allocates no list.
+	struct UdpSender {
+		const model::Socket *socket;
+		std::uint64_t cookie;
+	};
+	absl::flat_hash_map<std::pair<std::uint32_t, std::uint16_t>, std::vector<UdpSender>> udp_senders_;
 	absl::flat_hash_map<DeviceMac, RemoteVtep, DeviceMacHash> remotes_;
 	std::vector<int> nolearning_; // ifindexes of the VXLAN devices that do not learn (few)
 	absl::flat_hash_map<InnerFlow, std::uint16_t, InnerFlowHash> outer_source_ports_;

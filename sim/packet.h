@@ -67,8 +67,9 @@ struct Packet {
 	std::optional<model::FiveTuple> flow; // what the socket lookup sees
 	model::MacAddress inner_src_mac;
 	model::MacAddress inner_dst_mac;
-	std::string socket;         // the socket that took it, when one did
-	std::uint64_t socket_cookie = 0; // and its cookie, when a fast path's cache gave it
+	// The socket that took it or sent it, as its cookie (OverlayHost's; 0: none): a hit brings it
+	// from the cache, a lookup from the model's answer. Its name is asked for at the edges only.
+	std::uint64_t socket = 0;
 	std::optional<model::TcpEvent> tcp_event; // what tcp_v4_rcv's state machine did with it
 	// The frame completed a fragmented datagram: the first fragment's transport header, which
 	// the whole datagram starts with (this frame may carry none).
@@ -106,8 +107,7 @@ struct Packet {
 		flow.reset();
 		inner_src_mac = {};
 		inner_dst_mac = {};
-		socket.clear();
-		socket_cookie = 0;
+		socket = 0;
 		tcp_event.reset();
 		reassembled_l4.reset();
 		reassembled_frame.clear();
@@ -137,12 +137,14 @@ struct Packet {
 	{
 		end(VerdictKind::ignore, "ignore: ", stage, reason, std::forward<Why>(why));
 	}
-	// On pkt.socket: the verdict, and the trace's last line.
-	void deliver()
+	// On pkt.socket, whose name the host gives: the verdict, and the trace's last line. The
+	// verdict names the socket because verdicts are compared across modes and with expectations by
+	// name (two modes may number an accepted child differently).
+	void deliver(const std::string &socket_name)
 	{
 		verdict.verdict = VerdictKind::deliver;
-		verdict.sock = socket;
-		step(Stage::deliver, [this] { return "to " + socket; });
+		verdict.sock = socket_name;
+		step(Stage::deliver, [&] { return "to " + socket_name; });
 	}
 	// Kept for reassembly: the verdict is the datagram's, on the fragment that completes it.
 	template <class Why = std::string_view>

@@ -6,7 +6,7 @@ namespace econsim::sim {
 
 bool deliver(StageContext &ctx, Packet &pkt)
 {
-	pkt.deliver();
+	pkt.deliver(ctx.host.socket_name(pkt.socket));
 	if (!pkt.verdict.path)
 		pkt.verdict.path = Path::slow;
 	if (pkt.verdict.path == Path::slow)

@@ -36,22 +36,22 @@ bool receive_udp(StageContext &ctx, Packet &pkt)
 	const model::UdpAnswer r = ctx.host.model().sockets().udp_find_and_receive(
 		ctx.host.namespace_name(pkt.netns), pkt.flow->addresses, static_cast<int>(pkt.cpu),
 		pkt.tracing ? &explanation : nullptr);
+	const model::Socket *taker = nullptr;
 	switch (r.match) {
 	case model::UdpMatch::no_socket:
 		pkt.drop(Stage::socket_lookup, "no_socket", explanation);
 		return false;
 	case model::UdpMatch::socket:
-		pkt.socket = r.sockets.front()->name;
+	case model::UdpMatch::every_socket: // each socket gets a copy; the verdict names the first
+		taker = r.sockets.front();
 		break;
 	case model::UdpMatch::reuseport_group:
-		pkt.socket = reuseport_member(r.sockets, pkt.flow->addresses)->name;
-		break;
-	case model::UdpMatch::every_socket:
-		// Each socket gets a copy; the verdict names the first.
-		pkt.socket = r.sockets.front()->name;
+		taker = reuseport_member(r.sockets, pkt.flow->addresses);
 		break;
 	}
-	pkt.step(Stage::socket_lookup, [&] { return "udp → " + pkt.socket; }, explanation);
+	// A socket the host did not open (a VXLAN device's own) gets its cookie when first found.
+	pkt.socket = ctx.host.adopt_socket(taker->name);
+	pkt.step(Stage::socket_lookup, [&] { return "udp → " + taker->name; }, explanation);
 	return true;
 }
 
@@ -68,9 +68,9 @@ bool tcp_received(StageContext &ctx, Packet &pkt, const model::TcpResult &r)
 			 r.explanation);
 		return false;
 	}
-	pkt.socket = r.socket;
+	pkt.socket = ctx.host.adopt_socket(r.socket);
 	pkt.step(Stage::socket_lookup,
-		 [&] { return std::string("tcp → ") + pkt.socket + " (" + model::to_string(r.event) + ")"; },
+		 [&] { return std::string("tcp → ") + r.socket + " (" + model::to_string(r.event) + ")"; },
 		 r.explanation);
 	return true;
 }
@@ -95,14 +95,14 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt)
 {
 	const std::string &ns = ctx.host.namespace_name(pkt.netns);
 	return tcp_received(ctx, pkt,
-			    ctx.host.model().sockets().tcp_receive_on(pkt.socket, ns, pkt.flow->addresses,
+			    ctx.host.model().sockets().tcp_receive_on(ctx.host.socket_name(pkt.socket), ns, pkt.flow->addresses,
 								      tcp_flags(l4_of(pkt))));
 }
 
 bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
 {
-	std::string cached = std::move(pkt.socket);
-	pkt.socket.clear();
+	const std::uint64_t cached = pkt.socket;
+	pkt.socket = 0;
 	if (pkt.flow->protocol == model::Protocol::tcp) {
 		// tcp_v4_rcv runs its state machine on skb->econ_sk whatever a lookup would say.
 		if (!receive_tcp(ctx, pkt))
@@ -112,7 +112,7 @@ bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt)
 		ctx.host.model().sockets().udp_find_and_receive(ctx.host.namespace_name(pkt.netns), pkt.flow->addresses,
 								static_cast<int>(pkt.cpu));
 	}
-	pkt.socket = std::move(cached);
+	pkt.socket = cached;
 	return true;
 }
 

@@ -20,16 +20,16 @@ constexpr std::uint8_t kDefaultTtl = 64;
 constexpr std::uint16_t kSourcePortLow = 32768;
 constexpr std::uint16_t kSourcePortHigh = 60999;
 
-// The socket that sent the inner packet: a TCP connection's socket, or the UDP socket bound to
-// the source port (a connected one to this peer first).
-std::string sending_socket(const OverlayHost &host, const std::string &ns, const model::FiveTuple &sent)
+// The socket that sent the inner packet, as its cookie (0: none): a TCP connection's socket, or
+// the UDP socket bound to the source port (a connected one to this peer first).
+std::uint64_t sending_socket(const OverlayHost &host, std::uint32_t netns, const model::FiveTuple &sent)
 {
 	if (sent.protocol == model::Protocol::tcp) {
 		model::FourTuple as_received{sent.addresses.destination, sent.addresses.source};
-		const model::Socket *s = host.model().sockets().tcp_established(ns, as_received);
-		return s ? s->name : std::string();
+		const model::Socket *s = host.model().sockets().tcp_established(host.namespace_name(netns), as_received);
+		return s ? host.socket_cookie(s->name) : 0;
 	}
-	return host.udp_sender(ns, sent.addresses.source.port, sent.addresses.destination);
+	return host.udp_sender(netns, sent.addresses.source.port, sent.addresses.destination);
 }
 
 const model::Container *container_with_mac(const model::Topology &topology, const std::string &bridge,
@@ -144,7 +144,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		pkt.flow = model::FiveTuple{
 			f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
 			{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
-		pkt.socket = sending_socket(ctx.host, sender->name, *pkt.flow);
+		pkt.socket = sending_socket(ctx.host, pkt.netns, *pkt.flow);
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {
 		learn_sender(ctx, pkt, *sender);
@@ -153,14 +153,17 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 		return true;
 	}
 	pkt.step(Stage::vxlan_xmit, [&] { return "encapsulation as " + vxlan->name + " writes it"; },
-		 [&] { return "from " + sender->name + (pkt.socket.empty() ? std::string() : " socket " + pkt.socket); });
+		 [&] {
+			 return "from " + sender->name +
+				(pkt.socket ? " socket " + ctx.host.socket_name(pkt.socket) : std::string());
+		 });
 	const bool hook_before_bridge = ctx.fastpath.tx_hit_skips_bridge();
-	if (!pkt.socket.empty() && hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
+	if (pkt.socket && hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
 	learn_sender(ctx, pkt, *sender);
-	if (!pkt.socket.empty() && !hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
+	if (pkt.socket && !hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
-	if (!pkt.socket.empty())
+	if (pkt.socket)
 		ctx.fastpath.tx_sent(ctx.host, pkt);
 	return true;
 }

@@ -332,17 +332,17 @@ TEST(FixedMode, AReuseportMemberClosingRespreadsTheFlowsCachedOnTheOthers)
 			double ms = 1 + round * kFlows + i;
 			const Packet &p = fixed.send(flow(i), ms);
 			hits += p.verdict.path == Path::fast;
-			EXPECT_EQ(p.socket, off.send(flow(i), ms).socket) << "flow " << i << " before the close";
+			EXPECT_EQ(p.verdict.sock, off.send(flow(i), ms).verdict.sock) << "flow " << i << " before the close";
 		}
 	}
 	ASSERT_GT(hits, kFlows / 2) << "the flows are cached before the close";
 	std::vector<std::string> before;
 	for (int i = 0; i < kFlows; i++)
-		before.push_back(off.send(flow(i), 60 + i).socket);
+		before.push_back(off.send(flow(i), 60 + i).verdict.sock.value_or(""));
 	for (int i = 0; i < kFlows; i++) {
 		const Packet &vanilla = off.send(flow(i), 200 + i);
-		moved += before[i] != "r3" && vanilla.socket != before[i];
-		EXPECT_EQ(fixed.send(flow(i), 200 + i).socket, vanilla.socket) << "flow " << i << " after r3 closed";
+		moved += before[i] != "r3" && !(vanilla.verdict.sock == before[i]);
+		EXPECT_EQ(fixed.send(flow(i), 200 + i).verdict.sock, vanilla.verdict.sock) << "flow " << i << " after r3 closed";
 	}
 	ASSERT_GT(moved, 0) << "some flow on r1 or r2 must move, or this test shows nothing";
 }
@@ -416,7 +416,7 @@ TEST(FixedMode, AHitRecordsItsCpuOnTheConnectedSocketTheEventsLeft)
 		ASSERT_EQ(sockets.find(sock)->incoming_cpu, static_cast<int>(1 - cpu_a));
 		const Packet &hit = h.send(vxlan_udp(on_a), t + 5);
 		ASSERT_TRUE(delivered(hit, sock, Path::fast));
-		EXPECT_EQ(host.udp_socket(hit.socket_cookie), sockets.find(sock));
+		EXPECT_EQ(host.udp_socket(hit.socket), sockets.find(sock));
 		EXPECT_EQ(sockets.find(sock)->incoming_cpu, static_cast<int>(cpu_a)) << sock;
 	}
 }
