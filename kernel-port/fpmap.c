@@ -1034,16 +1034,26 @@ int fpmap_tx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
 	return fpmap_publish(map, FPMAP_TX, &e.head, &gens, ticket);
 }
 
-/* Unlinks the table's entries of this cookie; how many there were. */
+/*
+ * Unlinks the table's entries of this cookie; how many there were. The walk
+ * is bounded: a chain holds each of the table's slots at most once, so a
+ * walk longer than the slots is a cycle (a slot reused while still linked, a
+ * bug); it warns and leaves the rest linked rather than spin under the CPU's
+ * lock with bottom halves off.
+ */
 static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_table *t,
 					u64 sock_cookie)
 {
-	unsigned int removed = 0;
+	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
 	u32 i = *fpmap_sock_head(map, t, sock_cookie);
+	unsigned int removed = 0;
+	u32 walked = 0;
 
 	while (i != FPMAP_NONE) {
 		u32 next = fpmap_cold_at(t, i)->sock_next;
 
+		if (WARN_ON_ONCE(++walked > nr_entries))
+			break;
 		if (fpmap_head_at(t, i)->sock_cookie == sock_cookie) {
 			fpmap_unlink(map, t, i);
 			removed++;
@@ -1134,15 +1144,21 @@ void fpmap_flush(struct fpmap *map)
 	fpmap_event_end(map, FPMAP_EV_FLUSH);
 }
 
+/* Bounded as fpmap_unlink_cookie's walk: a cycle warns and finds nothing more. */
 static bool fpmap_table_has_cookie(const struct fpmap *map, const struct fpmap_table *t,
 				   u64 sock_cookie)
 {
+	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
+	u32 walked = 0;
 	u32 i;
 
 	for (i = *fpmap_sock_head(map, t, sock_cookie); i != FPMAP_NONE;
-	     i = fpmap_cold_at(t, i)->sock_next)
+	     i = fpmap_cold_at(t, i)->sock_next) {
+		if (WARN_ON_ONCE(++walked > nr_entries))
+			break;
 		if (fpmap_head_at(t, i)->sock_cookie == sock_cookie)
 			return true;
+	}
 	return false;
 }
 
