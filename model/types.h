@@ -50,7 +50,8 @@ struct Ipv4Interface {
 };
 
 // A MAC's six bytes as one number, first byte highest: ordering it is ordering the bytes, in a few
-// instructions rather than a memcmp call (bridges look MACs up per frame). sim::MacAddress too.
+// instructions rather than a memcmp call (bridges look MACs up per frame, and the frame parser's
+// MACs are this type too: sim/address.h).
 constexpr std::uint64_t mac_value(const std::array<std::uint8_t, 6> &bytes)
 {
 	// At run time two loads (four bytes and two, as a 6-byte copy stores them) and byte swaps, all

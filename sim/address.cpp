@@ -1,7 +1,7 @@
 #include "address.h"
 
 #include <charconv>
-#include <cstdio>
+#include <cstdint>
 #include <utility>
 
 namespace econsim::sim {
@@ -47,14 +47,6 @@ std::optional<std::pair<Ipv4Address, unsigned>> parse_address_and_number(std::st
 
 } // namespace
 
-bool Ipv4Prefix::contains(Ipv4Address a) const
-{
-	if (length == 0)
-		return true;
-	std::uint32_t mask = ~std::uint32_t{0} << (32 - length);
-	return (a.value & mask) == (address.value & mask);
-}
-
 std::optional<MacAddress> parse_mac(std::string_view text)
 {
 	MacAddress mac;
@@ -92,7 +84,7 @@ std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text)
 	auto parts = parse_address_and_number(text, '/', 2, 32);
 	if (!parts)
 		return std::nullopt;
-	return Ipv4Prefix{parts->first, static_cast<int>(parts->second)};
+	return Ipv4Prefix{parts->first, static_cast<std::uint8_t>(parts->second)};
 }
 
 std::optional<Endpoint> parse_endpoint(std::string_view text)
@@ -101,31 +93,6 @@ std::optional<Endpoint> parse_endpoint(std::string_view text)
 	if (!parts)
 		return std::nullopt;
 	return Endpoint{parts->first, static_cast<std::uint16_t>(parts->second)};
-}
-
-std::string to_string(MacAddress mac)
-{
-	char text[18];
-	std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac.bytes[0], mac.bytes[1], mac.bytes[2],
-		      mac.bytes[3], mac.bytes[4], mac.bytes[5]);
-	return text;
-}
-
-std::string to_string(Ipv4Address address)
-{
-	std::uint32_t v = address.value;
-	return std::to_string(v >> 24) + '.' + std::to_string(v >> 16 & 0xff) + '.' + std::to_string(v >> 8 & 0xff) + '.' +
-	       std::to_string(v & 0xff);
-}
-
-std::string to_string(Ipv4Prefix prefix)
-{
-	return to_string(prefix.address) + '/' + std::to_string(prefix.length);
-}
-
-std::string to_string(Endpoint endpoint)
-{
-	return to_string(endpoint.address) + ':' + std::to_string(endpoint.port);
 }
 
 } // namespace econsim::sim

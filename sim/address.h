@@ -1,49 +1,22 @@
-// Addresses as the scenario and the frame parser both see them: Ethernet MACs, IPv4 addresses,
-// prefixes and address:port endpoints, with strict text forms (the scenario format's spelling).
+// The scenario's spelling of addresses: Ethernet MACs, IPv4 addresses, prefixes and address:port
+// endpoints, parsed strictly into model/'s value types, which the frame parser, the stages and the
+// model all use (one set of types: nothing to convert between the simulator and the model).
 #pragma once
 
-#include <array>
-#include <compare>
-#include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 
 #include "model/types.h"
 
 namespace econsim::sim {
 
-struct MacAddress {
-	std::array<std::uint8_t, 6> bytes{};
-
-	bool is_multicast() const { return (bytes[0] & 0x01) != 0; } // includes broadcast
-	constexpr std::uint64_t value() const { return model::mac_value(bytes); } // compared as one number
-	constexpr bool operator==(const MacAddress &other) const { return value() == other.value(); }
-	constexpr std::strong_ordering operator<=>(const MacAddress &other) const { return value() <=> other.value(); }
-};
-
-// Host byte order, so that ordering and prefix masks are plain integer operations; the parser
-// converts from network order once, where it reads the header.
-struct Ipv4Address {
-	std::uint32_t value = 0;
-
-	auto operator<=>(const Ipv4Address &) const = default;
-};
-
-struct Ipv4Prefix {
-	Ipv4Address address; // the interface's own address, host bits kept ("10.233.1.2/16")
-	int length = 32;
-
-	bool contains(Ipv4Address a) const;
-	auto operator<=>(const Ipv4Prefix &) const = default;
-};
-
-struct Endpoint {
-	Ipv4Address address;
-	std::uint16_t port = 0;
-
-	auto operator<=>(const Endpoint &) const = default;
-};
+using model::Endpoint;
+using model::Ipv4Address;
+using model::MacAddress;
+// An interface's address with its prefix length, host bits kept ("10.233.1.2/16").
+using Ipv4Prefix = model::Ipv4Interface;
+// model::to_string spells them as the scenario does; ADL finds it, and sim::to_string too.
+using model::to_string;
 
 // Each parser accepts exactly one spelling and returns nullopt for anything else:
 //   MAC "02:42:0a:e9:01:02" (two hex digits per byte, either case),
@@ -53,10 +26,5 @@ std::optional<MacAddress> parse_mac(std::string_view text);
 std::optional<Ipv4Address> parse_ipv4(std::string_view text);
 std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text);
 std::optional<Endpoint> parse_endpoint(std::string_view text);
-
-std::string to_string(MacAddress mac);
-std::string to_string(Ipv4Address address);
-std::string to_string(Ipv4Prefix prefix);
-std::string to_string(Endpoint endpoint);
 
 } // namespace econsim::sim

@@ -70,7 +70,7 @@ std::optional<model::FiveTuple> inner_flow(const ParsedFrame &f)
 		return std::nullopt;
 	return model::FiveTuple{
 		f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
-		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
+		{{f.inner_ip->src, f.inner_l4->src_port}, {f.inner_ip->dst, f.inner_l4->dst_port}}};
 }
 
 // Every header checked out, but for L4 checksums, which a capture cannot vouch for (the slow path
@@ -156,7 +156,7 @@ public:
 		const bool routed = vxlan.device->bridge.empty();
 		const std::optional<model::MacAddress> takes =
 			routed ? vxlan.device->mac : (c ? std::optional(c->mac) : std::nullopt);
-		if (!c || !f.inner_eth->dst || to_model(*f.inner_eth->dst) != takes) {
+		if (!c || !f.inner_eth->dst || *f.inner_eth->dst != takes) {
 			mac_rejects_++;
 			return FastRx::miss;
 		}
@@ -303,7 +303,7 @@ private:
 		if (vxlan.bridge.empty())
 			return true; // routed: no bridge learns the source
 		model::BridgeFdb *fdb = vxlan.bridge_fdb;
-		const model::MacAddress source = to_model(*f.inner_eth->src);
+		const model::MacAddress source = *f.inner_eth->src;
 		const double now = static_cast<double>(ts_ns) * 1e-9;
 		// br_fdb_update on the port the entry names: only the age changes.
 		return fdb && fdb->refresh_if_on(source, vxlan.name, now);
@@ -314,7 +314,7 @@ private:
 	// the routing generation's (routing_changed).
 	static bool forwards_as_cached(OverlayHost &host, const ParsedFrame &f)
 	{
-		const model::Route *route = host.model().routing().lookup(host.model().topology(), to_model(f.inner_ip->dst));
+		const model::Route *route = host.model().routing().lookup(host.model().topology(), f.inner_ip->dst);
 		if (!route)
 			return false;
 		const model::Device *egress = host.model().topology().device(route->device);

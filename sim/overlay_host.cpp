@@ -15,26 +15,6 @@ model::Protocol to_model(SocketProto proto)
 
 } // namespace
 
-model::Ipv4Address to_model(Ipv4Address address)
-{
-	return model::Ipv4Address{address.value};
-}
-
-model::MacAddress to_model(const MacAddress &mac)
-{
-	return model::MacAddress{mac.bytes};
-}
-
-model::Endpoint to_model(Endpoint endpoint)
-{
-	return model::Endpoint{to_model(endpoint.address), endpoint.port};
-}
-
-model::Ipv4Interface to_model(Ipv4Prefix prefix)
-{
-	return model::Ipv4Interface{to_model(prefix.address), static_cast<std::uint8_t>(prefix.length)};
-}
-
 OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 {
 	// The host's namespace first, then each container's in the scenario's order; a name given
@@ -92,7 +72,7 @@ void OverlayHost::build_devices()
 		(void)fresh;
 	};
 
-	check(model_.add_nic(h.nic.name, to_model(h.nic.mac), to_model(h.nic.ip)), h.nic.line, "nic " + h.nic.name);
+	check(model_.add_nic(h.nic.name, h.nic.mac, h.nic.ip), h.nic.line, "nic " + h.nic.name);
 	number(h.nic.name, kHostNamespace);
 	for (const Bridge &b : h.bridges) {
 		check(model_.add_bridge(b.name), b.line, "bridge " + b.name);
@@ -103,14 +83,14 @@ void OverlayHost::build_devices()
 		number(v.name, kHostNamespace);
 	}
 	for (const Container &c : h.containers) {
-		check(model_.add_container(c.name, c.bridge, c.veth, to_model(c.mac), to_model(c.ip)), c.line,
+		check(model_.add_container(c.name, c.bridge, c.veth, c.mac, c.ip), c.line,
 		      "container " + c.name);
 		number(c.veth, kHostNamespace);
 		number(model::container_end_name(c.name), c.name);
 	}
 	for (const Bridge &b : h.bridges)
 		for (const FdbEntry &e : b.fdb)
-			check(model_.topology().add_static_fdb_entry(b.name, to_model(e.mac), e.port), e.line,
+			check(model_.topology().add_static_fdb_entry(b.name, e.mac, e.port), e.line,
 			      "fdb entry on " + b.name);
 }
 
@@ -361,7 +341,7 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		adopt_socket(event.sock);
 		break;
 	case EventOp::bind:
-		must(sockets.bind(event.sock, to_model(event.addr), {event.reuseaddr, event.reuseport}),
+		must(sockets.bind(event.sock, event.addr, {event.reuseaddr, event.reuseport}),
 		     event.sock + " to " + to_string(event.addr));
 		rebound(event.sock);
 		break;
@@ -371,7 +351,7 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		const model::Socket *s = sockets.find(event.sock);
 		std::string ns = s ? s->ns : std::string();
 		model::Protocol protocol = s ? s->protocol : model::Protocol::udp;
-		must(sockets.connect(event.sock, to_model(event.peer)), event.sock + " to " + to_string(event.peer));
+		must(sockets.connect(event.sock, event.peer), event.sock + " to " + to_string(event.peer));
 		if (port_before)
 			fastpath.socket_rebound(netns_id(ns), protocol, port_before);
 		rebound(event.sock);
@@ -407,12 +387,12 @@ void OverlayHost::apply(const Event &event, FastPath &fastpath)
 		fastpath.flush(event.t_ns);
 		break;
 	case EventOp::fdb:
-		must(model_.topology().add_static_fdb_entry(event.bridge, to_model(event.mac), event.port),
+		must(model_.topology().add_static_fdb_entry(event.bridge, event.mac, event.port),
 		     "on " + event.bridge);
 		fastpath.device_changed(device_id(event.bridge), FPMAP_EV_FDB_CHANGE);
 		break;
 	case EventOp::fdb_del:
-		must(model_.topology().remove_fdb_entry(event.bridge, to_model(event.mac)), "on " + event.bridge);
+		must(model_.topology().remove_fdb_entry(event.bridge, event.mac), "on " + event.bridge);
 		fastpath.device_changed(device_id(event.bridge), FPMAP_EV_FDB_CHANGE);
 		break;
 	case EventOp::vni:

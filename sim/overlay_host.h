@@ -22,11 +22,6 @@
 
 namespace econsim::sim {
 
-model::Ipv4Address to_model(Ipv4Address address);
-model::MacAddress to_model(const MacAddress &mac);
-model::Endpoint to_model(Endpoint endpoint);
-model::Ipv4Interface to_model(Ipv4Prefix prefix);
-
 class OverlayHost {
 public:
 	// Throws ScenarioError when the model refuses the host (a name twice, an unknown bridge).

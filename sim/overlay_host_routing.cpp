@@ -20,20 +20,10 @@ model::RouteScope to_model(RouteScope scope)
 	return model::RouteScope::universe;
 }
 
-std::optional<model::MacAddress> to_model(const std::optional<MacAddress> &mac)
-{
-	return mac ? std::optional(sim::to_model(*mac)) : std::nullopt;
-}
-
-std::optional<model::Ipv4Interface> to_model(const std::optional<Ipv4Prefix> &prefix)
-{
-	return prefix ? std::optional(sim::to_model(*prefix)) : std::nullopt;
-}
-
 model::Route to_model(const Route &r)
 {
-	return model::Route{{sim::to_model(r.dst.address), static_cast<std::uint8_t>(r.dst.length)},
-			    r.via ? std::optional(sim::to_model(*r.via)) : std::nullopt,
+	return model::Route{r.dst,
+			    r.via ? std::optional(*r.via) : std::nullopt,
 			    r.dev,
 			    to_model(r.scope),
 			    r.onlink};
@@ -41,7 +31,7 @@ model::Route to_model(const Route &r)
 
 model::Neighbour to_model(const Neighbour &n)
 {
-	return model::Neighbour{sim::to_model(n.ip), sim::to_model(n.mac), n.dev};
+	return model::Neighbour{n.ip, n.mac, n.dev};
 }
 
 } // namespace
@@ -58,13 +48,13 @@ void OverlayHost::build_routing()
 		routed_ = routed_ || v.bridge.empty();
 	for (const VxlanDevice &v : h.vxlan)
 		if (v.mac || v.ip)
-			check(topology.set_device_address(v.name, to_model(v.mac), to_model(v.ip)), v.line, "vxlan " + v.name);
+			check(topology.set_device_address(v.name, v.mac, v.ip), v.line, "vxlan " + v.name);
 	for (const Bridge &b : h.bridges)
 		if (b.mac || b.ip)
-			check(topology.set_device_address(b.name, to_model(b.mac), to_model(b.ip)), b.line, "bridge " + b.name);
+			check(topology.set_device_address(b.name, b.mac, b.ip), b.line, "bridge " + b.name);
 	for (const Container &c : h.containers)
 		if (c.veth_mac)
-			check(topology.set_device_address(c.veth, to_model(c.veth_mac), std::nullopt), c.line, "veth " + c.veth);
+			check(topology.set_device_address(c.veth, c.veth_mac, std::nullopt), c.line, "veth " + c.veth);
 
 	model::Routing &routing = model_.routing();
 	routing.set_sysctls({h.sysctl.ip_forward, h.sysctl.rp_filter});
@@ -74,9 +64,9 @@ void OverlayHost::build_routing()
 	} else {
 		// fib_add_ifaddr: an address with a prefix shorter than /32 puts its subnet on its device.
 		auto connected = [&](const std::string &dev, const std::optional<Ipv4Prefix> &ip) {
-			if (!ip || ip->length >= 32)
+			if (!ip || ip->prefix_length >= 32)
 				return;
-			model::Ipv4Interface subnet = sim::to_model(*ip);
+			model::Ipv4Interface subnet = *ip;
 			subnet.address.value &= subnet.netmask();
 			(void)routing.add_route({subnet, std::nullopt, dev, model::RouteScope::link, false});
 		};
@@ -106,8 +96,7 @@ void OverlayHost::apply_routing(const Event &event, FastPath &fastpath)
 		routing.replace_route(to_model(event.route));
 		break;
 	case EventOp::route_del:
-		if (routing.remove_route({sim::to_model(event.route.dst.address),
-					  static_cast<std::uint8_t>(event.route.dst.length)}) != model::Error::none)
+		if (routing.remove_route(event.route.dst) != model::Error::none)
 			refuse(event, to_string(event.route.dst) + " (no such route)");
 		break;
 	case EventOp::neigh:

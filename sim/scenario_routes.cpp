@@ -15,11 +15,6 @@ namespace {
 inline constexpr EnumName<RouteScope> kRouteScopes[] = {
 	{RouteScope::global, "global"}, {RouteScope::global, "universe"}, {RouteScope::link, "link"}, {RouteScope::host, "host"}};
 
-std::uint32_t prefix_mask(int length)
-{
-	return length == 0 ? 0 : ~std::uint32_t{0} << (32 - length);
-}
-
 Sysctls read_sysctls(const FieldReader &in, const YAML::Node &node)
 {
 	in.expect_keys(node, "host.sysctl", {}, {"ip_forward", "rp_filter"});
@@ -84,7 +79,7 @@ Ipv4Prefix route_destination(const FieldReader &in, const YAML::Node &node)
 {
 	Ipv4Prefix dst = in.prefix(node, "dst");
 	// fib_table_insert refuses a prefix with host bits set ("Invalid prefix for given prefix length").
-	if ((dst.address.value & ~prefix_mask(dst.length)) != 0)
+	if ((dst.address.value & ~dst.netmask()) != 0)
 		in.fail(node["dst"], "'dst': " + to_string(dst) + " has host bits set (Linux refuses it)");
 	return dst;
 }

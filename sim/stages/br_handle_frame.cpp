@@ -29,7 +29,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 	if (result.receivers.size() > 1 && pkt.parsed.inner_ip) {
 		for (const std::string &ns : result.receivers) {
 			const model::Container *c = topology.container(ns);
-			if (c && c->address.address == to_model(pkt.parsed.inner_ip->dst)) {
+			if (c && c->address.address == pkt.parsed.inner_ip->dst) {
 				receiver = ns;
 				break;
 			}

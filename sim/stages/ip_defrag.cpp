@@ -35,7 +35,7 @@ const char *drop_reason(model::DefragResult result)
 model::Fragment fragment_of(std::string_view ns, const Ipv4Header &ip, std::int64_t now_ns)
 {
 	return model::Fragment{
-		.key = {std::string(ns), to_model(ip.src), to_model(ip.dst), ip.id, ip.protocol, 0},
+		.key = {std::string(ns), ip.src, ip.dst, ip.id, ip.protocol, 0},
 		.offset = ip.fragment_offset,
 		.length = static_cast<std::uint32_t>(ip.payload_length()),
 		.header_length = static_cast<std::uint32_t>(ip.header_length),
@@ -102,7 +102,7 @@ bool ip_defrag(StageContext &ctx, Packet &pkt)
 	pkt.reassembled_l4 = header;
 	pkt.flow = model::FiveTuple{
 		ip.protocol == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
-		{{to_model(ip.src), l4.source_port}, {to_model(ip.dst), l4.destination_port}}};
+		{{ip.src, l4.source_port}, {ip.dst, l4.destination_port}}};
 	return true;
 }
 

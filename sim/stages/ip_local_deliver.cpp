@@ -10,14 +10,14 @@ namespace econsim::sim {
 
 model::FourTuple outer_tuple(const ParsedFrame &f)
 {
-	return model::FourTuple{{to_model(f.outer_ip->src), f.outer_l4->src_port},
-				{to_model(f.outer_ip->dst), f.outer_l4->dst_port}};
+	return model::FourTuple{{f.outer_ip->src, f.outer_l4->src_port},
+				{f.outer_ip->dst, f.outer_l4->dst_port}};
 }
 
 bool ip_local_deliver(StageContext &ctx, Packet &pkt, const LocalDelivery &at)
 {
 	const ParsedFrame &f = pkt.parsed;
-	model::AddressType type = ctx.host.model().topology().address_type(at.ns, to_model(at.ip.dst));
+	model::AddressType type = ctx.host.model().topology().address_type(at.ns, at.ip.dst);
 	if (type == model::AddressType::remote) {
 		// ip_forward is off (and would send it elsewhere): nothing here takes it.
 		pkt.drop(at.stage, "not_local", [&] {

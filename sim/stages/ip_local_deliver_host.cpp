@@ -41,7 +41,7 @@ bool ip_local_deliver_host(StageContext &ctx, Packet &pkt)
 	const TransportHeader &l4 = pkt.reassembled_l4 ? *pkt.reassembled_l4 : *f.inner_l4;
 	const model::Protocol protocol = l4.is_udp() ? model::Protocol::udp : model::Protocol::tcp;
 	pkt.flow = model::FiveTuple{
-		protocol, {{to_model(f.inner_ip->src), l4.src_port}, {to_model(f.inner_ip->dst), l4.dst_port}}};
+		protocol, {{f.inner_ip->src, l4.src_port}, {f.inner_ip->dst, l4.dst_port}}};
 	if (!scenario_socket_on(ctx.host.model().sockets(), protocol, l4.dst_port)) {
 		pkt.ignore(Stage::ip_local_deliver_host, "host_stack", [&] {
 			return model::to_string(*pkt.flow) + ": to the host's own stack; no socket of the scenario is on the port";

@@ -42,7 +42,7 @@ bool ip_rcv_container(StageContext &ctx, Packet &pkt)
 	std::uint8_t proto = f.inner_ip->protocol;
 	pkt.flow = model::FiveTuple{
 		proto == kIpProtoUdp ? model::Protocol::udp : model::Protocol::tcp,
-		{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
+		{{f.inner_ip->src, f.inner_l4->src_port}, {f.inner_ip->dst, f.inner_l4->dst_port}}};
 	pkt.step(Stage::ip_rcv_container, [&] { return "local delivery in " + ns; },
 		 [&] { return to_string(f.inner_ip->dst) + " is " + ns + "'s"; });
 	return true;

@@ -28,7 +28,7 @@ bool ip_route_input(StageContext &ctx, Packet &pkt)
 		return false;
 	std::string explanation; // written only while tracing
 	const model::RouteInputResult result = ctx.host.model().routing().route_input(
-		topology, dev->name, to_model(f.inner_ip->src), to_model(f.inner_ip->dst),
+		topology, dev->name, f.inner_ip->src, f.inner_ip->dst,
 		pkt.tracing ? &explanation : nullptr);
 	switch (result.kind) {
 	case model::RouteInputKind::drop:

@@ -20,7 +20,7 @@ bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4He
 		return true;
 	// KUBE-NODEPORTS is reached by `-m addrtype --dst-type LOCAL`, and the masquerade address a
 	// reply comes back to is one of the host's: both need a local destination.
-	if (ctx.host.model().topology().address_type(kHostNamespace, to_model(ip.dst)) != model::AddressType::local)
+	if (ctx.host.model().topology().address_type(kHostNamespace, ip.dst) != model::AddressType::local)
 		return true;
 	const SocketProto proto = l4->is_tcp() ? SocketProto::tcp : SocketProto::udp;
 	const Endpoint source{ip.src, l4->src_port};
@@ -31,7 +31,7 @@ bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4He
 		if (!nodeport && rule.to != source)
 			continue;
 		pkt.flow = model::FiveTuple{proto == SocketProto::tcp ? model::Protocol::tcp : model::Protocol::udp,
-					    {{to_model(ip.src), l4->src_port}, {to_model(ip.dst), l4->dst_port}}};
+					    {{ip.src, l4->src_port}, {ip.dst, l4->dst_port}}};
 		if (nodeport)
 			pkt.ignore(stage, "nat_nodeport", [&] {
 				return "NodePort " + std::string(to_string(proto)) + " " + std::to_string(rule.port) +

@@ -40,8 +40,8 @@ bool vxlan_rcv(StageContext &ctx, Packet &pkt)
 		ctx.fastpath.device_changed(device, FPMAP_EV_FDB_CHANGE);
 		ctx.fastpath.rx_past_vxlan_snoop(pkt);
 	}
-	pkt.inner_src_mac = to_model(*f.inner_eth->src);
-	pkt.inner_dst_mac = to_model(*f.inner_eth->dst);
+	pkt.inner_src_mac = *f.inner_eth->src;
+	pkt.inner_dst_mac = *f.inner_eth->dst;
 	pkt.step(Stage::vxlan_rcv, [&] { return "VNI " + std::to_string(f.vxlan->vni) + " → " + dev->name; },
 		 [&] { return "decapsulated: " + to_string(*f.inner_eth->src) + " > " + to_string(*f.inner_eth->dst); });
 	return true;

@@ -45,10 +45,10 @@ const model::Container *container_with_mac(const model::Topology &topology, cons
 // inner source: the sender is the container whose address is the inner source.
 const model::Container *routed_sender(const model::Topology &topology, const model::Device &vxlan, const ParsedFrame &f)
 {
-	if (!f.inner_ip || vxlan.mac != to_model(*f.inner_eth->src))
+	if (!f.inner_ip || vxlan.mac != *f.inner_eth->src)
 		return nullptr;
 	for (const auto &[name, c] : topology.containers())
-		if (c.address.address == to_model(f.inner_ip->src))
+		if (c.address.address == f.inner_ip->src)
 			return &c;
 	return nullptr;
 }
@@ -73,12 +73,12 @@ std::optional<std::string> encapsulation_mismatch(OverlayHost &host, const model
 	std::uint16_t sport = f.outer_l4->src_port;
 	if (sport < kSourcePortLow || sport > kSourcePortHigh)
 		return "outer_src_port_range";
-	if (!f.inner_ip || to_model(f.inner_ip->src) != sender.address.address)
+	if (!f.inner_ip || f.inner_ip->src != sender.address.address)
 		return "inner_src_ip";
 	const int ifindex = host.vxlan_id(vxlan).ifindex;
 	const OverlayHost::InnerFlow flow{ifindex, f.inner_ip->protocol,
-					  {to_model(f.inner_ip->src), f.inner_l4 ? f.inner_l4->src_port : std::uint16_t{0}},
-					  {to_model(f.inner_ip->dst), f.inner_l4 ? f.inner_l4->dst_port : std::uint16_t{0}}};
+					  {f.inner_ip->src, f.inner_l4 ? f.inner_l4->src_port : std::uint16_t{0}},
+					  {f.inner_ip->dst, f.inner_l4 ? f.inner_l4->dst_port : std::uint16_t{0}}};
 	if (auto first = host.outer_source_port(flow, sport); first && *first != sport)
 		return "outer_src_port_unstable";
 	if (const OverlayHost::RemoteVtep *vtep = host.remote(ifindex, *f.inner_eth->dst)) {
@@ -125,9 +125,9 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	}
 	const model::Container *sender = vxlan->bridge.empty()
 						 ? routed_sender(topology, *vxlan, f)
-						 : container_with_mac(topology, vxlan->bridge, to_model(*f.inner_eth->src));
+						 : container_with_mac(topology, vxlan->bridge, *f.inner_eth->src);
 	if (!sender && vxlan->bridge.empty() && f.inner_ip &&
-	    topology.address_type(model::host_namespace, to_model(f.inner_ip->src)) == model::AddressType::local) {
+	    topology.address_type(model::host_namespace, f.inner_ip->src) == model::AddressType::local) {
 		// Routed out by the host's own stack (its address as the source: kube-proxy's masquerade).
 		pkt.step(Stage::vxlan_xmit, "the host's own", "sent from an address of the host, not from a container");
 		return true;
@@ -143,7 +143,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	if (f.inner_ip && f.inner_l4 && f.inner_l4->has_ports()) {
 		pkt.flow = model::FiveTuple{
 			f.inner_l4->is_udp() ? model::Protocol::udp : model::Protocol::tcp,
-			{{to_model(f.inner_ip->src), f.inner_l4->src_port}, {to_model(f.inner_ip->dst), f.inner_l4->dst_port}}};
+			{{f.inner_ip->src, f.inner_l4->src_port}, {f.inner_ip->dst, f.inner_l4->dst_port}}};
 		pkt.socket = sending_socket(ctx.host, pkt.netns, *pkt.flow);
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {

@@ -266,7 +266,7 @@ void add_routed_host(Scenario &s, TopologyKind kind)
 		c.bridge = t.bridge;
 		c.veth = t.veth;
 		c.mac = t.mac;
-		c.ip = Ipv4Prefix{t.ip, kind == TopologyKind::flannel ? 24 : 32};
+		c.ip = Ipv4Prefix{t.ip, static_cast<std::uint8_t>(kind == TopologyKind::flannel ? 24 : 32)};
 		if (kind == TopologyKind::flannel) {
 			c.gateway = overlay.host_addresses.back();
 			s.host.bridges.back().fdb.push_back({t.mac, t.veth, std::nullopt, 0});

@@ -382,7 +382,7 @@ FrameOutcome OverlayPair::send(const FrameSpec &spec, const Bytes &bytes)
 			return {};
 		std::string where = "-";
 		if (const model::BridgeFdb *fdb = topology.fdb(vxlan->bridge))
-			where = fdb->lookup(to_model(spec.inner_src_mac), static_cast<double>(now_ns_) * 1e-9)
+			where = fdb->lookup(spec.inner_src_mac, static_cast<double>(now_ns_) * 1e-9)
 					.value_or("-");
 		if (const OverlayHost::RemoteVtep *vtep =
 			    host.remote(host.device_id(vxlan->name).ifindex, spec.inner_src_mac))

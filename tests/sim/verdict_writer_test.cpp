@@ -13,8 +13,7 @@ namespace {
 
 model::FiveTuple udp_flow(const char *src, const char *dst)
 {
-	Endpoint s = *parse_endpoint(src), d = *parse_endpoint(dst);
-	return {model::Protocol::udp, {{model::Ipv4Address{s.address.value}, s.port}, {model::Ipv4Address{d.address.value}, d.port}}};
+	return {model::Protocol::udp, {*parse_endpoint(src), *parse_endpoint(dst)}};
 }
 
 // The docs' first example: a slow-path delivery.
