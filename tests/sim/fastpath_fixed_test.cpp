@@ -347,6 +347,36 @@ TEST(FixedMode, AReuseportMemberClosingRespreadsTheFlowsCachedOnTheOthers)
 	ASSERT_GT(moved, 0) << "some flow on r1 or r2 must move, or this test shows nothing";
 }
 
+// A cached TCP child's reset (tcp_reset → tcp_done) removes its entries: the segments after it end
+// where vanilla's do, through a second child accepted from the same client port (the model names
+// it "t1/10.233.2.2:41000#2", a new socket with its own cookie), its own cached data and reset, and
+// a last segment the listener refuses. Without the fast path told of a child's end
+// (OverlayHost::forget_socket), the segments after each reset hit the dead child's entry.
+TEST(FixedMode, AResetChildsEntriesGoAndTheNextChildIsCachedAfresh)
+{
+	ScenarioText text;
+	text.at(0, "op: socket, sock: t1, ns: c1, proto: tcp")
+		.at(0, R"(op: bind, sock: t1, addr: "0.0.0.0:7000")")
+		.at(0, "op: listen, sock: t1, backlog: 128");
+	Harness fixed(text, FastpathMode::fixed);
+	Harness off(text, FastpathMode::off);
+	const InnerFrame client{.src = "10.233.2.2:41000", .dst = "10.233.1.2:7000"};
+	const std::uint8_t segments[] = {kSyn, kAck, kPsh | kAck, kPsh | kAck, kPsh | kAck, kRst,
+					 kSyn, kAck, kPsh | kAck, kPsh | kAck, kPsh | kAck, kRst, kPsh | kAck};
+	int hits = 0;
+	double ms = 1;
+	for (std::uint8_t flags : segments) {
+		const Packet &f = fixed.send(vxlan_tcp(client, flags), ms);
+		const Packet &v = off.send(vxlan_tcp(client, flags), ms);
+		hits += f.verdict.path == Path::fast;
+		EXPECT_EQ(f.verdict.verdict, v.verdict.verdict) << "segment at " << ms << " ms";
+		EXPECT_EQ(f.verdict.sock, v.verdict.sock) << "segment at " << ms << " ms";
+		EXPECT_EQ(f.verdict.reason, v.verdict.reason) << "segment at " << ms << " ms";
+		ms += 1;
+	}
+	EXPECT_GE(hits, 2) << "each child's data must be cached, or this test shows nothing";
+}
+
 TEST(FixedMode, SummaryCountsTheInvalidationsByKind)
 {
 	ScenarioText text = with_s1();
