@@ -220,14 +220,10 @@ public:
 		pkt.fastpath_ticket_valid = true;
 		if (!tmpl)
 			return false;
-		// The series declines a GSO frame's hit (tx_fallback_gso in net/core/fpath.c: the UDP
-		// tunnel's GSO set-up is not replayed) and gives it no ticket: the slow way, no insert.
-		if (pkt.parsed.has(ParseReason::gso_oversize)) {
-			pkt.fastpath_ticket_valid = false;
-			tx_gso_declines_++;
-			pkt.step(Stage::fastpath, "tx hit declined: GSO", "the series sends a GSO frame the slow way (tx_fallback_gso)");
-			return false;
-		}
+		// A GSO frame (larger than the NIC's MTU, segmented below the capture) is sent by the
+		// cache as any other: the series makes it the tunnel's GSO frame as vxlan_build_skb()
+		// does (fpath_tx_send) and declines it only where the VXLAN device's features would
+		// segment it, which the capture cannot show (the kernel then sent wire-sized frames).
 		pkt.verdict.path = Path::fast;
 		std::span<const std::uint8_t> sent = pkt.parsed.outer_header_bytes();
 		if (!same_outer_header(tmpl->outer, sent)) {
@@ -287,8 +283,6 @@ public:
 			    << ", inserts refused " << insert_refusals_ << "\n";
 		if (forward_misses_)
 			out << "  hits refused by ip_forward's per-packet checks (TTL, MTU) " << forward_misses_ << "\n";
-		if (tx_gso_declines_)
-			out << "  TX hits declined for GSO frames " << tx_gso_declines_ << "\n";
 	}
 
 private:
@@ -407,7 +401,6 @@ private:
 	std::uint64_t mac_rejects_ = 0;
 	std::uint64_t learning_misses_ = 0;
 	std::uint64_t forward_misses_ = 0;
-	std::uint64_t tx_gso_declines_ = 0;
 	std::uint64_t insert_refusals_ = 0;
 };
 

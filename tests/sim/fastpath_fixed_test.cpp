@@ -248,9 +248,10 @@ TEST(FixedMode, ATxHitWhoseTemplateDiffersFromTheSentHeaderIsReported)
 }
 
 // A GSO frame (a datagram larger than the NIC's MTU, sent whole and segmented below the capture)
-// whose flow is cached is declined as the series declines it (tx_fallback_gso): the slow way, and
-// no entry made from it; the flow's next wire-sized frame still hits the template.
-TEST(FixedMode, AGsoFrameOfACachedTxFlowTakesTheSlowWay)
+// whose flow is cached is sent by the cache, as the series sends it (fpath_tx_send makes it the
+// tunnel's GSO frame): the fast way, its header the cached one but for the lengths, ids and
+// checksums; the flow's next wire-sized frame still hits the template.
+TEST(FixedMode, AGsoFrameOfACachedTxFlowIsSentByTheCache)
 {
 	Harness h(with_s1(), FastpathMode::fixed);
 	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 1).verdict.path, Path::slow);
@@ -258,8 +259,8 @@ TEST(FixedMode, AGsoFrameOfACachedTxFlowTakesTheSlowWay)
 	const Packet &gso = h.send(reply_to_remote("192.168.0.1", 42, 3000), 3);
 	ASSERT_TRUE(gso.parsed.has(ParseReason::gso_oversize));
 	EXPECT_EQ(gso.verdict.verdict, VerdictKind::transmit);
-	EXPECT_EQ(gso.verdict.path, Path::slow);
-	EXPECT_FALSE(gso.fastpath_ticket_valid) << "no entry is made from a declined GSO frame";
+	EXPECT_EQ(gso.verdict.path, Path::fast);
+	EXPECT_FALSE(gso.verdict.reason.has_value()) << *gso.verdict.reason;
 	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 4).verdict.path, Path::fast);
 }
 
