@@ -1335,23 +1335,30 @@ static bool stream_send(int fd, size_t bytes)
 	return true;
 }
 
-/* Reads @fd to its end (or 10 s of silence): how many bytes, and their hash in *@hash. */
-static size_t stream_read(int fd, unsigned long long *hash)
+/* Reads @bytes from @fd (or what came before 10 s of silence): how many, their hash in *@hash. */
+static size_t stream_read_n(int fd, size_t bytes, unsigned long long *hash)
 {
 	static unsigned char buf[65536];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t total = 0;
+	size_t total = 0, want;
 	ssize_t n;
 
 	*hash = 14695981039346656037ULL;
-	while (poll(&p, 1, 10000) == 1) {
-		n = recv(fd, buf, sizeof(buf), 0);
+	while (total < bytes && poll(&p, 1, 10000) == 1) {
+		want = bytes - total < sizeof(buf) ? bytes - total : sizeof(buf);
+		n = recv(fd, buf, want, 0);
 		if (n <= 0)
 			break;
 		*hash = fnv(*hash, buf, n);
 		total += n;
 	}
 	return total;
+}
+
+/* Reads @fd to its end (or 10 s of silence): how many bytes, and their hash in *@hash. */
+static size_t stream_read(int fd, unsigned long long *hash)
+{
+	return stream_read_n(fd, SIZE_MAX, hash);
 }
 
 #define GSO_STREAM_BYTES (4u << 20)
@@ -2547,26 +2554,6 @@ static void scenario_tx_order(void)
 	close(tap);
 	close(k);
 	server_close(s);
-}
-
-/* Reads @bytes from @fd (or what came before 10 s of silence): how many, their hash in *@hash. */
-static size_t stream_read_n(int fd, size_t bytes, unsigned long long *hash)
-{
-	static unsigned char buf[65536];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t total = 0, want;
-	ssize_t n;
-
-	*hash = 14695981039346656037ULL;
-	while (total < bytes && poll(&p, 1, 10000) == 1) {
-		want = bytes - total < sizeof(buf) ? bytes - total : sizeof(buf);
-		n = recv(fd, buf, want, 0);
-		if (n <= 0)
-			break;
-		*hash = fnv(*hash, buf, n);
-		total += n;
-	}
-	return total;
 }
 
 /* @bytes of the stream pattern from @c (a child sends) to @s: true if all arrived intact. */
