@@ -2233,24 +2233,38 @@ static int underlay_tap(void)
 	return fd;
 }
 
-/* The frame b's eth0 received with the last tag in it, whole; 0 if none. */
-static ssize_t tap_frame(int tap, unsigned char *frame, size_t size)
+/*
+ * The next frame b's eth0 received (not one it sent) into @buf, waiting up to
+ * @wait_ms for each (0: only what is queued); its length, 0 if none came.
+ */
+static ssize_t tap_next(int tap, unsigned char *buf, size_t size, int wait_ms)
 {
 	struct pollfd p = { .fd = tap, .events = POLLIN };
 	struct sockaddr_ll from;
 	socklen_t fl;
+	ssize_t n;
+
+	while (poll(&p, 1, wait_ms) == 1) {
+		fl = sizeof(from);
+		n = recvfrom(tap, buf, size, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return 0;
+		if (from.sll_pkttype != PACKET_OUTGOING)
+			return n;
+	}
+	return 0;
+}
+
+/* The frame b's eth0 received with the last tag in it, whole; 0 if none. */
+static ssize_t tap_frame(int tap, unsigned char *frame, size_t size)
+{
 	char tag[64];
 	ssize_t n;
 
 	snprintf(tag, sizeof(tag), "TAG%06d", tag_counter);
-	while (poll(&p, 1, 500) == 1) {
-		fl = sizeof(from);
-		n = recvfrom(tap, frame, size, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			break;
-		if (from.sll_pkttype != PACKET_OUTGOING && memmem(frame, n, tag, strlen(tag)))
+	while ((n = tap_next(tap, frame, size, 500)) > 0)
+		if (memmem(frame, n, tag, strlen(tag)))
 			return n;
-	}
 	return 0;
 }
 
@@ -2465,21 +2479,12 @@ static void scenario_tx_udp(void)
 /* Where on b's underlay eth0 the frames with @tag_a and @tag_b came, in 500 ms: 1-based, 0 if not. */
 static void tap_order(int tap, const char *tag_a, const char *tag_b, int *at_a, int *at_b)
 {
-	struct pollfd p = { .fd = tap, .events = POLLIN };
 	static unsigned char frame[2048];
-	struct sockaddr_ll from;
 	int seen = 0;
-	socklen_t fl;
 	ssize_t n;
 
 	*at_a = *at_b = 0;
-	while ((!*at_a || !*at_b) && poll(&p, 1, 500) == 1) {
-		fl = sizeof(from);
-		n = recvfrom(tap, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			break;
-		if (from.sll_pkttype == PACKET_OUTGOING)
-			continue;
+	while ((!*at_a || !*at_b) && (n = tap_next(tap, frame, sizeof(frame), 500)) > 0) {
 		seen++;
 		if (!*at_a && memmem(frame, n, tag_a, strlen(tag_a)))
 			*at_a = seen;
@@ -2587,23 +2592,18 @@ static bool tcp_send_read(int c, int s, size_t bytes)
 static int tap_gso_frames(int tap, unsigned char (*frames)[TX_GSO_MAX], ssize_t *len)
 {
 	static unsigned char buf[TX_GSO_MAX];
-	struct sockaddr_ll from;
-	socklen_t fl;
 	ssize_t n;
 	int got = 0;
 
-	for (;;) {
-		fl = sizeof(from);
-		n = recvfrom(tap, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			return got;
-		if (from.sll_pkttype == PACKET_OUTGOING || n <= 14 + 1500 || n < TX_HDR_LEN + 34 ||
-		    buf[36] != 0x12 || buf[37] != 0xb5 || buf[50 + 12] != 0x08 ||
-		    buf[50 + 13] != 0 || buf[50 + 14 + 9] != IPPROTO_TCP || got == TX_GSO_FRAMES)
+	while ((n = tap_next(tap, buf, sizeof(buf), 0)) > 0) {
+		if (n <= 14 + 1500 || n < TX_HDR_LEN + 34 || buf[36] != 0x12 || buf[37] != 0xb5 ||
+		    buf[50 + 12] != 0x08 || buf[50 + 13] != 0 || buf[50 + 14 + 9] != IPPROTO_TCP ||
+		    got == TX_GSO_FRAMES)
 			continue;
 		memcpy(frames[got], buf, n);
 		len[got++] = n;
 	}
+	return got;
 }
 
 /* The outer UDP length is what follows the outer IPv4 header of the @n-byte frame. */
