@@ -11,8 +11,9 @@
  *  - the entry of slot s of bucket b is entry s * (number of buckets) + b: no
  *    index is stored. The part a lookup reads (key, hash, checked epoch,
  *    value, a sequence count) is one cache line for RX, two for TX. RX
- *    entries are one array, allocated at create, so that a hit's address
- *    follows from its slot with no load between the bucket and the entry; TX
+ *    entries are one array, allocated at create, bucket by bucket (b * 15 +
+ *    s), so that a hit's address follows from its bucket and slot with no
+ *    load and no multiplication between the bucket and the entry; TX
  *    entries and every entry's cold part (generations, cookie chain,
  *    reordering marks) come in chunks of 64, allocated when an insert first
  *    lands in one (numbered slot by slot, the high slots' chunks wait for the
@@ -76,7 +77,7 @@ enum fpmap_gen_kind {
 };
 
 #define FPMAP_SLOTS 15			/* per bucket */
-#define FPMAP_DISPLACED 15		/* tag byte that counts entries probed past */
+#define FPMAP_DISPLACED 7		/* tag byte that counts entries probed past */
 #define FPMAP_DISPLACED_STUCK U8_MAX	/* saturated: never decremented again */
 #define FPMAP_SLOTS_PER_4_ENTRIES 5	/* load factor at capacity: at most 4/5 */
 #define FPMAP_NONE U32_MAX		/* no entry: the end of a list */
@@ -90,8 +91,9 @@ enum fpmap_gen_kind {
 #define FPMAP_EVICT_SECOND_CHANCES 8
 
 /*
- * A quarter of a cache line: tags 0..14 (0: empty), 15 the count of entries
- * that probed past this bucket. Slot s's entry: fpmap_entry_at().
+ * A quarter of a cache line: 15 tags (0: empty) and, in byte 7, the count of
+ * entries that probed past this bucket. Slot s's tag: fpmap_tag_byte(); its
+ * entry: fpmap_entry_at().
  */
 struct fpmap_bucket {
 	union {
@@ -344,9 +346,22 @@ static u64 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry
 	       fpmap_path_gen_sum(map, dev_slot);
 }
 
+static u32 fpmap_bucket_of(const struct fpmap_table *t, u32 i);
+static u32 fpmap_slot_of(const struct fpmap_table *t, u32 i);
+
+/*
+ * The RX array is bucket by bucket, unlike the entry numbers: a lookup has
+ * the bucket and the slot, and finds the entry with an add where the number
+ * would cost a multiplication by the bucket count before the load.
+ */
+static struct fpmap_rx_entry *fpmap_rx_in(const struct fpmap_table *t, u32 b, u32 s)
+{
+	return &t->hot.rx[b * FPMAP_SLOTS + s];
+}
+
 static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
 {
-	return &t->hot.rx[i];
+	return fpmap_rx_in(t, fpmap_bucket_of(t, i), fpmap_slot_of(t, i));
 }
 
 static struct fpmap_tx_entry *fpmap_tx_at(const struct fpmap_table *t, u32 i)
@@ -429,11 +444,11 @@ static u32 fpmap_next_bucket(const struct fpmap_table *t, u32 b)
 /*
  * Entries are numbered slot by slot across the buckets: slot s of every
  * bucket before slot s + 1 of any. An insert takes its bucket's first free
- * slot in one fixed order (fpmap_match_slot's: 8, 0, 9, 1, ...), so the
- * chunks of the slots that order reaches last, which only the fullest buckets
- * use, are not allocated unless the table nears its capacity: at a third of it
- * (3.7 entries a bucket) 61% of the chunks, where numbering by bucket put an
- * entry in every one.
+ * slot (fpmap_match_slot's order: 0, 1, 2, ...), so the chunks of the high
+ * slots, which only the fullest buckets use, are not allocated unless the
+ * table nears its capacity: at a third of it (3.7 entries a bucket) 61% of
+ * the chunks, where numbering by bucket put an entry in every one. (The RX
+ * array is laid out by bucket: fpmap_rx_in().)
  */
 static u32 fpmap_entry_at(const struct fpmap_table *t, u32 b, u32 s)
 {
@@ -461,7 +476,12 @@ static u8 fpmap_tag(u32 hash)
 	return tag ? tag : 1;
 }
 
-/* 0x80 in each byte of x that is zero, 0 in every other (exact: no borrows). */
+/*
+ * 0x80 in each byte of x that is zero, 0 in every other. Exact (no borrows):
+ * the shorter (x - 0x01...) & ~x form also flags a 0x01 byte above a zero
+ * one, and there an empty slot (an unallocated TX chunk, or a removed entry
+ * left as it was) would be a candidate.
+ */
 static __always_inline u64 fpmap_zero_bytes(u64 x)
 {
 	const u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
@@ -470,10 +490,21 @@ static __always_inline u64 fpmap_zero_bytes(u64 x)
 }
 
 /*
+ * Where slot s's tag is: even slots in the high word (bytes 8..15), odd
+ * slots in the low word (bytes 0..6), so that fpmap_tag_matches() can lay
+ * both words in one with a shift and a candidate's bit position, divided by
+ * four, is its slot.
+ */
+static u32 fpmap_tag_byte(u32 s)
+{
+	return s & 1 ? s >> 1 : 8 + (s >> 1);
+}
+
+/*
  * The slots of a bucket whose tag is tag, as one word a lookup walks with
- * one branch per candidate: slot k (0..7) is bit 8k + 7, slot 8 + k (0..6)
- * bit 8k + 6. Interleaving the two tag words costs a shift where gathering
- * them into 15 bits would cost two multiplications on every lookup.
+ * one branch per candidate: slot s is bit 4s + 3, the low word's byte k
+ * (slot 2k + 1) at bit 8k + 7 where it is, the high word's byte k (slot 2k)
+ * moved down to 8k + 3.
  */
 static __always_inline u64 fpmap_tag_matches(const struct fpmap_bucket *b, u8 tag)
 {
@@ -481,16 +512,14 @@ static __always_inline u64 fpmap_tag_matches(const struct fpmap_bucket *b, u8 ta
 	u64 lo = le64_to_cpu(READ_ONCE(b->tag_word[0])) ^ spread;
 	u64 hi = le64_to_cpu(READ_ONCE(b->tag_word[1])) ^ spread;
 
-	/* Word 1 holds slots 8..14, then the displaced count: its byte is masked. */
-	return fpmap_zero_bytes(lo) | (fpmap_zero_bytes(hi) & ~(0xffULL << 56)) >> 1;
+	/* Byte 7 is the displaced count: masked. */
+	return (fpmap_zero_bytes(lo) & ~(0xffULL << 56)) | fpmap_zero_bytes(hi) >> 4;
 }
 
 /* The slot of the lowest candidate of a fpmap_tag_matches() word. */
 static __always_inline u32 fpmap_match_slot(u64 matches)
 {
-	u32 bit = __ffs64(matches);
-
-	return (bit >> 3) + ((~bit & 1) << 3);
+	return __ffs64(matches) >> 2;
 }
 
 static u32 fpmap_displaced(const struct fpmap_bucket *b)
@@ -498,34 +527,46 @@ static u32 fpmap_displaced(const struct fpmap_bucket *b)
 	return READ_ONCE(b->tag[FPMAP_DISPLACED]);
 }
 
+/* Whether entry e is this key's under this hash (RX; TX compares the cookie too). */
+static __always_inline bool fpmap_key_is(const struct fpmap_entry_head *e,
+					 const struct fpmap_flow *flow, u32 hash)
+{
+	return e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow));
+}
+
 /*
  * The entry of this key and hash (RX: cookie 0 matches any, TX: the cookie
- * must match too), or NULL; *index is its number and *seq its sequence count
- * as it was before the key was compared. Readers: bottom halves off; writers:
- * the CPU's lock.
+ * must match too), or NULL, looked for from bucket b on, whose candidates
+ * left to try are m (all of them: fpmap_tag_matches()), in at most
+ * probes_left buckets; *index is its number and *seq its sequence count as it
+ * was before the key was compared. Readers: bottom halves off; writers: the
+ * CPU's lock.
  */
 static __always_inline struct fpmap_entry_head *
-fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
-	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u32 *index, u16 *seq)
+fpmap_find_from(const struct fpmap_table *t, enum fpmap_table_kind kind,
+		const struct fpmap_flow *flow, u32 hash, u64 cookie, u32 b, u64 m,
+		u32 probes_left, u32 *index, u16 *seq)
 {
 	u8 tag = fpmap_tag(hash);
-	u32 b = fpmap_home(t, hash);
-	u32 probes_left = t->nr_buckets;
 
 	for (;;) {
 		const struct fpmap_bucket *bucket = &t->buckets[b];
-		u64 m;
 
-		for (m = fpmap_tag_matches(bucket, tag); m; m &= m - 1) {
-			u32 i = fpmap_entry_at(t, b, fpmap_match_slot(m));
+		for (; m; m &= m - 1) {
+			u32 s = fpmap_match_slot(m);
+			u32 i = fpmap_entry_at(t, b, s);
 			struct fpmap_entry_head *e;
 
 			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
 			smp_rmb();
-			e = fpmap_head_of(t, kind, i);
+			/* RX from (b, s): the number is not on the way to the load. */
+			if (kind == FPMAP_RX)
+				e = &fpmap_rx_in(t, b, s)->head;
+			else
+				e = fpmap_head_of(t, kind, i);
 			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
 			*seq = smp_load_acquire(fpmap_seq_in(e, kind));
-			if (e->hash == hash && !memcmp(&e->flow, flow, sizeof(*flow)) &&
+			if (fpmap_key_is(e, flow, hash) &&
 			    (kind == FPMAP_RX || e->sock_cookie == cookie)) {
 				*index = i;
 				return e;
@@ -534,7 +575,28 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 		if (!fpmap_displaced(bucket) || !--probes_left)
 			return NULL;
 		b = fpmap_next_bucket(t, b);
+		m = fpmap_tag_matches(&t->buckets[b], tag);
 	}
+}
+
+/* The same, from the hash's home bucket on. */
+static __always_inline struct fpmap_entry_head *
+fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
+	   const struct fpmap_flow *flow, u32 hash, u64 cookie, u32 *index, u16 *seq)
+{
+	u32 b = fpmap_home(t, hash);
+
+	return fpmap_find_from(t, kind, flow, hash, cookie, b,
+			       fpmap_tag_matches(&t->buckets[b], fpmap_tag(hash)),
+			       t->nr_buckets, index, seq);
+}
+
+/* A hit: counted, and its entry marked for the eviction hand. */
+static __always_inline void fpmap_count_hit(struct fpmap_cpu *c, u8 *referenced)
+{
+	if (!READ_ONCE(*referenced))
+		WRITE_ONCE(*referenced, 1);
+	fpmap_count(&c->stats.hits);
 }
 
 /*
@@ -549,36 +611,40 @@ fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
 	      enum fpmap_table_kind kind, struct fpmap_entry_head *e, u32 i, u16 seq,
 	      u64 epoch)
 {
-	u64 *counter = &c->stats.misses;
-	u8 *referenced;
+	bool checked;
 
 	if (!e || (seq & 1))
-		goto count;
-	counter = fpmap_entry_current(map, t, e, i, epoch) ? &c->stats.hits : &c->stats.stale;
+		goto miss;
+	checked = fpmap_entry_current(map, t, e, i, epoch);
 	smp_rmb(); /* the entry was read before its count is read again */
-	if (READ_ONCE(*fpmap_seq_in(e, kind)) != seq) {
-		counter = &c->stats.misses;
-		goto count;
+	if (READ_ONCE(*fpmap_seq_in(e, kind)) != seq)
+		goto miss;
+	if (unlikely(!checked)) {
+		fpmap_count(&c->stats.stale);
+		return false;
 	}
-	if (counter == &c->stats.hits) {
-		referenced = fpmap_referenced_in(e, kind);
-		if (!READ_ONCE(*referenced))
-			WRITE_ONCE(*referenced, 1);
-	}
-count:
-	fpmap_count(counter);
-	return counter == &c->stats.hits;
+	fpmap_count_hit(c, fpmap_referenced_in(e, kind));
+	return true;
+miss:
+	fpmap_count(&c->stats.misses);
+	return false;
+}
+
+/* A ticket for CPU cpu, the caller's. */
+static __always_inline struct fpmap_ticket fpmap_ticket_for(struct fpmap *map, int cpu)
+{
+	struct fpmap_ticket ticket = {
+		.epoch = fpmap_epoch(map),
+		.cpu = cpu,
+	};
+
+	return ticket;
 }
 
 struct fpmap_ticket fpmap_take_ticket(struct fpmap *map)
 {
 	/* Raw: a caller that may migrate gets the CPU it was on. */
-	struct fpmap_ticket ticket = {
-		.epoch = fpmap_epoch(map),
-		.cpu = raw_smp_processor_id(),
-	};
-
-	return ticket;
+	return fpmap_ticket_for(map, raw_smp_processor_id());
 }
 
 #ifdef FPMAP_SELFTEST
@@ -588,49 +654,110 @@ void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves)
 }
 #endif
 
+/*
+ * What a hit hands out, read from entry e (number i, sequence count seq as
+ * the lookup first read it) straight into dest, before the count is read
+ * again: no copy held in between, which costs a hit more than the stores. A
+ * miss leaves dest meaningless.
+ */
+static __always_inline void fpmap_rx_copy_out(const struct fpmap_rx_entry *e,
+					      const struct fpmap_table *t, u32 i, u16 seq,
+					      struct fpmap_rx_dest *dest)
+{
+	dest->sock_cookie = e->head.sock_cookie;
+	dest->sk = e->sk;
+	dest->sock_netns = e->head.sock_netns;
+	dest->dev.netns = e->head.sock_netns;
+	dest->dev.ifindex = e->ifindex;
+	dest->order.state = READ_ONCE(e->order);
+	if (dest->order.state >= FPMAP_ORDER_QUEUED)
+		memcpy(dest->order.mark, fpmap_cold_at(t, i)->order_mark, sizeof(dest->order.mark));
+	else
+		memset(dest->order.mark, 0, sizeof(dest->order.mark));
+	dest->order.slot = i;
+	dest->order.seq = seq;
+}
+
+/*
+ * The rest of the lookup, for what fpmap_rx_lookup()'s first look left open:
+ * from its home bucket b on, the candidates m still to try. BH off.
+ */
+static noinline bool fpmap_rx_lookup_rest(struct fpmap *map, struct fpmap_cpu *c,
+					  const struct fpmap_flow *flow, u32 hash, u32 b,
+					  u64 m, struct fpmap_rx_dest *dest, u64 epoch)
+{
+	struct fpmap_entry_head *head;
+	u16 seq = 1;
+	u32 i = 0;
+
+	head = fpmap_find_from(&c->rx, FPMAP_RX, flow, hash, 0, b, m, c->rx.nr_buckets, &i,
+			       &seq);
+	if (head)
+		fpmap_rx_copy_out(container_of(head, struct fpmap_rx_entry, head), &c->rx, i,
+				  seq, dest);
+	return fpmap_outcome(map, c, &c->rx, FPMAP_RX, head, i, seq, epoch);
+}
+
+/*
+ * Most lookups are settled by the first candidate: a hit in its entry,
+ * checked at the current epoch, or a miss with no candidate at all. The
+ * first look handles those with few values live (few registers to save), and
+ * hands anything else (a candidate that is not the key, an epoch that moved,
+ * an entry being rewritten) to the whole lookup, which starts again and
+ * counts the outcome.
+ */
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket)
 {
-	u32 marks[FPMAP_ORDER_MARKS] = {};
-	u32 netns = 0, state = 0, i = 0;
-	struct fpmap_entry_head *head;
-	const struct fpmap_rx_entry *e;
+	const struct fpmap_table *t;
+	struct fpmap_rx_entry *e;
 	struct fpmap_cpu *c;
-	void *sk = NULL;
-	u64 cookie = 0;
-	int ifindex = 0;
-	u16 seq = 1;
 	bool hit;
+	u16 seq;
+	u32 b, s;
+	u64 m;
+	int cpu;
 
 	local_bh_disable();
-	c = this_cpu_ptr(map->cpus);
+	cpu = smp_processor_id();
+	c = per_cpu_ptr(map->cpus, cpu);
 	/* The ticket is also the epoch the entry is checked against. */
-	*ticket = fpmap_take_ticket(map);
-	head = fpmap_find(&c->rx, FPMAP_RX, flow, hash, 0, &i, &seq);
-	if (head) {
-		/* Read before the outcome reads the sequence count again. */
-		e = container_of(head, struct fpmap_rx_entry, head);
-		cookie = head->sock_cookie;
-		netns = head->sock_netns;
-		sk = e->sk;
-		ifindex = e->ifindex;
-		state = READ_ONCE(e->order);
-		if (state >= FPMAP_ORDER_QUEUED)
-			memcpy(marks, fpmap_cold_at(&c->rx, i)->order_mark, sizeof(marks));
+	*ticket = fpmap_ticket_for(map, cpu);
+	t = &c->rx;
+	b = fpmap_home(t, hash);
+	m = fpmap_tag_matches(&t->buckets[b], fpmap_tag(hash));
+	if (!m) {
+		/* No candidate: a miss, unless entries probed past the bucket. */
+		if (fpmap_displaced(&t->buckets[b]))
+			goto rest;
+		fpmap_count(&c->stats.misses);
+		local_bh_enable();
+		return false;
 	}
-	hit = fpmap_outcome(map, c, &c->rx, FPMAP_RX, head, i, seq, ticket->epoch);
+	s = fpmap_match_slot(m);
+	/* As in fpmap_find_from: the tag, then the entry (pairs with fpmap_fill_slot). */
+	smp_rmb();
+	e = fpmap_rx_in(t, b, s);
+	/* Its count before its key (pairs with the release in fpmap_rewrite). */
+	seq = smp_load_acquire(&e->seq);
+	if (!fpmap_key_is(&e->head, flow, hash)) {
+		/* Another flow's tag: the rest from the next candidate on. */
+		m &= m - 1;
+		goto rest;
+	}
+	/* The key's entry: the rest looks at it again if it was not a plain hit. */
+	if (likely(!(seq & 1) && READ_ONCE(e->head.checked_epoch) == ticket->epoch)) {
+		fpmap_rx_copy_out(e, t, fpmap_entry_at(t, b, s), seq, dest);
+		smp_rmb(); /* as in fpmap_outcome */
+		if (likely(READ_ONCE(e->seq) == seq)) {
+			fpmap_count_hit(c, &e->referenced);
+			local_bh_enable();
+			return true;
+		}
+	}
+rest:
+	hit = fpmap_rx_lookup_rest(map, c, flow, hash, b, m, dest, ticket->epoch);
 	local_bh_enable();
-	if (hit) {
-		dest->sock_cookie = cookie;
-		dest->sk = sk;
-		dest->sock_netns = netns;
-		dest->dev.netns = netns;
-		dest->dev.ifindex = ifindex;
-		dest->order.state = state;
-		memcpy(dest->order.mark, marks, sizeof(marks));
-		dest->order.slot = i;
-		dest->order.seq = seq;
-	}
 	return hit;
 }
 
@@ -642,12 +769,14 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	struct fpmap_tx_template found;
 	struct fpmap_cpu *c;
 	u16 seq = 1;
-	bool hit;
 	u32 i = 0;
+	bool hit;
+	int cpu;
 
 	local_bh_disable();
-	c = this_cpu_ptr(map->cpus);
-	*ticket = fpmap_take_ticket(map);
+	cpu = smp_processor_id();
+	c = per_cpu_ptr(map->cpus, cpu);
+	*ticket = fpmap_ticket_for(map, cpu);
 	head = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &i, &seq);
 	if (head)
 		found = container_of(head, struct fpmap_tx_entry, head)->tmpl;
@@ -746,7 +875,7 @@ static void fpmap_retire(const struct fpmap *map, struct fpmap_table *t, u32 i)
 
 static u8 *fpmap_tag_at(const struct fpmap_table *t, u32 i)
 {
-	return &t->buckets[fpmap_bucket_of(t, i)].tag[fpmap_slot_of(t, i)];
+	return &t->buckets[fpmap_bucket_of(t, i)].tag[fpmap_tag_byte(fpmap_slot_of(t, i))];
 }
 
 /*

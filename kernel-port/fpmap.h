@@ -155,6 +155,7 @@ struct fpmap_ticket {
 
 /* A ticket for the calling CPU, without a lookup. */
 struct fpmap_ticket fpmap_take_ticket(struct fpmap *map);
+/* On a hit, true and *dest filled in; on a miss, *dest may hold anything. */
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket);
 int fpmap_rx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,

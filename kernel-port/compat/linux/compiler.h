@@ -15,6 +15,7 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define __aligned(x) __attribute__((aligned(x)))
+#define noinline __attribute__((__noinline__))
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
