@@ -11,9 +11,8 @@
  *  - the entry of slot s of bucket b is entry s * (number of buckets) + b: no
  *    index is stored. The part a lookup reads (key, hash, checked epoch,
  *    value, a sequence count) is one cache line for RX, two for TX. RX
- *    entries are one array, allocated at create, bucket by bucket (b * 15 +
- *    s), so that a hit's address follows from its bucket and slot with no
- *    load and no multiplication between the bucket and the entry; TX
+ *    entries are one array, allocated at create, so that a hit's address
+ *    follows from its slot with no load between the bucket and the entry; TX
  *    entries and every entry's cold part (generations, cookie chain,
  *    reordering marks) come in chunks of 64, allocated when an insert first
  *    lands in one (numbered slot by slot, the high slots' chunks wait for the
@@ -346,22 +345,9 @@ static u64 fpmap_tx_gen_sum(const struct fpmap *map, const struct fpmap_tx_entry
 	       fpmap_path_gen_sum(map, dev_slot);
 }
 
-static u32 fpmap_bucket_of(const struct fpmap_table *t, u32 i);
-static u32 fpmap_slot_of(const struct fpmap_table *t, u32 i);
-
-/*
- * The RX array is bucket by bucket, unlike the entry numbers: a lookup has
- * the bucket and the slot, and finds the entry with an add where the number
- * would cost a multiplication by the bucket count before the load.
- */
-static struct fpmap_rx_entry *fpmap_rx_in(const struct fpmap_table *t, u32 b, u32 s)
-{
-	return &t->hot.rx[b * FPMAP_SLOTS + s];
-}
-
 static struct fpmap_rx_entry *fpmap_rx_at(const struct fpmap_table *t, u32 i)
 {
-	return fpmap_rx_in(t, fpmap_bucket_of(t, i), fpmap_slot_of(t, i));
+	return &t->hot.rx[i];
 }
 
 static struct fpmap_tx_entry *fpmap_tx_at(const struct fpmap_table *t, u32 i)
@@ -447,8 +433,11 @@ static u32 fpmap_next_bucket(const struct fpmap_table *t, u32 b)
  * slot (fpmap_match_slot's order: 0, 1, 2, ...), so the chunks of the high
  * slots, which only the fullest buckets use, are not allocated unless the
  * table nears its capacity: at a third of it (3.7 entries a bucket) 61% of
- * the chunks, where numbering by bucket put an entry in every one. (The RX
- * array is laid out by bucket: fpmap_rx_in().)
+ * the chunks, where numbering by bucket put an entry in every one; and
+ * compat, which maps the RX array zero, gives a process only the pages
+ * of the low slots (bucket by bucket, a hit's address took a shift less
+ * and an add for the multiplication, 4 % of a hit, but a table's first
+ * entries touched all its pages: the replay's peak RSS grew by 1 MiB).
  */
 static u32 fpmap_entry_at(const struct fpmap_table *t, u32 b, u32 s)
 {
@@ -553,17 +542,12 @@ fpmap_find_from(const struct fpmap_table *t, enum fpmap_table_kind kind,
 		const struct fpmap_bucket *bucket = &t->buckets[b];
 
 		for (; m; m &= m - 1) {
-			u32 s = fpmap_match_slot(m);
-			u32 i = fpmap_entry_at(t, b, s);
+			u32 i = fpmap_entry_at(t, b, fpmap_match_slot(m));
 			struct fpmap_entry_head *e;
 
 			/* Pairs with the release in fpmap_fill_slot: the entry is whole. */
 			smp_rmb();
-			/* RX from (b, s): the number is not on the way to the load. */
-			if (kind == FPMAP_RX)
-				e = &fpmap_rx_in(t, b, s)->head;
-			else
-				e = fpmap_head_of(t, kind, i);
+			e = fpmap_head_of(t, kind, i);
 			/* Pairs with the release in fpmap_rewrite: the key read is not older. */
 			*seq = smp_load_acquire(fpmap_seq_in(e, kind));
 			if (fpmap_key_is(e, flow, hash) &&
@@ -714,7 +698,7 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	struct fpmap_cpu *c;
 	bool hit;
 	u16 seq;
-	u32 b, s;
+	u32 b, i;
 	u64 m;
 	int cpu;
 
@@ -734,10 +718,10 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		local_bh_enable();
 		return false;
 	}
-	s = fpmap_match_slot(m);
 	/* As in fpmap_find_from: the tag, then the entry (pairs with fpmap_fill_slot). */
 	smp_rmb();
-	e = fpmap_rx_in(t, b, s);
+	i = fpmap_entry_at(t, b, fpmap_match_slot(m));
+	e = fpmap_rx_at(t, i);
 	/* Its count before its key (pairs with the release in fpmap_rewrite). */
 	seq = smp_load_acquire(&e->seq);
 	if (!fpmap_key_is(&e->head, flow, hash)) {
@@ -747,7 +731,7 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	}
 	/* The key's entry: the rest looks at it again if it was not a plain hit. */
 	if (likely(!(seq & 1) && READ_ONCE(e->head.checked_epoch) == ticket->epoch)) {
-		fpmap_rx_copy_out(e, t, fpmap_entry_at(t, b, s), seq, dest);
+		fpmap_rx_copy_out(e, t, i, seq, dest);
 		smp_rmb(); /* as in fpmap_outcome */
 		if (likely(READ_ONCE(e->seq) == seq)) {
 			fpmap_count_hit(c, &e->referenced);
