@@ -435,9 +435,10 @@ static u32 fpmap_next_bucket(const struct fpmap_table *t, u32 b)
  * table nears its capacity: at a third of it (3.7 entries a bucket) 61% of
  * the chunks, where numbering by bucket put an entry in every one; and
  * compat, which maps the RX array zero, gives a process only the pages
- * of the low slots (bucket by bucket, a hit's address took a shift less
- * and an add for the multiplication, 4 % of a hit, but a table's first
- * entries touched all its pages: the replay's peak RSS grew by 1 MiB).
+ * of the low slots. (Laid out bucket by bucket, the RX array made a hit's
+ * address an add instead of a multiplication, 4 % of a hit, but a table's
+ * first entries then touched all of its pages: the replay's peak RSS grew
+ * by 1 MiB.)
  */
 static u32 fpmap_entry_at(const struct fpmap_table *t, u32 b, u32 s)
 {
