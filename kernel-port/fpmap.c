@@ -687,9 +687,9 @@ static noinline bool fpmap_rx_lookup_rest(struct fpmap *map, struct fpmap_cpu *c
  * Most lookups are settled by the first candidate: a hit in its entry,
  * checked at the current epoch, or a miss with no candidate at all. The
  * first look handles those with few values live (few registers to save), and
- * hands anything else (a candidate that is not the key, an epoch that moved,
- * an entry being rewritten) to the whole lookup, which starts again and
- * counts the outcome.
+ * hands anything else (a candidate that is not the key, an overflowed bucket,
+ * an epoch that moved, an entry being rewritten) to fpmap_rx_lookup_rest(),
+ * which goes on from the candidate it stopped at and counts the outcome.
  */
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket)

@@ -2130,8 +2130,8 @@ static void scenario_tcp_sock(void)
 	unsigned long long want = stream_hash(HALF_CLOSED_BYTES), got;
 	int l, c, s, status, c_state, s_state, good, err, go[2];
 	char rec[80], back[80];
-	struct pollfd p, p_c;
 	struct stats b, a;
+	struct pollfd p;
 	bool eof;
 	size_t total, i;
 	pid_t pid;
@@ -2160,8 +2160,6 @@ static void scenario_tcp_sock(void)
 	if (poll(&p, 1, 2000) != 1 || recv(s, back, sizeof(back), 0) != 0)
 		die("tcp-sock: no end of stream at c42");
 	sleep_ms(100);	/* c42's ACK of the FIN crosses the underlay's backlog */
-	p_c.fd = c;
-	p_c.events = POLLIN;
 	c_state = tcp_state(c);
 	s_state = tcp_state(s);
 	if (pipe(go))
@@ -2187,7 +2185,8 @@ static void scenario_tcp_sock(void)
 	if (write(go[1], "x", 1) != 1)
 		die("pipe");
 	close(go[1]);
-	eof = poll(&p_c, 1, 2000) == 1 && recv(c, back, sizeof(back), 0) == 0;
+	p.fd = c;
+	eof = poll(&p, 1, 2000) == 1 && recv(c, back, sizeof(back), 0) == 0;
 	if (waitpid(pid, &status, 0) != pid)
 		die("waitpid");
 	close(c);
