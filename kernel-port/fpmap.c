@@ -76,8 +76,9 @@ enum fpmap_gen_kind {
 };
 
 #define FPMAP_SLOTS 15			/* per bucket */
-#define FPMAP_DISPLACED 7		/* tag byte that counts entries probed past */
-#define FPMAP_DISPLACED_STUCK U8_MAX	/* saturated: never decremented again */
+#define FPMAP_OVERFLOW 7		/* tag byte: which classes of entries probed past */
+#define FPMAP_CLASSES 8			/* bits of that byte */
+#define FPMAP_PASSED_STUCK U8_MAX	/* a saturated count: never decremented again */
 #define FPMAP_SLOTS_PER_4_ENTRIES 5	/* load factor at capacity: at most 4/5 */
 #define FPMAP_NONE U32_MAX		/* no entry: the end of a list */
 #define FPMAP_CHUNK_BITS 6
@@ -90,9 +91,10 @@ enum fpmap_gen_kind {
 #define FPMAP_EVICT_SECOND_CHANCES 8
 
 /*
- * A quarter of a cache line: 15 tags (0: empty) and, in byte 7, the count of
- * entries that probed past this bucket. Slot s's tag: fpmap_tag_byte(); its
- * entry: fpmap_entry_at().
+ * A quarter of a cache line: 15 tags (0: empty) and, in byte 7, the overflow
+ * filter: bit c set while an entry of class c (fpmap_class()) lives past this
+ * bucket, having probed past it. Slot s's tag: fpmap_tag_byte(); its entry:
+ * fpmap_entry_at().
  */
 struct fpmap_bucket {
 	union {
@@ -166,6 +168,11 @@ struct fpmap_table {
 	struct fpmap_cold **cold;
 	/* Writers only, under the CPU's lock. */
 	u32 *sock_heads;		/* cookie index: the CPU's, from this table's column */
+	/*
+	 * Per bucket, per class: how many entries live past it; a bucket's
+	 * filter bit is set while its count is not 0.
+	 */
+	u8 (*passed)[FPMAP_CLASSES];
 	enum fpmap_table_kind kind;
 	u32 count;			/* live entries */
 	u32 hand;			/* eviction clock, an entry number */
@@ -502,7 +509,7 @@ static __always_inline u64 fpmap_tag_matches(const struct fpmap_bucket *b, u8 ta
 	u64 lo = le64_to_cpu(READ_ONCE(b->tag_word[0])) ^ spread;
 	u64 hi = le64_to_cpu(READ_ONCE(b->tag_word[1])) ^ spread;
 
-	/* Byte 7 is the displaced count: masked. */
+	/* Byte 7 is the overflow filter: masked. */
 	return (fpmap_zero_bytes(lo) & ~(0xffULL << 56)) | fpmap_zero_bytes(hi) >> 4;
 }
 
@@ -512,9 +519,26 @@ static __always_inline u32 fpmap_match_slot(u64 matches)
 	return __ffs64(matches) >> 2;
 }
 
-static u32 fpmap_displaced(const struct fpmap_bucket *b)
+/*
+ * The class of a hash in the overflow filter: three bits below the tag's, so
+ * that a lookup goes on past a bucket only for one in eight of the flows
+ * (and the ones of its class) that overflowed it, where a count of them sent
+ * every lookup of a key not there on (a quarter of the misses at 4/5 load).
+ */
+static __always_inline u32 fpmap_class(u32 hash)
 {
-	return READ_ONCE(b->tag[FPMAP_DISPLACED]);
+	return (hash >> 21) & (FPMAP_CLASSES - 1);
+}
+
+static __always_inline u32 fpmap_class_bit(u32 hash)
+{
+	return 1u << fpmap_class(hash);
+}
+
+/* Whether an entry of hash's class lives past bucket b. */
+static __always_inline bool fpmap_overflowed(const struct fpmap_bucket *b, u32 hash)
+{
+	return READ_ONCE(b->tag[FPMAP_OVERFLOW]) & fpmap_class_bit(hash);
 }
 
 /* Whether entry e is this key's under this hash (RX; TX compares the cookie too). */
@@ -557,7 +581,7 @@ fpmap_find_from(const struct fpmap_table *t, enum fpmap_table_kind kind,
 				return e;
 			}
 		}
-		if (!fpmap_displaced(bucket) || !--probes_left)
+		if (!fpmap_overflowed(bucket, hash) || !--probes_left)
 			return NULL;
 		b = fpmap_next_bucket(t, b);
 		m = fpmap_tag_matches(&t->buckets[b], tag);
@@ -637,6 +661,14 @@ void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves)
 {
 	atomic64_add(moves, &map->epoch);
 }
+
+u8 fpmap_selftest_overflow(struct fpmap *map, int cpu, u32 hash, u32 *home)
+{
+	const struct fpmap_table *t = &per_cpu_ptr(map->cpus, cpu)->rx;
+
+	*home = fpmap_home(t, hash);
+	return READ_ONCE(t->buckets[*home].tag[FPMAP_OVERFLOW]);
+}
 #endif
 
 /*
@@ -712,8 +744,8 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	b = fpmap_home(t, hash);
 	m = fpmap_tag_matches(&t->buckets[b], fpmap_tag(hash));
 	if (!m) {
-		/* No candidate: a miss, unless entries probed past the bucket. */
-		if (fpmap_displaced(&t->buckets[b]))
+		/* No candidate: a miss, unless an entry of its class probed past. */
+		if (fpmap_overflowed(&t->buckets[b], hash))
 			goto rest;
 		fpmap_count(&c->stats.misses);
 		local_bh_enable();
@@ -864,19 +896,27 @@ static u8 *fpmap_tag_at(const struct fpmap_table *t, u32 i)
 }
 
 /*
- * Adds `step` to the displaced count of every bucket from the home bucket of
- * `hash` up to (not including) bucket `last`: +1 when an entry is placed past
- * them, -1 when it leaves.
+ * Adds `step` to the count of hash's class in every bucket from the hash's
+ * home bucket up to (not including) bucket `last`: +1 when an entry is placed
+ * past them, -1 when it leaves; and sets or clears the class's filter bit
+ * where the count leaves or reaches 0. A count that reached its maximum
+ * stays there, its bit set: lookups then probe on for nothing, never miss.
  */
 static void fpmap_count_passed(struct fpmap_table *t, u32 hash, u32 last, int step)
 {
 	u32 b;
 
 	for (b = fpmap_home(t, hash); b != last; b = fpmap_next_bucket(t, b)) {
-		u8 *displaced = &t->buckets[b].tag[FPMAP_DISPLACED];
+		u8 *filter = &t->buckets[b].tag[FPMAP_OVERFLOW];
+		u8 *passed = &t->passed[b][fpmap_class(hash)];
 
-		if (*displaced != FPMAP_DISPLACED_STUCK)
-			WRITE_ONCE(*displaced, *displaced + step);
+		if (*passed == FPMAP_PASSED_STUCK)
+			continue;
+		*passed += step;
+		if (*passed)
+			WRITE_ONCE(*filter, *filter | fpmap_class_bit(hash));
+		else
+			WRITE_ONCE(*filter, *filter & ~fpmap_class_bit(hash));
 	}
 }
 
@@ -915,7 +955,7 @@ static u32 fpmap_free_slot(const struct fpmap_table *t, u32 hash)
 
 /*
  * Publishes entry i (written) in its slot; every bucket between the home
- * bucket and the slot's counts it as displaced, before the slot is visible.
+ * bucket and the slot's counts it as passed, before the slot is visible.
  */
 static void fpmap_fill_slot(struct fpmap_table *t, u32 i)
 {
@@ -1341,6 +1381,7 @@ static void fpmap_free_table(struct fpmap_table *t)
 	/* The RX array, or the TX directory. */
 	kvfree(t->hot.rx);
 	kvfree(t->cold);
+	kvfree(t->passed);
 	kvfree(t->buckets);
 }
 
@@ -1349,8 +1390,9 @@ static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 {
 	t->kind = kind;
 	t->nr_buckets = map->nr_buckets;
-	/* Zeroed: every tag empty, no displaced entries. */
+	/* Zeroed: every tag empty, no entry past any bucket. */
 	t->buckets = kvcalloc(t->nr_buckets, sizeof(*t->buckets), GFP_KERNEL);
+	t->passed = kvcalloc(t->nr_buckets, sizeof(*t->passed), GFP_KERNEL);
 	/* Zeroed: every entry's sequence count starts even. */
 	if (kind == FPMAP_RX)
 		t->hot.rx = kvcalloc(t->nr_buckets * FPMAP_SLOTS, sizeof(*t->hot.rx), GFP_KERNEL);
@@ -1358,7 +1400,8 @@ static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 		t->hot.tx = kvcalloc(fpmap_chunks(t), sizeof(*t->hot.tx), GFP_KERNEL);
 	t->cold = kvcalloc(fpmap_chunks(t), sizeof(*t->cold), GFP_KERNEL);
 	t->sock_heads = c->sock_heads + kind;
-	if (!t->buckets || (kind == FPMAP_RX ? !t->hot.rx : !t->hot.tx) || !t->cold)
+	if (!t->buckets || !t->passed || (kind == FPMAP_RX ? !t->hot.rx : !t->hot.tx) ||
+	    !t->cold)
 		return -ENOMEM;
 	return 0;
 }

@@ -196,6 +196,11 @@ bool fpmap_has_cookie(struct fpmap *map, u64 sock_cookie);
  * real events. Not built into the kernel's own copy of the map.
  */
 void fpmap_selftest_move_epoch(struct fpmap *map, u64 moves);
+/*
+ * The overflow filter of @hash's home bucket in @cpu's RX table (bit c: an
+ * entry of class c lives past it), and that bucket's number in @home.
+ */
+u8 fpmap_selftest_overflow(struct fpmap *map, int cpu, u32 hash, u32 *home);
 #endif
 
 #ifdef __cplusplus

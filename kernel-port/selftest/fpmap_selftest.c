@@ -734,6 +734,68 @@ static void test_full_bucket_overflows(void)
 	check_full_bucket_overflows(0xdeadbef3);
 }
 
+/*
+ * The overflow filter: a class's bit is set in a bucket while an entry of
+ * that class lives past it, and cleared when the last one leaves, whatever
+ * the other classes do. Two hashes with one home bucket and different
+ * classes; the home bucket filled with the first.
+ */
+static void test_overflow_filter(void)
+{
+	struct fpmap *map = new_map(64);
+	u32 h1 = 0xdeadbeef, h2, home1, home2;
+	u8 bit1, bit2, filter;
+	struct fpmap_flow flow;
+	int cpu, port, hits;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	fpmap_selftest_overflow(map, cpu, h1, &home1);
+	/* The class is the hash's bits 21..23. */
+	bit1 = 1 << ((h1 >> 21) & 7);
+	for (h2 = h1 + 1;; h2++) {
+		fpmap_selftest_overflow(map, cpu, h2, &home2);
+		bit2 = 1 << ((h2 >> 21) & 7);
+		if (home2 == home1 && bit2 != bit1)
+			break;
+	}
+	CHECK(fpmap_selftest_overflow(map, cpu, h1, &home1) == 0);
+	/* 15 fill the home bucket (cookies 500..514), 3 go past it (515..517). */
+	for (port = 0; port < 18; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		CHECK(insert_rx_hashed(map, &flow, h1, 500 + port) == 0);
+	}
+	CHECK(fpmap_selftest_overflow(map, cpu, h1, &home1) == bit1);
+	/* Two of the other class, past it too (cookies 600, 601). */
+	for (port = 0; port < 2; port++) {
+		flow = udp_flow(4100 + port, 5000, 42);
+		CHECK(insert_rx_hashed(map, &flow, h2, 600 + port) == 0);
+	}
+	filter = fpmap_selftest_overflow(map, cpu, h1, &home1);
+	CHECK(filter == (bit1 | bit2));
+	/* One of them leaves: its class stays set for the other. */
+	fpmap_sock_closed(map, 600);
+	CHECK(fpmap_selftest_overflow(map, cpu, h1, &home1) == (bit1 | bit2));
+	fpmap_sock_closed(map, 601);
+	CHECK(fpmap_selftest_overflow(map, cpu, h1, &home1) == bit1);
+	for (hits = 0, port = 0; port < 18; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hits += lookup_rx_hashed(map, &flow, h1) == 500 + port;
+	}
+	CHECK(hits == 18);
+	for (port = 15; port < 18; port++)
+		fpmap_sock_closed(map, 500 + port);
+	CHECK(fpmap_selftest_overflow(map, cpu, h1, &home1) == 0);
+	/* Those in the home bucket still hit. */
+	for (hits = 0, port = 0; port < 15; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		hits += lookup_rx_hashed(map, &flow, h1) == 500 + port;
+	}
+	CHECK(hits == 15);
+	fpmap_destroy(map);
+}
+
 /* A hash whose tag bits are 0 must not leave its slot looking empty. */
 static void test_tag_of_zero_hash_bits(void)
 {
@@ -945,6 +1007,7 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_eviction);
 	run_on_one_cpu(test_tx_template);
 	run_on_one_cpu(test_full_bucket_overflows);
+	run_on_one_cpu(test_overflow_filter);
 	run_on_one_cpu(test_tag_of_zero_hash_bits);
 	/* These spread work over every CPU themselves; none may go offline meanwhile. */
 	cpus_read_lock();
