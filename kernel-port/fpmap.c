@@ -462,6 +462,12 @@ static u32 fpmap_slot_of(const struct fpmap_table *t, u32 i)
 	return i / t->nr_buckets;
 }
 
+/* Entry numbers of a table: one per slot of its buckets. */
+static u32 fpmap_nr_entries(const struct fpmap_table *t)
+{
+	return t->nr_buckets * FPMAP_SLOTS;
+}
+
 /*
  * The tag: the hash's top byte (RSS spreads flows over CPUs by the low bits,
  * so on one CPU those repeat), never 0, which marks an empty slot.
@@ -823,7 +829,7 @@ void fpmap_rx_set_order(struct fpmap *map, const struct fpmap_rx_order *order)
 	c = this_cpu_ptr(map->cpus);
 	/* A slot a hit handed out has its cold chunk; anything else is refused. */
 	if (WARN_ON_ONCE(order->state > U8_MAX ||
-			 order->slot >= c->rx.nr_buckets * FPMAP_SLOTS ||
+			 order->slot >= fpmap_nr_entries(&c->rx) ||
 			 !READ_ONCE(c->rx.cold[order->slot >> FPMAP_CHUNK_BITS])))
 		goto out;
 	e = fpmap_rx_at(&c->rx, order->slot);
@@ -1005,7 +1011,7 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 			    struct fpmap_table *t)
 {
 	u64 epoch = fpmap_epoch(map);
-	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
+	u32 nr_entries = fpmap_nr_entries(t);
 	u32 empty_run = 0;
 	int chances = 0;
 	u32 i;
@@ -1198,7 +1204,7 @@ int fpmap_tx_insert(struct fpmap *map, const struct fpmap_ticket *ticket,
 static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_table *t,
 					u64 sock_cookie)
 {
-	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
+	u32 nr_entries = fpmap_nr_entries(t);
 	u32 i = *fpmap_sock_head(map, t, sock_cookie);
 	unsigned int removed = 0;
 	u32 walked = 0;
@@ -1302,7 +1308,7 @@ void fpmap_flush(struct fpmap *map)
 static bool fpmap_table_has_cookie(const struct fpmap *map, const struct fpmap_table *t,
 				   u64 sock_cookie)
 {
-	u32 nr_entries = t->nr_buckets * FPMAP_SLOTS;
+	u32 nr_entries = fpmap_nr_entries(t);
 	u32 walked = 0;
 	u32 i;
 
@@ -1364,7 +1370,7 @@ unsigned int fpmap_buckets_per_cpu(const struct fpmap *map)
 
 static u32 fpmap_chunks(const struct fpmap_table *t)
 {
-	return DIV_ROUND_UP(t->nr_buckets * FPMAP_SLOTS, FPMAP_CHUNK_ENTRIES);
+	return DIV_ROUND_UP(fpmap_nr_entries(t), FPMAP_CHUNK_ENTRIES);
 }
 
 /* May sleep; no lookup, insert or callback may still use the table. */
@@ -1395,7 +1401,7 @@ static int fpmap_init_table(struct fpmap *map, struct fpmap_cpu *c,
 	t->passed = kvcalloc(t->nr_buckets, sizeof(*t->passed), GFP_KERNEL);
 	/* Zeroed: every entry's sequence count starts even. */
 	if (kind == FPMAP_RX)
-		t->hot.rx = kvcalloc(t->nr_buckets * FPMAP_SLOTS, sizeof(*t->hot.rx), GFP_KERNEL);
+		t->hot.rx = kvcalloc(fpmap_nr_entries(t), sizeof(*t->hot.rx), GFP_KERNEL);
 	else
 		t->hot.tx = kvcalloc(fpmap_chunks(t), sizeof(*t->hot.tx), GFP_KERNEL);
 	t->cold = kvcalloc(fpmap_chunks(t), sizeof(*t->cold), GFP_KERNEL);
