@@ -796,6 +796,45 @@ static void test_overflow_filter(void)
 	fpmap_destroy(map);
 }
 
+/*
+ * 256 entries of one class past one bucket: more than its count holds. The
+ * count stays at its maximum, so the bit stays set and every one of them is
+ * still found (a count that wrapped to 0 would clear it), and it stays set
+ * after they all left: slower, never wrong.
+ */
+static void test_overflow_count_saturates(void)
+{
+	struct fpmap *map = new_map(512);
+	u32 hash = 0xdeadbeef, home;
+	struct fpmap_flow flow;
+	int cpu, port, done;
+	u8 bit = 1 << ((hash >> 21) & 7);
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	/* 15 fill the home bucket, the next 256 go past it. */
+	for (done = 0, port = 0; port < 271; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		done += insert_rx_hashed(map, &flow, hash, 500 + port) == 0;
+	}
+	CHECK(done == 271);
+	for (done = 0, port = 0; port < 271; port++) {
+		flow = udp_flow(4000 + port, 5000, 42);
+		done += lookup_rx_hashed(map, &flow, hash) == 500 + port;
+	}
+	CHECK(done == 271);
+	CHECK(fpmap_selftest_overflow(map, cpu, hash, &home) == bit);
+	for (port = 0; port < 271; port++)
+		fpmap_sock_closed(map, 500 + port);
+	CHECK(stats_of(map, cpu).entries == 0);
+	CHECK(fpmap_selftest_overflow(map, cpu, hash, &home) == bit);
+	flow = udp_flow(3999, 5000, 42);
+	CHECK(insert_rx_hashed(map, &flow, hash, 499) == 0);
+	CHECK(lookup_rx_hashed(map, &flow, hash) == 499);
+	fpmap_destroy(map);
+}
+
 /* A hash whose tag bits are 0 must not leave its slot looking empty. */
 static void test_tag_of_zero_hash_bits(void)
 {
@@ -1008,6 +1047,7 @@ int fpmap_selftest(void)
 	run_on_one_cpu(test_tx_template);
 	run_on_one_cpu(test_full_bucket_overflows);
 	run_on_one_cpu(test_overflow_filter);
+	run_on_one_cpu(test_overflow_count_saturates);
 	run_on_one_cpu(test_tag_of_zero_hash_bits);
 	/* These spread work over every CPU themselves; none may go offline meanwhile. */
 	cpus_read_lock();
