@@ -526,10 +526,10 @@ static __always_inline u32 fpmap_match_slot(u64 matches)
 }
 
 /*
- * The class of a hash in the overflow filter: three bits below the tag's, so
- * that a lookup goes on past a bucket only for one in eight of the flows
- * (and the ones of its class) that overflowed it, where a count of them sent
- * every lookup of a key not there on (a quarter of the misses at 4/5 load).
+ * The class of a hash in the overflow filter: three bits below the tag's. A
+ * lookup goes on past a bucket only if an entry of its own class overflowed
+ * it; with any overflow it went on for a quarter of the misses at 4/5 load,
+ * with the class for an eighth (kernel-port/README.md).
  */
 static __always_inline u32 fpmap_class(u32 hash)
 {
