@@ -734,6 +734,12 @@ static void test_full_bucket_overflows(void)
 	check_full_bucket_overflows(0xdeadbef3);
 }
 
+/* The overflow filter's bit for a hash: its class is the hash's bits 21..23. */
+static u8 overflow_bit(u32 hash)
+{
+	return 1 << ((hash >> 21) & 7);
+}
+
 /*
  * The overflow filter: a class's bit is set in a bucket while an entry of
  * that class lives past it, and cleared when the last one leaves, whatever
@@ -752,11 +758,10 @@ static void test_overflow_filter(void)
 	cpu = smp_processor_id();
 	local_bh_enable();
 	fpmap_selftest_overflow(map, cpu, h1, &home1);
-	/* The class is the hash's bits 21..23. */
-	bit1 = 1 << ((h1 >> 21) & 7);
+	bit1 = overflow_bit(h1);
 	for (h2 = h1 + 1;; h2++) {
 		fpmap_selftest_overflow(map, cpu, h2, &home2);
-		bit2 = 1 << ((h2 >> 21) & 7);
+		bit2 = overflow_bit(h2);
 		if (home2 == home1 && bit2 != bit1)
 			break;
 	}
@@ -808,7 +813,7 @@ static void test_overflow_count_saturates(void)
 	u32 hash = 0xdeadbeef, home;
 	struct fpmap_flow flow;
 	int cpu, port, done;
-	u8 bit = 1 << ((hash >> 21) & 7);
+	u8 bit = overflow_bit(hash);
 
 	local_bh_disable();
 	cpu = smp_processor_id();
