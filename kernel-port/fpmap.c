@@ -63,11 +63,6 @@
 
 #include "fpmap.h"
 
-enum fpmap_table_kind {
-	FPMAP_RX,
-	FPMAP_TX,
-};
-
 /* What a generation counter stands for; part of its slot's hash. */
 enum fpmap_gen_kind {
 	FPMAP_GEN_SHADOW = 1,	/* (netns, proto, local port) */
@@ -166,6 +161,12 @@ struct fpmap_table {
 	} hot;
 	/* Chunk directory; read by lookups only after an event or with frames queued. */
 	struct fpmap_cold **cold;
+	/*
+	 * This table's counters: hits, misses and stale counted by lookups
+	 * on the table's CPU, the rest by writers under its lock; entries is
+	 * not kept here (count is) but filled in when they are read.
+	 */
+	struct fpmap_stats stats;
 	/* Writers only, under the CPU's lock. */
 	u32 *sock_heads;		/* cookie index: the CPU's, from this table's column */
 	/*
@@ -181,13 +182,12 @@ struct fpmap_table {
 struct fpmap_cpu {
 	struct fpmap_table rx;
 	struct fpmap_table tx;
-	spinlock_t lock;	/* writers: tables (but for the readers' bits), writer stats */
+	spinlock_t lock;	/* writers: tables (but for the readers' bits, stats included) */
 	/*
 	 * Cookie chain heads, RX and TX side by side: a close reads one line
 	 * per CPU for both tables.
 	 */
 	u32 *sock_heads;
-	struct fpmap_stats stats;
 	/* Events that started on this CPU: one writer at a time (BH off). */
 	u64 events[FPMAP_EV_MAX];
 };
@@ -607,11 +607,11 @@ fpmap_find(const struct fpmap_table *t, enum fpmap_table_kind kind,
 }
 
 /* A hit: counted, and its entry marked for the eviction hand. */
-static __always_inline void fpmap_count_hit(struct fpmap_cpu *c, u8 *referenced)
+static __always_inline void fpmap_count_hit(struct fpmap_table *t, u8 *referenced)
 {
 	if (!READ_ONCE(*referenced))
 		WRITE_ONCE(*referenced, 1);
-	fpmap_count(&c->stats.hits);
+	fpmap_count(&t->stats.hits);
 }
 
 /*
@@ -622,9 +622,8 @@ static __always_inline void fpmap_count_hit(struct fpmap_cpu *c, u8 *referenced)
  * miss.
  */
 static __always_inline bool
-fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
-	      enum fpmap_table_kind kind, struct fpmap_entry_head *e, u32 i, u16 seq,
-	      u64 epoch)
+fpmap_outcome(struct fpmap *map, struct fpmap_table *t, enum fpmap_table_kind kind,
+	      struct fpmap_entry_head *e, u32 i, u16 seq, u64 epoch)
 {
 	bool checked;
 
@@ -635,13 +634,13 @@ fpmap_outcome(struct fpmap *map, struct fpmap_cpu *c, struct fpmap_table *t,
 	if (READ_ONCE(*fpmap_seq_in(e, kind)) != seq)
 		goto miss;
 	if (unlikely(!checked)) {
-		fpmap_count(&c->stats.stale);
+		fpmap_count(&t->stats.stale);
 		return false;
 	}
-	fpmap_count_hit(c, fpmap_referenced_in(e, kind));
+	fpmap_count_hit(t, fpmap_referenced_in(e, kind));
 	return true;
 miss:
-	fpmap_count(&c->stats.misses);
+	fpmap_count(&t->stats.misses);
 	return false;
 }
 
@@ -718,7 +717,7 @@ static noinline bool fpmap_rx_lookup_rest(struct fpmap *map, struct fpmap_cpu *c
 	if (head)
 		fpmap_rx_copy_out(container_of(head, struct fpmap_rx_entry, head), &c->rx, i,
 				  seq, dest);
-	return fpmap_outcome(map, c, &c->rx, FPMAP_RX, head, i, seq, epoch);
+	return fpmap_outcome(map, &c->rx, FPMAP_RX, head, i, seq, epoch);
 }
 
 /*
@@ -732,7 +731,7 @@ static noinline bool fpmap_rx_lookup_rest(struct fpmap *map, struct fpmap_cpu *c
 bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		     struct fpmap_rx_dest *dest, struct fpmap_ticket *ticket)
 {
-	const struct fpmap_table *t;
+	struct fpmap_table *t;
 	struct fpmap_rx_entry *e;
 	struct fpmap_cpu *c;
 	bool hit;
@@ -753,7 +752,7 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		/* No candidate: a miss, unless an entry of its class probed past. */
 		if (fpmap_overflowed(&t->buckets[b], hash))
 			goto rest;
-		fpmap_count(&c->stats.misses);
+		fpmap_count(&t->stats.misses);
 		local_bh_enable();
 		return false;
 	}
@@ -773,7 +772,7 @@ bool fpmap_rx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 		fpmap_rx_copy_out(e, t, i, seq, dest);
 		smp_rmb(); /* as in fpmap_outcome */
 		if (likely(READ_ONCE(e->seq) == seq)) {
-			fpmap_count_hit(c, &e->referenced);
+			fpmap_count_hit(t, &e->referenced);
 			local_bh_enable();
 			return true;
 		}
@@ -803,7 +802,7 @@ bool fpmap_tx_lookup(struct fpmap *map, const struct fpmap_flow *flow, u32 hash,
 	head = fpmap_find(&c->tx, FPMAP_TX, flow, hash, sock_cookie, &i, &seq);
 	if (head)
 		found = container_of(head, struct fpmap_tx_entry, head)->tmpl;
-	hit = fpmap_outcome(map, c, &c->tx, FPMAP_TX, head, i, seq, ticket->epoch);
+	hit = fpmap_outcome(map, &c->tx, FPMAP_TX, head, i, seq, ticket->epoch);
 	local_bh_enable();
 	if (hit)
 		*tmpl = found;
@@ -1007,8 +1006,7 @@ static bool fpmap_have_chunk(struct fpmap_table *t, u32 i)
  * whole turn of the hand over empty slots means the count has no entry
  * behind it (a bug), and nothing is evicted.
  */
-static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
-			    struct fpmap_table *t)
+static void fpmap_evict_one(struct fpmap *map, struct fpmap_table *t)
 {
 	u64 epoch = fpmap_epoch(map);
 	u32 nr_entries = fpmap_nr_entries(t);
@@ -1037,7 +1035,7 @@ static void fpmap_evict_one(struct fpmap *map, struct fpmap_cpu *c,
 		chances++;
 	}
 	fpmap_unlink(map, t, i);
-	fpmap_count(&c->stats.evictions);
+	fpmap_count(&t->stats.evictions);
 }
 
 /*
@@ -1123,17 +1121,17 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	/* Also: the generations in gens were read before this epoch. */
 	smp_mb__after_atomic();
 	if (fpmap_epoch(map) != ticket->epoch) {
-		fpmap_count(&c->stats.insert_races);
+		fpmap_count(&t->stats.insert_races);
 		err = -EAGAIN;
 		goto unlock;
 	}
 	if (fpmap_find(t, kind, &fresh->flow, fresh->hash, fresh->sock_cookie, &old, &seq))
 		fpmap_unlink(map, t, old);
 	else if (t->count >= map->capacity)
-		fpmap_evict_one(map, c, t);
+		fpmap_evict_one(map, t);
 	i = fpmap_free_slot(t, fresh->hash);
 	if (i == FPMAP_NONE || !fpmap_have_chunk(t, i)) {
-		fpmap_count(&c->stats.alloc_failures);
+		fpmap_count(&t->stats.alloc_failures);
 		err = -ENOMEM;
 		goto unlock;
 	}
@@ -1141,7 +1139,7 @@ static int fpmap_publish(struct fpmap *map, enum fpmap_table_kind kind,
 	fpmap_sock_link(map, t, i);
 	fpmap_fill_slot(t, i);
 	WRITE_ONCE(t->count, t->count + 1);
-	fpmap_count(&c->stats.inserts);
+	fpmap_count(&t->stats.inserts);
 unlock:
 	spin_unlock_bh(&c->lock);
 	return err;
@@ -1223,6 +1221,12 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 	return removed;
 }
 
+/* Entries an event removed from table t, counted under its CPU's lock. */
+static void fpmap_count_invalidated(struct fpmap_table *t, unsigned int removed)
+{
+	WRITE_ONCE(t->stats.invalidated, t->stats.invalidated + removed);
+}
+
 /*
  * O(CPUs + the socket's entries), and a lock only on the CPUs that may hold
  * entries of the cookie's chain: each CPU indexes its entries by cookie, and
@@ -1231,7 +1235,6 @@ static unsigned int fpmap_unlink_cookie(const struct fpmap *map, struct fpmap_ta
 void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 {
 	u32 chain = fpmap_sock_chain(map, sock_cookie);
-	unsigned int removed;
 	int cpu;
 
 	/* Ends with a full barrier: the epoch moved before any bit is read. */
@@ -1242,9 +1245,8 @@ void fpmap_sock_closed(struct fpmap *map, u64 sock_cookie)
 		if (!test_bit(fpmap_chain_cpu_bit(map, chain, cpu), map->chain_cpus))
 			continue;
 		spin_lock_bh(&c->lock);
-		removed = fpmap_unlink_cookie(map, &c->rx, sock_cookie) +
-			  fpmap_unlink_cookie(map, &c->tx, sock_cookie);
-		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
+		fpmap_count_invalidated(&c->rx, fpmap_unlink_cookie(map, &c->rx, sock_cookie));
+		fpmap_count_invalidated(&c->tx, fpmap_unlink_cookie(map, &c->tx, sock_cookie));
 		/* Under the lock inserts set it under: no entry of the chain can be linked now. */
 		if (c->sock_heads[2 * chain] == FPMAP_NONE &&
 		    c->sock_heads[2 * chain + 1] == FPMAP_NONE)
@@ -1289,7 +1291,6 @@ static unsigned int fpmap_unlink_all(const struct fpmap *map, struct fpmap_table
 
 void fpmap_flush(struct fpmap *map)
 {
-	unsigned int removed;
 	int cpu;
 
 	fpmap_event_begin(map);
@@ -1297,8 +1298,8 @@ void fpmap_flush(struct fpmap *map)
 		struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
 
 		spin_lock_bh(&c->lock);
-		removed = fpmap_unlink_all(map, &c->rx) + fpmap_unlink_all(map, &c->tx);
-		WRITE_ONCE(c->stats.invalidated, c->stats.invalidated + removed);
+		fpmap_count_invalidated(&c->rx, fpmap_unlink_all(map, &c->rx));
+		fpmap_count_invalidated(&c->tx, fpmap_unlink_all(map, &c->tx));
 		spin_unlock_bh(&c->lock);
 	}
 	fpmap_event_end(map, FPMAP_EV_FLUSH);
@@ -1338,19 +1339,38 @@ bool fpmap_has_cookie(struct fpmap *map, u64 sock_cookie)
 	return found;
 }
 
-void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
+void fpmap_cpu_table_stats(struct fpmap *map, int cpu, enum fpmap_table_kind kind,
+			   struct fpmap_stats *stats)
 {
 	struct fpmap_cpu *c = per_cpu_ptr(map->cpus, cpu);
+	const struct fpmap_table *t = kind == FPMAP_RX ? &c->rx : &c->tx;
 
-	stats->hits = READ_ONCE(c->stats.hits);
-	stats->misses = READ_ONCE(c->stats.misses);
-	stats->stale = READ_ONCE(c->stats.stale);
-	stats->inserts = READ_ONCE(c->stats.inserts);
-	stats->insert_races = READ_ONCE(c->stats.insert_races);
-	stats->alloc_failures = READ_ONCE(c->stats.alloc_failures);
-	stats->evictions = READ_ONCE(c->stats.evictions);
-	stats->invalidated = READ_ONCE(c->stats.invalidated);
-	stats->entries = READ_ONCE(c->rx.count) + READ_ONCE(c->tx.count);
+	stats->hits = READ_ONCE(t->stats.hits);
+	stats->misses = READ_ONCE(t->stats.misses);
+	stats->stale = READ_ONCE(t->stats.stale);
+	stats->inserts = READ_ONCE(t->stats.inserts);
+	stats->insert_races = READ_ONCE(t->stats.insert_races);
+	stats->alloc_failures = READ_ONCE(t->stats.alloc_failures);
+	stats->evictions = READ_ONCE(t->stats.evictions);
+	stats->invalidated = READ_ONCE(t->stats.invalidated);
+	stats->entries = READ_ONCE(t->count);
+}
+
+void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
+{
+	struct fpmap_stats tx;
+
+	fpmap_cpu_table_stats(map, cpu, FPMAP_RX, stats);
+	fpmap_cpu_table_stats(map, cpu, FPMAP_TX, &tx);
+	stats->hits += tx.hits;
+	stats->misses += tx.misses;
+	stats->stale += tx.stale;
+	stats->inserts += tx.inserts;
+	stats->insert_races += tx.insert_races;
+	stats->alloc_failures += tx.alloc_failures;
+	stats->evictions += tx.evictions;
+	stats->invalidated += tx.invalidated;
+	stats->entries += tx.entries;
 }
 
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)

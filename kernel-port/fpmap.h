@@ -118,7 +118,13 @@ enum fpmap_event {
 	FPMAP_EV_MAX,
 };
 
-/* Per CPU; readers count hits/misses/stale, writers the rest. */
+/* The map's two tables: RX (destination sockets) and TX (outer headers). */
+enum fpmap_table_kind {
+	FPMAP_RX,
+	FPMAP_TX,
+};
+
+/* Per CPU and table; readers count hits/misses/stale, writers the rest. */
 struct fpmap_stats {
 	u64 hits;
 	u64 misses;
@@ -128,7 +134,7 @@ struct fpmap_stats {
 	u64 alloc_failures;
 	u64 evictions;
 	u64 invalidated;	/* entries removed by an event (close, flush) */
-	u64 entries;		/* live now, both tables */
+	u64 entries;		/* live now */
 };
 
 struct fpmap;
@@ -184,6 +190,9 @@ void fpmap_dev_event(struct fpmap *map, const struct fpmap_dev *dev,
 void fpmap_netns_exit(struct fpmap *map, u32 netns);
 void fpmap_flush(struct fpmap *map);
 
+/* One table's counters on @cpu; fpmap_cpu_stats(): both tables' added. */
+void fpmap_cpu_table_stats(struct fpmap *map, int cpu, enum fpmap_table_kind kind,
+			   struct fpmap_stats *stats);
 void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats);
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event);
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map);

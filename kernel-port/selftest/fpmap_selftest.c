@@ -894,6 +894,75 @@ static void test_tx_template(void)
 	fpmap_destroy(map);
 }
 
+static struct fpmap_stats table_stats_of(struct fpmap *map, int cpu,
+					 enum fpmap_table_kind kind)
+{
+	struct fpmap_stats stats;
+
+	fpmap_cpu_table_stats(map, cpu, kind, &stats);
+	return stats;
+}
+
+/*
+ * Each table counts its own lookups, inserts and removals, and the CPU's
+ * totals add the two: a TX cache that is on must not move the RX counters
+ * an operator (or the VM test) reads as the receive side's.
+ */
+static void test_stats_per_table(void)
+{
+	struct fpmap *map = new_map(64);
+	struct fpmap_flow rx_flow = udp_flow(4000, 5000, 42);
+	struct fpmap_flow tx_flow = udp_flow(5000, 4000, 0);
+	struct fpmap_path path = container_path(NS_C1);
+	struct fpmap_stats rx, tx, all;
+	struct fpmap_tx_template tmpl, found;
+	struct fpmap_ticket ticket;
+	int cpu;
+
+	local_bh_disable();
+	cpu = smp_processor_id();
+	local_bh_enable();
+	tx_flow.netns = NS_C1;
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.egress.netns = NS_UNDERLAY;
+	tmpl.egress.ifindex = 3;
+
+	/* RX: a miss, an insert, two hits. TX: two misses, an insert, a hit, a stale. */
+	CHECK(insert_rx(map, &rx_flow, 61, NS_C1) == 0);
+	CHECK(lookup_rx(map, &rx_flow) == 61 && lookup_rx(map, &rx_flow) == 61);
+	CHECK(!fpmap_tx_lookup(map, &tx_flow, flow_hash(&tx_flow), 62, &found, &ticket));
+	CHECK(!fpmap_tx_lookup(map, &tx_flow, flow_hash(&tx_flow), 62, &found, &ticket));
+	CHECK(fpmap_tx_insert(map, &ticket, &tx_flow, flow_hash(&tx_flow), 62, &tmpl, &path) == 0);
+	CHECK(fpmap_tx_lookup(map, &tx_flow, flow_hash(&tx_flow), 62, &found, &ticket));
+	fpmap_dev_event(map, &path.dev[3], FPMAP_EV_DEV_DOWN);
+	CHECK(!fpmap_tx_lookup(map, &tx_flow, flow_hash(&tx_flow), 62, &found, &ticket));
+
+	rx = table_stats_of(map, cpu, FPMAP_RX);
+	tx = table_stats_of(map, cpu, FPMAP_TX);
+	CHECK(rx.misses == 1 && rx.inserts == 1 && rx.hits == 2 && rx.entries == 1);
+	/* The RX entry's path has the device too: its next lookup is stale, not yet counted. */
+	CHECK(rx.stale == 0);
+	CHECK(tx.misses == 2 && tx.inserts == 1 && tx.hits == 1 && tx.stale == 1);
+	CHECK(tx.entries == 1);
+	all = stats_of(map, cpu);
+	CHECK(all.hits == 3 && all.misses == 3 && all.stale == 1 && all.inserts == 2);
+	CHECK(all.entries == 2);
+
+	/* A close removes the socket's entries from the table that holds them. */
+	fpmap_sock_closed(map, 62);
+	rx = table_stats_of(map, cpu, FPMAP_RX);
+	tx = table_stats_of(map, cpu, FPMAP_TX);
+	CHECK(tx.invalidated == 1 && tx.entries == 0);
+	CHECK(rx.invalidated == 0 && rx.entries == 1);
+	fpmap_flush(map);
+	rx = table_stats_of(map, cpu, FPMAP_RX);
+	tx = table_stats_of(map, cpu, FPMAP_TX);
+	all = stats_of(map, cpu);
+	CHECK(rx.invalidated == 1 && tx.invalidated == 1);
+	CHECK(all.invalidated == 2 && all.entries == 0);
+	fpmap_destroy(map);
+}
+
 /*
  * Readers on every CPU look up while a writer inserts for socket n, closes
  * socket n - 1, rebinds, flushes and overflows the map. A reader must never
@@ -1059,6 +1128,7 @@ int fpmap_selftest(void)
 	test_sock_close();
 	test_insert_on_the_lookups_cpu();
 	test_flush();
+	test_stats_per_table();
 	test_concurrent_readers();
 	cpus_read_unlock();
 	pr_info("fpmap selftest: %d passed, %d failed\n", tests_passed, tests_failed);
