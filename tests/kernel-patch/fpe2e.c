@@ -2395,6 +2395,56 @@ static void tx_invalidated_by(const char *name, int k, struct server *s, const c
 	      stat_get(&d2, "tx_hits"), stat_get(&d2, "tx_sent"));
 }
 
+/*
+ * Sends node a an ICMP "fragmentation needed" (next-hop MTU @mtu) from node
+ * b for a VXLAN datagram a -> b of VNI 42, as a router between them would:
+ * a's UDP error handler gives it to the VXLAN socket (vxlan_err_lookup()),
+ * which learns the path MTU to b (a route exception on a's eth0).
+ */
+static void icmp_frag_needed_to_a(int mtu)
+{
+	unsigned char msg[8 + 20 + 8 + 8] = { 0 }, *ip = msg + 8, *udp = ip + 20;
+	struct sockaddr_in to;
+	unsigned short sum;
+	int fd;
+
+	msg[0] = 3;		/* destination unreachable */
+	msg[1] = 4;		/* fragmentation needed */
+	msg[6] = mtu >> 8;
+	msg[7] = mtu & 0xff;
+	ip[0] = 0x45;
+	ip[2] = 1400 >> 8;	/* the datagram that was too big */
+	ip[3] = 1400 & 0xff;
+	ip[6] = 0x40;		/* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	if (inet_pton(AF_INET, "192.168.0.1", ip + 12) != 1 ||
+	    inet_pton(AF_INET, "192.168.0.2", ip + 16) != 1)
+		die("icmp_frag_needed_to_a: address");
+	sum = ip_checksum(ip, 20);
+	ip[10] = sum >> 8;
+	ip[11] = sum & 0xff;
+	udp[0] = 40000 >> 8;	/* any source port: the error lookup takes the VXLAN port */
+	udp[1] = 40000 & 0xff;
+	udp[2] = 4789 >> 8;
+	udp[3] = 4789 & 0xff;
+	udp[4] = (1400 - 20) >> 8;
+	udp[5] = (1400 - 20) & 0xff;
+	udp[8] = 0x08;		/* VXLAN: a VNI */
+	udp[14] = 42;		/* VNI 42, bytes 12..14 */
+	sum = ip_checksum(msg, sizeof(msg));
+	msg[2] = sum >> 8;
+	msg[3] = sum & 0xff;
+	sockaddr_of(&to, "192.168.0.1", 0);
+	enter("b");
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0 || sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) !=
+	    (ssize_t)sizeof(msg))
+		die("icmp_frag_needed_to_a");
+	close(fd);
+	leave();
+}
+
 /* The tx_fallback_* counters' changes from @b to @a, summed. */
 static long long tx_fallbacks(const struct stats *a, const struct stats *b)
 {
@@ -2507,6 +2557,68 @@ static void scenario_tx_udp(void)
 		      "tx-udp: the fragments of a 3000-byte datagram not looked up (counted)",
 		      "tx_fragment +%lld, tx_sent +%lld", delta(&a, &b, "tx_fragment"),
 		      delta(&a, &b, "tx_sent"));
+	}
+
+	/*
+	 * A path MTU learned on node a's underlay (1300, by an ICMP from b) is
+	 * an event on a's eth0: the cached flow's next datagram, 1400 bytes
+	 * with DF, takes the slow path, whose VXLAN device answers it with a
+	 * "fragmentation needed" of its own (skb_tunnel_check_pmtu()) and sends
+	 * nothing, as without the cache; a small one is delivered the slow way,
+	 * its insert refused while the exception lives (the route's MTU is not
+	 * its device's). The route caches flushed (a's exception, and the path
+	 * MTU k42a learned from that answer), the flow is cached again.
+	 */
+	{
+		unsigned char big[1400] = { 0 };
+		int df = IP_PMTUDISC_DO, want = IP_PMTUDISC_WANT;
+		struct stats e, x;
+		struct sockaddr_in sa;
+		char tag[64];
+
+		ok = tx_udp_one("tx-pmtu-warm", k, s, &d1);
+		read_stats(&e);
+		icmp_frag_needed_to_a(1300);
+		sleep_ms(100);
+		read_stats(&x);
+		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df)))
+			die("IP_MTU_DISCOVER");
+		next_tag(tag);
+		memcpy(big, tag, strlen(tag));
+		sockaddr_of(&sa, "10.233.1.2", 5600);
+		read_stats(&b);
+		if (sendto(k, big, sizeof(big), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("sendto");
+		ok &= delivered_as_expected("tx-pmtu-big", tag, NULL, &f, &b);
+		read_stats(&a);
+		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want)))
+			die("IP_MTU_DISCOVER");
+		check(ok && stat_get(&d1, "tx_sent") == 1 && delta(&x, &e, "event_dev_down") >= 1 &&
+		      delta(&a, &b, "tx_map_stale") == 1 && delta(&a, &b, "tx_hits") == 0 &&
+		      delta(&a, &b, "tx_sent") == 0,
+		      "tx-udp: a path MTU learned on the underlay invalidates the flow's TX entry; "
+		      "a 1400-byte datagram with DF then not sent (the slow path's answer)",
+		      "warm-up sent %lld; after the ICMP: dev_down +%lld; the big datagram "
+		      "(delivered nowhere: %s): tx_map_stale +%lld, tx_hits +%lld, tx_sent +%lld",
+		      stat_get(&d1, "tx_sent"), delta(&x, &e, "event_dev_down"), ok ? "yes" : "no",
+		      delta(&a, &b, "tx_map_stale"), delta(&a, &b, "tx_hits"),
+		      delta(&a, &b, "tx_sent"));
+		ok = tx_udp_one("tx-pmtu-small", k, s, &d1);
+		check(ok && stat_get(&d1, "tx_hits") == 0 && stat_get(&d1, "tx_sent") == 0 &&
+		      stat_get(&d1, "tx_map_inserts") == 0 && stat_get(&d1, "tx_insert_refused") == 1,
+		      "tx-udp: while the exception lives a small datagram is delivered the slow way, "
+		      "not cached",
+		      "tx_hits +%lld, tx_sent +%lld, tx_map_inserts +%lld, tx_insert_refused +%lld",
+		      stat_get(&d1, "tx_hits"), stat_get(&d1, "tx_sent"),
+		      stat_get(&d1, "tx_map_inserts"), stat_get(&d1, "tx_insert_refused"));
+		sh("/sbin/ip -n a route flush cache");
+		sh("/sbin/ip -n k42a route flush cache");
+		ok = tx_udp_one("tx-pmtu-again", k, s, &d1);
+		ok &= tx_udp_one("tx-pmtu-again", k, s, &d2);
+		check(ok && stat_get(&d1, "tx_map_inserts") == 1 && stat_get(&d2, "tx_sent") == 1,
+		      "tx-udp: the route caches flushed, the flow cached again and sent by the cache",
+		      "tx_map_inserts +%lld, then tx_sent +%lld", stat_get(&d1, "tx_map_inserts"),
+		      stat_get(&d2, "tx_sent"));
 	}
 
 	/* Closing the client removes its TX entry. */
