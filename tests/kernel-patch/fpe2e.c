@@ -2445,6 +2445,28 @@ static void icmp_frag_needed_to_a(int mtu)
 	leave();
 }
 
+/*
+ * A tagged datagram of @len bytes (at most 3000) from @k to c42's 5600,
+ * checked by delivered_as_expected(); @b: the counters before the send.
+ */
+static bool tx_big_one(const char *what, int k, size_t len, struct server *expect,
+		       struct flow *f, struct stats *b)
+{
+	unsigned char big[3000] = { 0 };
+	struct sockaddr_in sa;
+	char tag[64];
+
+	if (len > sizeof(big))
+		die("tx_big_one: too long");
+	next_tag(tag);
+	memcpy(big, tag, strlen(tag));
+	sockaddr_of(&sa, "10.233.1.2", 5600);
+	read_stats(b);
+	if (sendto(k, big, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("sendto");
+	return delivered_as_expected(what, tag, expect, f, b);
+}
+
 /* The tx_fallback_* counters' changes from @b to @a, summed. */
 static long long tx_fallbacks(const struct stats *a, const struct stats *b)
 {
@@ -2541,17 +2563,7 @@ static void scenario_tx_udp(void)
 
 	/* Fragments: no lookup, counted; the datagram delivered. */
 	{
-		unsigned char big[3000] = { 0 };
-		struct sockaddr_in sa;
-		char tag[64];
-
-		next_tag(tag);
-		memcpy(big, tag, strlen(tag));
-		sockaddr_of(&sa, "10.233.1.2", 5600);
-		read_stats(&b);
-		if (sendto(k, big, sizeof(big), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			die("sendto");
-		ok = delivered_as_expected("tx-fragments", tag, s, &f, &b);
+		ok = tx_big_one("tx-fragments", k, 3000, s, &f, &b);
 		read_stats(&a);
 		check(ok && delta(&a, &b, "tx_fragment") >= 3 && delta(&a, &b, "tx_sent") == 0,
 		      "tx-udp: the fragments of a 3000-byte datagram not looked up (counted)",
@@ -2570,11 +2582,8 @@ static void scenario_tx_udp(void)
 	 * MTU k42a learned from that answer), the flow is cached again.
 	 */
 	{
-		unsigned char big[1400] = { 0 };
 		int df = IP_PMTUDISC_DO, want = IP_PMTUDISC_WANT;
 		struct stats e, x;
-		struct sockaddr_in sa;
-		char tag[64];
 
 		ok = tx_udp_one("tx-pmtu-warm", k, s, &d1);
 		read_stats(&e);
@@ -2583,13 +2592,7 @@ static void scenario_tx_udp(void)
 		read_stats(&x);
 		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df)))
 			die("IP_MTU_DISCOVER");
-		next_tag(tag);
-		memcpy(big, tag, strlen(tag));
-		sockaddr_of(&sa, "10.233.1.2", 5600);
-		read_stats(&b);
-		if (sendto(k, big, sizeof(big), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			die("sendto");
-		ok &= delivered_as_expected("tx-pmtu-big", tag, NULL, &f, &b);
+		ok &= tx_big_one("tx-pmtu-big", k, 1400, NULL, &f, &b);
 		read_stats(&a);
 		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want)))
 			die("IP_MTU_DISCOVER");
