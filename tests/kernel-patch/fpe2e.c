@@ -2445,6 +2445,13 @@ static void icmp_frag_needed_to_a(int mtu)
 	leave();
 }
 
+/* IP_MTU_DISCOVER on @fd: IP_PMTUDISC_DO sets DF on every datagram. */
+static void set_pmtu_discover(int fd, int mode)
+{
+	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof(mode)))
+		die("IP_MTU_DISCOVER");
+}
+
 /*
  * A tagged datagram of @len bytes (at most 3000) from @k to c42's 5600,
  * checked by delivered_as_expected(); @b: the counters before the send.
@@ -2582,7 +2589,6 @@ static void scenario_tx_udp(void)
 	 * MTU k42a learned from that answer), the flow is cached again.
 	 */
 	{
-		int df = IP_PMTUDISC_DO, want = IP_PMTUDISC_WANT;
 		struct stats e, x;
 
 		ok = tx_udp_one("tx-pmtu-warm", k, s, &d1);
@@ -2590,12 +2596,10 @@ static void scenario_tx_udp(void)
 		icmp_frag_needed_to_a(1300);
 		sleep_ms(100);
 		read_stats(&x);
-		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df)))
-			die("IP_MTU_DISCOVER");
+		set_pmtu_discover(k, IP_PMTUDISC_DO);
 		ok &= tx_big_one("tx-pmtu-big", k, 1400, NULL, &f, &b);
 		read_stats(&a);
-		if (setsockopt(k, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want)))
-			die("IP_MTU_DISCOVER");
+		set_pmtu_discover(k, IP_PMTUDISC_WANT);
 		check(ok && stat_get(&d1, "tx_sent") == 1 && delta(&x, &e, "event_dev_down") >= 1 &&
 		      delta(&a, &b, "tx_map_stale") == 1 && delta(&a, &b, "tx_hits") == 0 &&
 		      delta(&a, &b, "tx_sent") == 0,
@@ -2622,6 +2626,40 @@ static void scenario_tx_udp(void)
 		      "tx-udp: the route caches flushed, the flow cached again and sent by the cache",
 		      "tx_map_inserts +%lld, then tx_sent +%lld", stat_get(&d1, "tx_map_inserts"),
 		      stat_get(&d2, "tx_sent"));
+	}
+
+	/*
+	 * The underlay's MTU lowered to 1400 on node a (a device event): a small
+	 * datagram caches the flow again (the route's MTU is its device's), the
+	 * next is sent by the cache, then a 1400-byte datagram with DF is a hit
+	 * the cache declines for its length (1428 + 50 > 1400), and the slow
+	 * path answers it: delivered nowhere. Back to 1500, the flow cached again.
+	 */
+	{
+		sh("/sbin/ip -n a link set dev eth0 mtu 1400");
+		ok = tx_udp_one("tx-mtu-small", k, s, &d1);
+		ok &= tx_udp_one("tx-mtu-small", k, s, &d2);
+		set_pmtu_discover(k, IP_PMTUDISC_DO);
+		ok &= tx_big_one("tx-mtu-big", k, 1400, NULL, &f, &b);
+		read_stats(&a);
+		set_pmtu_discover(k, IP_PMTUDISC_WANT);
+		sh("/sbin/ip -n a link set dev eth0 mtu 1500");
+		/* The path MTU k42a learned from the slow path's answer. */
+		sh("/sbin/ip -n k42a route flush cache");
+		check(ok && stat_get(&d1, "tx_map_inserts") == 1 && stat_get(&d2, "tx_sent") == 1 &&
+		      delta(&a, &b, "tx_hits") == 1 && delta(&a, &b, "tx_fallback_mtu") == 1 &&
+		      delta(&a, &b, "tx_sent") == 0,
+		      "tx-udp: node a's underlay MTU lowered to 1400: the flow cached again, then a "
+		      "1400-byte DF datagram a hit declined for its length, left to the slow path",
+		      "small: tx_map_inserts +%lld, then tx_sent +%lld; the big one (delivered "
+		      "nowhere: %s): tx_hits +%lld, tx_fallback_mtu +%lld, tx_sent +%lld",
+		      stat_get(&d1, "tx_map_inserts"), stat_get(&d2, "tx_sent"), ok ? "yes" : "no",
+		      delta(&a, &b, "tx_hits"), delta(&a, &b, "tx_fallback_mtu"),
+		      delta(&a, &b, "tx_sent"));
+		/* The MTU's second change invalidated the entry: cached again. */
+		ok = tx_udp_one("tx-mtu-restored", k, s, &d1);
+		if (!ok)
+			printf("  tx-mtu-restored: the datagram went astray\n");
 	}
 
 	/* Closing the client removes its TX entry. */
@@ -2932,6 +2970,38 @@ static void scenario_disable(void)
 	      fget(&f, "hits"), fget(&f, "misses"), fget(&f, "inserts"),
 	      stat_get(&a, "entries"));
 	close(k);
+}
+
+/*
+ * The TX cache on a node whose underlay has netfilter hooks: node b's
+ * iptables filter table (the docker scenario made it; listing it makes it
+ * here too) hooks LOCAL_OUT. c42's frames are declined before the TX lookup
+ * (tx_fallback_netfilter), with no ticket, and delivered the slow way.
+ */
+static void scenario_tx_netfilter(void)
+{
+	struct flow f = { 0 };
+	struct server *s;
+	struct stats b, a;
+	int c, good;
+
+	sh("/sbin/ip netns exec b iptables -L OUTPUT -n >/dev/null");
+	s = server_udp("tx-nf-k42a", "k42a", "0.0.0.0", 5599, false);
+	c = udp_client("c42", "10.233.1.2", 4599);
+	read_stats(&b);
+	good = udp_run("tx-netfilter", c, "10.233.2.2", 5599, s, 5, &f);
+	read_stats(&a);
+	check(good == 5 && delta(&a, &b, "tx_fallback_netfilter") >= 5 &&
+	      delta(&a, &b, "tx_misses") == 0 && delta(&a, &b, "tx_hits") == 0 &&
+	      delta(&a, &b, "tx_insert_refused") == 0,
+	      "tx-netfilter: node b's underlay hooked (iptables): c42's frames declined before "
+	      "the TX lookup, delivered",
+	      "%d of 5, tx_fallback_netfilter +%lld, tx_misses +%lld, tx_hits +%lld, "
+	      "tx_insert_refused +%lld", good, delta(&a, &b, "tx_fallback_netfilter"),
+	      delta(&a, &b, "tx_misses"), delta(&a, &b, "tx_hits"),
+	      delta(&a, &b, "tx_insert_refused"));
+	close(c);
+	server_close(s);
 }
 
 /* ---- netfilter: a Docker-like node, and the container's own rules ------- */
@@ -3399,6 +3469,8 @@ int main(void)
 	print_stats("after docker");
 	scenario_container_netfilter();
 	print_stats("after container netfilter");
+	scenario_tx_netfilter();
+	print_stats("after tx-netfilter");
 	scenario_disable();
 	print_stats("at the end");
 
