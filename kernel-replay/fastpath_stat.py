@@ -1,8 +1,12 @@
 """Which way the patched kernel's fast path took one frame, from its own counters.
 
 The series (kernel-port/patches/, docs/kernel-patch.md "Knob and counters") keeps totals over CPUs
-in /proc/net/fpmap_stat (init_net only): the map's `hits`, `misses`, `inserts`, ..., the glue's
-`delivered` (fast deliveries) and one `fallback_<why>` per reason a hit was declined. kernel-replay
+in /proc/net/fpmap_stat (init_net only): the map's RX table's `hits`, `misses`, `inserts`, ..., the
+glue's `delivered` (fast deliveries) and one `fallback_<why>` per reason a hit was declined; for the
+TX header cache (on in the replay's VM) the TX table's `tx_map_*` and the glue's `tx_sent`,
+`tx_misses`, `tx_inserts`, `tx_fallback_<why>`, .... A received frame is read from the RX counters
+and a transmitted one from the TX counters only: a received segment's window also holds the
+container's answer, sent by the TX cache or not. kernel-replay
 injects one frame at a time and waits for its outcome, so what moved between a read before and a
 read after is that frame's doing (or the doing of what the frame caused, such as the answer a
 container sent). On a kernel without the series there is no such file and nothing is reported.
@@ -29,8 +33,12 @@ def present():
     return os.path.exists(STAT) and read() is not None
 
 
-def outcome(before, after):
-    """What the fast path did between two reads, as (path, detail):
+def outcome(before, after, direction="rx"):
+    """What the fast path did between two reads for a frame of `direction` ("rx" or "tx"), as
+    (path, detail). A transmitted frame: "fast" "tx_hit" when the TX cache sent it, else "slow"
+    with "tx_fallback_<why>" (a hit declined), "tx_stale", "tx_miss+tx_inserts" (cached from the
+    slow path's frame at the underlay), "tx_miss+tx_insert_refused", "tx_miss", or "none" (not
+    looked up: the cache off, not IPv4 TCP or UDP of its socket, a fragment). A received frame:
     path "fast" when a frame was delivered by it, else "slow" (None when there is no fast path);
     detail "hit", "fallback_<why>" (an entry matched, a check sent the frame the slow way), "stale"
     (an entry matched but was no longer current), "miss", "miss+inserts" (the slow path's answer was
@@ -42,6 +50,8 @@ def outcome(before, after):
     if before is None or after is None:
         return None, None
     moved = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    if direction == "tx":
+        return _tx_outcome(moved)
     if moved.get("delivered"):
         return "fast", "hit"
     fallbacks = sorted(k for k in moved if k.startswith("fallback_"))
@@ -55,4 +65,20 @@ def outcome(before, after):
             if moved.get(counter):
                 return "slow", f"miss+{counter}"
         return "slow", "miss"
+    return "slow", "none"
+
+
+def _tx_outcome(moved):
+    if moved.get("tx_sent"):
+        return "fast", "tx_hit"
+    fallbacks = sorted(k for k in moved if k.startswith("tx_fallback_"))
+    if fallbacks:
+        return "slow", "+".join(fallbacks)
+    if moved.get("tx_map_stale"):
+        return "slow", "tx_stale"
+    if moved.get("tx_misses"):
+        for counter in ("tx_inserts", "tx_insert_refused", "tx_ticket_failures"):
+            if moved.get(counter):
+                return "slow", f"tx_miss+{counter}"
+        return "slow", "tx_miss"
     return "slow", "none"

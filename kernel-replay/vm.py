@@ -149,6 +149,7 @@ mount -t tmpfs tmpfs /tmp
 exec </dev/console >/dev/console 2>&1
 echo "kernel-replay-vm: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
 echo 1 > /proc/sys/net/core/fpmap_enable || echo "kernel-replay-vm: this kernel has no fast path to turn on"
+echo 1 > /proc/sys/net/core/fpmap_tx_enable 2>/dev/null || echo "kernel-replay-vm: this kernel has no TX cache to turn on"
 ip link set lo up
 echo "kernel-replay-vm: replay starts"
 ECON_KERNEL_REPLAY_TRACE=0 ECON_KERNEL_REPLAY_SLOWDOWN=5 ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@

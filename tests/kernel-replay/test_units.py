@@ -627,6 +627,28 @@ class FastpathStat(unittest.TestCase):
         self.assertEqual(fastpath_stat.outcome(before, after()), ("slow", "none"))
         self.assertEqual(fastpath_stat.outcome(None, before), (None, None))
 
+    def test_a_transmitted_frame_is_read_from_the_tx_counters_only(self):
+        before = self.stat(self.TEXT + "tx_sent 0\ntx_misses 0\ntx_inserts 0\ntx_map_stale 0\n")
+
+        def after(**moved):
+            a = dict(before)
+            for k, n in moved.items():
+                a[k] = a.get(k, 0) + n
+            return a
+        self.assertEqual(fastpath_stat.outcome(before, after(tx_hits=1, tx_sent=1), "tx"), ("fast", "tx_hit"))
+        self.assertEqual(fastpath_stat.outcome(before, after(tx_hits=1, tx_fallback_busy=1), "tx"),
+                         ("slow", "tx_fallback_busy"))
+        self.assertEqual(fastpath_stat.outcome(before, after(tx_misses=1, tx_map_stale=1), "tx"),
+                         ("slow", "tx_stale"))
+        self.assertEqual(fastpath_stat.outcome(before, after(tx_misses=1, tx_inserts=1), "tx"),
+                         ("slow", "tx_miss+tx_inserts"))
+        self.assertEqual(fastpath_stat.outcome(before, after(tx_misses=1), "tx"), ("slow", "tx_miss"))
+        # A received segment whose answer the TX cache sent: still the receive side's path, and the
+        # answer does not make a transmitted frame's path out of the receive side's counters.
+        self.assertEqual(fastpath_stat.outcome(before, after(misses=1, inserts=1, tx_sent=1)),
+                         ("slow", "miss+inserts"))
+        self.assertEqual(fastpath_stat.outcome(before, after(hits=1, delivered=1), "tx"), ("slow", "none"))
+
 
 if __name__ == "__main__":
     unittest.main()
