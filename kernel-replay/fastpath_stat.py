@@ -12,6 +12,7 @@ read after is that frame's doing (or the doing of what the frame caused, such as
 container sent). On a kernel without the series there is no such file and nothing is reported.
 """
 import os
+from typing import NamedTuple
 
 STAT = "/proc/net/fpmap_stat"
 
@@ -33,6 +34,27 @@ def present():
     return os.path.exists(STAT) and read() is not None
 
 
+class _Side(NamedTuple):
+    """One direction's counters: a frame the fast path took (done), a hit declined (the prefix),
+    a stale entry, a miss and what may come with one; and the details' names."""
+    done: str
+    hit: str
+    declined: str
+    stale_counter: str
+    stale: str
+    misses: str
+    miss: str
+    with_miss: tuple
+
+
+_SIDES = {
+    "rx": _Side("delivered", "hit", "fallback_", "stale", "stale", "misses", "miss",
+                ("inserts", "insert_refused", "tickets_unbridged", "insert_races", "ticket_failures")),
+    "tx": _Side("tx_sent", "tx_hit", "tx_fallback_", "tx_map_stale", "tx_stale", "tx_misses", "tx_miss",
+                ("tx_inserts", "tx_insert_refused", "tx_ticket_failures")),
+}
+
+
 def outcome(before, after, direction="rx"):
     """What the fast path did between two reads for a frame of `direction` ("rx" or "tx"), as
     (path, detail). A transmitted frame: "fast" "tx_hit" when the TX cache sent it, else "slow"
@@ -50,35 +72,17 @@ def outcome(before, after, direction="rx"):
     if before is None or after is None:
         return None, None
     moved = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
-    if direction == "tx":
-        return _tx_outcome(moved)
-    if moved.get("delivered"):
-        return "fast", "hit"
-    fallbacks = sorted(k for k in moved if k.startswith("fallback_"))
+    side = _SIDES[direction]
+    if moved.get(side.done):
+        return "fast", side.hit
+    fallbacks = sorted(k for k in moved if k.startswith(side.declined))
     if fallbacks:
         return "slow", "+".join(fallbacks)
-    if moved.get("stale"):
-        return "slow", "stale"
-    if moved.get("misses"):
-        for counter in ("inserts", "insert_refused", "tickets_unbridged", "insert_races",
-                        "ticket_failures"):
+    if moved.get(side.stale_counter):
+        return "slow", side.stale
+    if moved.get(side.misses):
+        for counter in side.with_miss:
             if moved.get(counter):
-                return "slow", f"miss+{counter}"
-        return "slow", "miss"
-    return "slow", "none"
-
-
-def _tx_outcome(moved):
-    if moved.get("tx_sent"):
-        return "fast", "tx_hit"
-    fallbacks = sorted(k for k in moved if k.startswith("tx_fallback_"))
-    if fallbacks:
-        return "slow", "+".join(fallbacks)
-    if moved.get("tx_map_stale"):
-        return "slow", "tx_stale"
-    if moved.get("tx_misses"):
-        for counter in ("tx_inserts", "tx_insert_refused", "tx_ticket_failures"):
-            if moved.get(counter):
-                return "slow", f"tx_miss+{counter}"
-        return "slow", "tx_miss"
+                return "slow", f"{side.miss}+{counter}"
+        return "slow", side.miss
     return "slow", "none"
