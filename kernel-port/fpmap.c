@@ -1356,21 +1356,26 @@ void fpmap_cpu_table_stats(struct fpmap *map, int cpu, enum fpmap_table_kind kin
 	stats->entries = READ_ONCE(t->count);
 }
 
+void fpmap_stats_add(struct fpmap_stats *sum, const struct fpmap_stats *s)
+{
+	sum->hits += s->hits;
+	sum->misses += s->misses;
+	sum->stale += s->stale;
+	sum->inserts += s->inserts;
+	sum->insert_races += s->insert_races;
+	sum->alloc_failures += s->alloc_failures;
+	sum->evictions += s->evictions;
+	sum->invalidated += s->invalidated;
+	sum->entries += s->entries;
+}
+
 void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats)
 {
 	struct fpmap_stats tx;
 
 	fpmap_cpu_table_stats(map, cpu, FPMAP_RX, stats);
 	fpmap_cpu_table_stats(map, cpu, FPMAP_TX, &tx);
-	stats->hits += tx.hits;
-	stats->misses += tx.misses;
-	stats->stale += tx.stale;
-	stats->inserts += tx.inserts;
-	stats->insert_races += tx.insert_races;
-	stats->alloc_failures += tx.alloc_failures;
-	stats->evictions += tx.evictions;
-	stats->invalidated += tx.invalidated;
-	stats->entries += tx.entries;
+	fpmap_stats_add(stats, &tx);
 }
 
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event)

@@ -194,6 +194,8 @@ void fpmap_flush(struct fpmap *map);
 void fpmap_cpu_table_stats(struct fpmap *map, int cpu, enum fpmap_table_kind kind,
 			   struct fpmap_stats *stats);
 void fpmap_cpu_stats(struct fpmap *map, int cpu, struct fpmap_stats *stats);
+/* Adds each counter of @s to @sum's. */
+void fpmap_stats_add(struct fpmap_stats *sum, const struct fpmap_stats *s);
 u64 fpmap_event_count(struct fpmap *map, enum fpmap_event event);
 unsigned int fpmap_buckets_per_cpu(const struct fpmap *map);
 bool fpmap_has_cookie(struct fpmap *map, u64 sock_cookie);
