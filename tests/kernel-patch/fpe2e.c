@@ -1864,19 +1864,24 @@ static void scenario_sock(void)
 	sockopt_int(s->fd, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS");
 	sockopt_int(k, IPPROTO_IP, IP_TOS, 0x10, "IP_TOS");
 	sockaddr_of(&sa, "10.233.1.2", 5100);
+	/* Twice: the second would find the first's route decision kept, were it kept. */
 	read_stats(&b);
-	if (sendto(k, payload, sizeof(payload), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("sendto");
-	recv_datagram(s->fd, payload, sizeof(payload), &got);
+	for (good = 0, i = 0; i < 2; i++) {
+		if (sendto(k, payload, sizeof(payload), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("sendto");
+		recv_datagram(s->fd, payload, sizeof(payload), &got);
+		good += got.intact && got.pktinfo && got.ifindex == ifindex_in("c42", "eth0") &&
+			!strcmp(got.spec_dst, "10.233.1.2") && !strcmp(got.addr, "10.233.1.2") &&
+			got.tos && got.tos_value == 0x10;
+	}
 	read_stats(&a);
 	stats_add(&fp.d, &a, &b);
-	check(got.intact && got.pktinfo && got.ifindex == ifindex_in("c42", "eth0") &&
-	      !strcmp(got.spec_dst, "10.233.1.2") && !strcmp(got.addr, "10.233.1.2") && got.tos &&
-	      got.tos_value == 0x10 && fget(&fp, "delivered_sock") == 1,
+	check(good == 2 && fget(&fp, "delivered_sock") == 2 && fget(&fp, "route_cached") == 0,
 	      "sock: 1200 bytes intact, IP_PKTINFO and IP_TOS as the stack gives them",
-	      "len %zd intact %d; pktinfo %d ifindex %d (eth0 %d) spec_dst %s addr %s; tos %d 0x%x; delivered_sock +%lld",
-	      got.len, got.intact, got.pktinfo, got.ifindex, ifindex_in("c42", "eth0"), got.spec_dst,
-	      got.addr, got.tos, got.tos_value, fget(&fp, "delivered_sock"));
+	      "%d of 2 as vanilla; the last: len %zd intact %d; pktinfo %d ifindex %d (eth0 %d) spec_dst %s addr %s; tos %d 0x%x; delivered_sock +%lld, route_cached +%lld",
+	      good, got.len, got.intact, got.pktinfo, got.ifindex, ifindex_in("c42", "eth0"),
+	      got.spec_dst, got.addr, got.tos, got.tos_value, fget(&fp, "delivered_sock"),
+	      fget(&fp, "route_cached"));
 	sockopt_int(s->fd, IPPROTO_IP, IP_PKTINFO, 0, "IP_PKTINFO");
 	sockopt_int(s->fd, IPPROTO_IP, IP_RECVTOS, 0, "IP_RECVTOS");
 	sockopt_int(k, IPPROTO_IP, IP_TOS, 0, "IP_TOS");
@@ -2049,25 +2054,36 @@ static void scenario_sk_lookup(void)
  * kernel has no policy routing to put a rule before the local table), so
  * the lookup finds the main table's 10.233.0.0/16 on eth0, a unicast route
  * c42 does not forward on. Route changes are not events for RX entries (a
- * hit's route is looked up per frame, as ip_rcv_finish() does), so the
+ * hit's route is looked up per frame as ip_rcv_finish() does, or taken from
+ * fpath_routes while the route generation stands), so the
  * flow's frames are still hits; the fast path's route is not local and the
  * hit is declined (fallback_sock_route) to eth0, where ip_route_input_slow()
  * makes the same unreachable route: ip_error() drops the datagram, counting
  * Ip InAddrErrors. Then the local route as the kernel made it: straight to
  * the socket again.
+ * A UDP hit takes the route decision it made for the flow's addresses from
+ * fpath_routes while c42's route generation and eth0's sysctls are as they
+ * were (route_cached): the deletion moves the generation, so the hits after
+ * it look the route up again. rp_filter moves no generation: with a route
+ * for k42a's address through a dummy device, datagrams pass while rp_filter
+ * is 0 (decisions kept), and once eth0's is 1 the strict check fails
+ * (martian source, TcpExt IPReversePathFilter): every hit is declined to
+ * eth0, which drops it, as vanilla.
  */
 static void scenario_sock_route(void)
 {
-	struct flow w = { 0 }, p = { 0 }, back = { 0 };
-	long long addr_errors;
+	struct flow w = { 0 }, p = { 0 }, back = { 0 }, loose = { 0 }, strict = { 0 };
+	long long addr_errors, rpf_drops;
 	struct server *s;
 	int k, good;
 
 	s = server_udp("s-sock-route", "c42", "0.0.0.0", 5106, false);
 	k = udp_client("k42a", "10.233.2.2", 4106);
 	good = udp_run("sock-route warm", k, "10.233.1.2", 5106, s, 3, &w);
-	check(good == 3 && fget(&w, "delivered_sock") >= 2, "sock route: warm-up straight to the socket",
-	      "%d of 3, delivered_sock %lld", good, fget(&w, "delivered_sock"));
+	check(good == 3 && fget(&w, "delivered_sock") >= 2 && fget(&w, "route_cached") >= 1,
+	      "sock route: warm-up straight to the socket, a route decision kept",
+	      "%d of 3, delivered_sock %lld, route_cached %lld", good, fget(&w, "delivered_sock"),
+	      fget(&w, "route_cached"));
 
 	sh("/sbin/ip -n c42 route del local 10.233.1.2 dev eth0 table local");
 	addr_errors = snmp_get("c42", "Ip", "InAddrErrors");
@@ -2075,19 +2091,45 @@ static void scenario_sock_route(void)
 	addr_errors = snmp_get("c42", "Ip", "InAddrErrors") - addr_errors;
 	check(good == 5 && fget(&p, "hits") >= 4 &&
 	      fget(&p, "fallback_sock_route") == fget(&p, "hits") &&
-	      fget(&p, "delivered_sock") == 0 && addr_errors == 5,
+	      fget(&p, "delivered_sock") == 0 && fget(&p, "route_cached") == 0 && addr_errors == 5,
 	      "sock route: c42's local route gone: every hit through eth0 (sock_route), which drops it",
-	      "seen nowhere %d of 5, hits %lld, fallback_sock_route %lld, delivered_sock %lld, Ip InAddrErrors +%lld",
+	      "seen nowhere %d of 5, hits %lld, fallback_sock_route %lld, delivered_sock %lld, route_cached %lld, Ip InAddrErrors +%lld",
 	      good, fget(&p, "hits"), fget(&p, "fallback_sock_route"), fget(&p, "delivered_sock"),
-	      addr_errors);
+	      fget(&p, "route_cached"), addr_errors);
 
 	sh("/sbin/ip -n c42 route add local 10.233.1.2 dev eth0 table local proto kernel scope host src 10.233.1.2");
 	good = udp_run("sock-route back", k, "10.233.1.2", 5106, s, 5, &back);
 	check(good == 5 && fget(&back, "hits") >= 4 &&
-	      fget(&back, "delivered_sock") == fget(&back, "hits"),
-	      "sock route: the local route back: straight to the socket again",
-	      "%d of 5, hits %lld, delivered_sock %lld", good, fget(&back, "hits"),
-	      fget(&back, "delivered_sock"));
+	      fget(&back, "delivered_sock") == fget(&back, "hits") &&
+	      fget(&back, "route_cached") == fget(&back, "hits") - 1,
+	      "sock route: the local route back: straight to the socket again, the route looked up once",
+	      "%d of 5, hits %lld, delivered_sock %lld, route_cached %lld", good, fget(&back, "hits"),
+	      fget(&back, "delivered_sock"), fget(&back, "route_cached"));
+
+	sh("/sbin/ip -n c42 link add fp-rpf type veth peer name fp-rpf-peer && "
+	   "/sbin/ip -n c42 link set fp-rpf-peer up && /sbin/ip -n c42 link set fp-rpf up && "
+	   "/sbin/ip -n c42 route add 10.233.2.2/32 dev fp-rpf");
+	good = udp_run("sock-route rp_filter 0", k, "10.233.1.2", 5106, s, 5, &loose);
+	check(good == 5 && fget(&loose, "hits") >= 4 &&
+	      fget(&loose, "delivered_sock") == fget(&loose, "hits") &&
+	      fget(&loose, "route_cached") == fget(&loose, "hits") - 1,
+	      "sock route: k42a's address routed through another device, rp_filter 0: straight, the decision kept",
+	      "%d of 5, hits %lld, delivered_sock %lld, route_cached %lld", good, fget(&loose, "hits"),
+	      fget(&loose, "delivered_sock"), fget(&loose, "route_cached"));
+	sh("/sbin/ip netns exec c42 sh -c 'echo 1 >/proc/sys/net/ipv4/conf/eth0/rp_filter'");
+	rpf_drops = proc_net_get("c42", "netstat", "TcpExt", "IPReversePathFilter");
+	good = udp_run("sock-route rp_filter 1", k, "10.233.1.2", 5106, NULL, 5, &strict);
+	rpf_drops = proc_net_get("c42", "netstat", "TcpExt", "IPReversePathFilter") - rpf_drops;
+	check(good == 5 && fget(&strict, "hits") >= 4 &&
+	      fget(&strict, "fallback_sock_route") == fget(&strict, "hits") &&
+	      fget(&strict, "delivered_sock") == 0 && fget(&strict, "route_cached") == 0 &&
+	      rpf_drops == 5,
+	      "sock route: rp_filter 1 on eth0 (no route change): every hit through eth0 (sock_route), which drops it",
+	      "seen nowhere %d of 5, hits %lld, fallback_sock_route %lld, delivered_sock %lld, route_cached %lld, IPReversePathFilter +%lld",
+	      good, fget(&strict, "hits"), fget(&strict, "fallback_sock_route"),
+	      fget(&strict, "delivered_sock"), fget(&strict, "route_cached"), rpf_drops);
+	sh("/sbin/ip netns exec c42 sh -c 'echo 0 >/proc/sys/net/ipv4/conf/eth0/rp_filter' && "
+	   "/sbin/ip -n c42 link del fp-rpf");
 	server_close(s);
 	close(k);
 }
