@@ -3102,6 +3102,108 @@ static long long conntrack_packets(const char *ns, int sport, int dport, long lo
 	return packets;
 }
 
+/* Reads what raw socket @fd holds without waiting: the IPv4 UDP datagrams to @port. */
+static int raw_udp_copies(int fd, int port)
+{
+	unsigned char buf[2048];
+	int copies = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if (n >= 24 && (buf[0] & 0x0f) == 5 && buf[9] == IPPROTO_UDP &&
+		    ((buf[22] << 8) | buf[23]) == port)
+			copies++;
+	return copies;
+}
+
+/*
+ * Issue 13, the early receive (__fpath_ip_rcv): on node b a VXLAN datagram
+ * goes from ip_rcv_finish() straight to the VXLAN socket's UDP receive, past
+ * the outer route lookup (its decision kept in fpath_routes), LOCAL_IN and
+ * the UDP socket lookup, with b's counters as vanilla moves them (Ip
+ * InDelivers, Udp InDatagrams: one a datagram). What it would skip and
+ * cannot is declined, counted by reason, and the stack decides:
+ * - a raw IPPROTO_UDP socket in b gets a copy of each datagram
+ *   (early_fallback_stages), and c42 still gets each;
+ * - b's eth0 with rp_filter 1 and a route for node a's address through
+ *   another device (a veth pair of b's own): the strict check fails
+ *   (early_fallback_route) and the stack drops each datagram as a martian
+ *   source (TcpExt IPReversePathFilter); rp_filter 0 and the route gone:
+ *   taken again;
+ * - an iptables INPUT rule in b (LOCAL_IN hooks from then on, as the docker
+ *   scenario after this one has them): every datagram declined
+ *   (early_fallback_netfilter) and counted by the rule.
+ * Before the docker scenario, whose filter table in b hooks LOCAL_IN.
+ */
+static void scenario_early(void)
+{
+	struct flow f = { 0 }, r = { 0 }, loose = { 0 }, strict = { 0 }, back = { 0 }, nf = { 0 };
+	long long delivers, datagrams, rpf_drops, rule;
+	struct server *s;
+	int k, raw, good, copies;
+
+	s = server_udp("s-early", "c42", "0.0.0.0", 5110, false);
+	k = udp_client("k42a", "10.233.2.2", 4110);
+	delivers = snmp_get("b", "Ip", "InDelivers");
+	datagrams = snmp_get("b", "Udp", "InDatagrams");
+	good = udp_run("early", k, "10.233.1.2", 5110, s, 10, &f);
+	delivers = snmp_get("b", "Ip", "InDelivers") - delivers;
+	datagrams = snmp_get("b", "Udp", "InDatagrams") - datagrams;
+	check(good == 10 && fget(&f, "early") == 10 && fget(&f, "early_route_cached") >= 9 &&
+	      delivers == 10 && datagrams == 10,
+	      "early: every VXLAN datagram from b's ip_rcv_finish() to the VXLAN socket, b's counters as vanilla",
+	      "%d of 10, early %lld, early_route_cached %lld, b's Ip InDelivers +%lld, Udp InDatagrams +%lld",
+	      good, fget(&f, "early"), fget(&f, "early_route_cached"), delivers, datagrams);
+
+	enter("b");
+	raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+	leave();
+	if (raw < 0)
+		die("raw IPPROTO_UDP socket in b");
+	good = udp_run("early raw", k, "10.233.1.2", 5110, s, 5, &r);
+	copies = raw_udp_copies(raw, 4789);
+	close(raw);
+	check(good == 5 && fget(&r, "early") == 0 && fget(&r, "early_fallback_stages") == 5 &&
+	      copies == 5,
+	      "early: a raw UDP socket in b: declined (stages), the socket gets every datagram",
+	      "%d of 5, early %lld, early_fallback_stages %lld, raw copies %d", good,
+	      fget(&r, "early"), fget(&r, "early_fallback_stages"), copies);
+
+	sh("/sbin/ip -n b link add fp-rpf type veth peer name fp-rpf-peer && "
+	   "/sbin/ip -n b link set fp-rpf-peer up && /sbin/ip -n b link set fp-rpf up && "
+	   "/sbin/ip -n b route add 192.168.0.1/32 dev fp-rpf");
+	good = udp_run("early rp_filter 0", k, "10.233.1.2", 5110, s, 5, &loose);
+	sh("/sbin/ip netns exec b sh -c 'echo 1 >/proc/sys/net/ipv4/conf/eth0/rp_filter'");
+	rpf_drops = proc_net_get("b", "netstat", "TcpExt", "IPReversePathFilter");
+	good += udp_run("early rp_filter 1", k, "10.233.1.2", 5110, NULL, 5, &strict);
+	rpf_drops = proc_net_get("b", "netstat", "TcpExt", "IPReversePathFilter") - rpf_drops;
+	check(good == 10 && fget(&loose, "early") == 5 && fget(&strict, "early") == 0 &&
+	      fget(&strict, "early_fallback_route") == 5 && rpf_drops == 5,
+	      "early: b's rp_filter 1 against a's address (no route change): declined (route), the stack drops it",
+	      "as expected %d of 10; rp_filter 0: early %lld; 1: early %lld, early_fallback_route %lld, b's IPReversePathFilter +%lld",
+	      good, fget(&loose, "early"), fget(&strict, "early"), fget(&strict, "early_fallback_route"),
+	      rpf_drops);
+	sh("/sbin/ip netns exec b sh -c 'echo 0 >/proc/sys/net/ipv4/conf/eth0/rp_filter' && "
+	   "/sbin/ip -n b link del fp-rpf");
+	good = udp_run("early back", k, "10.233.1.2", 5110, s, 5, &back);
+	check(good == 5 && fget(&back, "early") == 5,
+	      "early: rp_filter 0, the route gone: taken again", "%d of 5, early %lld", good,
+	      fget(&back, "early"));
+
+	sh("/sbin/ip netns exec b iptables -A INPUT -p udp --dport 4789 -j ACCEPT");
+	rule = iptables_rule_packets("b", "INPUT", "udp dpt:4789");
+	good = udp_run("early netfilter", k, "10.233.1.2", 5110, s, 5, &nf);
+	rule = iptables_rule_packets("b", "INPUT", "udp dpt:4789") - rule;
+	check(good == 5 && fget(&nf, "early") == 0 && fget(&nf, "early_fallback_netfilter") == 5 &&
+	      rule == 5,
+	      "early: an INPUT rule in b: declined (netfilter), the rule counts every datagram",
+	      "%d of 5, early %lld, early_fallback_netfilter %lld, INPUT rule +%lld", good,
+	      fget(&nf, "early"), fget(&nf, "early_fallback_netfilter"), rule);
+	sh("/sbin/ip netns exec b iptables -D INPUT -p udp --dport 4789 -j ACCEPT");
+	server_close(s);
+	close(k);
+}
+
 /*
  * Node b as Docker leaves it: br_netfilter loaded (its bridge hooks in every
  * namespace with a bridge), bridge-nf-call-iptables on, a FORWARD chain
@@ -3507,6 +3609,8 @@ int main(void)
 	print_stats("after tx-order");
 	scenario_tx_tcp();
 	print_stats("after tx-tcp");
+	scenario_early();
+	print_stats("after early");
 	scenario_docker();
 	print_stats("after docker");
 	scenario_container_netfilter();
