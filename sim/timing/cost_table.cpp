@@ -55,6 +55,7 @@ CostTable parse_costs(const std::string &text_, const std::string &file)
 	auto ns = [&](const char *key) { return number<std::int64_t>(stages, key, file, "stages"); };
 	c.nic_rx = ns("nic_rx");
 	c.ip_rcv = ns("ip_rcv");
+	c.ip_rcv_early = ns("ip_rcv_early");
 	c.vxlan_rcv = ns("vxlan_rcv");
 	c.gro_cells = ns("gro_cells");
 	c.br_handle_frame = ns("br_handle_frame");

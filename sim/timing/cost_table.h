@@ -14,6 +14,7 @@ struct CostTable {
 	// the skb's free.
 	std::int64_t nic_rx = 0;           // NIC pass: driver RX, GRO, __netif_receive_skb_core
 	std::int64_t ip_rcv = 0;           // outer ip_rcv + route + UDP lookup (udp_rcv's share included)
+	std::int64_t ip_rcv_early = 0;     // the same pass as the series' early receive leaves it (fixed mode)
 	std::int64_t vxlan_rcv = 0;        // decapsulation + gro_cells_receive
 	std::int64_t gro_cells = 0;        // gro_cell_poll pass: GRO + __netif_receive_skb_core on the VXLAN device
 	std::int64_t br_handle_frame = 0;  // bridge forwarding

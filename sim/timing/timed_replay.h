@@ -81,6 +81,7 @@ private:
 	void entered(Stage stage, const Packet &pkt) override;
 
 	void charge(const char *row, std::int64_t ns);
+	void charge_outer_pass(const Packet &pkt);
 	void begin_segment(TimedPacket &p, std::int64_t now_ns);
 	Segment end_segment(TimedPacket &p, bool goes_on, Next next, std::int64_t now_ns);
 	void finish(TimedPacket &p, std::int64_t done_ns);
