@@ -1972,13 +1972,14 @@ static void scenario_sock(void)
 
 /*
  * A BPF sk_lookup program attached to @ns (bpf(BPF_LINK_CREATE) on the
- * namespace), one that lets every lookup go on (SK_PASS, no socket
- * assigned); the link's descriptor, whose close detaches it.
+ * namespace) that returns @verdict for every lookup, assigning no socket:
+ * SK_PASS lets the lookup go on, SK_DROP makes it find nothing; the link's
+ * descriptor, whose close detaches it.
  */
-static int sk_lookup_attach(const char *ns)
+static int sk_lookup_attach(const char *ns, int verdict)
 {
 	struct bpf_insn pass[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = SK_PASS },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = verdict },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	union bpf_attr attr;
@@ -2027,7 +2028,7 @@ static void scenario_sk_lookup(void)
 	check(good == 3 && fget(&w, "delivered_sock") >= 2, "sk_lookup: warm-up straight to the socket",
 	      "%d of 3, delivered_sock %lld", good, fget(&w, "delivered_sock"));
 
-	link = sk_lookup_attach("c42");
+	link = sk_lookup_attach("c42", SK_PASS);
 	good = udp_run("sk-lookup attached", k, "10.233.1.2", 5104, s, 10, &on);
 	check(good == 10 && fget(&on, "hits") >= 9 &&
 	      fget(&on, "fallback_sock_select") == fget(&on, "hits") &&
@@ -3130,6 +3131,9 @@ static int raw_udp_copies(int fd, int port)
  *   (early_fallback_route) and the stack drops each datagram as a martian
  *   source (TcpExt IPReversePathFilter); rp_filter 0 and the route gone:
  *   taken again;
+ * - a BPF sk_lookup program in b that drops every lookup (SK_DROP): the UDP
+ *   lookup would find no socket, so every datagram is declined
+ *   (early_fallback_select) and the stack counts it in b's Udp NoPorts;
  * - an iptables INPUT rule in b (LOCAL_IN hooks from then on, as the docker
  *   scenario after this one has them): every datagram declined
  *   (early_fallback_netfilter) and counted by the rule.
@@ -3137,10 +3141,11 @@ static int raw_udp_copies(int fd, int port)
  */
 static void scenario_early(void)
 {
-	struct flow f = { 0 }, r = { 0 }, loose = { 0 }, strict = { 0 }, back = { 0 }, nf = { 0 };
-	long long delivers, datagrams, rpf_drops, rule;
+	struct flow f = { 0 }, r = { 0 }, loose = { 0 }, strict = { 0 }, back = { 0 }, nf = { 0 },
+		    sel = { 0 };
+	long long delivers, datagrams, rpf_drops, rule, noports;
 	struct server *s;
-	int k, raw, good, copies;
+	int k, raw, good, copies, link;
 
 	s = server_udp("s-early", "c42", "0.0.0.0", 5110, false);
 	k = udp_client("k42a", "10.233.2.2", 4110);
@@ -3189,6 +3194,17 @@ static void scenario_early(void)
 	check(good == 5 && fget(&back, "early") == 5,
 	      "early: rp_filter 0, the route gone: taken again", "%d of 5, early %lld", good,
 	      fget(&back, "early"));
+
+	link = sk_lookup_attach("b", SK_DROP);
+	noports = snmp_get("b", "Udp", "NoPorts");
+	good = udp_run("early sk_lookup", k, "10.233.1.2", 5110, NULL, 3, &sel);
+	noports = snmp_get("b", "Udp", "NoPorts") - noports;
+	close(link);
+	check(good == 3 && fget(&sel, "early") == 0 && fget(&sel, "early_fallback_select") == 3 &&
+	      noports == 3,
+	      "early: an sk_lookup program in b that drops: declined (select), the lookup finds no socket",
+	      "seen nowhere %d of 3, early %lld, early_fallback_select %lld, b's Udp NoPorts +%lld",
+	      good, fget(&sel, "early"), fget(&sel, "early_fallback_select"), noports);
 
 	sh("/sbin/ip netns exec b iptables -A INPUT -p udp --dport 4789 -j ACCEPT");
 	rule = iptables_rule_packets("b", "INPUT", "udp dpt:4789");
