@@ -3135,15 +3135,16 @@ static int raw_udp_copies(int fd, int port)
  *   lookup would find no socket, so every datagram is declined
  *   (early_fallback_select) and the stack counts it in b's Udp NoPorts;
  * - an iptables INPUT rule in b (LOCAL_IN hooks from then on, as the docker
- *   scenario after this one has them): every datagram declined
- *   (early_fallback_netfilter) and counted by the rule.
+ *   scenario after this one has them): every datagram still taken early, the
+ *   hooks run on it as ip_local_deliver() runs them (early_hooked), the rule
+ *   counts each; a DROP rule before it drops each, as vanilla.
  * Before the docker scenario, whose filter table in b hooks LOCAL_IN.
  */
 static void scenario_early(void)
 {
 	struct flow f = { 0 }, r = { 0 }, loose = { 0 }, strict = { 0 }, back = { 0 }, nf = { 0 },
-		    sel = { 0 };
-	long long delivers, datagrams, rpf_drops, rule, noports;
+		    sel = { 0 }, nd = { 0 };
+	long long delivers, datagrams, rpf_drops, rule, noports, dropped;
 	struct server *s;
 	int k, raw, good, copies, link;
 
@@ -3210,12 +3211,20 @@ static void scenario_early(void)
 	rule = iptables_rule_packets("b", "INPUT", "udp dpt:4789");
 	good = udp_run("early netfilter", k, "10.233.1.2", 5110, s, 5, &nf);
 	rule = iptables_rule_packets("b", "INPUT", "udp dpt:4789") - rule;
-	check(good == 5 && fget(&nf, "early") == 0 && fget(&nf, "early_fallback_netfilter") == 5 &&
-	      rule == 5,
-	      "early: an INPUT rule in b: declined (netfilter), the rule counts every datagram",
-	      "%d of 5, early %lld, early_fallback_netfilter %lld, INPUT rule +%lld", good,
-	      fget(&nf, "early"), fget(&nf, "early_fallback_netfilter"), rule);
-	sh("/sbin/ip netns exec b iptables -D INPUT -p udp --dport 4789 -j ACCEPT");
+	check(good == 5 && fget(&nf, "early") == 5 && fget(&nf, "early_hooked") == 5 && rule == 5,
+	      "early: an INPUT rule in b: taken early, b's LOCAL_IN hooks run, the rule counts every datagram",
+	      "%d of 5, early %lld, early_hooked %lld, INPUT rule +%lld", good, fget(&nf, "early"),
+	      fget(&nf, "early_hooked"), rule);
+	sh("/sbin/ip netns exec b iptables -I INPUT 1 -p udp --dport 4789 -j DROP");
+	dropped = iptables_rule_packets("b", "INPUT", "DROP");
+	good = udp_run("early netfilter drop", k, "10.233.1.2", 5110, NULL, 3, &nd);
+	dropped = iptables_rule_packets("b", "INPUT", "DROP") - dropped;
+	check(good == 3 && fget(&nd, "early_hooked") == 3 && dropped == 3,
+	      "early: a DROP rule in b's INPUT: the hooks drop every datagram taken early",
+	      "seen nowhere %d of 3, early_hooked %lld, DROP rule +%lld", good,
+	      fget(&nd, "early_hooked"), dropped);
+	sh("/sbin/ip netns exec b iptables -D INPUT -p udp --dport 4789 -j DROP && "
+	   "/sbin/ip netns exec b iptables -D INPUT -p udp --dport 4789 -j ACCEPT");
 	server_close(s);
 	close(k);
 }
