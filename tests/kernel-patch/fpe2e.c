@@ -3118,12 +3118,45 @@ static int raw_udp_copies(int fd, int port)
 }
 
 /*
+ * A 1400-byte datagram from @k (DF clear) to c42's 5110 while node a's
+ * underlay carries 1400: a's VXLAN device sends it in two outer fragments,
+ * 1376 and 82 bytes of outer UDP payload (UDP 8, VXLAN 8, Ethernet 14, IP 20,
+ * UDP 8, then this payload). The payload's bytes at 1318, where the second
+ * fragment's data starts, look like a UDP header to the VXLAN port whose
+ * length is that fragment's: only the fragment test tells it from a
+ * datagram. Checked by delivered_as_expected().
+ */
+static bool early_fragmented_one(int k, struct server *expect, struct flow *f)
+{
+	unsigned char big[1400] = { 0 }, *fake = big + 1318;
+	struct sockaddr_in sa;
+	char tag[64];
+	struct stats b;
+
+	next_tag(tag);
+	memcpy(big, tag, strlen(tag));
+	fake[0] = 4789 >> 8;
+	fake[1] = 4789 & 0xff;
+	fake[2] = 4789 >> 8;
+	fake[3] = 4789 & 0xff;
+	fake[5] = 82;
+	sockaddr_of(&sa, "10.233.1.2", 5110);
+	read_stats(&b);
+	if (sendto(k, big, sizeof(big), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("sendto");
+	return delivered_as_expected("early fragments", tag, expect, f, &b);
+}
+
+/*
  * Issue 13, the early receive (__fpath_ip_rcv): on node b a VXLAN datagram
  * goes from ip_rcv_finish() straight to the VXLAN socket's UDP receive, past
  * the outer route lookup (its decision kept in fpath_routes), LOCAL_IN and
  * the UDP socket lookup, with b's counters as vanilla moves them (Ip
  * InDelivers, Udp InDatagrams: one a datagram). What it would skip and
  * cannot is declined, counted by reason, and the stack decides:
+ * - outer fragments (node a's underlay at 1400, a datagram that does not
+ *   fit): each fragment declined (header), b reassembles them and c42 gets
+ *   each datagram, early_fragmented_one()'s second fragment included;
  * - a raw IPPROTO_UDP socket in b gets a copy of each datagram
  *   (early_fallback_stages), and c42 still gets each;
  * - b's eth0 with rp_filter 1 and a route for node a's address through
@@ -3143,10 +3176,10 @@ static int raw_udp_copies(int fd, int port)
 static void scenario_early(void)
 {
 	struct flow f = { 0 }, r = { 0 }, loose = { 0 }, strict = { 0 }, back = { 0 }, nf = { 0 },
-		    sel = { 0 }, nd = { 0 };
+		    sel = { 0 }, nd = { 0 }, frag = { 0 };
 	long long delivers, datagrams, rpf_drops, rule, noports, dropped;
 	struct server *s;
-	int k, raw, good, copies, link;
+	int k, raw, good, copies, link, i;
 
 	s = server_udp("s-early", "c42", "0.0.0.0", 5110, false);
 	k = udp_client("k42a", "10.233.2.2", 4110);
@@ -3160,6 +3193,17 @@ static void scenario_early(void)
 	      "early: every VXLAN datagram from b's ip_rcv_finish() to the VXLAN socket, b's counters as vanilla",
 	      "%d of 10, early %lld, early_route_cached %lld, b's Ip InDelivers +%lld, Udp InDatagrams +%lld",
 	      good, fget(&f, "early"), fget(&f, "early_route_cached"), delivers, datagrams);
+
+	sh("/sbin/ip -n a link set dev eth0 mtu 1400");
+	set_pmtu_discover(k, IP_PMTUDISC_DONT);
+	for (good = 0, i = 0; i < 3; i++)
+		good += early_fragmented_one(k, s, &frag);
+	set_pmtu_discover(k, IP_PMTUDISC_WANT);
+	sh("/sbin/ip -n a link set dev eth0 mtu 1500");
+	check(good == 3 && fget(&frag, "early") == 0 && fget(&frag, "early_fallback_header") == 6,
+	      "early: outer fragments each declined (header), b reassembles, c42 gets each datagram",
+	      "%d of 3, early %lld, early_fallback_header %lld", good, fget(&frag, "early"),
+	      fget(&frag, "early_fallback_header"));
 
 	enter("b");
 	raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
