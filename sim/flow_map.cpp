@@ -117,16 +117,8 @@ fpmap_stats FlowMap::total_stats() const
 {
 	fpmap_stats total{};
 	for (unsigned cpu = 0; cpu < cpus_; cpu++) {
-		fpmap_stats s = cpu_stats(cpu);
-		total.hits += s.hits;
-		total.misses += s.misses;
-		total.stale += s.stale;
-		total.inserts += s.inserts;
-		total.insert_races += s.insert_races;
-		total.alloc_failures += s.alloc_failures;
-		total.evictions += s.evictions;
-		total.invalidated += s.invalidated;
-		total.entries += s.entries;
+		const fpmap_stats s = cpu_stats(cpu);
+		fpmap_stats_add(&total, &s);
 	}
 	return total;
 }

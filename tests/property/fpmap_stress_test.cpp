@@ -399,14 +399,7 @@ TEST(FpmapStress, ReadersNeverSeeWhatAnInvalidationThatCompletedRemoved)
 	for (unsigned cpu = 0; cpu < kCpus; cpu++) {
 		fpmap_stats s;
 		fpmap_cpu_stats(map, static_cast<int>(cpu), &s);
-		sum.hits += s.hits;
-		sum.misses += s.misses;
-		sum.stale += s.stale;
-		sum.inserts += s.inserts;
-		sum.insert_races += s.insert_races;
-		sum.evictions += s.evictions;
-		sum.invalidated += s.invalidated;
-		sum.alloc_failures += s.alloc_failures;
+		fpmap_stats_add(&sum, &s);
 		EXPECT_LE(s.entries, 2u * kEntriesPerCpu);
 	}
 	EXPECT_EQ(sum.hits + sum.misses + sum.stale, all.lookups);
