@@ -49,7 +49,7 @@ class _Side(NamedTuple):
 
 _SIDES = {
     "rx": _Side("delivered", "hit", "fallback_", "stale", "stale", "misses", "miss",
-                ("inserts", "insert_refused", "tickets_unbridged", "insert_races", "ticket_failures")),
+                ("inserts", "insert_refused", "tickets_uncacheable", "insert_races", "ticket_failures")),
     "tx": _Side("tx_sent", "tx_hit", "tx_fallback_", "tx_map_stale", "tx_stale", "tx_misses", "tx_miss",
                 ("tx_inserts", "tx_insert_refused", "tx_ticket_failures")),
 }
@@ -65,8 +65,8 @@ def outcome(before, after, direction="rx"):
     detail "hit", "fallback_<why>" (an entry matched, a check sent the frame the slow way), "stale"
     (an entry matched but was no longer current), "miss", "miss+inserts" (the slow path's answer was
     cached), "miss+insert_refused" (the slow path's way was not one the series caches, such as a
-    learning bridge port), "miss+tickets_unbridged" (a miss on a VXLAN device that is no bridge's
-    port, a routed overlay's: no ticket taken, issue 13 defect 6), "miss+insert_races" (an event
+    learning bridge port), "miss+tickets_uncacheable" (a miss on a VXLAN device that is no
+    bridge's port and does not forward: no ticket taken, issue 13 defect 6), "miss+insert_races" (an event
     during the slow path), "miss+ticket_failures", or "none" (no lookup: not a frame the fast path
     looks at)."""
     if before is None or after is None:

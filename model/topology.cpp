@@ -425,6 +425,7 @@ InnerFrameResult &Topology::fresh_result(bool explain) const
 	result_.explanation.clear();
 	result_.explaining = explain;
 	result_.fdb_changed = false;
+	result_.flooded = false;
 	egress_.clear();
 	return result_;
 }
@@ -529,6 +530,7 @@ const InnerFrameResult &Topology::bridge_transmit(std::string_view bridge, const
 			text = "bridge " + std::string(bridge) + ": " + to_string(destination) +
 			       " unknown: flood (br_flood)";
 		});
+		result.flooded = !destination.is_multicast();
 		for (const auto &[_, dev] : devices_)
 			if (dev.bridge == bridge && port_forwards(dev))
 				egress_.push_back(&dev);

@@ -84,6 +84,9 @@ struct Packet {
 	const model::Route *route = nullptr;
 	model::Ipv4Address next_hop;
 	model::MacAddress next_hop_mac;
+	// The bridge a routed frame was sent into flooded it (br_dev_xmit): its FDB did not know the
+	// destination, so the path says nothing of where the flow's next frames go.
+	bool bridge_flooded = false;
 
 	Verdict verdict;
 
@@ -115,6 +118,7 @@ struct Packet {
 		route = nullptr;
 		next_hop = {};
 		next_hop_mac = {};
+		bridge_flooded = false;
 		verdict.reset();
 		tracing = false;
 		steps.clear();

@@ -178,4 +178,24 @@ ip -n r44 link set eth0 up
 ip -n r44 route add default via 10.244.1.1
 ip -n r44 neigh add 10.244.1.1 lladdr 02:2c:0a:f4:01:01 dev eth0 nud permanent
 
-echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43; nested n7-n9 a/b; routed VNI 44 to r44 (b)"
+# flannel's shape on the same routed overlay: node b routes 10.244.2.0/24 to
+# the bridge cni44, whose port veth-f44 leads to the container f44
+# 10.244.2.2; the bridge's FDB entry and node b's neighbour for it static
+# (fpe2e's routed-bridge scenario).
+ip -n a route add 10.244.2.0/24 via 10.244.1.0 dev vxlan44 onlink
+ip -n b link add cni44 address 02:2c:0a:f4:02:01 type bridge
+ip -n b addr add 10.244.2.1/24 dev cni44
+ip netns add f44
+ip -n f44 link set lo up
+ip -n b link add veth-f44 address 02:2c:0a:f4:02:03 mtu $INNER_MTU type veth \
+	peer name eth0 address 02:2c:0a:f4:02:02 mtu $INNER_MTU netns f44
+ip -n b link set veth-f44 master cni44 up
+ip -n b link set cni44 up
+bridge -n b fdb add 02:2c:0a:f4:02:02 dev veth-f44 master static
+ip -n b neigh add 10.244.2.2 lladdr 02:2c:0a:f4:02:02 dev cni44 nud permanent
+ip -n f44 addr add 10.244.2.2/24 dev eth0
+ip -n f44 link set eth0 up
+ip -n f44 route add default via 10.244.2.1
+ip -n f44 neigh add 10.244.2.1 lladdr 02:2c:0a:f4:02:01 dev eth0 nud permanent
+
+echo "topology: nodes a, b; containers c42 c43 (b), k42a k42b k43 (a); VNIs 42, 43; nested n7-n9 a/b; routed VNI 44 to r44 and, through cni44, f44 (b)"

@@ -73,6 +73,7 @@ struct server {
 	int fd;
 	char name[32];
 	bool open;
+	int ttl;	/* the IP TTL of the last datagram, with IP_RECVTTL set; else -1 */
 };
 
 static struct server servers[MAX_SOCKS];
@@ -462,6 +463,7 @@ static struct server *server_udp(const char *name, const char *ns, const char *i
 	s->fd = bound_socket(ns, SOCK_DGRAM, ip, port, reuse);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->open = true;
+	s->ttl = -1;
 	return s;
 }
 
@@ -489,14 +491,24 @@ static void next_tag(char *tag)
 static bool try_recv(struct server *s, char *tag, int timeout_ms)
 {
 	struct pollfd p = { .fd = s->fd, .events = POLLIN };
-	char buf[64];
+	char buf[64], control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *c;
 	ssize_t n;
 
 	if (!s->open || poll(&p, 1, timeout_ms) != 1)
 		return false;
-	n = recv(s->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
 	if (n <= 0)
 		return false;
+	s->ttl = -1;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
+			memcpy(&s->ttl, CMSG_DATA(c), sizeof(int));
 	buf[n] = 0;
 	snprintf(tag, 64, "%s", buf);
 	return true;
@@ -1147,47 +1159,220 @@ static void scenario_two_vni(void)
 	close(u43);
 }
 
+/* The packets @ns's device @dev sent (/proc/net/dev's tenth column). */
+static long long dev_tx_packets(const char *ns, const char *dev)
+{
+	long long v[10];
+	char line[512], name[32];
+	bool found = false;
+	FILE *f;
+
+	enter(ns);
+	f = fopen("/proc/self/net/dev", "r");
+	if (!f)
+		die("/proc/self/net/dev");
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, " %31[^:]: %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+			       name, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+			       &v[8], &v[9]) == 11 && !strcmp(name, dev);
+	fclose(f);
+	leave();
+	if (!found)
+		die(dev);
+	return v[9];
+}
+
 /*
- * A routed overlay (VNI 44, topology.sh): node b routes the inner packet from
- * its VXLAN device to the container r44. The series caches bridged paths only
- * (fpath_insertable), so a miss on a VXLAN device that is no bridge's port
- * takes no ticket (issue 13, defect 6: no extension allocated, no hops
- * recorded, nothing refused at the socket): every datagram delivered the slow
- * way, each counted as tickets_unbridged.
+ * udp_run() to port 9000 of @ip, for @expect, which has IP_RECVTTL on;
+ * *@ttl_seen counts the datagrams that reached it with TTL @ttl.
+ */
+static int udp_run_ttl(const char *what, int client, const char *ip, struct server *expect,
+		       int count, struct flow *f, int ttl, int *ttl_seen)
+{
+	int i, good = 0;
+
+	*ttl_seen = 0;
+	for (i = 0; i < count; i++) {
+		expect->ttl = -1;
+		good += udp_one(what, client, ip, 9000, expect, f);
+		*ttl_seen += expect->ttl == ttl;
+		sleep_ms(20);
+	}
+	return good;
+}
+
+/*
+ * A routed overlay (VNI 44, topology.sh; Calico's VXLAN mode): node b routes
+ * the inner packet from its VXLAN device out of the veth to the container
+ * r44. A hit does what IP forwarding would (fpath_forward()): the TTL the
+ * socket sees and node b's forwarding MIB are the slow path's for every
+ * datagram. A TTL that expires, forwarding turned off: declined, and the slow
+ * path drops them. A VXLAN device that forwards nothing (and is no bridge's
+ * port) gives its misses no ticket (issue 13, defect 6).
  */
 static void scenario_routed(void)
 {
-	struct flow f = { 0 };
+	struct flow f = { 0 }, expired = { 0 }, off = { 0 }, unforwarded = { 0 };
+	int k, k2, one = 1, ttl = 1, good, ttl_ok;
+	long long forwarded;
 	struct server *r;
 	struct stats b, a;
-	int k, good;
 
 	r = server_udp("r44", "r44", "0.0.0.0", 9000, false);
+	if (setsockopt(r->fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)))
+		die("IP_RECVTTL");
 	k = udp_client("a", "10.244.0.0", 4002);
+	forwarded = snmp_get("b", "Ip", "ForwDatagrams");
 	read_stats(&b);
-	good = udp_run("routed", k, "10.244.1.2", 9000, r, 10, &f);
+	good = udp_run_ttl("routed", k, "10.244.1.2", r, 10, &f, 63, &ttl_ok);
 	read_stats(&a);
+	forwarded = snmp_get("b", "Ip", "ForwDatagrams") - forwarded;
 	check(good == 10, "routed: 10 datagrams to r44 through node b's routing", "%d of 10", good);
-	check(delta(&a, &b, "tickets") == 0 && delta(&a, &b, "tickets_unbridged") == 10 &&
-	      delta(&a, &b, "insert_refused") == 0 && fget(&f, "delivered") == 0,
-	      "routed: misses on a VXLAN device no bridge has take no ticket",
-	      "tickets +%lld, tickets_unbridged +%lld, insert_refused +%lld, delivered +%lld",
-	      delta(&a, &b, "tickets"), delta(&a, &b, "tickets_unbridged"),
-	      delta(&a, &b, "insert_refused"), fget(&f, "delivered"));
+	check_cached(&f, "routed: the flow cached at its first datagram and hit");
+	check(fget(&f, "delivered_routed") == fget(&f, "delivered") &&
+	      delta(&a, &b, "tickets_uncacheable") == 0 && delta(&a, &b, "insert_refused") == 0,
+	      "routed: every hit forwarded by the fast path, no ticket refused",
+	      "delivered %lld, delivered_routed %lld, tickets_uncacheable +%lld, insert_refused +%lld",
+	      fget(&f, "delivered"), fget(&f, "delivered_routed"),
+	      delta(&a, &b, "tickets_uncacheable"), delta(&a, &b, "insert_refused"));
+	check(ttl_ok == 10 && forwarded == 10,
+	      "routed: hits leave what forwarding leaves: TTL 64 - 1 at r44, node b's IpForwDatagrams +1 each",
+	      "%d of 10 with TTL 63, ForwDatagrams +%lld", ttl_ok, forwarded);
+
+	/* ip_forward() answers an expiring TTL with time exceeded: not delivered. */
+	if (setsockopt(k, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
+		die("IP_TTL");
+	good = udp_one("routed ttl", k, "10.244.1.2", 9000, NULL, &expired);
+	ttl = 64;
+	if (setsockopt(k, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
+		die("IP_TTL");
+	check(good && fget(&expired, "fallback_forward") == 1 && fget(&expired, "delivered") == 0,
+	      "routed: a datagram whose TTL expires at node b is declined (forward) and not delivered",
+	      "delivered %lld, fallback_forward %lld", fget(&expired, "delivered"),
+	      fget(&expired, "fallback_forward"));
+
+	/* Forwarding off on the VXLAN device: the route is unreachable. A flow
+	 * not cached yet takes no ticket there.
+	 */
+	sh("/sbin/ip netns exec b sh -c 'echo 0 >/proc/sys/net/ipv4/conf/vxlan44/forwarding'");
+	good = udp_run("routed forwarding off", k, "10.244.1.2", 9000, NULL, 2, &off);
+	k2 = udp_client("a", "10.244.0.0", 4003);
+	good += udp_run("routed forwarding off, new flow", k2, "10.244.1.2", 9000, NULL, 2,
+			&unforwarded);
+	sh("/sbin/ip netns exec b sh -c 'echo 1 >/proc/sys/net/ipv4/conf/vxlan44/forwarding'");
+	check(good == 4 && fget(&off, "fallback_forward") == 2 && fget(&off, "delivered") == 0 &&
+	      fget(&unforwarded, "tickets") == 0 && fget(&unforwarded, "tickets_uncacheable") == 2,
+	      "routed: forwarding off on vxlan44: hits declined (forward), none delivered; a new flow's misses take no ticket",
+	      "%d of 4 dropped; cached flow: fallback_forward %lld, delivered %lld; new flow: tickets %lld, tickets_uncacheable %lld",
+	      good, fget(&off, "fallback_forward"), fget(&off, "delivered"),
+	      fget(&unforwarded, "tickets"), fget(&unforwarded, "tickets_uncacheable"));
+	server_close(r);
+	close(k);
+	close(k2);
+}
+
+/*
+ * flannel's shape on the routed overlay (topology.sh): node b routes
+ * 10.244.2.0/24 to its bridge cni44, whose FDB sends the container f44's
+ * MAC to veth-f44. A hit does the forwarding and the bridge's transmit (its
+ * counter) in one. With the FDB entry gone the bridge floods: the entry is
+ * invalidated (an FDB event) and no new one made while the frames flood.
+ */
+static void scenario_routed_bridge(void)
+{
+	struct flow f = { 0 }, flooded = { 0 }, again = { 0 };
+	int k, one = 1, good, ttl_ok;
+	long long sent;
+	struct server *r;
+
+	r = server_udp("f44", "f44", "0.0.0.0", 9000, false);
+	if (setsockopt(r->fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)))
+		die("IP_RECVTTL");
+	k = udp_client("a", "10.244.0.0", 4005);
+	sent = dev_tx_packets("b", "cni44");
+	good = udp_run_ttl("routed bridge", k, "10.244.2.2", r, 10, &f, 63, &ttl_ok);
+	sent = dev_tx_packets("b", "cni44") - sent;
+	check(good == 10, "routed bridge: 10 datagrams to f44 through node b's routing and cni44",
+	      "%d of 10", good);
+	check_cached(&f, "routed bridge: the flow cached at its first datagram and hit");
+	check(fget(&f, "delivered_routed") == fget(&f, "delivered") && fget(&f, "insert_refused") == 0 &&
+	      ttl_ok == 10 && sent == 10,
+	      "routed bridge: every hit forwarded, TTL 63 at f44, cni44 counts every datagram sent",
+	      "delivered %lld, delivered_routed %lld, insert_refused %lld; %d of 10 with TTL 63, cni44 tx_packets +%lld",
+	      fget(&f, "delivered"), fget(&f, "delivered_routed"), fget(&f, "insert_refused"),
+	      ttl_ok, sent);
+
+	sh("/sbin/bridge -n b fdb del 02:2c:0a:f4:02:02 dev veth-f44 master");
+	good = udp_run("routed bridge flooded", k, "10.244.2.2", 9000, r, 3, &flooded);
+	sh("/sbin/bridge -n b fdb add 02:2c:0a:f4:02:02 dev veth-f44 master static");
+	good += udp_run("routed bridge again", k, "10.244.2.2", 9000, r, 4, &again);
+	check(good == 7 && fget(&flooded, "hits") == 0 && fget(&flooded, "delivered") == 0 &&
+	      fget(&flooded, "insert_refused") == 3 && fget(&again, "hits") >= 3,
+	      "routed bridge: with f44's FDB entry gone the bridge floods: slow, not cached; back: cached and hit",
+	      "%d of 7; flooding: hits %lld, delivered %lld, insert_refused %lld; back: hits %lld",
+	      good, fget(&flooded, "hits"), fget(&flooded, "delivered"),
+	      fget(&flooded, "insert_refused"), fget(&again, "hits"));
 	server_close(r);
 	close(k);
 }
 
 /*
- * A VXLAN bridge port that learns (the kernel's default): a hit skips the
- * bridge's learning of the inner source MAC, so the bridge does it on the
- * hit when the address is already on the VXLAN port (its age refreshed),
- * and the hit goes the slow way otherwise (fallback "learning"), where the
- * bridge learns it. On node b, VNI 42: vxlan42 learns, k42a's MAC is learned
- * (its static entry removed); then k42a's flow arrives from a MAC the bridge
- * has on c42's port (moved), then from one it has nowhere (new): frames
- * built by hand (AF_PACKET), so that no device changes. All put back after.
+ * TCP on the routed overlay: node a's 10.244.0.0 to r44, 20 records each
+ * echoed back. r44's segments cross node b's routing and are cached and hit,
+ * straight to the socket; r44's answers end at node a's own VXLAN device,
+ * which forwards nothing: its misses take no ticket.
  */
+static void scenario_routed_tcp(void)
+{
+	long long in, hits, routed, straight;
+	int l, c, s, i, good = 0;
+	char rec[80], got[80], back[80];
+	struct pollfd p;
+	struct stats b, a;
+
+	l = bound_socket("r44", SOCK_STREAM, "0.0.0.0", 7044, true);
+	enter("r44");
+	if (listen(l, 8))
+		die("listen");
+	leave();
+	c = bound_socket("a", SOCK_STREAM, "10.244.0.0", 41044, true);
+	connect_to(c, "10.244.1.2", 7044);
+	p.fd = l;
+	p.events = POLLIN;
+	if (poll(&p, 1, 5000) != 1)
+		die("accept: no routed connection");
+	s = accept(l, NULL, NULL);
+	if (s < 0)
+		die("accept");
+	read_stats(&b);
+	in = snmp_get("r44", "Tcp", "InSegs");
+	for (i = 0; i < 20; i++) {
+		bool ok = tcp_record(c, s, rec, got, sizeof(rec));
+
+		memset(back, 0, sizeof(back));
+		good += ok && send(s, got, strlen(got), 0) == (ssize_t)strlen(got) &&
+			tcp_read_exact(c, back, strlen(rec), 2000) && !strcmp(back, rec);
+		sleep_ms(20);
+	}
+	sleep_ms(200);
+	in = snmp_get("r44", "Tcp", "InSegs") - in;
+	read_stats(&a);
+	hits = delta(&a, &b, "hits");
+	routed = delta(&a, &b, "delivered_routed");
+	straight = delta(&a, &b, "delivered_sock_tcp");
+	check(good == 20, "routed tcp: 20 records to r44 through node b's routing, echoed back",
+	      "%d of 20", good);
+	check(in >= 20 && hits >= in - 1 && hits <= in && routed == hits && straight == hits &&
+	      delta(&a, &b, "tickets_uncacheable") >= 20,
+	      "routed tcp: r44's segments cached and hit, forwarded and straight to the socket; node a's misses take no ticket",
+	      "r44 segments in %lld: hits +%lld, delivered_routed +%lld, delivered_sock_tcp +%lld, tickets_uncacheable +%lld",
+	      in, hits, routed, straight, delta(&a, &b, "tickets_uncacheable"));
+	close(c);
+	close(s);
+	close(l);
+	sleep_ms(200);
+}
+
 static void scenario_learning(void)
 {
 	const char *k42a_mac = "02:2a:0a:e9:02:02", *c42_mac = "02:2a:0a:e9:01:02",
@@ -3662,6 +3847,10 @@ int main(void)
 	print_stats("after two-vni");
 	scenario_routed();
 	print_stats("after routed");
+	scenario_routed_tcp();
+	print_stats("after routed tcp");
+	scenario_routed_bridge();
+	print_stats("after routed bridge");
 	scenario_learning();
 	print_stats("after learning");
 	scenario_gso();

@@ -621,8 +621,8 @@ class FastpathStat(unittest.TestCase):
         self.assertEqual(fastpath_stat.outcome(before, after(misses=1, inserts=1)), ("slow", "miss+inserts"))
         self.assertEqual(fastpath_stat.outcome(before, after(misses=1, insert_refused=1)),
                          ("slow", "miss+insert_refused"))
-        self.assertEqual(fastpath_stat.outcome(before, after(misses=1, tickets_unbridged=1)),
-                         ("slow", "miss+tickets_unbridged"))
+        self.assertEqual(fastpath_stat.outcome(before, after(misses=1, tickets_uncacheable=1)),
+                         ("slow", "miss+tickets_uncacheable"))
         self.assertEqual(fastpath_stat.outcome(before, after(misses=1)), ("slow", "miss"))
         self.assertEqual(fastpath_stat.outcome(before, after()), ("slow", "none"))
         self.assertEqual(fastpath_stat.outcome(None, before), (None, None))

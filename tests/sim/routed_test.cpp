@@ -60,6 +60,19 @@ InnerFrame routed(std::string src = "10.233.2.2:4000", std::string dst = "10.233
 	return f;
 }
 
+// c1's reply to 10.233.2.2:4000 as the host sends it: through cni0 (which learns c1's MAC on its
+// port) and flannel.1, on the wire from the host's NIC to the peer's.
+Bytes pod_reply()
+{
+	Bytes reply = vxlan_frame(42,
+				  ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'r'}),
+						 0x0800, kRemoteContainerMac, kVxlanMac),
+				  endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
+	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), reply.begin());
+	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), reply.begin() + 6);
+	return reply;
+}
+
 Bytes with_inner_ttl(Bytes frame, std::uint8_t ttl)
 {
 	frame[kInnerIpOffset + 8] = ttl;
@@ -224,15 +237,22 @@ TEST(Routed, APodsReplyTeachesItsBridgeNotTheVxlanDevices)
 		Harness h(with_s1(flannel()).at(5, R"(op: fdb, bridge: cni0, mac: "02:42:0a:e9:01:02", port: veth-c2)"), mode);
 		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 1), "s1")) << to_string(mode);
 		EXPECT_EQ(h.send(vxlan_udp(routed()), 10).verdict.verdict, VerdictKind::drop) << "c2 is not 10.233.1.2";
-		Bytes reply = vxlan_frame(42,
-					  ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'r'}),
-							 0x0800, kRemoteContainerMac, kVxlanMac),
-					  endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
-		std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), reply.begin());
-		std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), reply.begin() + 6);
-		EXPECT_EQ(h.send(reply, 20).verdict.verdict, VerdictKind::transmit) << to_string(mode);
+		EXPECT_EQ(h.send(pod_reply(), 20).verdict.verdict, VerdictKind::transmit) << to_string(mode);
 		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 30), "s1")) << to_string(mode);
 	}
+}
+
+// A frame cni0 floods (it has not learned the pod's MAC yet) is delivered but not cached: the
+// series' insert asks the bridge's FDB (br_fpath_tx_to) and refuses a flooded path. Once the pod's
+// reply has taught cni0 its MAC, the flow is cached and hits.
+TEST(Routed, FixedModeCachesNoPathTheBridgeFlooded)
+{
+	Harness h(with_s1(flannel()), FastpathMode::fixed);
+	for (double ms : {1.0, 2.0, 3.0, 4.0})
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), ms), "s1", Path::slow)) << ms << " ms";
+	EXPECT_EQ(h.send(pod_reply(), 20).verdict.verdict, VerdictKind::transmit);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 30), "s1", Path::slow)) << "the miss that caches it";
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), 31), "s1", Path::fast));
 }
 
 // A host device set down loses its routes for good (fib_disable_ip → fib_flush), as the host kernel
