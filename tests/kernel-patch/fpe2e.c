@@ -1583,13 +1583,14 @@ static size_t stream_read(int fd, unsigned long long *hash)
  * the receiver read against the sender's), and most bytes on the fast path.
  */
 /*
- * A GSO_STREAM_BYTES TCP stream from k42a:@sport to c42:@port; returns the
- * bytes read, *@intact if they are the stream's and the sender succeeded.
- * @b and @a get the counters before and after, *@rx what c42's eth0
- * received meanwhile.
+ * A GSO_STREAM_BYTES TCP stream from @cns's @cip:@sport to @sns's @sip:@port;
+ * returns the bytes read, *@intact if they are the stream's and the sender
+ * succeeded. @b and @a get the counters before and after, *@rx what @sns's
+ * eth0 received meanwhile.
  */
-static size_t tcp_bulk(const char *what, int port, int sport, struct stats *b, struct stats *a,
-		       long long *rx, bool *intact)
+static size_t tcp_bulk_between(const char *what, const char *sns, const char *sip, int port,
+			       const char *cns, const char *cip, int sport, struct stats *b,
+			       struct stats *a, long long *rx, bool *intact)
 {
 	unsigned long long want = stream_hash(GSO_STREAM_BYTES), got;
 	struct pollfd p;
@@ -1597,20 +1598,20 @@ static size_t tcp_bulk(const char *what, int port, int sport, struct stats *b, s
 	size_t total;
 	pid_t pid;
 
-	l = bound_socket("c42", SOCK_STREAM, "0.0.0.0", port, true);
-	enter("c42");
+	l = bound_socket(sns, SOCK_STREAM, "0.0.0.0", port, true);
+	enter(sns);
 	if (listen(l, 8))
 		die("listen");
 	leave();
 	read_stats(b);
-	*rx = eth0_rx_bytes("c42");
+	*rx = eth0_rx_bytes(sns);
 	pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		int c = bound_socket("k42a", SOCK_STREAM, "10.233.2.2", sport, true);
+		int c = bound_socket(cns, SOCK_STREAM, cip, sport, true);
 
-		connect_to(c, "10.233.1.2", port);
+		connect_to(c, sip, port);
 		if (!stream_send(c, GSO_STREAM_BYTES))
 			_exit(1);
 		close(c);
@@ -1632,10 +1633,18 @@ static size_t tcp_bulk(const char *what, int port, int sport, struct stats *b, s
 	close(l);
 	sleep_ms(200);
 	read_stats(a);
-	*rx = eth0_rx_bytes("c42") - *rx;
+	*rx = eth0_rx_bytes(sns) - *rx;
 	*intact = WIFEXITED(status) && !WEXITSTATUS(status) && total == GSO_STREAM_BYTES &&
 		  got == want;
 	return total;
+}
+
+/* The same from k42a (10.233.2.2) to c42 (10.233.1.2). */
+static size_t tcp_bulk(const char *what, int port, int sport, struct stats *b, struct stats *a,
+		       long long *rx, bool *intact)
+{
+	return tcp_bulk_between(what, "c42", "10.233.1.2", port, "k42a", "10.233.2.2", sport, b, a,
+				rx, intact);
 }
 
 static void scenario_gso(void)
@@ -1692,6 +1701,41 @@ static void scenario_gso(void)
 	      "fallback_sock_* +%lld", delta(&a, &b, "delivered"), gso_frames,
 	      delta(&a, &b, "delivered_sock_tcp"), delta(&a, &b, "delivered_queued"),
 	      sock_fallbacks(&a, &b));
+}
+
+/*
+ * The gso scenario on the routed overlay: GRO on node b's underlay, TSO off
+ * on node a's, a 4 MiB stream from node a's 10.244.0.0 to r44. The GRO
+ * aggregates that vxlan_rcv() gets are forwarded whole (fpath_forward(): the
+ * route's MTU checked by segments) and go straight to r44's socket.
+ */
+static void scenario_routed_gso(void)
+{
+	long long rx, fast, gso_frames, routed;
+	struct stats b, a;
+	size_t total;
+	bool intact;
+
+	eth0_flag("b", ETHTOOL_SGRO, 1);
+	eth0_flag("a", ETHTOOL_STSO, 0);
+	total = tcp_bulk_between("routed gso", "r44", "10.244.1.2", 7144, "a", "10.244.0.0", 41144,
+				 &b, &a, &rx, &intact);
+	eth0_flag("b", ETHTOOL_SGRO, 0);
+	eth0_flag("a", ETHTOOL_STSO, 1);
+	check(intact, "routed gso: a 4 MiB TCP stream to r44 delivered intact",
+	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
+	      GSO_STREAM_BYTES);
+	fast = delta(&a, &b, "delivered_bytes");
+	gso_frames = delta(&a, &b, "delivered_gso");
+	routed = delta(&a, &b, "delivered_routed");
+	check(gso_frames > 0 && routed == delta(&a, &b, "delivered") && 2 * fast > rx &&
+	      delta(&a, &b, "fallback_forward") == 0 && delta(&a, &b, "fallback_gso") == 0,
+	      "routed gso: GRO aggregates forwarded by the fast path, most bytes on it",
+	      "%lld of %lld bytes (%.1f%%) in %lld fast deliveries, %lld routed, %lld GSO; "
+	      "fallback_forward +%lld, fallback_gso +%lld, fallback_busy +%lld", fast, rx,
+	      rx ? 100.0 * fast / rx : 0.0, delta(&a, &b, "delivered"), routed, gso_frames,
+	      delta(&a, &b, "fallback_forward"), delta(&a, &b, "fallback_gso"),
+	      delta(&a, &b, "fallback_busy"));
 }
 
 static void gro_flush_timeout(const char *ns, const char *dev, const char *ns_value)
@@ -3855,6 +3899,8 @@ int main(void)
 	print_stats("after learning");
 	scenario_gso();
 	print_stats("after gso");
+	scenario_routed_gso();
+	print_stats("after routed gso");
 	scenario_held();
 	print_stats("after held");
 	scenario_nested();
