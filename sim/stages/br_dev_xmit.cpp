@@ -18,7 +18,7 @@ bool br_dev_xmit(StageContext &ctx, Packet &pkt)
 			 result.explanation);
 		return false;
 	}
-	pkt.bridge_flooded = pkt.bridge_flooded || result.flooded;
+	pkt.bridge_flooded = result.flooded;
 	const std::string &receiver = result.receivers.front();
 	pkt.netns = ctx.host.netns_id(receiver);
 	pkt.step(Stage::br_dev_xmit, [&] { return "forward on " + bridge + " to " + receiver; }, result.explanation);

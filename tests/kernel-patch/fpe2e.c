@@ -1478,6 +1478,15 @@ static int eth0_flag(const char *ns, unsigned int cmd, int value)
 	return (int)ev.data;
 }
 
+/* GRO on node b's underlay eth0 and TSO off on node a's (@on), so that
+ * wire-sized VXLAN packets cross and node b aggregates them; or back.
+ */
+static void aggregating_at_b(bool on)
+{
+	eth0_flag("b", ETHTOOL_SGRO, on);
+	eth0_flag("a", ETHTOOL_STSO, !on);
+}
+
 /* The byte counters of @ns's eth0 (/proc/net/dev): received. */
 static long long eth0_rx_bytes(const char *ns)
 {
@@ -1661,16 +1670,14 @@ static void scenario_gso(void)
 	size_t total;
 	bool intact;
 
-	eth0_flag("b", ETHTOOL_SGRO, 1);
-	eth0_flag("a", ETHTOOL_STSO, 0);
+	aggregating_at_b(true);
 	gro = eth0_flag("b", ETHTOOL_GGRO, 0);
 	tso = eth0_flag("a", ETHTOOL_GTSO, 0);
 	check(gro == 1 && tso == 0, "gso: GRO on node b's underlay eth0, TSO off on node a's",
 	      "GRO %d, TSO %d", gro, tso);
 
 	total = tcp_bulk("gso", 7100, 41100, &b, &a, &rx, &intact);
-	eth0_flag("b", ETHTOOL_SGRO, 0);
-	eth0_flag("a", ETHTOOL_STSO, 1);
+	aggregating_at_b(false);
 
 	check(intact, "gso: a 4 MiB TCP stream delivered intact",
 	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
@@ -1722,12 +1729,10 @@ static void scenario_routed_gso(void)
 	size_t total;
 	bool intact;
 
-	eth0_flag("b", ETHTOOL_SGRO, 1);
-	eth0_flag("a", ETHTOOL_STSO, 0);
+	aggregating_at_b(true);
 	total = tcp_bulk_between("routed gso", "r44", "10.244.1.2", 7144, "a", "10.244.0.0", 41144,
 				 &b, &a, &rx, &intact);
-	eth0_flag("b", ETHTOOL_SGRO, 0);
-	eth0_flag("a", ETHTOOL_STSO, 1);
+	aggregating_at_b(false);
 	check(intact, "routed gso: a 4 MiB TCP stream to r44 delivered intact",
 	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
 	      GSO_STREAM_BYTES);
@@ -3639,11 +3644,9 @@ static void scenario_docker(void)
 	close(k);
 
 	/* A TCP stream, GRO aggregating it on node b's underlay. */
-	eth0_flag("b", ETHTOOL_SGRO, 1);
-	eth0_flag("a", ETHTOOL_STSO, 0);
+	aggregating_at_b(true);
 	total = tcp_bulk("docker-tcp", 7102, 41102, &tb, &ta, &tcp_rx, &intact);
-	eth0_flag("b", ETHTOOL_SGRO, 0);
-	eth0_flag("a", ETHTOOL_STSO, 1);
+	aggregating_at_b(false);
 	tcp_fast = delta(&ta, &tb, "delivered_bytes");
 	check(intact, "docker: a 4 MiB TCP stream through the rules delivered intact",
 	      "%zu of %u bytes read, the bytes or the sender's exit wrong", total,
