@@ -1161,7 +1161,8 @@ static void scenario_two_vni(void)
 }
 
 /* The packets @ns's device @dev sent (/proc/net/dev's tenth column). */
-static long long dev_tx_packets(const char *ns, const char *dev)
+/* /proc/net/dev's packet count of @dev in @ns: transmitted if @tx, else received. */
+static long long dev_packets(const char *ns, const char *dev, bool tx)
 {
 	long long v[10];
 	char line[512], name[32];
@@ -1180,7 +1181,19 @@ static long long dev_tx_packets(const char *ns, const char *dev)
 	leave();
 	if (!found)
 		die(dev);
-	return v[9];
+	return tx ? v[9] : v[1];
+}
+
+static long long dev_tx_packets(const char *ns, const char *dev)
+{
+	return dev_packets(ns, dev, true);
+}
+
+/* IP_TTL of @fd's datagrams. */
+static void set_ttl(int fd, int ttl)
+{
+	if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
+		die("IP_TTL");
 }
 
 /*
@@ -1214,7 +1227,7 @@ static int udp_run_ttl(const char *what, int client, const char *ip, struct serv
 static void scenario_routed(void)
 {
 	struct flow f = { 0 }, expired = { 0 }, off = { 0 }, unforwarded = { 0 };
-	int k, k2, one = 1, ttl = 1, good, ttl_ok;
+	int k, k2, one = 1, good, ttl_ok;
 	long long forwarded;
 	struct server *r;
 	struct stats b, a;
@@ -1241,12 +1254,9 @@ static void scenario_routed(void)
 	      "%d of 10 with TTL 63, ForwDatagrams +%lld", ttl_ok, forwarded);
 
 	/* ip_forward() answers an expiring TTL with time exceeded: not delivered. */
-	if (setsockopt(k, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
-		die("IP_TTL");
+	set_ttl(k, 1);
 	good = udp_one("routed ttl", k, "10.244.1.2", 9000, NULL, &expired);
-	ttl = 64;
-	if (setsockopt(k, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
-		die("IP_TTL");
+	set_ttl(k, 64);
 	check(good && fget(&expired, "fallback_forward") == 1 && fget(&expired, "delivered") == 0,
 	      "routed: a datagram whose TTL expires at node b is declined (forward) and not delivered",
 	      "delivered %lld, fallback_forward %lld", fget(&expired, "delivered"),
@@ -1325,7 +1335,7 @@ static void scenario_routed_bridge(void)
  */
 static void scenario_routed_tcp(void)
 {
-	long long in, hits, routed, straight;
+	long long in, out, hits, routed, straight;
 	int l, c, s, i, good = 0;
 	char rec[80], got[80], back[80];
 	struct pollfd p;
@@ -1347,6 +1357,7 @@ static void scenario_routed_tcp(void)
 		die("accept");
 	read_stats(&b);
 	in = snmp_get("r44", "Tcp", "InSegs");
+	out = snmp_get("r44", "Tcp", "OutSegs");
 	for (i = 0; i < 20; i++) {
 		bool ok = tcp_record(c, s, rec, got, sizeof(rec));
 
@@ -1357,6 +1368,7 @@ static void scenario_routed_tcp(void)
 	}
 	sleep_ms(200);
 	in = snmp_get("r44", "Tcp", "InSegs") - in;
+	out = snmp_get("r44", "Tcp", "OutSegs") - out;
 	read_stats(&a);
 	hits = delta(&a, &b, "hits");
 	routed = delta(&a, &b, "delivered_routed");
@@ -1368,6 +1380,13 @@ static void scenario_routed_tcp(void)
 	      "routed tcp: r44's segments cached and hit, forwarded and straight to the socket; node a's misses take no ticket",
 	      "r44 segments in %lld: hits +%lld, delivered_routed +%lld, delivered_sock_tcp +%lld, tickets_uncacheable +%lld",
 	      in, hits, routed, straight, delta(&a, &b, "tickets_uncacheable"));
+	/* The first answer misses and caches the flow; a busy decline is rare. */
+	check(out >= 20 && delta(&a, &b, "tx_sent") >= out - 3 &&
+	      delta(&a, &b, "tx_sent") <= out && delta(&a, &b, "tx_insert_refused") == 0,
+	      "routed tcp: r44's segments to node a sent by the TX cache, forwarded by it",
+	      "r44 segments out %lld: tx_sent +%lld, tx_misses +%lld, tx_insert_refused +%lld, tx_fallback_busy +%lld",
+	      out, delta(&a, &b, "tx_sent"), delta(&a, &b, "tx_misses"),
+	      delta(&a, &b, "tx_insert_refused"), delta(&a, &b, "tx_fallback_busy"));
 	close(c);
 	close(s);
 	close(l);
@@ -2550,18 +2569,24 @@ static void scenario_tcp_sock(void)
  * protocol and then bound, so that it is never a tap on every device
  * (ptype_all), which either side's fast path declines.
  */
-static int underlay_tap(void)
+static int underlay_tap_on(const char *node)
 {
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int fd;
 
-	ll.sll_ifindex = ifindex_in("b", "eth0");
-	enter("b");
+	ll.sll_ifindex = ifindex_in(node, "eth0");
+	enter(node);
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ll, sizeof(ll)))
-		die("AF_PACKET on b's eth0");
+		die("AF_PACKET on a node's eth0");
 	leave();
 	return fd;
+}
+
+/* A tap on node b's eth0, where node a's containers' frames arrive. */
+static int underlay_tap(void)
+{
+	return underlay_tap_on("b");
 }
 
 /*
@@ -2635,7 +2660,8 @@ static bool outer_ip_ok(const unsigned char *frame, ssize_t n)
  * the map: the datagram is sent again, up to twice, and the last one's
  * changes are those returned.
  */
-static bool tx_udp_one(const char *what, int k, struct server *s, struct stats *d)
+static bool tx_udp_one_to(const char *what, int k, const char *ip, int port, struct server *s,
+			  struct stats *d)
 {
 	bool ok = true;
 	int tries = 0;
@@ -2645,10 +2671,16 @@ static bool tx_udp_one(const char *what, int k, struct server *s, struct stats *
 
 		if (tries)
 			printf("  %s: the hit declined as busy, sent again\n", what);
-		ok &= udp_one(what, k, "10.233.1.2", 5600, s, &f);
+		ok &= udp_one(what, k, ip, port, s, &f);
 		*d = f.d;
 	} while (stat_get(d, "tx_fallback_busy") && ++tries < 3);
 	return ok;
+}
+
+/* tx_udp_one_to() c42's 5600 (node a's containers' TX scenarios). */
+static bool tx_udp_one(const char *what, int k, struct server *s, struct stats *d)
+{
+	return tx_udp_one_to(what, k, "10.233.1.2", 5600, s, d);
 }
 
 /*
@@ -2976,6 +3008,140 @@ static void tap_order(int tap, const char *tag_a, const char *tag_b, int *at_a, 
 		if (!*at_b && memmem(frame, n, tag_b, strlen(tag_b)))
 			*at_b = seen;
 	}
+}
+
+/* The inner IPv4 header's TTL in a frame of node a's eth0, and whether its checksum is right. */
+static int inner_ttl(const unsigned char *frame, ssize_t n, bool *csum_ok)
+{
+	*csum_ok = n >= 50 + 14 + 20 && ip_checksum(frame + 50 + 14, 20) == 0;
+	return *csum_ok ? frame[50 + 14 + 8] : -1;
+}
+
+/*
+ * TX on the routed overlay (Calico's shape): r44's datagrams to node a's
+ * 10.244.0.0 leave r44's veth for node b's routing, which sends them out of
+ * vxlan44 to its neighbour's MAC. The TX cache caches that path where it
+ * leaves b and then does the forwarding itself (fpath_forward_route()): on
+ * a's eth0 the cached frame is the slow path's (outer header, inner MACs,
+ * TTL), a's socket sees TTL 63 and b's IpForwDatagrams counts every one. A
+ * TTL that expires at b: declined, dropped as the slow path drops it. b's
+ * neighbour for a's VXLAN address changed: the entry goes (a neighbour
+ * event), and the cache sends what the slow path sends. flannel's shape
+ * (f44 behind the bridge cni44, which passes its frames up to b's routing):
+ * the same, with the bridge's receive counted.
+ */
+static void scenario_routed_tx(void)
+{
+	unsigned char slow[2048], fast[2048];
+	int k, tap, diff, one = 1, good, ttl_ok, slow_ttl, fast_ttl, i;
+	bool ok, slow_sum, fast_sum;
+	long long forwarded, passed_up, sent = 0, busy = 0;
+	struct stats d1, d2, d3, d4;
+	struct server *s;
+	ssize_t ns, nf;
+
+	s = server_udp("a-routed", "a", "10.244.0.0", 5644, false);
+	if (setsockopt(s->fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)))
+		die("IP_RECVTTL");
+	k = udp_client("r44", "10.244.1.2", 4644);
+	tap = underlay_tap_on("a");
+
+	ok = tx_udp_one_to("routed tx", k, "10.244.0.0", 5644, s, &d1);
+	ns = tap_frame(tap, slow, sizeof(slow));
+	ok &= tx_udp_one_to("routed tx", k, "10.244.0.0", 5644, s, &d2);
+	nf = tap_frame(tap, fast, sizeof(fast));
+	check(ok && stat_get(&d1, "tx_misses") == 1 && stat_get(&d1, "tx_inserts") == 1 &&
+	      stat_get(&d1, "tx_sent") == 0 && stat_get(&d2, "tx_hits") == 1 &&
+	      stat_get(&d2, "tx_sent") == 1,
+	      "routed tx: r44's first datagram cached where it left node b, the second sent by the cache",
+	      "first: tx_misses +%lld, tx_inserts +%lld, tx_insert_refused +%lld, tx_sent +%lld; "
+	      "second: tx_hits +%lld, tx_sent +%lld", stat_get(&d1, "tx_misses"),
+	      stat_get(&d1, "tx_inserts"), stat_get(&d1, "tx_insert_refused"),
+	      stat_get(&d1, "tx_sent"), stat_get(&d2, "tx_hits"), stat_get(&d2, "tx_sent"));
+	diff = ns > 0 && nf > 0 ? tx_header_diff(slow, fast) : -2;
+	slow_ttl = inner_ttl(slow, ns, &slow_sum);
+	fast_ttl = inner_ttl(fast, nf, &fast_sum);
+	check(ns == nf && diff == -1 && outer_ip_ok(slow, ns) && outer_ip_ok(fast, nf) &&
+	      slow_ttl == 63 && fast_ttl == 63,
+	      "routed tx: the cached frame on a's eth0 is the slow path's: outer header, the neighbour's MACs, TTL 64 - 1",
+	      "%zd and %zd bytes on a's eth0, first difference at %d, inner TTL %d and %d, "
+	      "inner IPv4 checksum %s and %s", ns, nf, diff, slow_ttl, fast_ttl,
+	      slow_sum ? "right" : "wrong", fast_sum ? "right" : "wrong");
+
+	forwarded = snmp_get("b", "Ip", "ForwDatagrams");
+	good = ttl_ok = 0;
+	for (i = 0; i < 10; i++) {
+		s->ttl = -1;
+		good += tx_udp_one_to("routed tx", k, "10.244.0.0", 5644, s, &d1);
+		ttl_ok += s->ttl == 63;
+		sent += stat_get(&d1, "tx_sent");
+		busy += stat_get(&d1, "tx_fallback_busy");
+	}
+	forwarded = snmp_get("b", "Ip", "ForwDatagrams") - forwarded;
+	/* A busy decline's datagram (resent, tx_udp_one_to()) is forwarded too. */
+	check(good == 10 && sent == 10 && ttl_ok == 10 && forwarded >= 10 && busy == 0,
+	      "routed tx: 10 more, each sent by the cache, TTL 63 at node a, node b's IpForwDatagrams +1 each",
+	      "%d of 10 delivered, tx_sent +%lld, %d with TTL 63, ForwDatagrams +%lld, busy +%lld",
+	      good, sent, ttl_ok, forwarded, busy);
+
+	/* ip_forward() answers an expiring TTL with time exceeded: not sent. */
+	set_ttl(k, 1);
+	ok = tx_udp_one_to("routed tx ttl", k, "10.244.0.0", 5644, NULL, &d1);
+	set_ttl(k, 64);
+	check(ok && stat_get(&d1, "tx_fallback_forward") == 1 && stat_get(&d1, "tx_sent") == 0,
+	      "routed tx: a datagram whose TTL expires at node b is declined (forward) and not delivered",
+	      "tx_fallback_forward +%lld, tx_sent +%lld", stat_get(&d1, "tx_fallback_forward"),
+	      stat_get(&d1, "tx_sent"));
+
+	/* b's neighbour for 10.244.0.0 with another MAC, which b's vxlan44
+	 * sends to node a too: a's vxlan44 does not take what is sent to it,
+	 * cached or not; back: delivered again.
+	 */
+	sh("/sbin/bridge -n b fdb add 02:00:00:01:00:77 dev vxlan44 dst 192.168.0.1");
+	sh("/sbin/ip -n b neigh replace 10.244.0.0 lladdr 02:00:00:01:00:77 dev vxlan44 nud permanent");
+	ok = tx_udp_one_to("routed tx neigh", k, "10.244.0.0", 5644, NULL, &d1);
+	ok &= tx_udp_one_to("routed tx neigh", k, "10.244.0.0", 5644, NULL, &d2);
+	sh("/sbin/ip -n b neigh replace 10.244.0.0 lladdr 02:00:00:01:00:2c dev vxlan44 nud permanent");
+	ok &= tx_udp_one_to("routed tx neigh", k, "10.244.0.0", 5644, s, &d3);
+	ok &= tx_udp_one_to("routed tx neigh", k, "10.244.0.0", 5644, s, &d4);
+	sh("/sbin/bridge -n b fdb del 02:00:00:01:00:77 dev vxlan44");
+	check(ok && stat_get(&d1, "tx_misses") == 1 && stat_get(&d1, "tx_inserts") == 1 &&
+	      stat_get(&d2, "tx_sent") == 1 && stat_get(&d3, "tx_misses") == 1 &&
+	      stat_get(&d3, "tx_inserts") == 1 && stat_get(&d4, "tx_sent") == 1,
+	      "routed tx: b's neighbour for a changed and back: each time a miss that caches the new MAC, then hits that go where the slow path's go",
+	      "changed: tx_misses +%lld, tx_inserts +%lld, then tx_sent +%lld (not delivered); "
+	      "back: tx_misses +%lld, tx_inserts +%lld, then tx_sent +%lld (delivered)",
+	      stat_get(&d1, "tx_misses"), stat_get(&d1, "tx_inserts"), stat_get(&d2, "tx_sent"),
+	      stat_get(&d3, "tx_misses"), stat_get(&d3, "tx_inserts"), stat_get(&d4, "tx_sent"));
+	close(tap);
+	close(k);
+
+	/* flannel's shape: f44's frames go to cni44's MAC, the bridge passes
+	 * them up and b routes them out of vxlan44.
+	 */
+	k = udp_client("f44", "10.244.2.2", 4645);
+	passed_up = dev_packets("b", "cni44", false);
+	good = ttl_ok = 0;
+	sent = busy = 0;
+	for (i = 0; i < 8; i++) {
+		s->ttl = -1;
+		good += tx_udp_one_to("routed tx bridge", k, "10.244.0.0", 5644, s, &d1);
+		ttl_ok += s->ttl == 63;
+		sent += stat_get(&d1, "tx_sent");
+		busy += stat_get(&d1, "tx_fallback_busy");
+		if (!i)
+			d2 = d1;
+	}
+	passed_up = dev_packets("b", "cni44", false) - passed_up;
+	check(good == 8 && stat_get(&d2, "tx_misses") == 1 && stat_get(&d2, "tx_inserts") == 1 &&
+	      sent == 7 && ttl_ok == 8 && passed_up >= 8 && busy == 0,
+	      "routed tx bridge: f44's datagrams through cni44 and b's routing cached at the first, then sent by the cache; TTL 63 at a, cni44 counts each",
+	      "%d of 8 delivered; first: tx_misses +%lld, tx_inserts +%lld, tx_insert_refused +%lld; "
+	      "then tx_sent +%lld of 7; %d with TTL 63; cni44 rx_packets +%lld; busy +%lld",
+	      good, stat_get(&d2, "tx_misses"), stat_get(&d2, "tx_inserts"),
+	      stat_get(&d2, "tx_insert_refused"), sent, ttl_ok, passed_up, busy);
+	close(k);
+	server_close(s);
 }
 
 /*
@@ -3928,6 +4094,8 @@ int main(void)
 	print_stats("after tx-order");
 	scenario_tx_tcp();
 	print_stats("after tx-tcp");
+	scenario_routed_tx();
+	print_stats("after routed tx");
 	scenario_early();
 	print_stats("after early");
 	scenario_docker();
