@@ -490,6 +490,7 @@ const InnerFrameResult &Topology::deliver_inner_frame(std::string_view vxlan, co
 			text += unicast ? "; " + to_string(destination) + " unknown: flood (br_flood)"
 					: "; broadcast/multicast: flood (br_flood)";
 		});
+		result.flooded = unicast;
 		for (const auto &[name, dev] : devices_)
 			if (dev.bridge == ingress->bridge && name != vxlan && port_forwards(dev))
 				egress_.push_back(&dev);

@@ -73,8 +73,8 @@ struct InnerFrameResult {
 	// br_fdb_update changed where frames to the source MAC go (deliver_inner_frame): a new entry,
 	// one that had aged out, or a move to the ingress port.
 	bool fdb_changed = false;
-	// bridge_transmit: a unicast frame the bridge flooded, its FDB having no entry for the
-	// destination (br_flood).
+	// A unicast frame the bridge flooded, its FDB having no entry for the destination (br_flood):
+	// from a port (deliver_inner_frame) or from the bridge itself (bridge_transmit).
 	bool flooded = false;
 
 	// Runs `write(explanation)` only when an explanation was asked for: a replay formats nothing.

@@ -356,10 +356,10 @@ private:
 	// answer is not the flow's (the next segment goes to the child), so only full sockets. Only
 	// frames addressed to the container's own MAC (the kernel patch's PACKET_HOST): a broadcast
 	// reached it by flooding, and says nothing of where the bridge sends the flow's unicast frames.
-	// Nor does a routed frame the bridge it was sent into flooded (no FDB entry yet): the series
-	// asks the bridge's FDB (br_fpath_tx_to) and refuses it. (A bridged frame the VXLAN port's
-	// bridge flooded is still cached here, where the series records no bridge hop for a flood and
-	// refuses it too: a difference left, docs/kernel-patch.md.)
+	// Nor does a unicast frame a bridge flooded (its FDB not knowing the container's MAC yet), as
+	// the series refuses both: a bridged frame the VXLAN port's bridge flooded records no bridge
+	// hop (br_handle_frame_finish records one only where its FDB found the destination), and for
+	// a routed frame the insert asks the FDB of the bridge it was sent into (br_fpath_tx_to).
 	static bool cacheable(const model::Socket &socket, const Packet &pkt)
 	{
 		if (pkt.parsed.inner_eth->dst->is_multicast() || pkt.bridge_flooded)

@@ -84,8 +84,9 @@ struct Packet {
 	const model::Route *route = nullptr;
 	model::Ipv4Address next_hop;
 	model::MacAddress next_hop_mac;
-	// The bridge a routed frame was sent into flooded it (br_dev_xmit): its FDB did not know the
-	// destination, so the path says nothing of where the flow's next frames go.
+	// The bridge flooded the frame, its FDB not knowing the destination MAC: the bridge of the
+	// VXLAN port (br_handle_frame), or the one a routed frame was sent into (br_dev_xmit). The
+	// path then says nothing of where the flow's next frames go.
 	bool bridge_flooded = false;
 
 	Verdict verdict;

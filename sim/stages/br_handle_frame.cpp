@@ -1,6 +1,7 @@
 // br_handle_frame → br_handle_frame_finish (learn the source MAC on the VXLAN port, look up the
-// destination) → br_forward or br_flood. The model decides; this stage reports it, and tells the
-// fast path when learning moved a MAC, since that can change where later frames go.
+// destination) → br_forward or br_flood. The model decides; this stage reports it, tells the fast
+// path when learning moved a MAC, since that can change where later frames go, and marks a unicast
+// frame it flooded (its FDB did not know the destination), as br_dev_xmit does.
 #include "stages.h"
 
 #include "model/topology.h"
@@ -35,6 +36,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
+	pkt.bridge_flooded = result.flooded;
 	pkt.netns = ctx.host.netns_id(receiver);
 	auto forwarded = [&] { return "forward on " + bridge + " to " + std::string(receiver); };
 	pkt.step(Stage::br_handle_frame, forwarded, result.explanation);

@@ -71,6 +71,7 @@ TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 	EXPECT_EQ(result.receivers, Names{"c1"});
 	EXPECT_EQ(result.drop_reason, "");
 	EXPECT_TRUE(result.fdb_changed);
+	EXPECT_FALSE(result.flooded);
 	EXPECT_EQ(topology.fdb("br42")->lookup(peer_mac, 1.0), "vxlan42"); // learned
 	EXPECT_NE(result.explanation.find("br_fdb_find_rcu"), std::string::npos) << result.explanation;
 	// The same frame again, not explained: the same answer, no text, and the entry only refreshed.
@@ -81,18 +82,23 @@ TEST_F(Topo, BrHandleFrameFinish_KnownMacReachesItsContainer)
 }
 
 // br_flood: an unknown destination is flooded; only the container owning the MAC takes it
-// (the others see PACKET_OTHERHOST). A frame to a MAC nobody has reaches nobody.
+// (the others see PACKET_OTHERHOST). A frame to a MAC nobody has reaches nobody. A unicast flood is
+// said to be one (the fast path caches no path the FDB did not choose); a broadcast is not.
 TEST_F(Topo, BrFlood_UnknownMacReachesItsOwner)
 {
 	Topology &topology = host.topology();
 	ASSERT_EQ(host.add_container("c3", "br42", "veth-c3", mac(2, 0x42, 0, 0, 0, 3),
 				     Ipv4Interface{ipv4(10, 233, 1, 3), 16}),
 		  Error::none);
-	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0).receivers, Names{"c1"});
+	const InnerFrameResult flooded = topology.deliver_inner_frame("vxlan42", peer_mac, c1_mac, 1.0);
+	EXPECT_EQ(flooded.receivers, Names{"c1"});
+	EXPECT_TRUE(flooded.flooded);
 	const InnerFrameResult nobody = topology.deliver_inner_frame("vxlan42", peer_mac, mac(2, 9, 9, 9, 9, 9), 1.0);
 	EXPECT_EQ(nobody.receivers, Names{});
 	EXPECT_EQ(nobody.drop_reason, "no_receiver");
-	EXPECT_EQ(topology.deliver_inner_frame("vxlan42", peer_mac, broadcast_mac, 1.0).receivers, (Names{"c1", "c3"}));
+	const InnerFrameResult broadcast = topology.deliver_inner_frame("vxlan42", peer_mac, broadcast_mac, 1.0);
+	EXPECT_EQ(broadcast.receivers, (Names{"c1", "c3"}));
+	EXPECT_FALSE(broadcast.flooded);
 	// c2 is on br43: VNI 42 never reaches it, although it has c1's address.
 }
 

@@ -25,6 +25,21 @@ FrameSpec to_c1(SocketProto proto)
 	return f;
 }
 
+// u1's reply to the peer, as the host sends it: c1's frame crosses br42, which learns c1's MAC on
+// veth-c1 (br_fdb_update), and vxlan42, to the peer's VTEP.
+FrameSpec from_c1()
+{
+	FrameSpec f;
+	f.sent = true;
+	f.outer_src = test::endpoint("192.168.0.1:40000");
+	f.vni = 42;
+	f.inner_src_mac = tenants()[0].mac;
+	f.inner_dst_mac = peers()[0].mac;
+	f.src = test::endpoint("10.233.1.2:5000");
+	f.dst = peers()[0].endpoint;
+	return f;
+}
+
 // UDP server u1 in c1 on 0.0.0.0:5000, and a flow to it cached: the first frame from the peer's
 // MAC moves the bridge's FDB (an insert race), the second is cached, the third is a hit.
 FrameSpec cached_flow(OverlayPair &pair)
@@ -121,25 +136,33 @@ TEST(FixedLearning, AFloodedSegmentIsNotCached)
 }
 
 // The bridge's FDB-change event is the only thing that tells the map about a MAC learned anew
-// after it aged out (issue 19: CI's property run missed that event's removal in 4 runs of 6). A
-// spoofed frame with c1's MAC as its source teaches both bridges that c1 lives behind vxlan42;
-// after 301 s that entry has aged out and the flow to c1 is cached again; a second spoofed frame
-// relearns it. vxlan_snoop raises nothing this time (it already had c1's MAC behind that VTEP), so
-// only br_handle_frame's event can make the flow's entry stale: the next frame to c1 must be
-// dropped at the bridge, as vanilla drops it.
+// after it aged out (issue 19: CI's property run missed that event's removal in 4 runs of 6). The
+// MAC must age out of a bridge that had learned it from its owner's own frame, so on bridges that
+// learn only (a static entry never ages, and a flood is never cached): a spoofed frame with c1's
+// MAC as its source teaches vxlan_snoop that c1 lives behind the peer's VTEP; c1's reply teaches
+// br42 that it lives behind veth-c1, and the flow to c1, forwarded by the FDB, is cached. Hits keep
+// the peer's entry fresh, nothing refreshes c1's: 301 s after its reply it has aged out, and a
+// second spoofed frame learns it anew, behind vxlan42. vxlan_snoop raises nothing (it had c1's MAC
+// behind that VTEP), so only br_handle_frame's event can make the flow's entry stale: the next
+// frame to c1 must be dropped at the bridge, as vanilla drops it.
 TEST(FixedLearning, AMacRelearnedAfterAgeingInvalidatesTheFlow)
 {
-	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none");
-	FrameSpec f = cached_flow(pair);
+	OverlayPair pair(2, TopologyKind::bridged, FastpathMode::fixed, "none", ContainerFdb::learned);
+	pair.open(ServerSpec{"u1", "c1", SocketProto::udp, test::endpoint("0.0.0.0:5000"), false, false});
+	FrameSpec f = to_c1(SocketProto::udp);
 	FrameSpec spoofed = f;
 	spoofed.inner_src_mac = tenants()[0].mac;
 	EXPECT_EQ(pair.frame(spoofed).candidate, "drop (fdb_same_port)") << pair.history();
-	EXPECT_EQ(pair.frame(f).candidate, "drop (fdb_same_port)") << pair.history();
-	pair.sleep(301'000'000'000);
-	// c1's MAC is unknown again: flooded, delivered; the peer's relearned (an insert race).
+	FrameOutcome reply = pair.frame(from_c1());
+	EXPECT_EQ(reply.vanilla, "transmit [slow]");
+	EXPECT_EQ(reply.candidate, reply.vanilla) << pair.history();
+	// The peer's MAC learned (an insert race), then the flow cached and hit.
 	EXPECT_EQ(pair.frame(f).candidate, "deliver u1 [slow]") << pair.history();
 	EXPECT_EQ(pair.frame(f).candidate, "deliver u1 [slow]") << pair.history();
 	EXPECT_EQ(pair.frame(f).candidate, "deliver u1 [fast]") << pair.history();
+	pair.sleep(200'000'000'000);
+	EXPECT_EQ(pair.frame(f).candidate, "deliver u1 [fast]") << pair.history(); // refreshes the peer's entry
+	pair.sleep(101'000'000'000); // c1's, last refreshed by its reply, has aged out
 	FrameOutcome relearned = pair.frame(spoofed);
 	EXPECT_EQ(relearned.vanilla, "drop (fdb_same_port)");
 	EXPECT_EQ(relearned.candidate, relearned.vanilla) << pair.history();

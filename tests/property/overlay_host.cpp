@@ -242,7 +242,15 @@ const std::vector<Peer> &peers()
 
 namespace {
 
-void add_routed_host(Scenario &s, TopologyKind kind)
+// The tenant's MAC a static entry of its bridge, on its veth.
+void add_static_entry(Scenario &s, const Tenant &t)
+{
+	for (Bridge &b : s.host.bridges)
+		if (b.name == t.bridge)
+			b.fdb.push_back({t.mac, t.veth, std::nullopt, 0});
+}
+
+void add_routed_host(Scenario &s, TopologyKind kind, ContainerFdb fdb)
 {
 	const RoutedOverlay &overlay = routed_overlay(kind);
 	VxlanDevice &v = s.host.vxlan.emplace_back();
@@ -269,7 +277,8 @@ void add_routed_host(Scenario &s, TopologyKind kind)
 		c.ip = Ipv4Prefix{t.ip, static_cast<std::uint8_t>(kind == TopologyKind::flannel ? 24 : 32)};
 		if (kind == TopologyKind::flannel) {
 			c.gateway = overlay.host_addresses.back();
-			s.host.bridges.back().fdb.push_back({t.mac, t.veth, std::nullopt, 0});
+			if (fdb == ContainerFdb::static_entries)
+				add_static_entry(s, t);
 		} else {
 			c.gateway = ip("169.254.1.1");
 			c.veth_mac = mac("ee:ee:ee:ee:ee:ee");
@@ -283,7 +292,7 @@ void add_routed_host(Scenario &s, TopologyKind kind)
 
 } // namespace
 
-Scenario overlay_scenario(int cpus, TopologyKind kind)
+Scenario overlay_scenario(int cpus, TopologyKind kind, ContainerFdb fdb)
 {
 	Scenario s;
 	s.file = "property";
@@ -292,7 +301,7 @@ Scenario overlay_scenario(int cpus, TopologyKind kind)
 	s.host.rss = RssMode::l4;
 	s.host.nic = Nic{kNic, test::kHostMac, Ipv4Prefix{host_ip(), 24}, 1500, 0};
 	if (is_routed(kind)) {
-		add_routed_host(s, kind);
+		add_routed_host(s, kind, fdb);
 		return s;
 	}
 	for (const char *bridge : {"br42", "br43"})
@@ -311,6 +320,8 @@ Scenario overlay_scenario(int cpus, TopologyKind kind)
 		c.veth = t.veth;
 		c.mac = t.mac;
 		c.ip = Ipv4Prefix{t.ip, 24};
+		if (fdb == ContainerFdb::static_entries)
+			add_static_entry(s, t);
 	}
 	return s;
 }
@@ -332,7 +343,9 @@ Bytes frame_bytes(const FrameSpec &spec)
 			test::fix_ipv4_checksum(packet, 0);
 		}
 		Bytes inner = test::ethernet_frame(packet, 0x0800, spec.inner_dst_mac, spec.inner_src_mac);
-		frame = test::vxlan_frame(spec.vni, inner, spec.outer_src, Endpoint{host_ip(), kVxlanPort});
+		frame = spec.sent ? test::sent_vxlan_frame(spec.vni, inner, Endpoint{host_ip(), spec.outer_src.port},
+							   Endpoint{spec.outer_src.address, kVxlanPort})
+				  : test::vxlan_frame(spec.vni, inner, spec.outer_src, Endpoint{host_ip(), kVxlanPort});
 	}
 	const std::size_t inner_ip = kEthernet + kIpv4 + kUdp + kVxlan + kEthernet;
 	switch (spec.corruption) {
@@ -461,9 +474,11 @@ std::string describe(const FrameSpec &spec)
 	if (!spec.vxlan)
 		return "plain " + proto + " " + to_string(spec.outer_src) + " > " + to_string(spec.dst) + flags +
 		       corruption_text(spec.corruption) + fragmenting_text(spec);
-	return "vni " + std::to_string(spec.vni) + " via " + to_string(spec.outer_src) + ", " + proto + " " +
-	       to_string(spec.src) + " > " + to_string(spec.dst) + flags + " (mac " + mac_name(spec.inner_src_mac) +
-	       " > " + mac_name(spec.inner_dst_mac) + ")" + (spec.ttl != 64 ? " ttl " + std::to_string(spec.ttl) : "") +
+	const std::string outer =
+		spec.sent ? " sent to " + to_string(spec.outer_src.address) : " via " + to_string(spec.outer_src);
+	return "vni " + std::to_string(spec.vni) + outer + ", " + proto + " " + to_string(spec.src) + " > " +
+	       to_string(spec.dst) + flags + " (mac " + mac_name(spec.inner_src_mac) + " > " +
+	       mac_name(spec.inner_dst_mac) + ")" + (spec.ttl != 64 ? " ttl " + std::to_string(spec.ttl) : "") +
 	       corruption_text(spec.corruption) + fragmenting_text(spec);
 }
 

@@ -6,11 +6,14 @@
 // cloud would have them:
 //   VNI 42: vxlan42 → br42 → c1 (10.233.1.2), c2 (10.233.1.3)
 //   VNI 43: vxlan43 → br43 → c3 (10.233.1.2), c4 (10.233.1.3)
-// c3 is c1's twin (same MAC and IP), c4 is c2's: only the VNI tells their traffic apart.
+// c3 is c1's twin (same MAC and IP), c4 is c2's: only the VNI tells their traffic apart. Each
+// container's MAC is a static entry of its bridge's FDB, unless the case asks for bridges that
+// learn only (ContainerFdb).
 //
 // flannel (its VXLAN backend): flannel.1 (VNI 42) has an address, 10.233.1.0/32, its own FDB entry
 // per remote VTEP and no bridge; the host routes 10.233.1.0/24 to cni0 (10.233.1.1/24, the pods'
-// gateway), which sends to c1 (10.233.1.2) and c2 (10.233.1.3) behind veth-c1 and veth-c2.
+// gateway), which sends to c1 (10.233.1.2) and c2 (10.233.1.3) behind veth-c1 and veth-c2 (its
+// static FDB entries, the same way).
 //
 // calico (VXLAN mode): vxlan.calico (VNI 42) has 10.233.1.1/32, no bridge anywhere; c1 and c2 each
 // behind a veth of their own (calic1, calic2: MAC ee:ee:ee:ee:ee:ee, proxy ARP) with a /32 route.
@@ -103,8 +106,19 @@ struct Peer {
 };
 const std::vector<Peer> &peers();
 
+// How the bridges (br42 and br43, flannel's cni0) know the containers behind them.
+enum class ContainerFdb {
+	// A static FDB entry per container, on its veth (`bridge fdb add MAC dev VETH master static`),
+	// as traces/record installs them: a frame to a container is forwarded by the FDB, as the
+	// fast path needs to cache its flow (a flood is never cached). What the property runs on.
+	static_entries,
+	// None: the bridges learn only, and flood a frame to a container until it has sent one.
+	learned,
+};
+
 // The host of that kind with `cpus` CPUs, L4 RSS and an empty timeline.
-Scenario overlay_scenario(int cpus, TopologyKind kind = TopologyKind::bridged);
+Scenario overlay_scenario(int cpus, TopologyKind kind = TopologyKind::bridged,
+			  ContainerFdb fdb = ContainerFdb::static_entries);
 
 // What can go wrong in a received frame's headers, one at a time.
 enum class Corruption { none, outer_ip_checksum, inner_ip_checksum, vxlan_flags };
@@ -115,9 +129,13 @@ enum class Corruption { none, outer_ip_checksum, inner_ip_checksum, vxlan_flags 
 enum class Fragmenting { none, outer, inner };
 
 // One received frame: VXLAN from a remote VTEP to a container, or a plain datagram or segment to
-// the host itself (vxlan false: outer_src and dst are then the packet's own addresses).
+// the host itself (vxlan false: outer_src and dst are then the packet's own addresses). Or, sent
+// true, one the host sends: a container's datagram (src and inner_src_mac the container's, dst and
+// inner_dst_mac a peer's) that its bridge and VXLAN device sent on, captured leaving the NIC for
+// the VTEP at outer_src's address, from the NIC's address and outer_src's port.
 struct FrameSpec {
 	bool vxlan = true;
+	bool sent = false; // VXLAN only, never fragmented or corrupted
 	Endpoint outer_src;
 	std::uint32_t vni = 42;
 	MacAddress inner_src_mac;

@@ -193,13 +193,15 @@ bool OverlayModel::open(const std::string &socket) const
 // ---------------------------------------------------------------------------------------------
 // The pair of pipelines.
 
-OverlayPair::OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on)
-	: kind_(kind), scenario_(overlay_scenario(cpus, kind)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
+OverlayPair::OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on,
+			 ContainerFdb fdb)
+	: kind_(kind), scenario_(overlay_scenario(cpus, kind, fdb)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
 {
 	candidate_ = std::make_unique<HostPipeline>(scenario_, candidate);
 	vanilla_ = std::make_unique<HostPipeline>(scenario_, FastpathMode::off);
 	log_.push_back(std::string(to_string(kind)) + " host with " + std::to_string(cpus) + " CPUs, candidate mode " +
-		       std::string(to_string(candidate)));
+		       std::string(to_string(candidate)) +
+		       (fdb == ContainerFdb::learned ? ", bridges that learn only" : ""));
 }
 
 std::string OverlayPair::history() const

@@ -211,7 +211,8 @@ struct FrameOutcome {
 class OverlayPair {
 public:
 	// fail_on: the divergence class that fails the property; nullopt: every divergence does.
-	OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on);
+	OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on,
+		    ContainerFdb fdb = ContainerFdb::static_entries);
 	OverlayPair(const OverlayPair &) = delete;
 	OverlayPair &operator=(const OverlayPair &) = delete;
 

@@ -141,12 +141,7 @@ Bytes reply_to_remote(std::string_view vtep, std::uint32_t vni = 42, std::size_t
 	Bytes inner = ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"),
 						Bytes(payload_bytes, 'h')),
 				     0x0800, kRemoteContainerMac, kContainerMac);
-	Bytes out = vxlan_frame(vni, inner, endpoint("192.168.0.2:40000"), endpoint(std::string(vtep) + ":4789"));
-	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
-	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
-	put_be16(out, 14 + 6, 0); // flags and fragment offset: DF clear
-	fix_ipv4_checksum(out, 14);
-	return out;
+	return sent_vxlan_frame(vni, inner, endpoint("192.168.0.2:40000"), endpoint(std::string(vtep) + ":4789"));
 }
 
 // The TX template names the VTEP the peer was behind. When vxlan_snoop learns that it moved, the
@@ -168,6 +163,33 @@ TEST(FixedMode, APeerThatMovedInvalidatesTheTxTemplateToItsOldVtep)
 	const Packet &moved = h.send(reply_to_remote("192.168.0.3"), 7);
 	EXPECT_EQ(moved.verdict.path, Path::slow) << "the template to the old VTEP is stale";
 	EXPECT_FALSE(moved.verdict.reason.has_value()) << *moved.verdict.reason;
+}
+
+// A bridged flow whose frames br42 floods (it learns only, and c1 has sent nothing: the model has
+// no ARP) is delivered but never cached, as the series refuses it (a flood records no bridge hop).
+// Once the FDB knows c1's MAC, by a static entry (`bridge fdb add`, an FDB event) or from c1's own
+// frame (its reply, which br42 learns on veth-c1), the flow is forwarded by the FDB, cached and hit.
+TEST(FixedMode, ABridgedFlowIsNotCachedWhileTheBridgeFloodsIt)
+{
+	for (bool by_reply : {false, true}) {
+		const char *how = by_reply ? "c1's reply" : "a static entry";
+		ScenarioText text = with_s1(ScenarioText{}.learning_bridges());
+		if (!by_reply)
+			text.at(10, R"(op: fdb, bridge: br42, mac: "02:42:0a:e9:01:02", port: veth-c1)");
+		Harness h(text, FastpathMode::fixed);
+		for (double ms : {1, 2, 3, 4}) {
+			const Packet &flooded = h.send(vxlan_udp(), ms);
+			EXPECT_TRUE(delivered(flooded, "s1", Path::slow)) << ms << " ms, before " << how;
+			EXPECT_TRUE(flooded.bridge_flooded) << ms << " ms, before " << how;
+		}
+		if (by_reply) {
+			EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 10).verdict.verdict, VerdictKind::transmit);
+		}
+		const Packet &forwarded = h.send(vxlan_udp(), 11);
+		EXPECT_TRUE(delivered(forwarded, "s1", Path::slow)) << "the miss that caches it, after " << how;
+		EXPECT_FALSE(forwarded.bridge_flooded) << "after " << how;
+		EXPECT_TRUE(delivered(h.send(vxlan_udp(), 12), "s1", Path::fast)) << "after " << how;
+	}
 }
 
 // The recorder's host: static bridge entries for both MACs, so the bridge learns nothing new.

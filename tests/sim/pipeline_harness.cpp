@@ -1,5 +1,6 @@
 #include "pipeline_harness.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "verdict_writer.h"
@@ -31,6 +32,12 @@ Bytes encapsulate(const InnerFrame &f, const Bytes &inner_ip)
 ScenarioText &ScenarioText::with_c2()
 {
 	containers.push_back(R"({name: c2, bridge: br42, veth: veth-c2, mac: "02:42:0a:e9:01:03", ip: 10.233.1.3/16})");
+	return *this;
+}
+
+ScenarioText &ScenarioText::learning_bridges()
+{
+	static_container_entries = false;
 	return *this;
 }
 
@@ -77,6 +84,23 @@ std::string ScenarioText::yaml() const
 	return text;
 }
 
+Scenario ScenarioText::scenario() const
+{
+	Scenario parsed = parse_scenario(yaml(), "test.yaml");
+	if (!static_container_entries)
+		return parsed;
+	for (const Container &c : parsed.host.containers) {
+		auto bridge = std::find_if(parsed.host.bridges.begin(), parsed.host.bridges.end(),
+					   [&](const Bridge &b) { return b.name == c.bridge; });
+		if (bridge == parsed.host.bridges.end() ||
+		    std::any_of(bridge->fdb.begin(), bridge->fdb.end(),
+				[&](const FdbEntry &e) { return e.mac == c.mac; }))
+			continue;
+		bridge->fdb.push_back({c.mac, c.veth, std::nullopt, c.line});
+	}
+	return parsed;
+}
+
 Bytes vxlan_udp(const InnerFrame &f)
 {
 	return encapsulate(f, udp_packet(endpoint(f.src), endpoint(f.dst), Bytes{'h', 'i'}));
@@ -89,8 +113,7 @@ Bytes vxlan_tcp(const InnerFrame &f, std::uint8_t flags)
 }
 
 Harness::Harness(const ScenarioText &text, FastpathMode mode)
-	: scenario_(parse_scenario(text.yaml(), "test.yaml")),
-	  pipeline_(std::make_unique<HostPipeline>(scenario_, mode))
+	: scenario_(text.scenario()), pipeline_(std::make_unique<HostPipeline>(scenario_, mode))
 {
 }
 

@@ -34,9 +34,19 @@ struct ScenarioText {
 		R"({name: c1, bridge: br42, veth: veth-c1, mac: "02:42:0a:e9:01:02", ip: 10.233.1.2/16})"};
 	std::vector<std::string> events;
 	std::string routing; // routed overlays: raw YAML under host (sysctl, routes, neighbours), indented 2
+	// Each container on a bridge has its MAC as a static entry of that bridge's FDB, on its veth
+	// (`bridge fdb add MAC dev VETH master static`), as traces/record installs them, unless the
+	// bridge's text gives that MAC an entry of its own: the bridge forwards to the container by its
+	// FDB from the first frame, as a path the fast path may cache must be forwarded (a flood is
+	// never cached). They are added to the parsed scenario (scenario()), not to yaml(), whose lines
+	// the CLI tests' messages name. false: see learning_bridges().
+	bool static_container_entries = true;
 
 	// Adds c2 (10.233.1.3, kContainer2Mac) on br42.
 	ScenarioText &with_c2();
+	// No static entries for the containers: the bridges learn only, and flood a frame to a
+	// container until it has sent one (the model has no ARP), for the tests of learning and flooding.
+	ScenarioText &learning_bridges();
 	// The two-vni recording's host: c42 on VNI 42 and c43 on VNI 43, both 10.233.1.2 with kContainerMac.
 	ScenarioText &two_tenants();
 	// An event at `ms` after kT0: at(5, "op: close, sock: s1").
@@ -45,6 +55,8 @@ struct ScenarioText {
 	ScenarioText &udp(double ms, std::string_view sock, std::string_view ns, std::string_view addr,
 			  std::string_view options = {});
 	std::string yaml() const;
+	// yaml() parsed, with the containers' static entries.
+	Scenario scenario() const;
 };
 
 // The usual host with s1 on 0.0.0.0:5000 (SO_REUSEADDR) in c1 from the start.

@@ -29,12 +29,10 @@ TEST(NicRx, DirectionIsRxToTheNicAddressTxFromItOtherwiseIgnored)
 	// The host's own VXLAN frame out of eth0: c1 answers the remote container.
 	InnerFrame reply{.src = "10.233.1.2:5000", .dst = "10.233.2.2:4000", .dst_mac = kRemoteContainerMac,
 			 .src_mac = kContainerMac};
-	Bytes out = vxlan_frame(42, ethernet_frame(udp_packet(endpoint(reply.src), endpoint(reply.dst), {'h'}), 0x0800,
-						   reply.dst_mac, reply.src_mac),
-				endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
-	// Outer MACs: from the host's NIC to the peer.
-	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
-	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
+	Bytes out = sent_vxlan_frame(42,
+				     ethernet_frame(udp_packet(endpoint(reply.src), endpoint(reply.dst), {'h'}), 0x0800,
+						    reply.dst_mac, reply.src_mac),
+				     endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
 	const Packet &tx = h.send(out, 2);
 	EXPECT_EQ(tx.verdict.dir, Direction::tx);
 	EXPECT_EQ(tx.verdict.verdict, VerdictKind::transmit);
@@ -319,11 +317,11 @@ TEST(VxlanXmit, ASentFrameTeachesTheBridgeWhereItsSenderIs)
 		Harness h(text, mode);
 		EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
 		EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "br_handle_frame", "other_host")) << to_string(mode);
-		Bytes out = vxlan_frame(42, ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'h'}),
-							   0x0800, kRemoteContainerMac, kContainerMac),
-					endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
-		std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
-		std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
+		Bytes out = sent_vxlan_frame(
+			42,
+			ethernet_frame(udp_packet(endpoint("10.233.1.2:5000"), endpoint("10.233.2.2:4000"), {'h'}),
+				       0x0800, kRemoteContainerMac, kContainerMac),
+			endpoint("192.168.0.2:40000"), endpoint("192.168.0.1:4789"));
 		EXPECT_EQ(h.send(out, 12).verdict.verdict, VerdictKind::transmit);
 		EXPECT_TRUE(delivered(h.send(vxlan_udp(), 14), "s1")) << to_string(mode);
 	}
@@ -411,18 +409,37 @@ TEST(VxlanRcv, LastDeviceOnThePortDownClosesItsSocket)
 
 // ---- br_handle_frame: learning, FDB, flooding ----
 
+// The bridge's line of the trace: what it decided, and why.
+std::string bridge_step(const Packet &p)
+{
+	for (const TraceStep &s : p.steps)
+		if (s.stage == Stage::br_handle_frame)
+			return s.decision + " (" + s.why + ")";
+	return {};
+}
+
+// A bridge that learns only: c2 has sent nothing, so its MAC is unknown and the frame flooded, which
+// the packet carries for the fast path (a flood is not cached).
 TEST(BrHandleFrame, UnknownMacIsFloodedAndReachesTheContainerThatOwnsIt)
+{
+	Harness h(with_s1(ScenarioText{}.with_c2().learning_bridges()).udp(0, "s2", "c2", "0.0.0.0:5000"),
+		  FastpathMode::off);
+	const Packet &p = h.send(vxlan_udp({.dst = "10.233.1.3:5000", .dst_mac = kContainer2Mac}), 1);
+	EXPECT_TRUE(delivered(p, "s2"));
+	EXPECT_TRUE(bridge_step(p).starts_with("forward on br42 to c2 ")) << bridge_step(p);
+	EXPECT_NE(bridge_step(p).find("unknown: flood"), std::string::npos) << "no FDB entry for c2's MAC yet";
+	EXPECT_TRUE(p.bridge_flooded);
+}
+
+// The harness's bridges have a static entry per container, as the recordings do: br_forward by
+// the FDB, no flood.
+TEST(BrHandleFrame, KnownMacIsForwardedByTheFdb)
 {
 	Harness h(with_s1(ScenarioText{}.with_c2()).udp(0, "s2", "c2", "0.0.0.0:5000"), FastpathMode::off);
 	const Packet &p = h.send(vxlan_udp({.dst = "10.233.1.3:5000", .dst_mac = kContainer2Mac}), 1);
 	EXPECT_TRUE(delivered(p, "s2"));
-	bool flooded = false;
-	for (const TraceStep &s : p.steps)
-		if (s.stage == Stage::br_handle_frame) {
-			EXPECT_EQ(s.decision, "forward on br42 to c2");
-			flooded = s.why.find("flood") != std::string::npos;
-		}
-	EXPECT_TRUE(flooded) << "no FDB entry for c2's MAC yet";
+	EXPECT_NE(bridge_step(p).find("fdb 02:42:0a:e9:01:03 -> veth-c2"), std::string::npos) << bridge_step(p);
+	EXPECT_FALSE(p.bridge_flooded);
 }
 
 TEST(BrHandleFrame, BroadcastReachesTheContainerWithTheInnerAddress)
@@ -453,13 +470,24 @@ TEST(BrHandleFrame, FdbEventMovesTheMacAndFdbDelFloodsAgain)
 	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 20), "s1"));
 }
 
+// veth-c1 has no carrier, so it does not forward. c1's static entry stays (a port that stops
+// forwarding loses its learned entries only) and names it: should_deliver refuses the port.
 TEST(BrHandleFrame, ContainerVethDownStopsTheFrame)
 {
 	ScenarioText text = with_s1();
 	text.at(5, "op: link, dev: veth-c1, up: false");
 	Harness h(text, FastpathMode::off);
 	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
-	// veth-c1 has no carrier, so it does not forward: the flood reaches nobody.
+	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "br_handle_frame", "bridge_port_disabled"));
+}
+
+// The same on a bridge that learns only: c1's MAC is unknown, and the flood reaches nobody.
+TEST(BrHandleFrame, ContainerVethDownStopsTheFlood)
+{
+	ScenarioText text = with_s1(ScenarioText{}.learning_bridges());
+	text.at(5, "op: link, dev: veth-c1, up: false");
+	Harness h(text, FastpathMode::off);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1), "s1"));
 	EXPECT_TRUE(dropped(h.send(vxlan_udp(), 10), "br_handle_frame", "no_receiver"));
 }
 

@@ -1,5 +1,6 @@
 #include "test_frames.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -154,6 +155,16 @@ Bytes vxlan_frame(std::uint32_t vni, const Bytes &inner_ethernet, Endpoint outer
 	append_be32(vxlan, vni << 8);
 	vxlan.insert(vxlan.end(), inner_ethernet.begin(), inner_ethernet.end());
 	return ethernet_frame(udp_packet(outer_src, outer_dst, vxlan));
+}
+
+Bytes sent_vxlan_frame(std::uint32_t vni, const Bytes &inner_ethernet, Endpoint outer_src, Endpoint outer_dst)
+{
+	Bytes out = vxlan_frame(vni, inner_ethernet, outer_src, outer_dst);
+	std::copy(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), out.begin());
+	std::copy(kHostMac.bytes.begin(), kHostMac.bytes.end(), out.begin() + 6);
+	put_be16(out, 14 + 6, 0); // flags and fragment offset: DF clear
+	fix_ipv4_checksum(out, 14);
+	return out;
 }
 
 Bytes simple_vxlan_udp_frame()

@@ -33,6 +33,10 @@ Bytes ethernet_frame(const Bytes &payload, std::uint16_t ethertype = 0x0800, Mac
 Bytes vxlan_frame(std::uint32_t vni, const Bytes &inner_ethernet, Endpoint outer_src = endpoint("192.168.0.1:40000"),
 		  Endpoint outer_dst = endpoint("192.168.0.2:4789"));
 
+// A VXLAN frame as the host sends it (a container's frame its VXLAN device encapsulated): from the
+// NIC's MAC (kHostMac) to the peer's (kPeerMac), DF clear, as a device made with defaults writes it.
+Bytes sent_vxlan_frame(std::uint32_t vni, const Bytes &inner_ethernet, Endpoint outer_src, Endpoint outer_dst);
+
 // The usual test frame: VXLAN 42 carrying UDP 10.233.2.2:4000 > 10.233.1.2:5000 with payload "hi".
 Bytes simple_vxlan_udp_frame();
 
