@@ -1,10 +1,13 @@
 #include "model/bridge_fdb.h"
 
+#include <algorithm>
+
 namespace econsim::model {
 
 bool BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
 {
 	auto [it, added] = entries_.try_emplace(mac);
+	next_expiry_ = std::min(next_expiry_, now + ageing_seconds_);
 	if (added) {
 		it->second = Entry{std::string(port), false, now};
 		return true;
@@ -47,6 +50,23 @@ void BridgeFdb::forget_learned_on(std::string_view port)
 		else
 			++it;
 	}
+}
+
+bool BridgeFdb::expire_due(double now)
+{
+	bool expired = false;
+	next_expiry_ = std::numeric_limits<double>::infinity();
+	for (auto it = entries_.begin(); it != entries_.end();) {
+		if (has_expired(it->second, now)) {
+			entries_.erase(it++);
+			expired = true;
+			continue;
+		}
+		if (!it->second.is_static)
+			next_expiry_ = std::min(next_expiry_, it->second.updated + ageing_seconds_);
+		++it;
+	}
+	return expired;
 }
 
 // br_fdb.c: has_expired: time_before_eq(updated + hold_time, now), static entries never.

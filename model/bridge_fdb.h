@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,15 @@ public:
 	// forwarding: learned entries of that port go, static ones stay.
 	void forget_learned_on(std::string_view port);
 
+	// br_fdb.c: br_fdb_cleanup, the bridge's delayed work, rescheduled for the earliest expiry: it
+	// deletes each learned entry whose age reached the ageing time (fdb_delete, which notifies, so
+	// a fast path hears of it). True if an entry went at or before `now`. Cheap until the earliest
+	// expiry it knows of has come: a replay asks before every frame.
+	bool expire(double now)
+	{
+		return now >= next_expiry_ && expire_due(now);
+	}
+
 	struct MacHash {
 		std::size_t operator()(const MacAddress &mac) const
 		{
@@ -64,12 +74,16 @@ public:
 
 private:
 	bool has_expired(const Entry &entry, double now) const;
+	bool expire_due(double now);
 
 	// Hashed: every received frame learns its source and looks its destination up (br_fdb_update,
 	// br_fdb_find_rcu hash too). A flat table: one probe, where a std::unordered_map's is three
 	// dependent loads, each a cache miss once a replay's other tables have pushed the FDB out.
 	Entries entries_;
 	double ageing_seconds_ = default_ageing_seconds;
+	// No learned entry expires before this (a refresh makes an entry expire later, so it is a
+	// lower bound, made exact again by the sweep).
+	double next_expiry_ = std::numeric_limits<double>::infinity();
 };
 
 } // namespace econsim::model

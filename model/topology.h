@@ -182,6 +182,16 @@ public:
 	const BridgeFdb *fdb(std::string_view bridge) const;
 	BridgeFdb *fdb(std::string_view bridge);
 
+	// Every bridge's br_fdb_cleanup due at `now` (BridgeFdb::expire): `aged(bridge)` for each
+	// bridge that deleted an entry, whose fdb_notify the kernel's fast path hears.
+	template <typename Aged>
+	void expire_fdb_entries(double now, Aged &&aged)
+	{
+		for (auto &[bridge, fdb] : fdbs_)
+			if (fdb.expire(now))
+				aged(bridge);
+	}
+
 private:
 	Error add_device(Device device);
 	bool has_carrier(const Device &device) const;

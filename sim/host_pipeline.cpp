@@ -147,6 +147,7 @@ void HostPipeline::complete_verdict(Packet &pkt)
 const Packet &HostPipeline::process(const CaptureFrame &frame, bool trace)
 {
 	host_.apply_events_until(frame.timestamp_ns, *fastpath_);
+	host_.age_fdb_entries(frame.timestamp_ns, *fastpath_);
 	if (arrive(frame, pkt_, trace) && nic_segment(pkt_) && gro_cell_segment(pkt_))
 		backlog_segment(pkt_);
 	complete_verdict(pkt_);

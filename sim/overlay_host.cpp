@@ -219,6 +219,13 @@ void OverlayHost::apply_remaining_events(FastPath &fastpath)
 	index_devices();
 }
 
+void OverlayHost::age_fdb_entries(std::int64_t now_ns, FastPath &fastpath)
+{
+	model_.topology().expire_fdb_entries(static_cast<double>(now_ns) * 1e-9, [&](std::string_view bridge) {
+		fastpath.device_changed(device_id(bridge), FPMAP_EV_FDB_CHANGE);
+	});
+}
+
 // Events add and remove containers and devices (netns exit, VNI changes), and the model's
 // pointers go with them: the indexes are rebuilt from the names, as a lookup by name would answer.
 void OverlayHost::index_devices()

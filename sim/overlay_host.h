@@ -36,6 +36,9 @@ public:
 			apply_events_due(now_ns, fastpath);
 	}
 	void apply_remaining_events(FastPath &fastpath);
+	// The bridges' FDB ageing due by now_ns (br_fdb_cleanup): an entry deleted is an FDB event for
+	// the fast path, as fdb_notify makes it for the kernel's.
+	void age_fdb_entries(std::int64_t now_ns, FastPath &fastpath);
 
 	const Scenario &scenario() const { return scenario_; }
 	model::Host &model() { return model_; }

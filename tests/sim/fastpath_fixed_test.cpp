@@ -192,6 +192,26 @@ TEST(FixedMode, ABridgedFlowIsNotCachedWhileTheBridgeFloodsIt)
 	}
 }
 
+// c1's learned entry ages out of br42 (br_fdb_cleanup at its last frame + 300 s), which the bridge
+// notifies (fdb_notify): the series drops the entries through br42. The flow's next frame goes the
+// slow way, which floods it (br42 no longer knows c1): not cached again until c1 sends. Hits
+// refresh the remote's entry, not c1's.
+TEST(FixedMode, AContainerEntryAgeingOutInvalidatesTheFlow)
+{
+	Harness h(with_s1(ScenarioText{}.learning_bridges()), FastpathMode::fixed);
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 1).verdict.verdict, VerdictKind::transmit)
+	    << "br42 learns c1 on veth-c1 at 1 ms";
+	// The first frame's learning of the remote's MAC (an FDB event) refuses its own insert.
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 2), "s1", Path::slow));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 3), "s1", Path::slow));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 4), "s1", Path::fast));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 200'000), "s1", Path::fast));
+	const Packet &aged = h.send(vxlan_udp(), 301'000);
+	EXPECT_TRUE(delivered(aged, "s1", Path::slow)) << "c1's entry aged out at 300.001 s";
+	EXPECT_TRUE(aged.bridge_flooded);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 301'001), "s1", Path::slow)) << "flooded: not cached";
+}
+
 // The recorder's host: static bridge entries for both MACs, so the bridge learns nothing new.
 ScenarioText with_static_fdb(ScenarioText text, std::string_view vxlan_options)
 {
