@@ -148,6 +148,16 @@ TEST(FixedFastPath, EndsWhereTheSlowPathDoesUnderDeviceChurn)
 		     FPMAP_EV_VNI_CHANGE, FPMAP_EV_NETNS_EXIT, FPMAP_EV_FLUSH});
 }
 
+// Bridged hosts whose bridges only learn (no static entry per container): a flow is cached only
+// once its container has sent, and FDB entries learned, moved, deleted or aged out change what
+// the bridge does with a cached flow's next frame.
+TEST(FixedFastPath, EndsWhereTheSlowPathDoesOnLearningBridges)
+{
+	check_fixed("EndsWhereTheSlowPathDoesOnLearningBridges", Profile::learning_bridges(),
+		    {FPMAP_EV_SOCK_CLOSE, FPMAP_EV_SOCK_REBIND, FPMAP_EV_DEV_DOWN, FPMAP_EV_DEV_DELETE,
+		     FPMAP_EV_FDB_CHANGE, FPMAP_EV_VNI_CHANGE, FPMAP_EV_NETNS_EXIT, FPMAP_EV_FLUSH});
+}
+
 // Routed hosts only (flannel, Calico): sysctls, routes, neighbours, links, cni0's FDB, the VNI.
 TEST(FixedFastPath, EndsWhereTheSlowPathDoesUnderRoutingChurn)
 {

@@ -76,6 +76,15 @@ Profile Profile::full()
 	return p;
 }
 
+Profile Profile::learning_bridges()
+{
+	Profile p = full();
+	p.topologies = {TopologyKind::bridged};
+	p.container_fdbs = {ContainerFdb::learned};
+	p.weights.sent = 3;
+	return p;
+}
+
 Profile Profile::socket_churn()
 {
 	Profile p = full();
@@ -913,6 +922,57 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 	return f;
 }
 
+// A datagram container `t` sends to `peer`, as the host puts it on the wire (FrameSpec::sent),
+// from the one outer source port a flow keeps: `t`'s bridge learns its MAC on its veth
+// (br_fdb_update), which a bridge that only learns needs before its FDB forwards a frame to `t`.
+FrameSpec sent_by(const Tenant &t, const Peer &peer)
+{
+	FrameSpec f;
+	f.sent = true;
+	f.outer_src = Endpoint{peer.vtep, 40000};
+	f.vni = t.vni;
+	f.inner_src_mac = t.mac;
+	f.inner_dst_mac = peer.mac;
+	f.src = Endpoint{t.ip, 5999};
+	f.dst = peer.endpoint;
+	return f;
+}
+
+// The peer a frame came from (its inner source endpoint), or the first one.
+const Peer &peer_of(const FrameSpec &frame)
+{
+	for (const Peer &peer : peers())
+		if (peer.endpoint.address == frame.src.address)
+			return peer;
+	return peers().front();
+}
+
+// A container of a bridged host sends to a peer (Profile::Weights::sent).
+class Sent : public Command {
+public:
+	Sent(const OverlayModel &m, const Profile &p)
+	{
+		std::vector<std::string> senders;
+		for (const Tenant &t : tenants(m.kind))
+			if (!m.deleted_namespaces.contains(t.container))
+				senders.push_back(t.container);
+		RC_PRE(!senders.empty());
+		spec_ = sent_by(*tenant(m.kind, pick(senders)), pick(p.peers));
+	}
+	void checkPreconditions(const OverlayModel &m) const override
+	{
+		RC_PRE(m.kind == TopologyKind::bridged);
+		for (const Tenant &t : tenants(m.kind))
+			RC_PRE(t.mac != spec_.inner_src_mac || !m.deleted_namespaces.contains(t.container));
+	}
+	void apply(OverlayModel &) const override {}
+	void run(const OverlayModel &, OverlayPair &sut) const override { sut.frame(spec_); }
+	void show(std::ostream &os) const override { os << "sent " << describe(spec_); }
+
+private:
+	FrameSpec spec_;
+};
+
 class Frame : public Command {
 public:
 	Frame(const OverlayModel &m, const Profile &p) : spec_(generate_frame(m, p)) {}
@@ -1017,11 +1077,14 @@ public:
 			m.warm_flows.push_back(frames(w).back());
 		}
 	}
-	void run(const OverlayModel &, OverlayPair &sut) const override
+	void run(const OverlayModel &m, OverlayPair &sut) const override
 	{
 		sut.warm_up_begins();
 		for (const Warm &w : warm_) {
 			sut.open(w.server);
+			// A bridge that only learns floods the flow until the container has sent.
+			if (m.fdb == ContainerFdb::learned)
+				sut.frame(sent_by(*tenant(m.kind, w.server.ns), peer_of(w.first)));
 			for (const FrameSpec &f : frames(w))
 				sut.frame(f);
 		}
@@ -1335,6 +1398,8 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 			w.sysctl = w.route = w.route_del = w.neigh = 0;
 		if (m.kind == TopologyKind::calico)
 			w.fdb = w.fdb_del = 0;
+		if (m.kind != TopologyKind::bridged)
+			w.sent = 0;
 		// Frames first: a shrunk command tends to become a frame, the commonest kind.
 		const std::pair<int, CommandPtr (*)(const OverlayModel &, const Profile &)> kinds[] = {
 			{w.frame, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Frame>(m, p); }},
@@ -1356,6 +1421,7 @@ rc::Gen<CommandPtr> command(const OverlayModel &m, std::shared_ptr<const Profile
 			{w.netns_del, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<NetnsDel>(m, p); }},
 			{w.flush, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Flush>(m, p); }},
 			{w.sleep, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Sleep>(m, p); }},
+			{w.sent, [](auto &m, auto &p) -> CommandPtr { return std::make_shared<Sent>(m, p); }},
 			{w.sysctl, sysctl_command},
 			{w.route, route_command},
 			{w.route_del, route_del_command},
@@ -1382,11 +1448,16 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 	// Drawn only when there is a choice, so that a bridged-only profile's cases stay as they were.
 	const TopologyKind kind =
 		profile.topologies.size() > 1 ? *rc::gen::elementOf(profile.topologies) : profile.topologies.front();
+	// The same: a profile with one way for the bridges draws nothing.
+	const ContainerFdb fdb = profile.container_fdbs.size() > 1 ? *rc::gen::elementOf(profile.container_fdbs)
+								   : profile.container_fdbs.front();
 	auto shared = std::make_shared<const Profile>(profile);
 	{
-		OverlayPair sut(cpus, kind, candidate, fail_on);
+		OverlayPair sut(cpus, kind, candidate, fail_on, fdb);
 		// rc::state::check, with the sequence's size at least the profile's minimum.
-		const auto initial = rc::fn::constant(OverlayModel::initial(kind));
+		OverlayModel start = OverlayModel::initial(kind);
+		start.fdb = fdb;
+		const auto initial = rc::fn::constant(start);
 		auto generate = [shared](const OverlayModel &m) { return command(m, shared); };
 		const auto commands = *rc::gen::withSize([=](int size) {
 			return rc::gen::resize(std::max(size, shared->min_size),

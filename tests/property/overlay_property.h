@@ -102,6 +102,8 @@ struct Profile {
 		int open_socket = 4, bind = 4, connect = 4, listen = 2, close = 4, close_child = 2;
 		int frame = 40, tcp_open = 8;
 		int link = 2, fdb = 1, fdb_del = 1, vni = 1, netns_del = 1, flush = 1, sleep = 2;
+		// A container sends a datagram to a peer (bridged hosts): its bridge learns its MAC.
+		int sent = 0;
 		// Routed hosts only (0 unless a profile sets them): `sysctl` (ip_forward, rp_filter),
 		// `route` (ip route replace), `route_del`, `neigh` (ip neigh replace … permanent).
 		int sysctl = 0, route = 0, route_del = 0, neigh = 0;
@@ -125,6 +127,9 @@ struct Profile {
 	// sizes run from 0 up over a run): a case needs a few commands after the warm-up to send a
 	// flow's next frames or an event between them.
 	int min_size = 0;
+	// How the bridges know their containers (overlay_host.h), one drawn per case where there is
+	// a choice: a bridge that only learns floods a flow until its container has sent.
+	std::vector<ContainerFdb> container_fdbs{ContainerFdb::static_entries};
 
 	static Profile full();
 	// The full profile narrowed to one kind of invalidation, so that a regression in it is found
@@ -135,6 +140,9 @@ struct Profile {
 	// Routed hosts only (flannel, Calico), narrowed to what changes routing: sysctls, routes,
 	// neighbours, links, cni0's FDB, the VNI, namespaces; the frames that routing drops.
 	static Profile routing_churn();
+	// Bridged hosts whose bridges only learn: the containers send (sent frames, and each warm
+	// flow's container first), FDB entries move, age and are deleted around cached flows.
+	static Profile learning_bridges();
 };
 
 // A command sequence's view of the host: enough to generate valid commands. The kernel model in
@@ -144,6 +152,7 @@ struct OverlayModel {
 	static OverlayModel initial(TopologyKind kind);
 
 	TopologyKind kind = TopologyKind::bridged;
+	ContainerFdb fdb = ContainerFdb::static_entries;
 	struct Socket {
 		std::string ns;
 		SocketProto proto;
