@@ -7,7 +7,6 @@ namespace econsim::model {
 bool BridgeFdb::learn(const MacAddress &mac, std::string_view port, double now)
 {
 	auto [it, added] = entries_.try_emplace(mac);
-	next_expiry_ = std::min(next_expiry_, now + ageing_seconds_);
 	if (added) {
 		it->second = Entry{std::string(port), false, now};
 		return true;
@@ -52,10 +51,9 @@ void BridgeFdb::forget_learned_on(std::string_view port)
 	}
 }
 
-bool BridgeFdb::expire_due(double now)
+bool BridgeFdb::expire(double now, double &next_expiry)
 {
 	bool expired = false;
-	next_expiry_ = std::numeric_limits<double>::infinity();
 	for (auto it = entries_.begin(); it != entries_.end();) {
 		if (has_expired(it->second, now)) {
 			entries_.erase(it++);
@@ -63,7 +61,7 @@ bool BridgeFdb::expire_due(double now)
 			continue;
 		}
 		if (!it->second.is_static)
-			next_expiry_ = std::min(next_expiry_, it->second.updated + ageing_seconds_);
+			next_expiry = std::min(next_expiry, it->second.updated + ageing_seconds_);
 		++it;
 	}
 	return expired;

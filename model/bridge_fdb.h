@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,12 +53,9 @@ public:
 
 	// br_fdb.c: br_fdb_cleanup, the bridge's delayed work, rescheduled for the earliest expiry: it
 	// deletes each learned entry whose age reached the ageing time (fdb_delete, which notifies, so
-	// a fast path hears of it). True if an entry went at or before `now`. Cheap until the earliest
-	// expiry it knows of has come: a replay asks before every frame.
-	bool expire(double now)
-	{
-		return now >= next_expiry_ && expire_due(now);
-	}
+	// a fast path hears of it). True if an entry went at or before `now`; `next_expiry` becomes
+	// when the earliest learned entry left expires (unchanged if none is left).
+	bool expire(double now, double &next_expiry);
 
 	struct MacHash {
 		std::size_t operator()(const MacAddress &mac) const
@@ -74,16 +70,12 @@ public:
 
 private:
 	bool has_expired(const Entry &entry, double now) const;
-	bool expire_due(double now);
 
 	// Hashed: every received frame learns its source and looks its destination up (br_fdb_update,
 	// br_fdb_find_rcu hash too). A flat table: one probe, where a std::unordered_map's is three
 	// dependent loads, each a cache miss once a replay's other tables have pushed the FDB out.
 	Entries entries_;
 	double ageing_seconds_ = default_ageing_seconds;
-	// No learned entry expires before this (a refresh makes an entry expire later, so it is a
-	// lower bound, made exact again by the sweep).
-	double next_expiry_ = std::numeric_limits<double>::infinity();
 };
 
 } // namespace econsim::model

@@ -182,14 +182,17 @@ public:
 	const BridgeFdb *fdb(std::string_view bridge) const;
 	BridgeFdb *fdb(std::string_view bridge);
 
-	// Every bridge's br_fdb_cleanup due at `now` (BridgeFdb::expire): `aged(bridge)` for each
-	// bridge that deleted an entry, whose fdb_notify the kernel's fast path hears.
+	// Every bridge's br_fdb_cleanup at `now` (BridgeFdb::expire): `aged(bridge)` for each bridge
+	// that deleted an entry, whose fdb_notify the kernel's fast path hears. Returns when the next
+	// can delete one: the earliest expiry left, or that of an entry learned at `now`.
 	template <typename Aged>
-	void expire_fdb_entries(double now, Aged &&aged)
+	double expire_fdb_entries(double now, Aged &&aged)
 	{
+		double next = now + BridgeFdb::default_ageing_seconds;
 		for (auto &[bridge, fdb] : fdbs_)
-			if (fdb.expire(now))
+			if (fdb.expire(now, next))
 				aged(bridge);
+		return next;
 	}
 
 private:

@@ -219,11 +219,12 @@ void OverlayHost::apply_remaining_events(FastPath &fastpath)
 	index_devices();
 }
 
-void OverlayHost::age_fdb_entries(std::int64_t now_ns, FastPath &fastpath)
+void OverlayHost::sweep_fdb_entries(double now, FastPath &fastpath)
 {
-	model_.topology().expire_fdb_entries(static_cast<double>(now_ns) * 1e-9, [&](std::string_view bridge) {
+	next_fdb_sweep_ = model_.topology().expire_fdb_entries(now, [&](std::string_view bridge) {
 		fastpath.device_changed(device_id(bridge), FPMAP_EV_FDB_CHANGE);
 	});
+	fdb_swept_ = now;
 }
 
 // Events add and remove containers and devices (netns exit, VNI changes), and the model's

@@ -37,8 +37,18 @@ public:
 	}
 	void apply_remaining_events(FastPath &fastpath);
 	// The bridges' FDB ageing due by now_ns (br_fdb_cleanup): an entry deleted is an FDB event for
-	// the fast path, as fdb_notify makes it for the kernel's.
-	void age_fdb_entries(std::int64_t now_ns, FastPath &fastpath);
+	// the fast path, as fdb_notify makes it for the kernel's. A frame asks before its arrival:
+	// nothing is looked at before the earliest time an entry can expire.
+	void age_fdb_entries(std::int64_t now_ns, FastPath &fastpath)
+	{
+		const double now = static_cast<double>(now_ns) * 1e-9; // the FDB's clock (model/bridge_fdb.h)
+		// An entry a frame learns expires ageing time after it, later than the next sweep unless
+		// the capture's clock stepped back past the last one.
+		if (now < fdb_swept_)
+			next_fdb_sweep_ = std::min(next_fdb_sweep_, now + model::BridgeFdb::default_ageing_seconds);
+		if (now >= next_fdb_sweep_)
+			sweep_fdb_entries(now, fastpath);
+	}
 
 	const Scenario &scenario() const { return scenario_; }
 	model::Host &model() { return model_; }
@@ -153,6 +163,7 @@ private:
 	void index_udp_senders();
 	void index_devices();
 	void apply(const Event &event, FastPath &fastpath);
+	void sweep_fdb_entries(double now, FastPath &fastpath);
 	[[noreturn]] void refuse(const Event &event, const std::string &what) const;
 	void close_socket(const Event &event, const std::string &name, FastPath &fastpath);
 	std::uint16_t local_port(std::string_view socket) const;
@@ -208,6 +219,8 @@ private:
 	bool routed_ = false; // a VXLAN device with no bridge: the host routes (build_routing)
 	std::uint64_t next_cookie_ = 1;
 	std::size_t next_event_ = 0;
+	double fdb_swept_ = 0;      // seconds: the last sweep (age_fdb_entries)
+	double next_fdb_sweep_ = 0; // no learned entry expires before this
 };
 
 } // namespace econsim::sim

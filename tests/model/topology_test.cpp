@@ -51,22 +51,33 @@ TEST_F(Topo, BrFdbUpdate_LearnMoveAndAge)
 
 // br_fdb_cleanup: each learned entry deleted once its age reaches the ageing time, which the
 // bridge notifies (the fast path's FDB event); static entries never; nothing due, nothing done.
+// It says when the earliest learned entry left expires (when the work would run again).
 TEST_F(Topo, BrFdbCleanup_DeletesWhatAgedOutAndSaysSo)
 {
+	constexpr double none = 1e9; // what `next` holds when no learned entry is left
 	BridgeFdb fdb;
 	fdb.add_static(c1_mac, "veth-c1");
 	fdb.learn(peer_mac, "vxlan42", 0.0);
 	fdb.learn(c2_mac, "veth-c1", 100.0);
-	EXPECT_FALSE(fdb.expire(299.0));
-	EXPECT_TRUE(fdb.expire(300.0)) << "peer_mac learnt at 0 s";
+	double next = none;
+	EXPECT_FALSE(fdb.expire(299.0, next));
+	EXPECT_EQ(next, 300.0) << "peer_mac learnt at 0 s expires first";
+	next = none;
+	EXPECT_TRUE(fdb.expire(300.0, next)) << "peer_mac learnt at 0 s";
 	EXPECT_EQ(fdb.entries().count(peer_mac), 0u);
-	EXPECT_FALSE(fdb.expire(300.5)) << "nothing more before 400 s";
+	EXPECT_EQ(next, 400.0);
+	next = none;
+	EXPECT_FALSE(fdb.expire(300.5, next)) << "nothing more before 400 s";
 	EXPECT_FALSE(fdb.learn(c2_mac, "veth-c1", 350.0)) << "a refresh: c2 now expires at 650 s";
-	EXPECT_FALSE(fdb.expire(400.0)) << "c2 was refreshed";
-	EXPECT_TRUE(fdb.expire(650.0));
+	next = none;
+	EXPECT_FALSE(fdb.expire(400.0, next)) << "c2 was refreshed";
+	EXPECT_EQ(next, 650.0);
+	next = none;
+	EXPECT_TRUE(fdb.expire(650.0, next));
 	EXPECT_EQ(fdb.entries().size(), 1u) << "the static entry stays";
 	EXPECT_EQ(fdb.lookup(c1_mac, 1e6), "veth-c1");
-	EXPECT_FALSE(fdb.expire(1e6));
+	EXPECT_EQ(next, none) << "no learned entry left: the static one never expires";
+	EXPECT_FALSE(fdb.expire(1e6, next));
 }
 
 // has_expired: static entries never age; br_fdb_delete_by_port(.., do_all = 0) keeps them.

@@ -212,6 +212,22 @@ TEST(FixedMode, AContainerEntryAgeingOutInvalidatesTheFlow)
 	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 301'001), "s1", Path::slow)) << "flooded: not cached";
 }
 
+// The same where the capture's clock steps back: an entry learned by a frame earlier than the
+// last ageing sweep expires before the time that sweep would have come back.
+TEST(FixedMode, AnEntryLearnedAfterTheClockSteppedBackAgesOutOnTime)
+{
+	Harness h(with_s1(ScenarioText{}.learning_bridges()), FastpathMode::fixed);
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 400'000), "s1", Path::slow)) << "flooded: c1 unknown";
+	EXPECT_EQ(h.send(reply_to_remote("192.168.0.1"), 1).verdict.verdict, VerdictKind::transmit)
+	    << "the clock back at 1 ms: br42 learns c1, to expire at 300.001 s";
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 2), "s1", Path::slow));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 3), "s1", Path::fast));
+	EXPECT_TRUE(delivered(h.send(vxlan_udp(), 200'000), "s1", Path::fast)) << "the remote's entry refreshed";
+	const Packet &aged = h.send(vxlan_udp(), 301'000);
+	EXPECT_TRUE(delivered(aged, "s1", Path::slow)) << "c1's entry aged out at 300.001 s";
+	EXPECT_TRUE(aged.bridge_flooded);
+}
+
 // The recorder's host: static bridge entries for both MACs, so the bridge learns nothing new.
 ScenarioText with_static_fdb(ScenarioText text, std::string_view vxlan_options)
 {
