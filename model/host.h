@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "model/error.h"
+#include "model/netfilter.h"
 #include "model/route.h"
 #include "model/sockets.h"
 #include "model/topology.h"
@@ -26,6 +28,11 @@ public:
 	// The host namespace's main table, neighbours and sysctls (routed overlays).
 	Routing &routing() { return routing_; }
 	const Routing &routing() const { return routing_; }
+	// The host namespace's netfilter: null where it has no hooks (no iptables table, no
+	// conntrack), the kernel's default.
+	Netfilter *netfilter() { return netfilter_ ? &*netfilter_ : nullptr; }
+	const Netfilter *netfilter() const { return netfilter_ ? &*netfilter_ : nullptr; }
+	void set_netfilter(NetfilterConfig config) { netfilter_.emplace(std::move(config)); }
 
 	// Building the host. Devices are created up, so a VXLAN device opens its UDP socket here.
 	Error add_nic(std::string name, MacAddress mac, Ipv4Interface address);
@@ -47,6 +54,7 @@ private:
 	Topology topology_;
 	Sockets sockets_;
 	Routing routing_;
+	std::optional<Netfilter> netfilter_;
 };
 
 } // namespace econsim::model

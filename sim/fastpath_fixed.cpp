@@ -15,6 +15,7 @@
 #include "flow_map.h"
 #include "overlay_host.h"
 #include "packet.h"
+#include "stages/stages.h"
 
 #include "model/topology.h"
 
@@ -164,6 +165,13 @@ public:
 			forward_misses_++;
 			return FastRx::miss;
 		}
+		// The host's netfilter (host.netfilter): the series declines a routed hit where the host
+		// namespace has IPv4 hooks (it would have to run ip_forward's FORWARD and conntrack), and
+		// runs br_netfilter's hooks on a bridged one (below).
+		if (routed && host.model().netfilter()) {
+			netfilter_misses_++;
+			return FastRx::miss;
+		}
 		if (vxlan.snoop_would_learn || !refresh_bridge_learning(*vxlan.device, f, pkt.ts_ns)) {
 			learning_misses_++;
 			return FastRx::miss;
@@ -172,6 +180,14 @@ public:
 		pkt.verdict.path = Path::fast;
 		pkt.netns = dest->sock_netns;
 		pkt.flow = flow;
+		// A bridged hit crosses br_netfilter as the bridge would have sent it on (the series:
+		// br_nf_fpath_rx_pre_routing, br_nf_fpath_rx_forward): conntrack sees it, the FORWARD
+		// chain may drop it, with the slow path's in and out, the bridge.
+		StageContext ctx{host, *this};
+		if (!routed && nf_forward(ctx, pkt, Stage::fastpath,
+					  {.in = vxlan.device->bridge, .out = vxlan.device->bridge, .bridged = true}) >
+				       NfForward::accepted)
+			return FastRx::ended;
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
 		pkt.socket = dest->sock_cookie;
@@ -214,6 +230,14 @@ public:
 		// A fragment never takes the fast path and never makes an entry (B17), either way.
 		if (pkt.parsed.inner_ip && pkt.parsed.inner_ip->is_fragment())
 			return false;
+		// A node with netfilter hooks: the series declines every frame before its lookup
+		// (tx_fallback_policy, tx_fallback_netfilter): a hit would have to run the bridge's or
+		// the forward path's hooks for the container's frame and the underlay's OUTPUT and
+		// POST_ROUTING for the outer one. No lookup, so no ticket and no insert either.
+		if (host.model().netfilter()) {
+			tx_netfilter_declines_++;
+			return false;
+		}
 		fpmap_flow key = fixed_flow_key(*pkt.flow, 0, pkt.netns);
 		unsigned cpu = tx_cpu(key);
 		auto tmpl = map_.tx_lookup(cpu, key, tx_hash(key), pkt.socket, pkt.fastpath_ticket);
@@ -283,6 +307,9 @@ public:
 			    << ", inserts refused " << insert_refusals_ << "\n";
 		if (forward_misses_)
 			out << "  hits refused by ip_forward's per-packet checks (TTL, MTU) " << forward_misses_ << "\n";
+		if (netfilter_misses_ || tx_netfilter_declines_)
+			out << "  declined for the host's netfilter: routed hits " << netfilter_misses_ << ", transmits "
+			    << tx_netfilter_declines_ << "\n";
 	}
 
 private:
@@ -405,6 +432,8 @@ private:
 	std::uint64_t mac_rejects_ = 0;
 	std::uint64_t learning_misses_ = 0;
 	std::uint64_t forward_misses_ = 0;
+	std::uint64_t netfilter_misses_ = 0;
+	std::uint64_t tx_netfilter_declines_ = 0;
 	std::uint64_t insert_refusals_ = 0;
 };
 

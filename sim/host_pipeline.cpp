@@ -170,6 +170,17 @@ void HostPipeline::summarize_defrag(std::ostream &out) const
 	    << s.resets << " (" << s.reset_fragments << " fragments), still open " << host_.defrag().queues() << "\n";
 }
 
+void HostPipeline::summarize_netfilter(std::ostream &out) const
+{
+	const model::Netfilter *nf = host_.model().netfilter();
+	if (!nf)
+		return;
+	const model::Netfilter::Stats &s = nf->stats();
+	out << "netfilter (host.netfilter): conntrack entries made " << s.created << ", expired " << s.expired
+	    << ", left " << nf->entries() << "; packets INVALID " << s.invalid << ", dropped by FORWARD " << s.dropped
+	    << ", not tracked (fragments, not UDP or TCP) " << s.not_modelled << "\n";
+}
+
 void HostPipeline::summarize_stages(std::ostream &out) const
 {
 	out << "per stage (frames in; where those that stopped there ended):\n";

@@ -74,6 +74,8 @@ public:
 	void summarize_stages(std::ostream &out) const;
 	// The reassembly queues' counts, when any fragment came (nothing otherwise).
 	void summarize_defrag(std::ostream &out) const;
+	// The host's conntrack and FORWARD chain (host.netfilter), where the scenario has them.
+	void summarize_netfilter(std::ostream &out) const;
 
 private:
 	using StageFunction = bool (*)(StageContext &, Packet &);

@@ -31,6 +31,8 @@ OverlayHost::OverlayHost(const Scenario &scenario) : scenario_(scenario)
 	socket_open_.resize(next_cookie_);
 	build_devices();
 	build_routing();
+	if (scenario.host.netfilter)
+		model_.set_netfilter(*scenario.host.netfilter);
 	seed_static_remotes();
 	index_udp_senders();
 	index_devices();

@@ -96,6 +96,8 @@ std::string econ_cause(const Scenario &scenario, const Verdict &econ, const Verd
 			return "B8/B20: econ_rx checks neither VNI nor VXLAN flags";
 		if (why == "bridge_drop" || why.find("down") != std::string::npos || why.find("carrier") != std::string::npos)
 			return "§3/B20: device state is not consulted on the fast path";
+		if (why == "netfilter_drop")
+			return "§3: the bridge's netfilter (br_netfilter, FORWARD) is bypassed for cached flows";
 		for (std::string_view routed : {"rp_filter", "forwarding_disabled", "no_route", "ttl_exceeded", "frag_needed",
 						"neigh_unresolved", "martian_source", "martian_destination"})
 			if (why == routed)
@@ -320,6 +322,7 @@ int run_replay(const ReplayOptions &options, std::ostream &out, std::ostream &er
 		summary.print(out);
 		pipeline.summarize_fastpath(out);
 		pipeline.summarize_defrag(out);
+		pipeline.summarize_netfilter(out);
 		pipeline.summarize_stages(out);
 		if (timed)
 			timed->summarize(out);

@@ -12,6 +12,7 @@
 #include "address.h"
 #include "frame_parser.h"
 #include "input_file.h"
+#include "model/netfilter.h"
 
 namespace econsim::sim {
 
@@ -137,6 +138,10 @@ struct Host {
 	std::vector<Neighbour> neighbours;
 	// kube-proxy's NodePort DNAT rules (extension); none: the host has no NAT.
 	std::vector<NatRule> nat;
+	// The host namespace's filter table and conntrack (extension, host.netfilter); absent: no
+	// netfilter hooks at all (no iptables table, no conntrack, no br_netfilter).
+	std::optional<model::NetfilterConfig> netfilter;
+	int netfilter_line = 0;
 };
 
 enum class EventOp {

@@ -141,7 +141,7 @@ void check_devices(const FieldReader &in, const Host &host)
 Host read_host(const FieldReader &in, const YAML::Node &node)
 {
 	in.expect_keys(node, "host", {"name", "cpus", "rss", "nic"},
-		       {"vxlan", "bridges", "containers", "sysctl", "routes", "neighbours", "nat"});
+		       {"vxlan", "bridges", "containers", "sysctl", "routes", "neighbours", "nat", "netfilter"});
 	Host host;
 	host.name = in.name(node, "name");
 	host.cpus = static_cast<int>(in.integer(node, "cpus", 1, kMaxCpus));
@@ -159,6 +159,8 @@ Host read_host(const FieldReader &in, const YAML::Node &node)
 		});
 	check_devices(in, host);
 	read_routing(in, node, host);
+	if (node["netfilter"].IsDefined())
+		read_netfilter(in, node["netfilter"], host);
 	return host;
 }
 

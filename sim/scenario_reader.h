@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,6 +108,11 @@ void read_routing(const FieldReader &in, const YAML::Node &node, Host &host);
 Route route_fields(const FieldReader &in, const YAML::Node &node);
 Ipv4Prefix route_destination(const FieldReader &in, const YAML::Node &node);
 Neighbour neighbour_fields(const FieldReader &in, const YAML::Node &node);
+// The host namespace's devices, by name: the NIC, bridges, VXLAN devices and veth host ends.
+std::set<std::string> host_devices(const Host &host);
+// host.netfilter: br_netfilter's switch, conntrack's UDP timeouts, the FORWARD chain, read after
+// the devices its rules name (scenario_netfilter.cpp).
+void read_netfilter(const FieldReader &in, const YAML::Node &node, Host &host);
 // events: each op with its keys and values (scenario_events.cpp).
 std::vector<Event> read_events(const FieldReader &in, const YAML::Node &list);
 // The sorted timeline, walked once: every socket used between its socket event and its close,

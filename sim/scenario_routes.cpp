@@ -39,19 +39,6 @@ Neighbour read_neighbour(const FieldReader &in, const YAML::Node &node, const st
 	return neighbour_fields(in, node);
 }
 
-// The host namespace's devices, by name: the NIC, bridges, VXLAN devices and veth host ends.
-std::set<std::string> host_devices(const Host &host)
-{
-	std::set<std::string> devices{host.nic.name};
-	for (const Bridge &b : host.bridges)
-		devices.insert(b.name);
-	for (const VxlanDevice &v : host.vxlan)
-		devices.insert(v.name);
-	for (const Container &c : host.containers)
-		devices.insert(c.veth);
-	return devices;
-}
-
 // The prefixes a device's address puts on its link (fib_add_ifaddr): a gateway without `onlink`
 // must be in one, or in a scope-link route through the same device (fib_check_nh_v4_gw).
 bool gateway_on_link(const Host &host, const std::vector<Route> &routes, const Route &route)
@@ -74,6 +61,19 @@ bool gateway_on_link(const Host &host, const std::vector<Route> &routes, const R
 }
 
 } // namespace
+
+// The host namespace's devices, by name: the NIC, bridges, VXLAN devices and veth host ends.
+std::set<std::string> host_devices(const Host &host)
+{
+	std::set<std::string> devices{host.nic.name};
+	for (const Bridge &b : host.bridges)
+		devices.insert(b.name);
+	for (const VxlanDevice &v : host.vxlan)
+		devices.insert(v.name);
+	for (const Container &c : host.containers)
+		devices.insert(c.veth);
+	return devices;
+}
 
 Ipv4Prefix route_destination(const FieldReader &in, const YAML::Node &node)
 {

@@ -1,7 +1,9 @@
 // br_handle_frame → br_handle_frame_finish (learn the source MAC on the VXLAN port, look up the
 // destination) → br_forward or br_flood. The model decides; this stage reports it, tells the fast
 // path when learning moved a MAC, since that can change where later frames go, and marks a unicast
-// frame it flooded (its FDB did not know the destination), as br_dev_xmit does.
+// frame it flooded (its FDB did not know the destination), as br_dev_xmit does. With
+// br_netfilter on, the frame crosses the host's iptables on its way from port to port
+// (br_nf_pre_routing … br_nf_forward_ip: nf_forward, in and out the bridge).
 #include "stages.h"
 
 #include "model/topology.h"
@@ -36,6 +38,9 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
+	if (nf_forward(ctx, pkt, Stage::br_handle_frame, {.in = bridge, .out = bridge, .bridged = true}) >
+	    NfForward::accepted)
+		return false;
 	pkt.bridge_flooded = result.flooded;
 	pkt.netns = ctx.host.netns_id(receiver);
 	auto forwarded = [&] { return "forward on " + bridge + " to " + std::string(receiver); };

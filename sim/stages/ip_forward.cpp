@@ -1,7 +1,8 @@
 // ip_forward (net/ipv4/ip_forward.c) for a decapsulated packet the host routes on: only a frame
 // that was addressed to the device (PACKET_HOST), TTL above 1 (else ICMP time exceeded), and no
 // longer than the egress device's MTU when DF is set (else ICMP fragmentation needed); then the
-// TTL goes down by one and netfilter's FORWARD chain runs, which the scenario has no rules for.
+// TTL goes down by one and netfilter's FORWARD chain runs (nf_forward: the host's, where the
+// scenario has host.netfilter), in the VXLAN device, out the route's.
 #include "stages.h"
 
 #include "model/route.h"
@@ -24,8 +25,9 @@ bool ip_forward(StageContext &ctx, Packet &pkt)
 		return false;
 	}
 	pkt.step(Stage::ip_forward, [&] { return "ttl " + std::to_string(ip.ttl) + " → " + std::to_string(ip.ttl - 1); },
-		 [&] { return "out of " + egress->name + " (MTU " + std::to_string(mtu) + "); no FORWARD rules"; });
-	return true;
+		 [&] { return "out of " + egress->name + " (MTU " + std::to_string(mtu) + ")"; });
+	const std::string &in = ctx.host.vxlan_device(pkt.vxlan)->name;
+	return nf_forward(ctx, pkt, Stage::ip_forward, {.in = in, .out = egress->name}) <= NfForward::accepted;
 }
 
 } // namespace econsim::sim

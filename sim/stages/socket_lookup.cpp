@@ -24,12 +24,6 @@ const model::Socket *reuseport_member(std::span<const model::Socket *const> memb
 	return members[(h >> 32) % members.size()];
 }
 
-model::TcpFlags tcp_flags(const TransportHeader &l4)
-{
-	return model::TcpFlags{(l4.tcp_flags & 0x02) != 0, (l4.tcp_flags & 0x10) != 0, (l4.tcp_flags & 0x01) != 0,
-			       (l4.tcp_flags & 0x04) != 0};
-}
-
 bool receive_udp(StageContext &ctx, Packet &pkt)
 {
 	std::string explanation; // written only while tracing
@@ -124,6 +118,12 @@ bool receive_on_socket(StageContext &ctx, Packet &pkt)
 bool socket_lookup(StageContext &ctx, Packet &pkt)
 {
 	return receive_on_socket(ctx, pkt);
+}
+
+model::TcpFlags tcp_flags(const TransportHeader &l4)
+{
+	return model::TcpFlags{(l4.tcp_flags & 0x02) != 0, (l4.tcp_flags & 0x10) != 0, (l4.tcp_flags & 0x01) != 0,
+			       (l4.tcp_flags & 0x04) != 0};
 }
 
 } // namespace econsim::sim

@@ -86,6 +86,24 @@ bool inner_ip_rcv_core(Stage stage, Packet &pkt);
 bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4Header &ip,
 		       const std::optional<TransportHeader> &l4);
 
+// Shared by br_handle_frame, ip_forward, vxlan_xmit and the fixed fast path's hit: the host's
+// netfilter (host.netfilter) on the inner packet as it is forwarded from device `in` to `out`
+// (nf_forward.cpp). `bridged`: it crosses a bridge, where br_netfilter hands it to iptables only
+// with bridge-nf-call-iptables on. A received packet the FORWARD chain drops is dropped
+// (`netfilter_drop`), one the model cannot track (a fragment, not UDP or TCP) ignored
+// (`netfilter_not_modelled`); a `transmitted` one keeps its verdict (the capture shows it sent) and
+// the caller reports a drop.
+struct NfDevices {
+	std::string_view in;
+	std::string_view out;
+	bool bridged = false;
+	bool transmitted = false;
+};
+enum class NfForward { not_hooked, accepted, dropped, not_modelled };
+NfForward nf_forward(StageContext &ctx, Packet &pkt, Stage stage, const NfDevices &devices);
+// Whether a packet crossing a bridge (`bridged`) or routed meets the host's netfilter at all.
+bool nf_forward_applies(const OverlayHost &host, bool bridged);
+
 // Shared by ip_defrag and ip_defrag_host: the model's fragment for an IPv4 header received in
 // namespace `ns` (no transport start, no bytes: the caller adds what its level needs), and the
 // verdict of the model's answer: held or dropped (false), or the datagram completed (true).
@@ -100,6 +118,9 @@ bool receive_on_cached_socket(StageContext &ctx, Packet &pkt);
 // econ mode's hit: the socket-level receive finds the socket again (tcp_v4_rcv's state machine,
 // UDP's per-socket bookkeeping) while the datagram goes to pkt.socket, the cached one.
 bool receive_beside_cached_socket(StageContext &ctx, Packet &pkt);
+
+// A TCP header's SYN, ACK, FIN and RST, as the model reads them (socket_lookup, nf_forward).
+model::TcpFlags tcp_flags(const TransportHeader &l4);
 
 // The outer addresses and ports of a frame to the host itself (udp_rcv, tcp_rcv).
 model::FourTuple outer_tuple(const ParsedFrame &f);

@@ -104,6 +104,21 @@ void learn_sender(StageContext &ctx, Packet &pkt, const model::Container &sender
 		 [&] { return to_string(sender.mac) + " on " + sender.host_end + " (br_fdb_update)"; });
 }
 
+// On its way to the VXLAN device the frame crossed the host's netfilter as a forwarded packet:
+// bridged (in and out the bridge, with br_netfilter) or routed (in the pod's veth, or flannel's
+// cni0 it came up through; out the VXLAN device). Conntrack sees it there, which is what makes a
+// flow the container started ESTABLISHED for its replies. The capture shows it sent: a ruleset
+// that would drop it is not the node's, and the frame says so.
+void forward_sent(StageContext &ctx, Packet &pkt, const model::Device &vxlan, const model::Container &sender)
+{
+	const bool bridged = !vxlan.bridge.empty();
+	const std::string_view in = bridged || !sender.bridge.empty() ? std::string_view(sender.bridge) : sender.host_end;
+	const std::string_view out = bridged ? std::string_view(vxlan.bridge) : std::string_view(vxlan.name);
+	if (nf_forward(ctx, pkt, Stage::vxlan_xmit, {.in = in, .out = out, .bridged = bridged, .transmitted = true}) ==
+	    NfForward::dropped)
+		pkt.verdict.reason = "tx_mismatch_netfilter";
+}
+
 } // namespace
 
 bool vxlan_xmit(StageContext &ctx, Packet &pkt)
@@ -148,6 +163,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	}
 	if (auto mismatch = encapsulation_mismatch(ctx.host, *vxlan, *sender, f)) {
 		learn_sender(ctx, pkt, *sender);
+		forward_sent(ctx, pkt, *vxlan, *sender);
 		pkt.verdict.reason = "tx_mismatch_" + *mismatch;
 		pkt.step(Stage::vxlan_xmit, [&] { return "mismatch: " + *mismatch; }, "the VXLAN device would not write this");
 		return true;
@@ -161,6 +177,7 @@ bool vxlan_xmit(StageContext &ctx, Packet &pkt)
 	if (pkt.socket && hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
 	learn_sender(ctx, pkt, *sender);
+	forward_sent(ctx, pkt, *vxlan, *sender);
 	if (pkt.socket && !hook_before_bridge && ctx.fastpath.tx(ctx.host, pkt))
 		return true;
 	if (pkt.socket)

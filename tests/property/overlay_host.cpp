@@ -292,7 +292,36 @@ void add_routed_host(Scenario &s, TopologyKind kind, ContainerFdb fdb)
 
 } // namespace
 
-Scenario overlay_scenario(int cpus, TopologyKind kind, ContainerFdb fdb)
+model::NetfilterConfig docker_netfilter()
+{
+	model::NetfilterConfig nf;
+	nf.bridge_nf_call_iptables = true;
+	// Shorter than the shortest sleep (150 ms), which then outlives every UDP entry, and than the
+	// bridges' FDB ageing (300 s, the longer sleep), which would take a hit's flow off the fast
+	// path before its conntrack entry; a scenario writes whole seconds, the model takes any.
+	nf.udp_timeout_ns = 100'000'000;
+	nf.udp_timeout_stream_ns = 120'000'000;
+	nf.forward.policy_accept = false;
+	model::FilterRule replies;
+	replies.ctstates = model::ct_related | model::ct_established;
+	nf.forward.rules.push_back(replies);
+	for (model::Protocol proto : {model::Protocol::udp, model::Protocol::tcp}) {
+		model::FilterRule port;
+		port.proto = proto;
+		port.dport = kNetfilterDroppedPort;
+		port.ctstates = model::ct_new;
+		port.accept = false;
+		nf.forward.rules.push_back(port);
+	}
+	for (const char *bridge : {"br42", "br43"}) {
+		model::FilterRule between_ports;
+		between_ports.in = between_ports.out = bridge;
+		nf.forward.rules.push_back(between_ports);
+	}
+	return nf;
+}
+
+Scenario overlay_scenario(int cpus, TopologyKind kind, ContainerFdb fdb, bool netfilter)
 {
 	Scenario s;
 	s.file = "property";
@@ -323,6 +352,8 @@ Scenario overlay_scenario(int cpus, TopologyKind kind, ContainerFdb fdb)
 		if (fdb == ContainerFdb::static_entries)
 			add_static_entry(s, t);
 	}
+	if (netfilter)
+		s.host.netfilter = docker_netfilter();
 	return s;
 }
 

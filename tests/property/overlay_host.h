@@ -116,9 +116,16 @@ enum class ContainerFdb {
 	learned,
 };
 
-// The host of that kind with `cpus` CPUs, L4 RSS and an empty timeline.
+// The host of that kind with `cpus` CPUs, L4 RSS and an empty timeline; with `netfilter` (bridged
+// hosts), Docker's FORWARD chain for its bridges (docker_netfilter()).
 Scenario overlay_scenario(int cpus, TopologyKind kind = TopologyKind::bridged,
-			  ContainerFdb fdb = ContainerFdb::static_entries);
+			  ContainerFdb fdb = ContainerFdb::static_entries, bool netfilter = false);
+
+// br_netfilter on, FORWARD policy DROP: replies (ESTABLISHED) accepted, NEW UDP and TCP to port
+// kNetfilterDroppedPort dropped, then everything between one bridge's ports accepted; UDP timeouts
+// of 100 and 120 ms, so that a sleep outlives an entry and the flow's next datagram is NEW again.
+model::NetfilterConfig docker_netfilter();
+inline constexpr std::uint16_t kNetfilterDroppedPort = 5001;
 
 // What can go wrong in a received frame's headers, one at a time.
 enum class Corruption { none, outer_ip_checksum, inner_ip_checksum, vxlan_flags };

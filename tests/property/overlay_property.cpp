@@ -85,6 +85,22 @@ Profile Profile::learning_bridges()
 	return p;
 }
 
+Profile Profile::netfilter_node()
+{
+	Profile p = full();
+	p.topologies = {TopologyKind::bridged};
+	p.netfilter = true;
+	p.ports = {5000, kNetfilterDroppedPort};
+	// UDP twice as often: a UDP flow's conntrack entry times out in a sleep, a TCP one's does not.
+	p.frame_protos = {SocketProto::udp, SocketProto::udp, SocketProto::tcp};
+	p.weights.sent = 4;
+	p.weights.sleep = 6; // each outlives the conntrack entries: what makes a cached flow NEW again
+	// Mostly short: a 301 s sleep also ages the peers' MACs out of the bridges, which sends the
+	// flow's next frame the slow way before its conntrack entry is asked.
+	p.sleeps_ms = {150, 150, 150, 301'000};
+	return p;
+}
+
 Profile Profile::socket_churn()
 {
 	Profile p = full();
@@ -203,14 +219,16 @@ bool OverlayModel::open(const std::string &socket) const
 // The pair of pipelines.
 
 OverlayPair::OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on,
-			 ContainerFdb fdb)
-	: kind_(kind), scenario_(overlay_scenario(cpus, kind, fdb)), fail_on_(std::move(fail_on)), now_ns_(kStartNs)
+			 ContainerFdb fdb, bool netfilter)
+	: kind_(kind), scenario_(overlay_scenario(cpus, kind, fdb, netfilter)), fail_on_(std::move(fail_on)),
+	  now_ns_(kStartNs)
 {
 	candidate_ = std::make_unique<HostPipeline>(scenario_, candidate);
 	vanilla_ = std::make_unique<HostPipeline>(scenario_, FastpathMode::off);
 	log_.push_back(std::string(to_string(kind)) + " host with " + std::to_string(cpus) + " CPUs, candidate mode " +
 		       std::string(to_string(candidate)) +
-		       (fdb == ContainerFdb::learned ? ", bridges that learn only" : ""));
+		       (fdb == ContainerFdb::learned ? ", bridges that learn only" : "") +
+		       (netfilter ? ", br_netfilter and Docker's FORWARD chain" : ""));
 }
 
 std::string OverlayPair::history() const
@@ -421,6 +439,8 @@ FrameOutcome OverlayPair::send(const FrameSpec &spec, const Bytes &bytes)
 			   std::to_string(v.cpu) + " → vanilla " + describe_end(v.verdict);
 	if (c.verdict.path == Path::fast)
 		fast_frames_++;
+	netfilter_drops_ += v.verdict.reason == "netfilter_drop";
+	netfilter_hit_drops_ += c.verdict.path == Path::fast && c.verdict.reason == "netfilter_drop";
 	FrameOutcome outcome{describe_end(c.verdict), describe_end(v.verdict), {}};
 	if (same_end(c.verdict, v.verdict)) {
 		log_.push_back(line + ", " + mode + " the same" + (c.verdict.path == Path::fast ? " [fast]" : ""));
@@ -925,7 +945,7 @@ FrameSpec generate_frame(const OverlayModel &m, const Profile &p)
 // A datagram container `t` sends to `peer`, as the host puts it on the wire (FrameSpec::sent),
 // from the one outer source port a flow keeps: `t`'s bridge learns its MAC on its veth
 // (br_fdb_update), which a bridge that only learns needs before its FDB forwards a frame to `t`.
-FrameSpec sent_by(const Tenant &t, const Peer &peer)
+FrameSpec sent_by(const Tenant &t, const Peer &peer, std::uint16_t port = 5999)
 {
 	FrameSpec f;
 	f.sent = true;
@@ -933,7 +953,7 @@ FrameSpec sent_by(const Tenant &t, const Peer &peer)
 	f.vni = t.vni;
 	f.inner_src_mac = t.mac;
 	f.inner_dst_mac = peer.mac;
-	f.src = Endpoint{t.ip, 5999};
+	f.src = Endpoint{t.ip, port};
 	f.dst = peer.endpoint;
 	return f;
 }
@@ -957,7 +977,12 @@ public:
 			if (!m.deleted_namespaces.contains(t.container))
 				senders.push_back(t.container);
 		RC_PRE(!senders.empty());
-		spec_ = sent_by(*tenant(m.kind, pick(senders)), pick(p.peers));
+		// The peer drawn first, as GCC evaluated the arguments of the call this replaced (right to
+		// left): the learning profile's cases stay what they were.
+		const Peer peer = pick(p.peers);
+		const Tenant &sender = *tenant(m.kind, pick(senders));
+		// On a netfilter node from a service's port, so that the peer's frames to it are replies.
+		spec_ = p.netfilter ? sent_by(sender, peer, pick(p.ports)) : sent_by(sender, peer);
 	}
 	void checkPreconditions(const OverlayModel &m) const override
 	{
@@ -1031,7 +1056,7 @@ private:
 // commands start with entries in the map, and their repeats of these flows can hit or go stale.
 class WarmFlows : public Command {
 public:
-	WarmFlows(const OverlayModel &m, const Profile &p)
+	WarmFlows(const OverlayModel &m, const Profile &p) : answer_first_(p.netfilter)
 	{
 		Profile server_profile = p;
 		server_profile.socket_namespaces = warm_namespaces(m, p);
@@ -1085,6 +1110,14 @@ public:
 			// A bridge that only learns floods the flow until the container has sent.
 			if (m.fdb == ContainerFdb::learned)
 				sut.frame(sent_by(*tenant(m.kind, w.server.ns), peer_of(w.first)));
+			// On a netfilter node a UDP service speaks first, from its port to the flow's
+			// client: the flow's frames are then replies, ESTABLISHED, and pass the port rule
+			// until a sleep outlives the conntrack entry.
+			if (answer_first_ && w.first.vxlan && w.first.proto == SocketProto::udp) {
+				FrameSpec answer = sent_by(*tenant(m.kind, w.server.ns), peer_of(w.first), w.first.dst.port);
+				answer.dst = w.first.src;
+				sut.frame(answer);
+			}
 			for (const FrameSpec &f : frames(w))
 				sut.frame(f);
 		}
@@ -1118,6 +1151,7 @@ private:
 		return handshake_and_data;
 	}
 	std::vector<Warm> warm_;
+	bool answer_first_ = false; // Profile::netfilter
 };
 
 std::vector<std::string> devices(const OverlayModel &m)
@@ -1367,9 +1401,10 @@ CommandPtr neigh_command(const OverlayModel &m, const Profile &)
 // Time passes: past ECON's 100 ms guard after a flush, or past the bridge's 300 s FDB ageing.
 class Sleep : public Command {
 public:
-	Sleep(const OverlayModel &, const Profile &)
+	Sleep(const OverlayModel &, const Profile &p)
 	{
-		ms_ = *rc::gen::element(std::int64_t{150}, std::int64_t{301'000});
+		ms_ = p.sleeps_ms.empty() ? *rc::gen::element(std::int64_t{150}, std::int64_t{301'000})
+					  : *rc::gen::elementOf(p.sleeps_ms);
 	}
 	void run(const OverlayModel &, OverlayPair &sut) const override { sut.sleep(ms_ * 1'000'000); }
 	void show(std::ostream &os) const override { os << "sleep " << ms_ << " ms"; }
@@ -1453,7 +1488,7 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 								   : profile.container_fdbs.front();
 	auto shared = std::make_shared<const Profile>(profile);
 	{
-		OverlayPair sut(cpus, kind, candidate, fail_on, fdb);
+		OverlayPair sut(cpus, kind, candidate, fail_on, fdb, profile.netfilter);
 		// rc::state::check, with the sequence's size at least the profile's minimum.
 		OverlayModel start = OverlayModel::initial(kind);
 		start.fdb = fdb;
@@ -1492,6 +1527,11 @@ void overlay_equivalence(FastpathMode candidate, const Profile &profile, const s
 			counted.redecided_elsewhere += sut.redecided_elsewhere();
 			for (const std::string &reason : sut.routed_ends())
 				counted.routed_ends[reason]++;
+		}
+		if (profile.netfilter) {
+			counted.netfilter_cases++;
+			counted.netfilter_dropped += sut.netfilter_drops() > 0;
+			counted.netfilter_dropped_on_hit += sut.netfilter_hit_drops() > 0;
 		}
 		RC_TAG("fast " + std::string(bucket(sut.fast_frames())), "stale rejected " + stale,
 		       "removed " + removed);

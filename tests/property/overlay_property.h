@@ -130,6 +130,12 @@ struct Profile {
 	// How the bridges know their containers (overlay_host.h), one drawn per case where there is
 	// a choice: a bridge that only learns floods a flow until its container has sent.
 	std::vector<ContainerFdb> container_fdbs{ContainerFdb::static_entries};
+	// Bridged hosts with Docker's FORWARD chain (docker_netfilter(), overlay_host.h): a container's
+	// sent datagram then leaves from one of `ports` (its replies ESTABLISHED), not from 5999.
+	bool netfilter = false;
+	// The lengths a sleep draws from, in ms; empty: 150 or 301 000 (past ECON's guard, past the FDB
+	// ageing), drawn as the profiles before this field drew them.
+	std::vector<std::int64_t> sleeps_ms;
 
 	static Profile full();
 	// The full profile narrowed to one kind of invalidation, so that a regression in it is found
@@ -143,6 +149,10 @@ struct Profile {
 	// Bridged hosts whose bridges only learn: the containers send (sent frames, and each warm
 	// flow's container first), FDB entries move, age and are deleted around cached flows.
 	static Profile learning_bridges();
+	// Bridged hosts with br_netfilter and Docker's FORWARD chain: containers send (their flows'
+	// replies are ESTABLISHED), sleeps outlive conntrack entries (a cached flow's next datagram is
+	// NEW, and port 5001's rule drops it on either path), sockets and devices change as in full().
+	static Profile netfilter_node();
 };
 
 // A command sequence's view of the host: enough to generate valid commands. The kernel model in
@@ -195,6 +205,11 @@ struct Coverage {
 	std::uint64_t redecided = 0;           // a fast-path flow's frame after a routing change
 	std::uint64_t redecided_elsewhere = 0; // ... that vanilla ended otherwise than the flow's fast delivery
 	std::map<std::string, std::uint64_t> routed_ends; // a routed frame's vanilla drop or ignore, by reason
+	// Hosts with netfilter (Profile::netfilter): cases where vanilla's FORWARD chain dropped a
+	// frame, and where the candidate's did on a fast-path hit (a cached flow the chain stops).
+	std::uint64_t netfilter_cases = 0;
+	std::uint64_t netfilter_dropped = 0;
+	std::uint64_t netfilter_dropped_on_hit = 0;
 };
 // Accumulated over every case overlay_equivalence finished since the last reset.
 Coverage &coverage();
@@ -221,7 +236,7 @@ class OverlayPair {
 public:
 	// fail_on: the divergence class that fails the property; nullopt: every divergence does.
 	OverlayPair(int cpus, TopologyKind kind, FastpathMode candidate, std::optional<std::string> fail_on,
-		    ContainerFdb fdb = ContainerFdb::static_entries);
+		    ContainerFdb fdb = ContainerFdb::static_entries, bool netfilter = false);
 	OverlayPair(const OverlayPair &) = delete;
 	OverlayPair &operator=(const OverlayPair &) = delete;
 
@@ -251,6 +266,9 @@ public:
 	bool redecided() const { return redecided_; }
 	bool redecided_elsewhere() const { return redecided_elsewhere_; }
 	const std::set<std::string> &routed_ends() const { return routed_ends_; }
+	// Frames vanilla's FORWARD chain dropped, and frames the candidate's dropped on a hit.
+	std::uint64_t netfilter_drops() const { return netfilter_drops_; }
+	std::uint64_t netfilter_hit_drops() const { return netfilter_hit_drops_; }
 	// Every command so far and what it did, one line each: the evidence a failure prints.
 	std::string history() const;
 
@@ -292,6 +310,8 @@ private:
 	};
 	std::map<std::string, FastFlow> fast_flows_; // by describe_flow
 	std::set<std::string> routed_ends_;
+	std::uint64_t netfilter_drops_ = 0;
+	std::uint64_t netfilter_hit_drops_ = 0;
 	std::vector<std::string> log_;
 };
 

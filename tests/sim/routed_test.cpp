@@ -303,3 +303,35 @@ TEST(Routed, FixedModeFollowsRoutingEvents)
 
 } // namespace
 } // namespace econsim::sim::test
+
+namespace econsim::sim::test {
+namespace {
+
+// A routed hit is declined where the host has netfilter (the series declines it where the host
+// namespace has IPv4 hooks: it does not run ip_forward's FORWARD and conntrack); the slow path's
+// ip_forward runs the chain, in the VXLAN device, out the pod's veth.
+TEST(Routed, OnANodeWithNetfilterRoutedFramesTakeTheSlowPathAndItsChain)
+{
+	std::string routing = std::string(kRouting) + R"(  netfilter:
+    forward:
+      policy: accept
+      rules:
+        - {in: vxlan.calico, out: calic1, proto: udp, dport: 5001, target: drop}
+)";
+	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
+		Harness h(with_s1(calico(routing)), mode);
+		for (double ms : {1.0, 2.0, 3.0})
+			EXPECT_TRUE(delivered(h.send(vxlan_udp(routed()), ms), "s1", Path::slow)) << to_string(mode);
+		EXPECT_TRUE(dropped(h.send(vxlan_udp(routed("10.233.2.2:4000", "10.233.1.2:5001")), 4), "ip_forward",
+				    "netfilter_drop"));
+		std::ostringstream out;
+		h.pipeline().summarize_fastpath(out);
+		if (mode == FastpathMode::fixed) {
+			EXPECT_NE(out.str().find("declined for the host's netfilter: routed hits 2"), std::string::npos)
+				<< out.str();
+		}
+	}
+}
+
+} // namespace
+} // namespace econsim::sim::test

@@ -482,3 +482,70 @@ TEST(ScenarioRoutes, RoutingEvents)
 
 } // namespace
 } // namespace econsim::sim
+
+namespace econsim::sim {
+namespace {
+
+TEST(ScenarioNetfilter, TheRulesetAndItsErrors)
+{
+	// The routed host's devices: flannel.1, cni0, veth-p1 … (the block starts at line 26).
+	auto with_netfilter = [](const std::string &block) {
+		std::string text = routed_host();
+		text.insert(text.find("events:"), "  netfilter:\n" + block);
+		return text;
+	};
+	const std::string rules = "    forward:\n"
+				  "      policy: drop\n"
+				  "      rules:\n"
+				  "        - {ctstate: [related, established], target: accept}\n"
+				  "        - {proto: udp, dport: 5099, src: 10.233.2.0/24, target: drop}\n"
+				  "        - {in: flannel.1, out: cni0, target: accept}\n";
+	Scenario s = parse_scenario(with_netfilter("    bridge_nf_call_iptables: true\n"
+						   "    conntrack: {udp_timeout: 3, udp_timeout_stream: 6}\n" +
+						   rules),
+				    "S.yaml");
+	ASSERT_TRUE(s.host.netfilter);
+	const model::NetfilterConfig &nf = *s.host.netfilter;
+	EXPECT_TRUE(nf.bridge_nf_call_iptables);
+	EXPECT_EQ(nf.udp_timeout_ns, 3'000'000'000);
+	EXPECT_EQ(nf.udp_timeout_stream_ns, 6'000'000'000);
+	EXPECT_FALSE(nf.forward.policy_accept);
+	ASSERT_EQ(nf.forward.rules.size(), 3u);
+	EXPECT_EQ(nf.forward.rules[0].ctstates, model::ct_related | model::ct_established);
+	EXPECT_TRUE(nf.forward.rules[0].accept);
+	EXPECT_EQ(nf.forward.rules[1].proto, model::Protocol::udp);
+	EXPECT_EQ(nf.forward.rules[1].dport, 5099);
+	EXPECT_EQ(to_string(*nf.forward.rules[1].src), "10.233.2.0/24");
+	EXPECT_FALSE(nf.forward.rules[1].accept);
+	EXPECT_EQ(nf.forward.rules[1].line, 32);
+	EXPECT_EQ(nf.forward.rules[2].in, "flannel.1");
+	EXPECT_EQ(nf.forward.rules[2].out, "cni0");
+
+	// The defaults: no br_netfilter, the kernel's UDP timeouts.
+	Scenario defaults = parse_scenario(with_netfilter("    forward: {policy: accept}\n"), "S.yaml");
+	EXPECT_FALSE(defaults.host.netfilter->bridge_nf_call_iptables);
+	EXPECT_EQ(defaults.host.netfilter->udp_timeout_ns, 30'000'000'000);
+	EXPECT_EQ(defaults.host.netfilter->udp_timeout_stream_ns, 120'000'000'000);
+	EXPECT_FALSE(parse_scenario(routed_host(), "S.yaml").host.netfilter);
+
+	expect_error(with_netfilter("    bridge_nf_call_iptables: true\n"), 26, {"missing key 'forward'"});
+	expect_error(with_netfilter("    forward: {policy: reject}\n"), 26, {"'policy'", "'reject'"});
+	expect_error(with_netfilter("    conntrack: {udp_timeout: 0}\n    forward: {policy: drop}\n"), 26,
+		     {"'udp_timeout'"});
+	expect_error(with_netfilter("    conntrack: {tcp_timeout: 5}\n    forward: {policy: drop}\n"), 26,
+		     {"unknown key 'tcp_timeout'"});
+	auto with_rule = [&](const std::string &rule) {
+		return with_netfilter("    forward:\n      policy: drop\n      rules:\n        - " + rule + "\n");
+	};
+	expect_error(with_rule("{dport: 53, target: accept}"), 29, {"'dport' needs 'proto'"});
+	expect_error(with_rule("{proto: icmp, target: accept}"), 29, {"'proto'", "'icmp'"});
+	expect_error(with_rule("{in: eth9, target: accept}"), 29, {"'in'", "'eth9'", "not a device"});
+	expect_error(with_rule("{ctstate: [new, untracked], target: accept}"), 29, {"'untracked'"});
+	expect_error(with_rule("{ctstate: [], target: accept}"), 29, {"at least one state"});
+	expect_error(with_rule("{proto: tcp, target: reject}"), 29, {"'target'", "'reject'"});
+	expect_error(with_rule("{proto: tcp}"), 29, {"missing key 'target'"});
+	expect_error(with_rule("{proto: tcp, sport: 70000, target: drop}"), 29, {"'sport'"});
+}
+
+} // namespace
+} // namespace econsim::sim
