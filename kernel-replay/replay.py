@@ -3,7 +3,9 @@ built in namespaces, and for every frame the outcome the kernel gave it.
 
 Order, not time: an event runs before every frame whose timestamp is not earlier than its own (the
 simulator's rule, OverlayHost::apply_events_until), frames follow one another as soon as the one
-before has settled. A received frame is injected alone and watched until it settles: an agent read
+before has settled. Where the scenario has host.netfilter, conntrack's entries expire by the
+kernel's clock, so the frames are also paced: none is played sooner after the one before than the
+capture shows it (keep_pace). A received frame is injected alone and watched until it settles: an agent read
 its payload (delivered, to that socket), or a counter or kfree_skb said it was dropped, then a few
 quiet milliseconds more, and until the frames the capture shows the host sending in answer (ICMP
 errors) have come out, or FRAME_TIMEOUT. Nothing is left in flight when an event runs.
@@ -89,6 +91,12 @@ class Replay:
         self.datagram_of = framelib.datagrams(received)  # fragment -> whole payload, or None: held
         self.datagram_of.update({f.number: None for f in received if f.outer_held})
         self.accepted = {}  # (ns, client ip, client port) -> the accepted connection's name
+        # Pacing (keep_pace): on with host.netfilter, whose conntrack entries time out;
+        # ECON_KERNEL_REPLAY_PACE=1 or 0 turns it on or off whatever the scenario.
+        forced = os.environ.get("ECON_KERNEL_REPLAY_PACE")
+        self.paced = forced == "1" if forced in ("0", "1") else scenario.netfilter is not None
+        self.pace_mark = None  # (capture ns, monotonic s) of the last frame paced
+        self.paced_wait = 0.0  # s waited in all
 
     def set_rss_pinning(self):
         """Inject each received frame from the CPU the simulator's NIC gives it (RSS over the outer
@@ -131,6 +139,22 @@ class Replay:
                                   "listening": False}
         elif what[1:2] == ["close"] and len(what) == 3 and what[2] in self.sockets:
             self.sockets[what[2]]["open"] = False  # an accepted stream ended (EOF): the agent closed it
+
+    def keep_pace(self, ts_ns):
+        """Waits, when pacing, until as much time has passed since the last frame was played as the
+        capture shows between the two (the time its settling took counts), so a gap in which a
+        conntrack entry expired in the recording is at least as long here. Gaps are never
+        shortened and only lengthened by the replay's own work (milliseconds a frame, against
+        timeouts of seconds)."""
+        if not self.paced:
+            return
+        if self.pace_mark is not None:
+            due = self.pace_mark[1] + (ts_ns - self.pace_mark[0]) / 1e9
+            started = time.monotonic()
+            while (left := due - time.monotonic()) > 0:
+                self.pump(min(left, 0.05))  # the agents' lines and the wire's frames meanwhile
+            self.paced_wait += time.monotonic() - started
+        self.pace_mark = (ts_ns, time.monotonic())
 
     def capture_tx_key(self, f):
         """The match key of a transmitted frame of the capture (tx_key, or TcpPeer's for TCP)."""

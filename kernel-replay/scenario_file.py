@@ -7,6 +7,7 @@ names the file and line of what it cannot use. Times are read exactly from their
 nanoseconds (never through a float), as sim/scenario.cpp does, so an event and a frame at the same
 instant order the same way: the event first.
 """
+import ipaddress
 from dataclasses import dataclass, field
 
 import yaml
@@ -28,6 +29,36 @@ class Container:
     proxy_arp: bool = False  # on the host end
 
 
+CTSTATES = ("invalid", "new", "related", "established")  # as iptables lists them (libxt_conntrack)
+
+
+@dataclass
+class FilterRule:
+    """A rule of host.netfilter.forward.rules: its matches (None: not matched on) and its target."""
+    line: int
+    target: str  # accept | drop
+    proto: str | None = None  # udp | tcp
+    src: str | None = None  # a prefix, as iptables lists it (10.0.0.1/32)
+    dst: str | None = None
+    sport: int | None = None
+    dport: int | None = None
+    in_dev: str | None = None
+    out_dev: str | None = None
+    ctstate: tuple = ()  # of CTSTATES, in their order
+
+
+@dataclass
+class Netfilter:
+    """host.netfilter (docs/scenario-extensions.md, "Netfilter"): the host namespace's br_netfilter
+    switch, conntrack's UDP timeouts (seconds; None: the kernel's) and its FORWARD chain."""
+    line: int
+    bridge_nf_call_iptables: bool
+    udp_timeout: int | None
+    udp_timeout_stream: int | None
+    policy: str  # accept | drop
+    rules: list  # of FilterRule, in order
+
+
 @dataclass
 class Scenario:
     path: str
@@ -47,6 +78,7 @@ class Scenario:
     neighbours: list = field(default_factory=list)  # dicts: ip, mac, dev
     cpus: int = 1  # host.cpus and host.rss: the CPU the NIC gives a received frame (frames.rss_cpu)
     rss: str = "l4"
+    netfilter: Netfilter | None = None  # None: no rule, no hook (the kernel's default)
 
     def routed(self):
         """Whether the host routes to its pods (flannel, Calico) rather than only bridging them."""
@@ -88,6 +120,98 @@ def _bool(value, where):
     if value not in ("true", "false"):
         raise ScenarioError(f"{where}: '{value}' is not true or false")
     return value == "true"
+
+
+def _keys(d, allowed, what, where):
+    unknown = sorted(set(d) - set(allowed) - {"line"})
+    if unknown:
+        raise ScenarioError(f"{where}:{d['line']}: {what}: unknown key '{unknown[0]}' (allowed: {', '.join(allowed)})")
+
+
+def _choice(d, key, choices, what, where):
+    value = d[key]
+    if value not in choices:
+        raise ScenarioError(f"{where}:{d['line']}: {what}.{key}: '{value}' is not one of {'|'.join(choices)}")
+    return value
+
+
+def _integer(d, key, low, high, what, where):
+    value = d[key]
+    if not isinstance(value, str) or not value.isdigit() or not low <= int(value) <= high:
+        raise ScenarioError(f"{where}:{d['line']}: {what}.{key}: '{value}' is not an integer from {low} to {high}")
+    return int(value)
+
+
+def _netfilter(nf, path, devices, line):
+    """host.netfilter, checked as sim/scenario_netfilter.cpp checks it, with the file and line."""
+    if not isinstance(nf, dict):
+        raise ScenarioError(f"{path}:{line}: host.netfilter must be a mapping")
+    _keys(nf, ("bridge_nf_call_iptables", "conntrack", "forward"), "host.netfilter", path)
+    call = _bool(nf["bridge_nf_call_iptables"], f"{path}:{nf['line']}: host.netfilter.bridge_nf_call_iptables") \
+        if "bridge_nf_call_iptables" in nf else False
+    timeouts = {"udp_timeout": None, "udp_timeout_stream": None}
+    if "conntrack" in nf:
+        ct = nf["conntrack"]
+        if not isinstance(ct, dict):
+            raise ScenarioError(f"{path}:{nf['line']}: host.netfilter.conntrack must be a mapping")
+        _keys(ct, tuple(timeouts), "host.netfilter.conntrack", path)
+        for key in timeouts:
+            if key in ct:  # whole seconds, as sim/scenario_netfilter.cpp (at most 30 days)
+                timeouts[key] = _integer(ct, key, 1, 30 * 24 * 3600, "host.netfilter.conntrack", path)
+    forward = _need(nf, "forward", path)
+    if not isinstance(forward, dict):
+        raise ScenarioError(f"{path}:{nf['line']}: host.netfilter.forward must be a mapping")
+    _keys(forward, ("policy", "rules"), "host.netfilter.forward", path)
+    _need(forward, "policy", path)
+    policy = _choice(forward, "policy", ("accept", "drop"), "host.netfilter.forward", path)
+    rules = forward.get("rules") or []
+    if not isinstance(rules, list):
+        raise ScenarioError(f"{path}:{forward['line']}: host.netfilter.forward.rules must be a list")
+    out = []
+    for i, r in enumerate(rules):
+        what = f"host.netfilter.forward.rules[{i}]"
+        if not isinstance(r, dict):
+            raise ScenarioError(f"{path}:{forward['line']}: {what} must be a mapping")
+        _keys(r, ("proto", "src", "dst", "sport", "dport", "in", "out", "ctstate", "target"), what, path)
+        _need(r, "target", path)
+        rule = FilterRule(line=r["line"], target=_choice(r, "target", ("accept", "drop"), what, path))
+        if "proto" in r:
+            rule.proto = _choice(r, "proto", ("udp", "tcp"), what, path)
+        for key in ("sport", "dport"):
+            if key in r:
+                if rule.proto is None:  # iptables: --dport needs -p udp or -p tcp
+                    raise ScenarioError(f"{path}:{r['line']}: {what}.{key} needs 'proto' (iptables: --{key} needs -p)")
+                setattr(rule, key, _integer(r, key, 0, 65535, what, path))
+        for key in ("src", "dst"):
+            if key in r:
+                try:
+                    net = ipaddress.IPv4Network(r[key], strict=False) if isinstance(r[key], str) else None
+                except ValueError:
+                    net = None
+                if net is None:
+                    raise ScenarioError(f"{path}:{r['line']}: {what}.{key}: '{r[key]}' is not an IPv4 address "
+                                        f"or prefix")
+                # iptables lists a prefix with its length (10.0.0.1/32), and no match at all for /0.
+                setattr(rule, key, str(net) if net.prefixlen else None)
+        for key, attr in (("in", "in_dev"), ("out", "out_dev")):
+            if key in r:
+                if r[key] not in devices:
+                    raise ScenarioError(f"{path}:{r['line']}: {what}.{key}: '{r[key]}' is not a device of the host "
+                                        f"namespace ({', '.join(sorted(devices))})")
+                setattr(rule, attr, r[key])
+        if "ctstate" in r:
+            states = r["ctstate"]
+            if not isinstance(states, list) or not states:
+                raise ScenarioError(f"{path}:{r['line']}: {what}.ctstate must be a list of at least one of "
+                                    f"{'|'.join(CTSTATES)}")
+            for state in states:
+                if state not in CTSTATES:
+                    raise ScenarioError(f"{path}:{r['line']}: {what}.ctstate: '{state}' is not one of "
+                                        f"{'|'.join(CTSTATES)}")
+            rule.ctstate = tuple(s for s in CTSTATES if s in states)
+        out.append(rule)
+    return Netfilter(line=nf["line"], bridge_nf_call_iptables=call, udp_timeout=timeouts["udp_timeout"],
+                     udp_timeout_stream=timeouts["udp_timeout_stream"], policy=policy, rules=out)
 
 
 def load(path):
@@ -160,6 +284,10 @@ def load(path):
                  cpus=int(host.get("cpus", 1)), rss=str(host.get("rss", "l4")), vxlan=vxlan,
                  bridges=bridges, containers=containers, events=events, sysctl=sysctl, routes=routes,
                  neighbours=neighbours)
+    if "netfilter" in host:
+        devices = {s.nic_name} | {v["name"] for v in vxlan} | {b["name"] for b in bridges} | \
+            {c.veth for c in containers}
+        s.netfilter = _netfilter(host["netfilter"], path, devices, host["line"])
     for e in events:
         if e["op"] == "socket":
             s.socket_proto[e["sock"]] = e["proto"]

@@ -27,9 +27,16 @@ Decisions where the scenario is silent (docs/kernel-replay.md lists them):
   There is then no default route on the NIC: the scenario's table is the whole table.
 - Every container route has `quickack 1`, as the recorder's: every TCP segment is acknowledged at
   once, so the ACKs the capture shows come out without the delayed-ACK timer.
+- host.netfilter (a Docker-like host), in the host namespace only, as traces/record sets node B's:
+  net.bridge.bridge-nf-call-iptables written (the scenario's value, 0 when it does not say: the
+  kernel's default is 1), the filter table's FORWARD chain loaded with iptables-restore (policy,
+  then the rules in order), read back with `iptables -S FORWARD` and compared line for line, then
+  conntrack's UDP timeouts. Without host.netfilter nothing of it is touched: no table, no hook.
+  All of it is the namespace's, and goes with it.
 """
 import ipaddress
 import os
+import shutil
 import subprocess
 import time
 
@@ -46,6 +53,55 @@ class TopologyError(Exception):
     pass
 
 
+def iptables_rule_args(rule):
+    """iptables arguments after `-A FORWARD` for a FilterRule of host.netfilter, in the order
+    `iptables -S` lists them (addresses, devices, protocol, then the matches as given, the target)."""
+    args = []
+    if rule.src:
+        args += ["-s", rule.src]
+    if rule.dst:
+        args += ["-d", rule.dst]
+    if rule.in_dev:
+        args += ["-i", rule.in_dev]
+    if rule.out_dev:
+        args += ["-o", rule.out_dev]
+    if rule.proto:
+        args += ["-p", rule.proto]
+    if rule.ctstate:
+        args += ["-m", "conntrack", "--ctstate", ",".join(s.upper() for s in rule.ctstate)]
+    if rule.sport is not None or rule.dport is not None:
+        args += ["-m", rule.proto]  # the protocol's own match module carries the ports
+        if rule.sport is not None:
+            args += ["--sport", str(rule.sport)]
+        if rule.dport is not None:
+            args += ["--dport", str(rule.dport)]
+    return args + ["-j", rule.target.upper()]
+
+
+def forward_chain_listing(nf):
+    """What `iptables -S FORWARD` lists once host.netfilter's chain is in: the policy, the rules."""
+    return [f"-P FORWARD {nf.policy.upper()}"] + ["-A FORWARD " + " ".join(iptables_rule_args(r)) for r in nf.rules]
+
+
+def iptables_restore_input(nf):
+    """The filter table for `iptables-restore`: INPUT and OUTPUT accept with no rule (the
+    scenario's netfilter has only FORWARD), FORWARD's policy and rules in order."""
+    return "\n".join(["*filter", ":INPUT ACCEPT [0:0]", f":FORWARD {nf.policy.upper()} [0:0]", ":OUTPUT ACCEPT [0:0]"]
+                     + ["-A FORWARD " + " ".join(iptables_rule_args(r)) for r in nf.rules] + ["COMMIT", ""])
+
+
+def netfilter_sysctls(nf):
+    """The host namespace's /proc/sys settings of host.netfilter: br_netfilter's switch always (the
+    kernel's default is 1, so an absent or false one is written 0), the UDP timeouts it gives."""
+    bridge = {"net/bridge/bridge-nf-call-iptables": "1" if nf.bridge_nf_call_iptables else "0"}
+    conntrack = {}
+    if nf.udp_timeout is not None:
+        conntrack["net/netfilter/nf_conntrack_udp_timeout"] = str(nf.udp_timeout)
+    if nf.udp_timeout_stream is not None:
+        conntrack["net/netfilter/nf_conntrack_udp_timeout_stream"] = str(nf.udp_timeout_stream)
+    return bridge, conntrack
+
+
 def operational(ns, dev):
     """Whether the device's operstate is UP (or UNKNOWN: a device that does not keep one, as VXLAN).
     The kernel sets it from its linkwatch work, which is also where it activates the qdisc and
@@ -54,22 +110,35 @@ def operational(ns, dev):
     return "state" in words and words[words.index("state") + 1] in ("UP", "UNKNOWN")
 
 
-def sysctl_in(netns, settings):
-    """Writes /proc/sys settings ({"net/ipv4/icmp_ratemask": "0", ...}) inside a namespace: this
-    thread enters it (setns), writes, and comes back; /proc/sys/net is the opener's namespace's."""
+def in_namespace(netns, fn, *args):
+    """fn(*args) with this thread in the namespace (setns), and back: /proc/sys/net is the
+    opener's namespace's."""
     own = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
     try:
         wirelib.setns(target)
         try:
-            for key, value in settings.items():
-                with open(f"/proc/sys/{key}", "w") as f:
-                    f.write(value)
+            return fn(*args)
         finally:
             wirelib.setns(own)
     finally:
         os.close(own)
         os.close(target)
+
+
+def sysctl_in(netns, settings):
+    """Writes /proc/sys settings ({"net/ipv4/icmp_ratemask": "0", ...}) inside a namespace."""
+    def write():
+        for key, value in settings.items():
+            with open(f"/proc/sys/{key}", "w") as f:
+                f.write(value)
+    in_namespace(netns, write)
+
+
+def modprobe(module):
+    """Loads a module where the kernel has modprobe and modules; whether it worked is seen after."""
+    if shutil.which("modprobe"):
+        run("modprobe", module, check=False)
 
 
 def run(*cmd, check=True):
@@ -191,6 +260,46 @@ class Host:
         for c in s.containers:
             if c.proxy_arp:
                 sysctl_in(h, {f"net/ipv4/conf/{c.veth}/proxy_arp": "1"})
+        if s.netfilter is not None:
+            self._netfilter(s.netfilter)
+
+    def _netfilter(self, nf):
+        """host.netfilter in the host namespace (the module docstring): once every device exists,
+        before any agent or frame, so conntrack's first entries are the capture's."""
+        h, where = self.host, f"{self.s.path}:{nf.line}: host.netfilter"
+        bridge, conntrack = netfilter_sysctls(nf)
+        knob = next(iter(bridge))
+        if nf.bridge_nf_call_iptables and not in_namespace(h, os.path.exists, f"/proc/sys/{knob}"):
+            # br_netfilter is a module here (it is built into some kernels: then every namespace has
+            # the knob). Loaded host-wide and left loaded, as traces/record does. Not for a
+            # scenario that turns it off: without the module the bridge calls no iptables.
+            modprobe("br_netfilter")
+        if in_namespace(h, os.path.exists, f"/proc/sys/{knob}"):
+            sysctl_in(h, bridge)
+        elif nf.bridge_nf_call_iptables:
+            raise TopologyError(f"{where}: bridge_nf_call_iptables: the kernel has no {knob.replace('/', '.')} "
+                                f"(br_netfilter: modprobe br_netfilter failed)")
+        restore = shutil.which("iptables-restore")
+        if restore is None:
+            raise TopologyError(f"{where}: no iptables-restore here (apt-get install iptables)")
+        r = subprocess.run(["ip", "netns", "exec", h, restore], input=iptables_restore_input(nf),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TopologyError(f"{where}: iptables-restore in {h}: {r.stderr.strip() or 'exit ' + str(r.returncode)}")
+        listed = run("ip", "netns", "exec", h, "iptables", "-S", "FORWARD").stdout.splitlines()
+        if listed != forward_chain_listing(nf):
+            raise TopologyError(f"{where}: the kernel lists FORWARD otherwise than the scenario says:\n  "
+                                + "\n  ".join(listed) + "\nwanted:\n  " + "\n  ".join(forward_chain_listing(nf)))
+        if conntrack:
+            # Per namespace, once nf_conntrack is there (a conntrack match brings it in; a
+            # module otherwise).
+            knob = next(iter(conntrack))
+            if not in_namespace(h, os.path.exists, f"/proc/sys/{knob}"):
+                modprobe("nf_conntrack")
+            if not in_namespace(h, os.path.exists, f"/proc/sys/{knob}"):
+                raise TopologyError(f"{where}: conntrack: the kernel has no {knob.replace('/', '.')} "
+                                    f"(nf_conntrack: modprobe nf_conntrack failed)")
+            sysctl_in(h, conntrack)
 
     def _routes_and_neighbours(self):
         """The scenario's routes (its main table but the connected routes its addresses made) and
@@ -274,6 +383,34 @@ class Host:
             raise TopologyError(f"{self.s.path}: container {c.name}: its gateway's MAC is not in the scenario")
         self.cmd("ip", ns, "neigh", "replace", c.gateway, "lladdr", mac, "dev", "eth0", "nud", "permanent")
         self.cmd("ip", ns, "route", "add", "default", "via", c.gateway, "dev", "eth0", "quickack", "1")
+
+    def forward_counters(self):
+        """[(what, packets)] of the host's FORWARD chain now: each rule's (its scenario line), then
+        the policy's (the packets no rule decided); [] without host.netfilter or when unreadable."""
+        nf = self.s.netfilter
+        if nf is None:
+            return []
+        r = run("ip", "netns", "exec", self.host, "iptables-save", "-c", "-t", "filter", check=False)
+        rules, policy = [], None
+        for line in r.stdout.splitlines():
+            if line.startswith(":FORWARD "):
+                policy = int(line.rsplit("[", 1)[1].split(":")[0])
+            elif line.startswith("[") and " -A FORWARD " in line:
+                rules.append(int(line[1:].split(":")[0]))
+        if r.returncode != 0 or policy is None or len(rules) != len(nf.rules):
+            return []
+        return [(f"rule {i + 1} ({self.s.path}:{rule.line}) -j {rule.target.upper()}", n)
+                for i, (rule, n) in enumerate(zip(nf.rules, rules))] + [(f"policy {nf.policy.upper()}", policy)]
+
+    def conntrack_entries(self):
+        """The host namespace's conntrack entries now (/proc/net/nf_conntrack), or None unreadable."""
+        def read():
+            try:
+                with open("/proc/net/nf_conntrack") as f:
+                    return f.read().splitlines()
+            except OSError:
+                return None
+        return in_namespace(self.host, read)
 
     # ---- device events ---------------------------------------------------------------------------
     def fdb_replace(self, bridge, mac, port, dst):

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """kernel-replay's parts that need no kernel: frame parsing and checksum repair, what identifies a
-transmitted packet, how a frame's outcome is read from what was seen, the scenario's times, and
-the comparison with expectations. Run by ctest as kernel-replay.units (no root needed)."""
+transmitted packet, how a frame's outcome is read from what was seen, the scenario's times,
+host.netfilter's translation into iptables rules and the pacing it calls for, and the comparison
+with expectations. Run by ctest as kernel-replay.units (no root needed)."""
 import os
 import struct
 import sys
@@ -17,6 +18,7 @@ import observe  # noqa: E402
 import replay  # noqa: E402
 import scenario_file  # noqa: E402
 import tcp_peer  # noqa: E402
+import topology  # noqa: E402
 import verdicts  # noqa: E402
 
 
@@ -367,6 +369,129 @@ events:
             f.flush()
             with self.assertRaisesRegex(scenario_file.ScenarioError, r":5: op 'dance'"):
                 scenario_file.load(f.name)
+
+
+NETFILTER_HOST = HOST_HEAD + """  vxlan:
+    - {name: vxlan42, vni: 42, port: 4789, bridge: br42, learning: false}
+  bridges:
+    - {name: br42}
+  containers:
+    - {name: c1, bridge: br42, veth: veth-c1, mac: "02:2a:0a:e9:01:02", ip: 10.233.1.2/16}
+"""
+DOCKER_NETFILTER = NETFILTER_HOST + """  netfilter:
+    bridge_nf_call_iptables: true
+    conntrack: {udp_timeout: 3, udp_timeout_stream: 6}
+    forward:
+      policy: drop
+      rules:
+        - {ctstate: [established, related], target: accept}
+        - {proto: udp, dport: 5099, target: drop}
+        - {in: br42, out: br42, target: accept}
+        - {src: 10.233.2.7, dst: 10.233.1.0/24, proto: tcp, sport: 41001, dport: 7000, in: vxlan42, out: veth-c1, ctstate: [new, invalid], target: drop}
+"""
+
+
+class Netfilter(unittest.TestCase):
+    """host.netfilter into the host namespace's iptables (topology.py): the rules in the scenario's
+    order, each with its matches, as iptables-restore takes them and `iptables -S` lists them."""
+
+    def test_the_forward_chain_is_the_scenarios_rules_in_order(self):
+        nf = load_scenario(DOCKER_NETFILTER).netfilter
+        self.assertEqual([r.line for r in nf.rules], [19, 20, 21, 22])
+        self.assertEqual(topology.iptables_restore_input(nf), "\n".join([
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            ":FORWARD DROP [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            "-A FORWARD -p udp -m udp --dport 5099 -j DROP",
+            "-A FORWARD -i br42 -o br42 -j ACCEPT",
+            "-A FORWARD -s 10.233.2.7/32 -d 10.233.1.0/24 -i vxlan42 -o veth-c1 -p tcp -m conntrack --ctstate "
+            "INVALID,NEW -m tcp --sport 41001 --dport 7000 -j DROP",
+            "COMMIT", ""]))
+        # What the kernel must list back (compared line for line once the table is in).
+        self.assertEqual(topology.forward_chain_listing(nf)[:3], [
+            "-P FORWARD DROP",
+            "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            "-A FORWARD -p udp -m udp --dport 5099 -j DROP"])
+
+    def test_ctstate_lists_every_state_given(self):
+        text = DOCKER_NETFILTER.replace("[established, related]", "[invalid, established, new, related]")
+        rule = load_scenario(text).netfilter.rules[0]
+        self.assertEqual(rule.ctstate, ("invalid", "new", "related", "established"))
+        self.assertEqual(topology.iptables_rule_args(rule),
+                         ["-m", "conntrack", "--ctstate", "INVALID,NEW,RELATED,ESTABLISHED", "-j", "ACCEPT"])
+        rule = load_scenario(DOCKER_NETFILTER.replace("[established, related]", "[new]")).netfilter.rules[0]
+        self.assertEqual(topology.iptables_rule_args(rule), ["-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"])
+
+    def test_an_accept_policy_and_no_rules(self):
+        nf = load_scenario(NETFILTER_HOST + "  netfilter:\n    forward: {policy: accept}\n").netfilter
+        self.assertEqual(topology.iptables_restore_input(nf).splitlines()[2], ":FORWARD ACCEPT [0:0]")
+        self.assertEqual(topology.forward_chain_listing(nf), ["-P FORWARD ACCEPT"])
+
+    def test_sysctls_bridge_call_always_written_timeouts_when_given(self):
+        nf = load_scenario(DOCKER_NETFILTER).netfilter
+        self.assertEqual(topology.netfilter_sysctls(nf), (
+            {"net/bridge/bridge-nf-call-iptables": "1"},
+            {"net/netfilter/nf_conntrack_udp_timeout": "3", "net/netfilter/nf_conntrack_udp_timeout_stream": "6"}))
+        # Absent: 0, not the kernel's default of 1; no timeouts: the kernel's.
+        nf = load_scenario(NETFILTER_HOST + "  netfilter:\n    forward: {policy: drop}\n").netfilter
+        self.assertEqual(topology.netfilter_sysctls(nf), ({"net/bridge/bridge-nf-call-iptables": "0"}, {}))
+        self.assertIsNone(load_scenario(NETFILTER_HOST).netfilter, "no host.netfilter: nothing to build")
+
+    def test_bad_netfilter_input_names_file_and_line(self):
+        for old, new, message in (
+                ("dport: 5099", "dport: 70000", r":20: host.netfilter.forward.rules\[1\].dport: '70000'"),
+                ("{proto: udp, dport", "{dport", r":20: .*dport needs 'proto'"),
+                ("in: br42, out", "in: br99, out", r":21: .*in: 'br99' is not a device of the host namespace"),
+                ("[established, related]", "[established, estab]", r":19: .*ctstate: 'estab' is not one of"),
+                ("[established, related]", "established", r":19: .*ctstate must be a list"),
+                ("[established, related]", "[]", r":19: .*ctstate must be a list"),
+                ("policy: drop", "policy: reject", r":17: host.netfilter.forward.policy: 'reject'"),
+                ("target: drop}", "target: reject}", r":20: .*target: 'reject'"),
+                ("udp_timeout: 3,", "udp_timeout: 0,", r":15: host.netfilter.conntrack.udp_timeout: '0'"),
+                ("bridge_nf_call_iptables: true", "bridge_nf_call_iptables: yes", r":14: .*'yes' is not true or false"),
+                ("{proto: udp, dport", "{src: 10.0.0.300, proto: udp, dport", r":20: .*src: '10.0.0.300'"),
+                ("{in: br42, out: br42, target: accept}", "{in: br42, log: x, target: accept}",
+                 r":21: .*unknown key 'log'")):
+            self.assertIn(old, DOCKER_NETFILTER)
+            with self.assertRaisesRegex(scenario_file.ScenarioError, message):
+                load_scenario(DOCKER_NETFILTER.replace(old, new, 1))
+
+
+class Pacing(unittest.TestCase):
+    """With host.netfilter the replay keeps the capture's gaps (conntrack's timeouts run on the
+    kernel's clock): no frame is played sooner after the one before than the capture has it."""
+
+    def replay_of(self, text):
+        return replay.Replay(load_scenario(text), None, None, None, None, None)
+
+    def test_paced_with_netfilter_only(self):
+        old = os.environ.pop("ECON_KERNEL_REPLAY_PACE", None)
+        try:
+            self.assertTrue(self.replay_of(DOCKER_NETFILTER).paced)
+            self.assertFalse(self.replay_of(NETFILTER_HOST).paced)
+            os.environ["ECON_KERNEL_REPLAY_PACE"] = "0"
+            self.assertFalse(self.replay_of(DOCKER_NETFILTER).paced)
+        finally:
+            os.environ.pop("ECON_KERNEL_REPLAY_PACE", None)
+            if old is not None:
+                os.environ["ECON_KERNEL_REPLAY_PACE"] = old
+
+    def test_a_frame_waits_for_its_gap_after_the_one_before(self):
+        import time
+        r = self.replay_of(DOCKER_NETFILTER)
+        r.paced, waits = True, []
+        r.pump = lambda wait: (waits.append(wait), time.sleep(wait))
+        r.keep_pace(1_000_000_000)
+        self.assertEqual(waits, [], "the first frame sets the clock")
+        start = time.monotonic()
+        r.keep_pace(1_080_000_000)  # 80 ms later in the capture
+        self.assertGreaterEqual(time.monotonic() - start, 0.079)
+        time.sleep(0.1)  # the replay's own work took longer than the next gap
+        start = time.monotonic()
+        r.keep_pace(1_090_000_000)
+        self.assertLess(time.monotonic() - start, 0.005, "a gap the replay already spent is not waited again")
 
 
 class RoutingEvents(unittest.TestCase):
