@@ -97,7 +97,7 @@ std::string econ_cause(const Scenario &scenario, const Verdict &econ, const Verd
 		if (why == "bridge_drop" || why.find("down") != std::string::npos || why.find("carrier") != std::string::npos)
 			return "§3/B20: device state is not consulted on the fast path";
 		if (why == "netfilter_drop")
-			return "§3: the bridge's netfilter (br_netfilter, FORWARD) is bypassed for cached flows";
+			return "§3: the host's netfilter (FORWARD, br_netfilter) is bypassed for cached flows";
 		for (std::string_view routed : {"rp_filter", "forwarding_disabled", "no_route", "ttl_exceeded", "frag_needed",
 						"neigh_unresolved", "martian_source", "martian_destination"})
 			if (why == routed)

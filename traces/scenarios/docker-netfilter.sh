@@ -16,11 +16,8 @@
 #           replies again: delivered.
 #   flow 4  k2 10.233.2.3:41001 -> c1:7000 (TCP), connect 1510, 30 writes 1520..2100, close 2150:
 #           the SYN is NEW, accepted by the bridge rule; the rest is ESTABLISHED: all delivered.
-vni 42
-container b c1 42 10.233.1.2
-container a k1 42 10.233.2.2
-container a k2 42 10.233.2.3
-duration 11200
+SCENARIO_VNI=42
+vni $SCENARIO_VNI
 
 netfilter bridge_nf_call_iptables 1
 netfilter udp_timeout 3
@@ -30,39 +27,5 @@ netfilter rule forward ctstate related,established accept
 netfilter rule forward proto udp dport 5099 drop
 netfilter rule forward in br42 out br42 accept
 
-script c1 <<'END'
-10    socket s1 udp
-10    bind   s1 0.0.0.0:5000
-10    socket s2 udp
-10    bind   s2 0.0.0.0:5099
-10    socket t1 tcp
-10    bind   t1 0.0.0.0:7000 reuseaddr
-10    listen t1 128
-200   send   s2 10.233.2.2:4099 20 1
-10800 send   s2 10.233.2.2:4099 20 1
-11110 end
-END
-
-script k1 <<'END'
-0     socket u1 udp
-0     bind   u1 10.233.2.2:4000
-0     socket q1 udp
-0     bind   q1 10.233.2.2:4099
-100   send   u1 10.233.1.2:5000 20 100
-240   send   q1 10.233.1.2:5099 100 30
-10400 send   q1 10.233.1.2:5099 20 10
-10840 send   q1 10.233.1.2:5099 20 10
-11100 end
-END
-
-script k2 <<'END'
-0     socket p2 udp
-0     bind   p2 10.233.2.3:4000
-1000  send   p2 10.233.1.2:5099 20 20
-1490  socket kt tcp
-1490  bind   kt 10.233.2.3:41001
-1510  connect kt 10.233.1.2:7000
-1520  send   kt - 20 30
-2150  close  kt
-11100 end
-END
+# shellcheck source=common/netfilter-flows.sh
+source "$here/scenarios/common/netfilter-flows.sh"
