@@ -183,11 +183,13 @@ public:
 		// A bridged hit crosses br_netfilter as the bridge would have sent it on (the series:
 		// br_nf_fpath_rx_pre_routing, br_nf_fpath_rx_forward): conntrack sees it, the FORWARD
 		// chain may drop it, with the slow path's in and out, the bridge.
-		StageContext ctx{host, *this};
-		if (!routed && nf_forward(ctx, pkt, Stage::fastpath,
-					  {.in = vxlan.device->bridge, .out = vxlan.device->bridge, .bridged = true}) >
-				       NfForward::accepted)
-			return FastRx::ended;
+		if (!routed && nf_forward_applies(host, true)) {
+			StageContext ctx{host, *this};
+			if (nf_forward(ctx, pkt, Stage::fastpath,
+				       {.in = vxlan.device->bridge, .out = vxlan.device->bridge, .bridged = true}) >
+			    NfForward::accepted)
+				return FastRx::ended;
+		}
 		// The socket comes from the cache, as in the kernel: no lookup runs, so an invalidation
 		// that went missing shows as a delivery vanilla would not make.
 		pkt.socket = dest->sock_cookie;

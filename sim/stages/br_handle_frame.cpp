@@ -38,8 +38,9 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 			}
 		}
 	}
-	if (nf_forward(ctx, pkt, Stage::br_handle_frame, {.in = bridge, .out = bridge, .bridged = true}) >
-	    NfForward::accepted)
+	if (nf_forward_applies(ctx.host, true) &&
+	    nf_forward(ctx, pkt, Stage::br_handle_frame, {.in = bridge, .out = bridge, .bridged = true}) >
+		    NfForward::accepted)
 		return false;
 	pkt.bridge_flooded = result.flooded;
 	pkt.netns = ctx.host.netns_id(receiver);

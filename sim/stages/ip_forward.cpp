@@ -26,6 +26,8 @@ bool ip_forward(StageContext &ctx, Packet &pkt)
 	}
 	pkt.step(Stage::ip_forward, [&] { return "ttl " + std::to_string(ip.ttl) + " → " + std::to_string(ip.ttl - 1); },
 		 [&] { return "out of " + egress->name + " (MTU " + std::to_string(mtu) + ")"; });
+	if (!nf_forward_applies(ctx.host, false))
+		return true;
 	const std::string &in = ctx.host.vxlan_device(pkt.vxlan)->name;
 	return nf_forward(ctx, pkt, Stage::ip_forward, {.in = in, .out = egress->name}) <= NfForward::accepted;
 }

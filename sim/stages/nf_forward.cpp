@@ -10,12 +10,6 @@
 
 namespace econsim::sim {
 
-bool nf_forward_applies(const OverlayHost &host, bool bridged)
-{
-	const model::Netfilter *nf = host.model().netfilter();
-	return nf && (!bridged || nf->config().bridge_nf_call_iptables);
-}
-
 NfForward nf_forward(StageContext &ctx, Packet &pkt, Stage stage, const NfDevices &devices)
 {
 	model::Netfilter *nf = ctx.host.model().netfilter();

@@ -101,8 +101,13 @@ struct NfDevices {
 };
 enum class NfForward { not_hooked, accepted, dropped, not_modelled };
 NfForward nf_forward(StageContext &ctx, Packet &pkt, Stage stage, const NfDevices &devices);
-// Whether a packet crossing a bridge (`bridged`) or routed meets the host's netfilter at all.
-bool nf_forward_applies(const OverlayHost &host, bool bridged);
+// Whether a packet crossing a bridge (`bridged`) or routed meets the host's netfilter at all:
+// inline, as every bridged frame asks it (a node without netfilter pays a pointer test).
+inline bool nf_forward_applies(const OverlayHost &host, bool bridged)
+{
+	const model::Netfilter *nf = host.model().netfilter();
+	return nf && (!bridged || nf->config().bridge_nf_call_iptables);
+}
 
 // Shared by ip_defrag and ip_defrag_host: the model's fragment for an IPv4 header received in
 // namespace `ns` (no transport start, no bytes: the caller adds what its level needs), and the

@@ -112,6 +112,8 @@ void learn_sender(StageContext &ctx, Packet &pkt, const model::Container &sender
 void forward_sent(StageContext &ctx, Packet &pkt, const model::Device &vxlan, const model::Container &sender)
 {
 	const bool bridged = !vxlan.bridge.empty();
+	if (!nf_forward_applies(ctx.host, bridged))
+		return;
 	const std::string_view in = bridged || !sender.bridge.empty() ? std::string_view(sender.bridge) : sender.host_end;
 	const std::string_view out = bridged ? std::string_view(vxlan.bridge) : std::string_view(vxlan.name);
 	if (nf_forward(ctx, pkt, Stage::vxlan_xmit, {.in = in, .out = out, .bridged = bridged, .transmitted = true}) ==

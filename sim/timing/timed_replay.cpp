@@ -222,11 +222,13 @@ void TimedReplay::charge(const char *row, std::int64_t ns)
 
 // The underlay's IP/UDP pass. In fixed mode the series' early receive takes a VXLAN datagram that
 // is not a fragment from ip_rcv_finish() to the VXLAN socket, past the route lookup (its decision
-// kept) and the socket lookup, hit or miss alike (docs/kernel-patch.md, "The early receive"); a
-// scenario has no netfilter or raw socket that would make it decline.
+// kept) and the socket lookup, hit or miss alike (docs/kernel-patch.md, "The early receive"). On a
+// node with netfilter (host.netfilter: conntrack's LOCAL_IN hook in the underlay's namespace) it
+// runs the hooks and looks the route up: unmeasured, so priced as the whole pass. A scenario has
+// no raw socket that would make it decline.
 void TimedReplay::charge_outer_pass(const Packet &pkt)
 {
-	const bool early = mode_ == FastpathMode::fixed && pkt.parsed.is_vxlan() &&
+	const bool early = mode_ == FastpathMode::fixed && pkt.parsed.is_vxlan() && !scenario_.host.netfilter &&
 			   !(pkt.parsed.outer_ip && pkt.parsed.outer_ip->is_fragment());
 	if (early)
 		charge("ip_rcv_early", costs_.ip_rcv_early);
