@@ -45,11 +45,15 @@ class _Side(NamedTuple):
     misses: str
     miss: str
     with_miss: tuple
+    # A hit the bridge's netfilter dropped (br_netfilter's FORWARD hook run on the hit): the fast
+    # path took the frame, and nothing was delivered.
+    dropped_on_hit: str = ""
 
 
 _SIDES = {
     "rx": _Side("delivered", "hit", "fallback_", "stale", "stale", "misses", "miss",
-                ("inserts", "insert_refused", "tickets_uncacheable", "insert_races", "ticket_failures")),
+                ("inserts", "insert_refused", "tickets_uncacheable", "insert_races", "ticket_failures"),
+                "bridge_nf_dropped"),
     "tx": _Side("tx_sent", "tx_hit", "tx_fallback_", "tx_map_stale", "tx_stale", "tx_misses", "tx_miss",
                 ("tx_inserts", "tx_insert_refused", "tx_ticket_failures")),
 }
@@ -61,8 +65,9 @@ def outcome(before, after, direction="rx"):
     with "tx_fallback_<why>" (a hit declined), "tx_stale", "tx_miss+tx_inserts" (cached from the
     slow path's frame at the underlay), "tx_miss+tx_insert_refused", "tx_miss", or "none" (not
     looked up: the cache off, not IPv4 TCP or UDP of its socket, a fragment). A received frame:
-    path "fast" when a frame was delivered by it, else "slow" (None when there is no fast path);
-    detail "hit", "fallback_<why>" (an entry matched, a check sent the frame the slow way), "stale"
+    path "fast" when a frame was delivered by it, or dropped on a hit by the bridge's netfilter
+    (detail "hit+bridge_nf_dropped": br_netfilter's FORWARD hook runs on a hit), else "slow" (None
+    when there is no fast path); detail "hit", "fallback_<why>" (an entry matched, a check sent the frame the slow way), "stale"
     (an entry matched but was no longer current), "miss", "miss+inserts" (the slow path's answer was
     cached), "miss+insert_refused" (the slow path's way was not one the series caches, such as a
     learning bridge port), "miss+tickets_uncacheable" (a miss on a VXLAN device that is no
@@ -75,6 +80,8 @@ def outcome(before, after, direction="rx"):
     side = _SIDES[direction]
     if moved.get(side.done):
         return "fast", side.hit
+    if side.dropped_on_hit and moved.get(side.dropped_on_hit):
+        return "fast", f"{side.hit}+{side.dropped_on_hit}"
     fallbacks = sorted(k for k in moved if k.startswith(side.declined))
     if fallbacks:
         return "slow", "+".join(fallbacks)

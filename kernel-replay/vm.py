@@ -11,7 +11,14 @@ whether the kernel's fast path delivered it (`path`) and what it did otherwise (
 
 qemu runs TCG here (no KVM; see kernel-port/module/run-in-qemu): a frame costs tens of
 milliseconds, so a recording of a few hundred frames takes a minute or two after the boot.
+
+A scenario with host.netfilter also gets iptables (legacy x_tables), its extensions and the cached
+kernel's br_netfilter.ko (IPTABLES_NAMES below), and the guest plays it paced to the capture's
+clock dilated DILATION times, conntrack's UDP timeouts with it (kernel-replay's clock_dilation):
+under TCG a frame takes up to a second, against the tenths of a second between the replies that
+keep a conntrack entry alive in a capture.
 """
+import glob
 import gzip
 import os
 import re
@@ -27,6 +34,26 @@ STDLIB_UNUSED = ("config-3.*", "idlelib", "tkinter", "turtledemo", "ensurepip", 
                  "distutils", "test", "site-packages", "dist-packages", "venv", "unittest", "asyncio",
                  "multiprocessing", "email", "xml", "http", "urllib", "sqlite3", "curses", "dbm", "wsgiref",
                  "xmlrpc", "html", "zoneinfo", "concurrent", "tomllib")
+
+
+# host.netfilter in the guest (topology.Host._netfilter builds it there as on a host): iptables of
+# the legacy x_tables backend (the guest kernel has IP_NF_IPTABLES and no nf_tables: ../kernel-port/
+# kernel-e2e/config), xtables-legacy-multi under the names topology.py runs, the extensions its
+# rules can use (-j ACCEPT/DROP, -m conntrack, -p udp/tcp with ports) in XTABLES_LIBDIR, and the
+# cached kernel's br_netfilter.ko where modprobe finds it; as kernel-port/kernel-e2e/run packs them
+# for its docker scenario. nf_conntrack, x_tables and the filter table are built in.
+IPTABLES_NAMES = ("iptables", "iptables-restore", "iptables-save")
+XTABLES_EXTENSIONS = ("libxt_standard", "libxt_conntrack", "libxt_udp", "libxt_tcp")
+GUEST_XTABLES = "/xtables"
+MODULES = ("br_netfilter.ko",)
+# How many times slower than the capture a paced replay (host.netfilter) plays it in the guest
+# (kernel-replay's clock_dilation; ECON_KERNEL_REPLAY_DILATION here overrides it). A netfilter
+# drop is seen by nothing but the kfree_skb tracer, off in the guest (ECON_KERNEL_REPLAY_TRACE=0,
+# docs/kernel-replay.md), so each costs the frame's whole timeout, 5 s: in docker-netfilter up to
+# five of them and six other frames (about 27 s under TCG) lie between two replies of s2's flow,
+# whose conntrack entry lives 6 s once a stream (60 s dilated). Undilated, 22 of that flow's
+# replies were dropped as NEW (its entry had expired); x5 (30 s) would leave almost no margin.
+DILATION = 10
 
 
 class VmError(Exception):
@@ -72,7 +99,33 @@ def kernel(repo):
     return path
 
 
-def _initramfs(repo, work, guest_args, inputs):
+def _netfilter_tools(root, bzimage):
+    """What host.netfilter needs in the guest (IPTABLES_NAMES above), only for such a scenario: the
+    others' initramfs stays as it was."""
+    legacy = shutil.which("iptables-legacy") or shutil.which("xtables-legacy-multi")
+    if not legacy:
+        raise VmError("no iptables-legacy here (the guest kernel has x_tables, not nf_tables): apt-get install iptables")
+    _copy_with_libraries(legacy, root, "/sbin/xtables-legacy-multi")
+    for name in IPTABLES_NAMES:  # the multi-call binary goes by the name it is run as
+        os.symlink("xtables-legacy-multi", os.path.join(root, "sbin", name))
+    libdirs = [d for d in (os.environ.get("XTABLES_LIBDIR"), *sorted(glob.glob("/usr/lib/*/xtables")), "/usr/lib/xtables")
+               if d and os.path.isfile(os.path.join(d, "libxt_standard.so"))]
+    if not libdirs:
+        raise VmError("no iptables extensions (libxt_standard.so) in /usr/lib/*/xtables: apt-get install iptables")
+    for ext in XTABLES_EXTENSIONS:
+        src = os.path.join(libdirs[0], f"{ext}.so")
+        if not os.path.isfile(src):
+            raise VmError(f"no {src} (iptables)")
+        _copy_with_libraries(src, root, f"{GUEST_XTABLES}/{ext}.so")
+    for module in MODULES:
+        src = os.path.join(os.path.dirname(bzimage), module)
+        if not os.path.isfile(src):
+            raise VmError(f"no {module} beside {bzimage}: kernel-port/kernel-e2e/run builds it with the kernel "
+                          f"(CONFIG_BRIDGE_NETFILTER=m)")
+        _copy(src, root, f"/modules/{module}")
+
+
+def _initramfs(repo, work, guest_args, inputs, netfilter=False, bzimage=None):
     root = os.path.join(work, "initramfs")
     for d in ("bin", "sbin", "dev", "proc", "sys", "run", "tmp", "etc", "root/.cache/econ-sim", "in", "out"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -108,9 +161,15 @@ def _initramfs(repo, work, guest_args, inputs):
     shutil.copy2(agent, os.path.join(root, "root/.cache/econ-sim", os.path.basename(agent)))
     for src, dest in inputs:
         shutil.copy2(src, os.path.join(root, dest.lstrip("/")))
+    if netfilter:
+        _netfilter_tools(root, bzimage)
     init = os.path.join(root, "init")
     with open(init, "w") as f:
-        f.write(_INIT.replace("@ARGS@", " ".join(_quote(a) for a in guest_args)))
+        f.write(_INIT.replace("@ARGS@", " ".join(_quote(a) for a in guest_args)).replace("@XTABLES@", GUEST_XTABLES)
+                # ECON_KERNEL_REPLAY_TRACE=1 here turns the tracer on in the guest: for experiments
+                # only, it hangs there (docs/kernel-replay.md, "In the patched kernel").
+                .replace("@TRACE@", _quote(os.environ.get("ECON_KERNEL_REPLAY_TRACE", "0")))
+                .replace("@DILATION@", _quote(os.environ.get("ECON_KERNEL_REPLAY_DILATION", str(DILATION)))))
     os.chmod(init, 0o755)
     image = os.path.join(work, "initramfs.cpio.gz")
     listing = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
@@ -140,7 +199,7 @@ def _quote(word):
 
 _INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/sbin:/bin:/usr/bin HOME=/root
+export PATH=/sbin:/bin:/usr/bin HOME=/root XTABLES_LIBDIR=@XTABLES@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -151,11 +210,19 @@ echo "kernel-replay-vm: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) 
 echo 1 > /proc/sys/net/core/fpmap_enable || echo "kernel-replay-vm: this kernel has no fast path to turn on"
 echo 1 > /proc/sys/net/core/fpmap_tx_enable 2>/dev/null || echo "kernel-replay-vm: this kernel has no TX cache to turn on"
 ip link set lo up
+if [ -d /modules ]; then
+	# host.netfilter's modules (vm.py), where modprobe finds them: topology.py loads br_netfilter
+	# when the scenario turns bridge-nf-call-iptables on, as on a host where it is a module.
+	d=/lib/modules/$(uname -r)
+	mkdir -p "$d" && mv /modules/*.ko "$d"/ && depmod || echo "kernel-replay-vm: depmod failed"
+	echo "kernel-replay-vm: iptables: $(iptables -V 2>&1); modules: $(cd "$d" && echo *.ko)"
+fi
 echo "kernel-replay-vm: replay starts"
-ECON_KERNEL_REPLAY_TRACE=0 ECON_KERNEL_REPLAY_SLOWDOWN=5 ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@
+ECON_KERNEL_REPLAY_TRACE=@TRACE@ ECON_KERNEL_REPLAY_SLOWDOWN=5 ECON_KERNEL_REPLAY_DILATION=@DILATION@ ECON_KERNEL_REPLAY_PROGRESS=25 python3 /econ/kernel-replay/kernel-replay --kernel host @ARGS@
 rc=$?
 echo "kernel-replay-vm: fast path counters at the end:"
 sed 's/^/kernel-replay-vm:   /' /proc/net/fpmap_stat 2>/dev/null
+[ ! -d /modules ] || echo "kernel-replay-vm: modules loaded: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 echo "=== kernel-replay-vm: verdicts ==="
 cat /out/verdicts.jsonl 2>/dev/null
 echo "=== kernel-replay-vm: end of verdicts ==="
@@ -172,8 +239,9 @@ _BAD = re.compile(r"(BUG|WARNING):|Oops|kernel BUG|general protection fault|Kern
                   r"refcount_t:|UBSAN:|unable to handle")
 
 
-def run(repo, scenario, capture_path, verdicts, expect, time_limit, smp=2):
-    """Boots the patched kernel with the replay as its init; returns the guest's exit status."""
+def run(repo, scenario, capture_path, verdicts, expect, time_limit, smp=2, netfilter=False):
+    """Boots the patched kernel with the replay as its init; returns the guest's exit status.
+    netfilter: the scenario has host.netfilter (iptables and br_netfilter.ko go into the guest)."""
     bzimage = kernel(repo)
     work = tempfile.mkdtemp(prefix="econ-kernel-replay-vm.")
     try:
@@ -184,7 +252,7 @@ def run(repo, scenario, capture_path, verdicts, expect, time_limit, smp=2):
             inputs.append((expect, "/in/expect.jsonl"))
             guest_args += ["--expect", "/in/expect.jsonl"]
         guest_args.append("/in/trace.pcap")
-        image = _initramfs(repo, work, guest_args, inputs)
+        image = _initramfs(repo, work, guest_args, inputs, netfilter, bzimage)
         console = os.path.join(work, "console.log")
         print(f"kernel-replay: booting {bzimage} in qemu (TCG, {smp} CPUs)", flush=True)
         with open(console, "wb") as out:

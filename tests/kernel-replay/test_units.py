@@ -741,6 +741,9 @@ class FastpathStat(unittest.TestCase):
                 a[k] = a.get(k, 0) + n
             return a
         self.assertEqual(fastpath_stat.outcome(before, after(hits=1, delivered=1)), ("fast", "hit"))
+        # br_netfilter's FORWARD hook dropped the hit: the fast path took it (docker-netfilter in the VM).
+        self.assertEqual(fastpath_stat.outcome(before, after(hits=1, bridge_nf_dropped=1)),
+                         ("fast", "hit+bridge_nf_dropped"))
         self.assertEqual(fastpath_stat.outcome(before, after(hits=1, fallback_busy=1)), ("slow", "fallback_busy"))
         self.assertEqual(fastpath_stat.outcome(before, after(stale=1, misses=1)), ("slow", "stale"))
         self.assertEqual(fastpath_stat.outcome(before, after(misses=1, inserts=1)), ("slow", "miss+inserts"))

@@ -3,9 +3,13 @@
 # on) against `econ-sim replay --mode fixed` on a recording of traces/ (issue 14): the kernel's
 # verdicts meet the recording's expectations, end where the simulator's fixed mode ends on every
 # frame (compare-with-model --kernel vm), and at least MIN_FAST frames took the kernel's fast path.
-# The path table (the kernel's fast path against the simulator's) is printed, not asserted.
+# The path table (the kernel's fast path against the simulator's) is printed, not asserted, and
+# after it the frames whose path differs (the kernel's fast, slow or none against the model's).
 #   vm.sh ECON_SIM TRACES_DIR NAME [MIN_FAST]
 # One qemu boot; uses the cached kernel (builds it if there is none). Exits 77 without qemu.
+# A recording with host.netfilter (docker-netfilter) takes minutes: it is paced to its capture's
+# clock dilated x10 (docs/kernel-replay.md, "In the patched kernel"). VM_KEEP=DIR keeps the two
+# verdict files there.
 set -euo pipefail
 econ_sim=${1:?usage: vm.sh ECON_SIM TRACES_DIR NAME [MIN_FAST]} traces=$2 name=$3 min_fast=${4:-0}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +34,21 @@ grep -q '"kernel_fastpath":' "$tmp/$name.vm.jsonl" || fail "no line says what th
 	"$dir/trace.pcap" >/dev/null
 "$repo/kernel-replay/compare-with-model" --kernel vm --econ-sim "$econ_sim" --keep "$tmp" --reuse "$dir" ||
 	fail "the patched kernel and --mode fixed end frames in different places"
+python3 - "$tmp/$name.vm.jsonl" "$tmp/$name.fixed.jsonl" <<'PY'
+import json, sys
+from collections import defaultdict
+read = lambda p: {d["pkt"]: d for d in map(json.loads, open(p))}
+kernel, model = read(sys.argv[1]), read(sys.argv[2])
+rows = defaultdict(list)
+for pkt in sorted(kernel):
+    k, m = kernel[pkt], model.get(pkt, {})
+    if (k.get("path") or "-") != (m.get("path") or "-"):
+        rows[(f"{k.get('path') or '-'} {k.get('kernel_fastpath') or ''}".strip(), m.get("path") or "-",
+              f"{k['verdict']} {k.get('sock') or k.get('reason') or ''}".strip())].append(pkt)
+for (kp, mp, end), pkts in sorted(rows.items(), key=lambda x: x[1][0]):
+    print(f"path differs: kernel {kp}, model {mp} ({end}): pkt {' '.join(map(str, pkts))}")
+PY
+[[ -z ${VM_KEEP:-} ]] || { mkdir -p "$VM_KEEP" && cp "$tmp/$name.vm.jsonl" "$tmp/$name.fixed.jsonl" "$VM_KEEP/"; }
 fast=$(grep -c '"path":"fast"' "$tmp/$name.vm.jsonl" || true)
 ((fast >= min_fast)) || fail "$fast frames took the kernel's fast path, fewer than $min_fast"
 echo "PASS: $name in the patched kernel: expectations met, every frame ends as in --mode fixed, $fast of $frames frames on the kernel's fast path"
