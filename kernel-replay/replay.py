@@ -17,6 +17,7 @@ for the whole datagram's payload (frames.datagrams). TCP: segments go through tc
 without payload is settled by what the kernel did with it (a SYN-ACK sent, a connection accepted,
 Tcp.InSegs of its namespace moved with no drop).
 """
+import dataclasses
 import errno
 import os
 import queue
@@ -62,6 +63,21 @@ def flush_fast_path(knob=FLUSH_KNOB):
         os.close(fd)
     return True
 
+
+
+def dilated_time(first_ns, ts_ns, dilation):
+    """A frame's time on the replay's clock when the capture's is dilated D times
+    (ECON_KERNEL_REPLAY_DILATION): every gap since the first frame D times as long."""
+    return ts_ns if dilation == 1 else first_ns + round((ts_ns - first_ns) * dilation)
+
+
+def dilated_timeouts(nf, dilation, kernel_default):
+    """host.netfilter (scenario_file's) with its UDP timeouts D times as long, a timeout the
+    scenario leaves to the kernel taken from kernel_default(name) ("udp_timeout",
+    "udp_timeout_stream") first."""
+    return dataclasses.replace(
+        nf, udp_timeout=round((nf.udp_timeout or kernel_default("udp_timeout")) * dilation),
+        udp_timeout_stream=round((nf.udp_timeout_stream or kernel_default("udp_timeout_stream")) * dilation))
 
 class Replay:
     def __init__(self, scenario, host, agents, wire, tracer, out, classified=()):

@@ -391,6 +391,26 @@ DOCKER_NETFILTER = NETFILTER_HOST + """  netfilter:
 """
 
 
+class Dilation(unittest.TestCase):
+    """ECON_KERNEL_REPLAY_DILATION (the VM): the capture's gaps and conntrack's UDP timeouts alike."""
+
+    def test_gaps_and_timeouts_stretch_together(self):
+        self.assertEqual(replay.dilated_time(1000, 1500, 1), 1500)
+        self.assertEqual(replay.dilated_time(1000, 1500, 10), 6000)
+        self.assertEqual(replay.dilated_time(1000, 1000, 10), 1000)
+        nf = scenario_file.Netfilter(line=3, bridge_nf_call_iptables=True, udp_timeout=3, udp_timeout_stream=None,
+                                     policy="drop", rules=[])
+        asked = []
+
+        def kernel_default(name):
+            asked.append(name)
+            return 120
+        d = replay.dilated_timeouts(nf, 10, kernel_default)
+        self.assertEqual((d.udp_timeout, d.udp_timeout_stream), (30, 1200))
+        self.assertEqual(asked, ["udp_timeout_stream"])  # the scenario's own is not asked for
+        self.assertEqual((nf.udp_timeout, nf.udp_timeout_stream), (3, None))  # a copy
+
+
 class Netfilter(unittest.TestCase):
     """host.netfilter into the host namespace's iptables (topology.py): the rules in the scenario's
     order, each with its matches, as iptables-restore takes them and `iptables -S` lists them."""
