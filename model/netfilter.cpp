@@ -126,25 +126,21 @@ std::string_view to_string(CtState state)
 	return "?";
 }
 
-Netfilter::Entry *Netfilter::find(const FiveTuple &flow, std::int64_t now_ns, bool &reply)
+Netfilter::Entries::iterator Netfilter::find(const FiveTuple &flow, std::int64_t now_ns, bool &reply)
 {
 	auto it = entries_.find(flow);
 	reply = false;
 	if (it == entries_.end()) {
 		it = entries_.find(reversed(flow));
-		reply = true;
+		reply = it != entries_.end();
 	}
-	if (it == entries_.end()) {
-		reply = false;
-		return nullptr;
-	}
-	if (now_ns >= it->second.expires_ns) { // nf_ct_is_expired: the lookup skips it, gc frees it
-		entries_.erase(it);
+	if (it != entries_.end() && now_ns >= it->second.expires_ns) { // nf_ct_is_expired: the lookup
+		entries_.erase(it);                                        // skips it, gc frees it
 		stats_.expired++;
 		reply = false;
-		return nullptr;
+		return entries_.end();
 	}
-	return &it->second;
+	return it;
 }
 
 Netfilter::Tracked Netfilter::track(Entry &entry, bool reply, const ForwardedPacket &packet, bool confirmed) const
@@ -199,36 +195,29 @@ ForwardVerdict Netfilter::forward(const ForwardedPacket &packet)
 
 	// PRE_ROUTING: nf_conntrack_in.
 	bool reply = false;
-	Entry *entry = find(packet.flow, packet.now_ns, reply);
+	auto found = find(packet.flow, packet.now_ns, reply);
 	// A SYN that reopens a connection in TIME_WAIT or CLOSE: the old entry is killed and the
 	// packet looked up again (NF_REPEAT), which makes a new one.
-	if (entry && tcp && !reply && tcp_index(packet.tcp) == tcp_syn &&
-	    (entry->tcp == S::time_wait || entry->tcp == S::close)) {
-		const FiveTuple original = entry->original;
-		entries_.erase(original);
-		entry = nullptr;
+	if (found != entries_.end() && tcp && !reply && tcp_index(packet.tcp) == tcp_syn &&
+	    (found->second.tcp == S::time_wait || found->second.tcp == S::close)) {
+		entries_.erase(found);
+		found = entries_.end();
 	}
+	const bool confirmed = found != entries_.end();
 	Entry fresh{};
-	const bool confirmed = entry != nullptr;
-	if (!entry) {
-		fresh.original = packet.flow;
-		entry = &fresh;
-	}
-	verdict.state = reply || entry->seen_reply ? ct_established : ct_new;
+	Entry &entry = confirmed ? found->second : fresh;
+	verdict.state = reply || entry.seen_reply ? ct_established : ct_new;
 	// tcp_new: only a SYN, or an ACK picked up mid-connection (nf_conntrack_tcp_loose = 1), makes
 	// an entry; the table's first column says so.
-	const Tracked tracked = track(*entry, reply, packet, confirmed);
+	const Tracked tracked = track(entry, reply, packet, confirmed);
 	if (tracked == Tracked::invalid) {
 		verdict.state = ct_invalid;
 		stats_.invalid++;
 	} else if (tracked == Tracked::killed) {
-		if (confirmed) {
-			const FiveTuple original = entry->original;
-			entries_.erase(original);
-		}
-		entry = nullptr;
+		if (confirmed)
+			entries_.erase(found);
 	} else if (reply) {
-		entry->seen_reply = true;
+		entry.seen_reply = true;
 	}
 
 	// FORWARD: ipt_do_table, the first rule that matches.
@@ -247,8 +236,8 @@ ForwardVerdict Netfilter::forward(const ForwardedPacket &packet)
 	}
 
 	// POST_ROUTING: __nf_conntrack_confirm puts a new entry in the table.
-	if (!confirmed && entry && tracked == Tracked::tracked) {
-		entries_.emplace(packet.flow, *entry);
+	if (!confirmed && tracked == Tracked::tracked) {
+		entries_.emplace(packet.flow, fresh);
 		stats_.created++;
 	}
 	return verdict;

@@ -117,15 +117,15 @@ public:
 
 private:
 	struct Entry {
-		FiveTuple original;       // as the first packet travelled
 		std::int64_t expires_ns;  // nf_ct_is_expired when now has reached it
 		std::int64_t stream_ns;   // UDP: a reply past this makes the entry a stream
 		bool seen_reply = false;  // IPS_SEEN_REPLY
 		TcpCtState tcp = TcpCtState::none;
 	};
-	// The entry of either direction's tuple and whether the packet travels in reply; expired
-	// entries are erased on the way (their absence is what the kernel's lookup gives).
-	Entry *find(const FiveTuple &flow, std::int64_t now_ns, bool &reply);
+	using Entries = std::map<FiveTuple, Entry>; // by the original tuple (as the first packet travelled)
+	// The entry of either direction's tuple (end(): none) and whether the packet travels in reply;
+	// expired entries are erased on the way (their absence is what the kernel's lookup gives).
+	Entries::iterator find(const FiveTuple &flow, std::int64_t now_ns, bool &reply);
 	// nf_conntrack_udp_packet / nf_conntrack_tcp_packet on an entry: the packet INVALID (no
 	// state change, no refresh), or tracked, or tracked and the entry killed (nf_ct_kill_acct).
 	enum class Tracked { invalid, tracked, killed };
@@ -133,7 +133,7 @@ private:
 	bool matches(const FilterRule &rule, const ForwardedPacket &packet, CtState state) const;
 
 	NetfilterConfig config_;
-	std::map<FiveTuple, Entry> entries_; // by the original tuple
+	Entries entries_;
 	Stats stats_;
 };
 

@@ -186,7 +186,7 @@ public:
 		if (!routed && nf_forward_applies(host, true)) {
 			StageContext ctx{host, *this};
 			if (nf_forward(ctx, pkt, Stage::fastpath,
-				       {.in = vxlan.device->bridge, .out = vxlan.device->bridge, .bridged = true}) >
+				       {.in = vxlan.device->bridge, .out = vxlan.device->bridge}) >
 			    NfForward::accepted)
 				return FastRx::ended;
 		}

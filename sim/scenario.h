@@ -141,7 +141,6 @@ struct Host {
 	// The host namespace's filter table and conntrack (extension, host.netfilter); absent: no
 	// netfilter hooks at all (no iptables table, no conntrack, no br_netfilter).
 	std::optional<model::NetfilterConfig> netfilter;
-	int netfilter_line = 0;
 };
 
 enum class EventOp {

@@ -100,7 +100,6 @@ void read_netfilter(const FieldReader &in, const YAML::Node &node, Host &host)
 					    config.forward.rules.push_back(read_rule(in, item, what, devices));
 				    });
 	host.netfilter = std::move(config);
-	host.netfilter_line = line_of(node);
 }
 
 } // namespace econsim::sim::scenario_reader

@@ -39,7 +39,7 @@ bool br_handle_frame(StageContext &ctx, Packet &pkt)
 		}
 	}
 	if (nf_forward_applies(ctx.host, true) &&
-	    nf_forward(ctx, pkt, Stage::br_handle_frame, {.in = bridge, .out = bridge, .bridged = true}) >
+	    nf_forward(ctx, pkt, Stage::br_handle_frame, {.in = bridge, .out = bridge}) >
 		    NfForward::accepted)
 		return false;
 	pkt.bridge_flooded = result.flooded;

@@ -12,12 +12,10 @@ namespace econsim::sim {
 
 NfForward nf_forward(StageContext &ctx, Packet &pkt, Stage stage, const NfDevices &devices)
 {
-	model::Netfilter *nf = ctx.host.model().netfilter();
-	if (!nf_forward_applies(ctx.host, devices.bridged))
-		return NfForward::not_hooked;
+	model::Netfilter *nf = ctx.host.model().netfilter(); // the callers asked nf_forward_applies
 	const ParsedFrame &f = pkt.parsed;
 	if (!f.inner_ip) // not IPv4: iptables does not see it (ARP is arptables', IPv6 ip6tables')
-		return NfForward::not_hooked;
+		return NfForward::not_ipv4;
 	if (f.inner_ip->is_fragment() || !f.inner_l4 || !f.inner_l4->has_ports() ||
 	    (!f.inner_l4->is_udp() && !f.inner_l4->is_tcp())) {
 		// br_netfilter would reassemble fragments (nf_defrag_ipv4) and conntrack track ICMP: the

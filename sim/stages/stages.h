@@ -88,21 +88,20 @@ bool nf_nat_prerouting(StageContext &ctx, Packet &pkt, Stage stage, const Ipv4He
 
 // Shared by br_handle_frame, ip_forward, vxlan_xmit and the fixed fast path's hit: the host's
 // netfilter (host.netfilter) on the inner packet as it is forwarded from device `in` to `out`
-// (nf_forward.cpp). `bridged`: it crosses a bridge, where br_netfilter hands it to iptables only
-// with bridge-nf-call-iptables on. A received packet the FORWARD chain drops is dropped
+// (nf_forward.cpp), called where nf_forward_applies (below) says the packet meets it. A received packet the FORWARD chain drops is dropped
 // (`netfilter_drop`), one the model cannot track (a fragment, not UDP or TCP) ignored
 // (`netfilter_not_modelled`); a `transmitted` one keeps its verdict (the capture shows it sent) and
 // the caller reports a drop.
 struct NfDevices {
 	std::string_view in;
 	std::string_view out;
-	bool bridged = false;
 	bool transmitted = false;
 };
-enum class NfForward { not_hooked, accepted, dropped, not_modelled };
+enum class NfForward { not_ipv4, accepted, dropped, not_modelled };
 NfForward nf_forward(StageContext &ctx, Packet &pkt, Stage stage, const NfDevices &devices);
-// Whether a packet crossing a bridge (`bridged`) or routed meets the host's netfilter at all:
-// inline, as every bridged frame asks it (a node without netfilter pays a pointer test).
+// Whether a packet crossing a bridge (`bridged`: br_netfilter hands it to iptables only with
+// bridge-nf-call-iptables on) or routed meets the host's netfilter at all: inline, as every
+// bridged frame asks it before nf_forward (a node without netfilter pays a pointer test).
 inline bool nf_forward_applies(const OverlayHost &host, bool bridged)
 {
 	const model::Netfilter *nf = host.model().netfilter();

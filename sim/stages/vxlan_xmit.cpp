@@ -116,7 +116,7 @@ void forward_sent(StageContext &ctx, Packet &pkt, const model::Device &vxlan, co
 		return;
 	const std::string_view in = bridged || !sender.bridge.empty() ? std::string_view(sender.bridge) : sender.host_end;
 	const std::string_view out = bridged ? std::string_view(vxlan.bridge) : std::string_view(vxlan.name);
-	if (nf_forward(ctx, pkt, Stage::vxlan_xmit, {.in = in, .out = out, .bridged = bridged, .transmitted = true}) ==
+	if (nf_forward(ctx, pkt, Stage::vxlan_xmit, {.in = in, .out = out, .transmitted = true}) ==
 	    NfForward::dropped)
 		pkt.verdict.reason = "tx_mismatch_netfilter";
 }
