@@ -42,7 +42,10 @@ struct Transition {
 	TcpCtState state;
 };
 
-constexpr Transition to(TcpCtState s) { return {Move::to, s}; }
+constexpr Transition to(TcpCtState s)
+{
+	return {Move::to, s};
+}
 constexpr Transition IV{Move::invalid, TcpCtState::none};
 constexpr Transition IG{Move::ignore, TcpCtState::none};
 
@@ -56,7 +59,8 @@ using Row = std::array<Transition, kTcpStates>; // by the entry's state, none â€
 constexpr std::array<std::array<Row, 6>, 2> kTcpTable = {{
 	{{
 		// original direction
-		{to(S::syn_sent), to(S::syn_sent), IG, IG, IG, IG, IG, to(S::syn_sent), to(S::syn_sent), to(S::syn_sent2)},
+		{to(S::syn_sent), to(S::syn_sent), IG, IG, IG, IG, IG, to(S::syn_sent), to(S::syn_sent),
+		 to(S::syn_sent2)},
 		{IV, IV, to(S::syn_recv), IV, IV, IV, IV, IV, IV, to(S::syn_recv)},
 		{IV, IV, to(S::fin_wait), to(S::fin_wait), to(S::last_ack), to(S::last_ack), to(S::last_ack),
 		 to(S::time_wait), to(S::close), IV},
@@ -87,18 +91,13 @@ constexpr std::int64_t tcp_timeout(TcpCtState s)
 	case S::syn_sent:
 	case S::syn_sent2:
 	case S::fin_wait:
-	case S::time_wait:
-		return 120 * kSecond;
+	case S::time_wait: return 120 * kSecond;
 	case S::syn_recv:
-	case S::close_wait:
-		return 60 * kSecond;
-	case S::established:
-		return 5 * 24 * 3600 * kSecond;
-	case S::last_ack:
-		return 30 * kSecond;
+	case S::close_wait: return 60 * kSecond;
+	case S::established: return 5 * 24 * 3600 * kSecond;
+	case S::last_ack: return 30 * kSecond;
 	case S::close:
-	case S::none:
-		return 10 * kSecond;
+	case S::none: return 10 * kSecond;
 	}
 	return 10 * kSecond;
 }
@@ -114,14 +113,10 @@ bool prefix_holds(const std::optional<Ipv4Interface> &prefix, Ipv4Address addres
 std::string_view to_string(CtState state)
 {
 	switch (state) {
-	case ct_new:
-		return "NEW";
-	case ct_established:
-		return "ESTABLISHED";
-	case ct_related:
-		return "RELATED";
-	case ct_invalid:
-		return "INVALID";
+	case ct_new: return "NEW";
+	case ct_established: return "ESTABLISHED";
+	case ct_related: return "RELATED";
+	case ct_invalid: return "INVALID";
 	}
 	return "?";
 }
@@ -135,7 +130,7 @@ Netfilter::Entries::iterator Netfilter::find(const FiveTuple &flow, std::int64_t
 		reply = it != entries_.end();
 	}
 	if (it != entries_.end() && now_ns >= it->second.expires_ns) { // nf_ct_is_expired: the lookup
-		entries_.erase(it);                                        // skips it, gc frees it
+		entries_.erase(it);                                    // skips it, gc frees it
 		stats_.expired++;
 		reply = false;
 		return entries_.end();

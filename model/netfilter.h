@@ -105,10 +105,10 @@ public:
 	ForwardVerdict forward(const ForwardedPacket &packet);
 
 	struct Stats {
-		std::uint64_t created = 0;  // entries confirmed
-		std::uint64_t expired = 0;  // entries found past their timeout (gone, as gc would make them)
-		std::uint64_t invalid = 0;  // packets conntrack marked INVALID
-		std::uint64_t dropped = 0;  // packets the chain dropped
+		std::uint64_t created = 0;      // entries confirmed
+		std::uint64_t expired = 0;      // entries found past their timeout (gone, as gc would make them)
+		std::uint64_t invalid = 0;      // packets conntrack marked INVALID
+		std::uint64_t dropped = 0;      // packets the chain dropped
 		std::uint64_t not_modelled = 0; // fragments, ICMP: not tracked (the caller reports them)
 	};
 	void count_not_modelled() { stats_.not_modelled++; }
@@ -117,9 +117,9 @@ public:
 
 private:
 	struct Entry {
-		std::int64_t expires_ns;  // nf_ct_is_expired when now has reached it
-		std::int64_t stream_ns;   // UDP: a reply past this makes the entry a stream
-		bool seen_reply = false;  // IPS_SEEN_REPLY
+		std::int64_t expires_ns; // nf_ct_is_expired when now has reached it
+		std::int64_t stream_ns;  // UDP: a reply past this makes the entry a stream
+		bool seen_reply = false; // IPS_SEEN_REPLY
 		TcpCtState tcp = TcpCtState::none;
 	};
 	using Entries = std::map<FiveTuple, Entry>; // by the original tuple (as the first packet travelled)

@@ -14,8 +14,14 @@ constexpr std::int64_t kT0 = 1000 * kSecond;
 const Endpoint kPod{ipv4(10, 233, 1, 2), 5099};
 const Endpoint kRemote{ipv4(10, 233, 2, 2), 4099};
 
-FiveTuple udp(Endpoint from, Endpoint to) { return {Protocol::udp, {from, to}}; }
-FiveTuple tcp(Endpoint from, Endpoint to) { return {Protocol::tcp, {from, to}}; }
+FiveTuple udp(Endpoint from, Endpoint to)
+{
+	return {Protocol::udp, {from, to}};
+}
+FiveTuple tcp(Endpoint from, Endpoint to)
+{
+	return {Protocol::tcp, {from, to}};
+}
 
 // Docker's FORWARD chain for one bridge, as traces/docker-netfilter has it.
 NetfilterConfig docker(std::int64_t udp_timeout = 3 * kSecond, std::int64_t stream = 6 * kSecond)

@@ -12,7 +12,8 @@ namespace {
 // Docker's chain for br42 with short UDP timeouts (traces/docker-netfilter's).
 std::string docker_netfilter(bool bridge_nf_call_iptables = true)
 {
-	return std::string("  netfilter:\n    bridge_nf_call_iptables: ") + (bridge_nf_call_iptables ? "true" : "false") +
+	return std::string("  netfilter:\n    bridge_nf_call_iptables: ") +
+	       (bridge_nf_call_iptables ? "true" : "false") +
 	       R"(
     conntrack: {udp_timeout: 3, udp_timeout_stream: 6}
     forward:
@@ -47,7 +48,8 @@ TEST(Netfilter, TheForwardChainDecidesOnTheSlowPathAndOnEveryBridgedHit)
 	for (FastpathMode mode : {FastpathMode::off, FastpathMode::fixed}) {
 		SCOPED_TRACE(to_string(mode));
 		Harness h(docker_node(), mode);
-		EXPECT_TRUE(dropped(h.send(vxlan_udp(), 1), "br_handle_frame", "netfilter_drop")) << "NEW, the port rule";
+		EXPECT_TRUE(dropped(h.send(vxlan_udp(), 1), "br_handle_frame", "netfilter_drop"))
+			<< "NEW, the port rule";
 		const Packet &sent = h.send(c1_sends(), 2);
 		EXPECT_EQ(sent.verdict.verdict, VerdictKind::transmit);
 		EXPECT_FALSE(sent.verdict.reason) << *sent.verdict.reason;
@@ -56,12 +58,14 @@ TEST(Netfilter, TheForwardChainDecidesOnTheSlowPathAndOnEveryBridgedHit)
 		EXPECT_TRUE(delivered(h.send(vxlan_udp(), 1000), "s1", hit));
 		// 3 s after the last datagram: the entry is gone, the next one NEW.
 		const Packet &late = h.send(vxlan_udp(), 4001);
-		EXPECT_TRUE(dropped(late, mode == FastpathMode::fixed ? "fastpath" : "br_handle_frame", "netfilter_drop"));
+		EXPECT_TRUE(
+			dropped(late, mode == FastpathMode::fixed ? "fastpath" : "br_handle_frame", "netfilter_drop"));
 		if (mode == FastpathMode::fixed) {
 			EXPECT_EQ(late.verdict.path, Path::fast);
 		}
 		// Another client's flow is NEW from its first datagram: dropped, never cached.
-		EXPECT_TRUE(dropped(h.send(vxlan_udp({.src = "10.233.2.3:4000"}), 4002), "br_handle_frame", "netfilter_drop"));
+		EXPECT_TRUE(dropped(h.send(vxlan_udp({.src = "10.233.2.3:4000"}), 4002), "br_handle_frame",
+				    "netfilter_drop"));
 	}
 }
 
